@@ -1,0 +1,51 @@
+#include "interp/error.h"
+
+namespace twin {
+
+const char* error_kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::Syntax: return "syntax error";
+    case ErrorKind::Name: return "name error";
+    case ErrorKind::Type: return "type error";
+    case ErrorKind::Value: return "error";
+    case ErrorKind::Io: return "i/o error";
+    case ErrorKind::Permission: return "permission denied";
+    case ErrorKind::Import: return "import error";
+    case ErrorKind::User: return "error";
+    case ErrorKind::Assertion: return "assertion failed";
+  }
+  return "error";
+}
+
+Error::Error(ErrorKind kind, std::string message, SourceLocation location)
+    : std::runtime_error(message), kind_(kind), message_(std::move(message)),
+      location_(std::move(location)) {}
+
+void Error::set_location_if_unknown(const SourceLocation& location) {
+  if (!location_.known() && location.known()) location_ = location;
+}
+
+std::string Error::format() const {
+  std::string out;
+  if (location_.known()) out += location_.to_string() + ": ";
+  out += error_kind_name(kind_);
+  out += ": " + message_ + "\n";
+  if (location_.known()) {
+    std::string_view line = location_.file->line(location_.line);
+    if (!line.empty()) {
+      out += "    " + std::string(line) + "\n    ";
+      // Keep tabs so the caret lines up under the same column.
+      for (int i = 1; i < location_.column && i <= static_cast<int>(line.size()); ++i)
+        out += line[i - 1] == '\t' ? '\t' : ' ';
+      out += "^\n";
+    }
+  }
+  for (const auto& frame : stack_) {
+    out += "  in " + frame.function;
+    if (frame.call_site.known()) out += " (called at " + frame.call_site.to_string() + ")";
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace twin

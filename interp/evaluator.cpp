@@ -1,0 +1,707 @@
+#include "interp/evaluator.h"
+
+#include "interp/error.h"
+#include "interp/interpreter.h"
+#include "interp/parser.h"
+#include "interp/printer.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace twin {
+
+namespace fs = std::filesystem;
+
+// Nested calls allowed before "call stack too deep": deep enough for real recursion,
+// shallow enough that a runaway recursion fails cleanly on an 8 MiB host stack.
+constexpr int kMaxCallDepth = 1000;
+
+const Value* Environment::lookup(const std::string& name) const {
+  for (const Environment* env = this; env; env = env->parent_.get()) {
+    auto it = env->vars_.find(name);
+    if (it != env->vars_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+bool Environment::assign(const std::string& name, Value value) {
+  for (Environment* env = this; env; env = env->parent_.get()) {
+    auto it = env->vars_.find(name);
+    if (it != env->vars_.end()) {
+      it->second = std::move(value);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string Closure::to_string() const { return "<function " + display_name() + ">"; }
+
+std::string ErrorValue::to_string() const {
+  std::string text = error_.location().known() ? error_.location().to_string() + ": " : "";
+  return "<error " + text + error_.message() + ">";
+}
+
+std::optional<Value> ErrorValue::member(const std::string& name) {
+  const SourceLocation& at = error_.location();
+  if (name == "message") return Value(error_.message());
+  if (name == "kind") return Value(error_kind_name(error_.kind()));
+  if (name == "location") return at.known() ? Value(at.to_string()) : Value();
+  if (name == "file") return at.known() ? Value(at.file->name()) : Value();
+  if (name == "line") return at.known() ? Value(at.line) : Value();
+  if (name == "column") return at.known() ? Value(at.column) : Value();
+  if (name == "stack") {
+    auto list = make_list();
+    for (const auto& frame : error_.stack()) list->items.emplace_back(frame.function);
+    return Value(list);
+  }
+  return std::nullopt;
+}
+
+const std::vector<std::string>& language_keywords() {
+  static const std::vector<std::string> keywords = {
+      "version", "use", "op", "ruleset", "rule", "cost", "let", "fn", "return", "if", "else", "for",
+      "in", "while", "assert", "term", "and", "or", "not", "true", "false", "nil"};
+  return keywords;
+}
+
+Evaluator::Evaluator(Interpreter& host) : host_(host), globals_(std::make_shared<Environment>()) {
+  // dtype names evaluate to themselves, so `dtype=bf16` reads naturally in scripts.
+  for (const char* dtype : {"f32", "f16", "bf16", "f64", "i64", "i32", "bool"}) globals_->define(dtype, Value(dtype));
+}
+
+namespace {
+
+struct DepthScope {
+  int& depth;
+  DepthScope(int& d, const SourceLocation& location) : depth(d) {
+    if (++depth > kMaxCallDepth) {
+      --depth;
+      throw Error(ErrorKind::Value, "call stack too deep (more than " + std::to_string(kMaxCallDepth) + " nested calls)",
+                  location);
+    }
+  }
+  ~DepthScope() { --depth; }
+};
+
+std::string stmt_kind_name(StmtKind kind) {
+  switch (kind) {
+    case StmtKind::Let: return "a `let` statement";
+    case StmtKind::Fn: return "a function definition";
+    case StmtKind::Return: return "a `return` statement";
+    case StmtKind::If: return "an `if` statement";
+    case StmtKind::For: return "a `for` loop";
+    case StmtKind::While: return "a `while` loop";
+    case StmtKind::Assert: return "an `assert` statement";
+    case StmtKind::Assign: return "an assignment";
+    case StmtKind::ExprStmt: return "an expression statement";
+    default: return "a statement";
+  }
+}
+
+bool is_declaration(StmtKind kind) {
+  return kind == StmtKind::Version || kind == StmtKind::Use || kind == StmtKind::Op || kind == StmtKind::Ruleset ||
+         kind == StmtKind::Cost || kind == StmtKind::Empty;
+}
+
+}  // namespace
+
+Value Evaluator::run(const Program& program, bool declarations_only) {
+  if (declarations_only) {
+    bool first = true;
+    for (const auto& stmt : program.statements) {
+      if (stmt->kind == StmtKind::Empty) continue;
+      if (first && stmt->kind != StmtKind::Version)
+        throw Error(ErrorKind::Syntax, "a .rules file starts with `version 1`", stmt->location);
+      first = false;
+      if (!is_declaration(stmt->kind))
+        throw Error(ErrorKind::Syntax,
+                    "a .rules file holds declarations only (version, use, op, ruleset, cost); found " +
+                        stmt_kind_name(stmt->kind),
+                    stmt->location);
+    }
+  }
+  Value last;
+  for (const auto& stmt : program.statements) {
+    last = Value();
+    if (stmt->kind == StmtKind::ExprStmt) {
+      last = eval(*stmt->expr, globals_);
+      continue;
+    }
+    Value result;
+    if (stmt->kind == StmtKind::Ruleset || stmt->kind == StmtKind::Cost) {
+      declare(*stmt, globals_, stmt);
+      continue;
+    }
+    if (exec(*stmt, globals_, result) == Flow::Return)
+      throw Error(ErrorKind::Syntax, "`return` outside a function", stmt->location);
+  }
+  return last;
+}
+
+Evaluator::Flow Evaluator::exec_block(const Block& block, const EnvPtr& env, Value& result, bool new_scope) {
+  EnvPtr scope = new_scope ? std::make_shared<Environment>(env) : env;
+  for (const auto& stmt : block) {
+    if (stmt->kind == StmtKind::Ruleset || stmt->kind == StmtKind::Cost) {
+      declare(*stmt, scope, stmt);
+      continue;
+    }
+    if (exec(*stmt, scope, result) == Flow::Return) return Flow::Return;
+  }
+  return Flow::Normal;
+}
+
+Evaluator::Flow Evaluator::exec(const Stmt& stmt, const EnvPtr& env, Value& result) {
+  switch (stmt.kind) {
+    case StmtKind::Version:
+      if (stmt.number != 1)
+        throw Error(ErrorKind::Syntax, "unsupported language version " + rational_to_string(stmt.number) + "; expected `version 1`",
+                    stmt.location);
+      return Flow::Normal;
+    case StmtKind::Use: use(stmt); return Flow::Normal;
+    case StmtKind::Op:
+    case StmtKind::Ruleset:
+    case StmtKind::Cost: declare(stmt, env, nullptr); return Flow::Normal;
+    case StmtKind::Let: env->define(stmt.text, eval(*stmt.expr, env)); return Flow::Normal;
+    case StmtKind::Fn: env->define(stmt.function->name, Value(std::make_shared<Closure>(stmt.function, env))); return Flow::Normal;
+    case StmtKind::Return:
+      result = stmt.expr ? eval(*stmt.expr, env) : Value();
+      return Flow::Return;
+    case StmtKind::If: {
+      if (eval(*stmt.expr, env).truthy()) return exec_block(stmt.body, env, result, true);
+      if (stmt.has_else) return exec_block(stmt.else_body, env, result, true);
+      return Flow::Normal;
+    }
+    case StmtKind::For: {
+      Value iterable = eval(*stmt.expr, env);
+      std::vector<Value> items;
+      if (iterable.is_list()) {
+        items = iterable.as_list()->items;  // a copy: the body may change the list
+      } else if (iterable.is_map()) {
+        for (const auto& [k, v] : iterable.as_map()->entries) items.push_back(k);
+      } else if (iterable.is_string()) {
+        for (char c : iterable.as_string()) items.emplace_back(std::string(1, c));
+      } else if (auto rs = iterable.as<RulesetValue>()) {
+        for (const auto& r : rs->rules()) items.emplace_back(r);
+      } else {
+        throw Error(ErrorKind::Type, "cannot iterate over a " + iterable.type_name() + "; expected a list, a map, a string or a ruleset",
+                    stmt.expr->location);
+      }
+      for (auto& item : items) {
+        auto scope = std::make_shared<Environment>(env);
+        scope->define(stmt.text, std::move(item));
+        if (exec_block(stmt.body, scope, result, false) == Flow::Return) return Flow::Return;
+      }
+      return Flow::Normal;
+    }
+    case StmtKind::While:
+      while (eval(*stmt.expr, env).truthy())
+        if (exec_block(stmt.body, env, result, true) == Flow::Return) return Flow::Return;
+      return Flow::Normal;
+    case StmtKind::Assert: {
+      if (eval(*stmt.expr, env).truthy()) return Flow::Normal;
+      std::string message = "assert " + print_expr(*stmt.expr);
+      if (stmt.message) message += ": " + eval(*stmt.message, env).to_display();
+      throw Error(ErrorKind::Assertion, message, stmt.expr->location);
+    }
+    case StmtKind::Assign: assign(*stmt.target, eval(*stmt.expr, env), env); return Flow::Normal;
+    case StmtKind::ExprStmt: eval(*stmt.expr, env); return Flow::Normal;
+    case StmtKind::Empty: return Flow::Normal;
+  }
+  return Flow::Normal;
+}
+
+void Evaluator::declare(const Stmt& stmt, const EnvPtr& env, const std::shared_ptr<const Stmt>& owner) {
+  if (stmt.kind == StmtKind::Op) {
+    env->define(stmt.op->name, Value(std::make_shared<OpValue>(stmt.op)));
+    return;
+  }
+  if (stmt.kind == StmtKind::Ruleset) {
+    std::vector<std::shared_ptr<RuleValue>> rules;
+    std::set<std::string> names;
+    for (const auto& decl : stmt.rules) {
+      if (!names.insert(decl->name).second)
+        throw Error(ErrorKind::Syntax, "rule '" + decl->name + "' is defined twice in ruleset " + stmt.text, decl->location);
+      TermPtr lhs = lower_term(*decl->lhs, nullptr);
+      TermPtr rhs = lower_term(*decl->rhs, nullptr);
+      auto lhs_vars = term_variables(*lhs);
+      auto rhs_vars = term_variables(*rhs);
+      auto bound = [](const std::vector<std::string>& vars, const std::string& v) {
+        return std::find(vars.begin(), vars.end(), v) != vars.end();
+      };
+      for (const auto& v : rhs_vars)
+        if (!bound(lhs_vars, v))
+          throw Error(ErrorKind::Syntax, "?" + v + " on the right side of rule " + decl->name + " is not bound by its left side",
+                      decl->rhs->location);
+      if (decl->bidirectional)
+        for (const auto& v : lhs_vars)
+          if (!bound(rhs_vars, v))
+            throw Error(ErrorKind::Syntax,
+                        "?" + v + " on the left side of `<=>` rule " + decl->name + " is not bound by its right side",
+                        decl->lhs->location);
+      rules.push_back(std::make_shared<RuleValue>(decl, stmt.text, lhs, rhs));
+    }
+    std::shared_ptr<const Stmt> self = owner ? owner : std::make_shared<Stmt>(stmt);
+    auto ruleset = std::make_shared<RulesetValue>(stmt.text, std::move(rules), self);
+    env->define(stmt.text, Value(ruleset));
+    auto same = std::find_if(rulesets_.begin(), rulesets_.end(), [&](const auto& r) { return r->name() == stmt.text; });
+    if (same != rulesets_.end()) *same = ruleset;
+    else rulesets_.push_back(ruleset);
+    return;
+  }
+  if (stmt.kind == StmtKind::Cost) {
+    std::vector<CostArmValue> arms;
+    for (const auto& arm : stmt.arms) arms.push_back(CostArmValue{lower_term(*arm->pattern, nullptr), arm->guard, arm->cost});
+    std::shared_ptr<const Stmt> self = owner ? owner : std::make_shared<Stmt>(stmt);
+    auto cost = std::make_shared<CostValue>(stmt.text, std::move(arms), self);
+    env->define(stmt.text, Value(cost));
+    auto same = std::find_if(costs_.begin(), costs_.end(), [&](const auto& c) { return c->name() == stmt.text; });
+    if (same != costs_.end()) *same = cost;
+    else costs_.push_back(cost);
+  }
+}
+
+void Evaluator::use(const Stmt& stmt) {
+  const std::string& requested = stmt.text;
+  std::vector<fs::path> candidates;
+  fs::path as_given(requested);
+  if (as_given.is_absolute()) {
+    candidates.push_back(as_given);
+  } else {
+    fs::path base = stmt.location.file && !stmt.location.file->path().empty()
+                        ? fs::path(stmt.location.file->path()).parent_path()
+                        : host_.base_directory();
+    candidates.push_back(base / as_given);
+    for (const auto& dir : host_.library_path()) candidates.push_back(dir / as_given);
+  }
+  for (const auto& candidate : candidates) {
+    std::error_code ec;
+    if (!fs::is_regular_file(candidate, ec)) continue;
+    fs::path canonical = fs::weakly_canonical(candidate, ec);
+    std::string key = canonical.string();
+    auto on_stack = std::find(loading_stack_.begin(), loading_stack_.end(), key);
+    if (on_stack != loading_stack_.end()) {
+      std::string cycle;
+      for (auto it = on_stack; it != loading_stack_.end(); ++it)
+        cycle += loading_display_[static_cast<std::size_t>(it - loading_stack_.begin())] + " -> ";
+      cycle += requested;
+      throw Error(ErrorKind::Import, "import cycle: " + cycle, stmt.location);
+    }
+    if (loaded_files_.count(key)) return;
+    run_file(candidate, requested, stmt.location);
+    return;
+  }
+  std::string searched;
+  for (const auto& c : candidates) searched += "\n    " + c.string();
+  throw Error(ErrorKind::Import, "cannot find \"" + requested + "\"; looked in:" + searched, stmt.location);
+}
+
+Value Evaluator::run_file(const fs::path& path, const std::string& display_name, const SourceLocation& from) {
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  std::string text = host_.read_text(path, from);
+  auto source = std::make_shared<SourceFile>(display_name, std::move(text), canonical.string());
+  Program program = parse_program(source);
+  bool rules_file = path.extension() == ".rules";
+  loading_stack_.push_back(canonical.string());
+  loading_display_.push_back(display_name);
+  struct Pop {
+    Evaluator* self;
+    ~Pop() {
+      self->loading_stack_.pop_back();
+      self->loading_display_.pop_back();
+    }
+  } pop{this};
+  Value result = run(program, rules_file);
+  loaded_files_.insert(canonical.string());
+  return result;
+}
+
+TermPtr Evaluator::quote(const Expr& expr, const EnvPtr& env) {
+  SpliceEvaluator splice = [&](const Expr& spliced) -> TermPtr {
+    Value v = eval(spliced, env);
+    std::function<TermPtr(const Value&)> to_term = [&](const Value& value) -> TermPtr {
+      if (auto t = value.as<TermValue>()) return t->term();
+      if (value.is_rational()) return make_constant(value.as_rational());
+      if (value.is_string()) {
+        auto t = std::make_shared<Term>();
+        t->kind = TermKind::String;
+        t->name = value.as_string();
+        return t;
+      }
+      if (value.is_bool()) return make_symbol(value.as_bool() ? "true" : "false");
+      if (value.is_list()) {
+        auto t = std::make_shared<Term>();
+        t->kind = TermKind::List;
+        for (const auto& item : value.as_list()->items) t->operands.push_back(to_term(item));
+        return t;
+      }
+      if (value.is_object()) {
+        // Objects that stand for a term (e-class ids) say so through a `term` member.
+        if (auto m = value.as_object()->member("__term__")) {
+          if (auto t = m->as<TermValue>()) return t->term();
+        }
+      }
+      throw Error(ErrorKind::Type, "cannot splice a " + value.type_name() + " into a term; expected a term, a number, a string or a list",
+                  spliced.location);
+    };
+    return to_term(v);
+  };
+  return lower_term(expr, splice);
+}
+
+Value Evaluator::eval(const Expr& e, const EnvPtr& env) {
+  try {
+    switch (e.kind) {
+      case ExprKind::Number: return Value(e.number);
+      case ExprKind::String: return Value(e.text);
+      case ExprKind::Bool: return Value(e.boolean);
+      case ExprKind::Nil: return Value();
+      case ExprKind::PatternVar:
+        throw Error(ErrorKind::Syntax, "pattern variable ?" + e.text + " outside a rule or a `term`", e.location);
+      case ExprKind::Name: return eval_name(e, env);
+      case ExprKind::Splice: throw Error(ErrorKind::Syntax, "a splice `$...` is only meaningful inside `term`", e.location);
+      case ExprKind::List: {
+        auto list = make_list();
+        list->items.reserve(e.operands.size());
+        for (const auto& item : e.operands) list->items.push_back(eval(*item, env));
+        return Value(list);
+      }
+      case ExprKind::Map: {
+        auto map = make_map();
+        for (std::size_t i = 0; i + 1 < e.operands.size(); i += 2) map->set(eval(*e.operands[i], env), eval(*e.operands[i + 1], env));
+        return Value(map);
+      }
+      case ExprKind::Call: return eval_call(e, env);
+      case ExprKind::Index: return index(eval(*e.operands[0], env), eval(*e.operands[1], env), e.location);
+      case ExprKind::Member: return member(eval(*e.operands[0], env), e.text, e.location);
+      case ExprKind::Unary: {
+        Value v = eval(*e.operands[0], env);
+        if (v.is_rational()) return Value(Rational(-v.as_rational()));
+        if (v.is_float()) return Value(-v.as_float());
+        if (auto t = v.as<TermValue>()) return Value(std::make_shared<TermValue>(make_apply("neg", {t->term()})));
+        throw Error(ErrorKind::Type, "cannot negate a " + v.type_name(), e.location);
+      }
+      case ExprKind::Binary: {
+        Value l = eval(*e.operands[0], env);
+        Value r = eval(*e.operands[1], env);
+        return eval_binary(e.text, l, r, e.location);
+      }
+      case ExprKind::Compare: {
+        Value left = eval(*e.operands[0], env);
+        for (std::size_t i = 0; i < e.compare_ops.size(); ++i) {
+          Value right = eval(*e.operands[i + 1], env);
+          if (!compare(e.compare_ops[i], left, right, e.location)) return Value(false);
+          left = std::move(right);
+        }
+        return Value(true);
+      }
+      case ExprKind::And: {
+        Value l = eval(*e.operands[0], env);
+        if (!l.truthy()) return l;
+        return eval(*e.operands[1], env);
+      }
+      case ExprKind::Or: {
+        Value l = eval(*e.operands[0], env);
+        if (l.truthy()) return l;
+        return eval(*e.operands[1], env);
+      }
+      case ExprKind::Not: return Value(!eval(*e.operands[0], env).truthy());
+      case ExprKind::Quote: return Value(std::make_shared<TermValue>(quote(*e.operands[0], env)));
+      case ExprKind::Lambda: return Value(std::make_shared<Closure>(e.function, env));
+    }
+  } catch (Error& error) {
+    error.set_location_if_unknown(e.location);
+    throw;
+  }
+  return Value();
+}
+
+Value Evaluator::eval_name(const Expr& e, const EnvPtr& env) {
+  if (const Value* v = env->lookup(e.text)) return *v;
+  // A dotted name `g.add` is the member `add` of `g` (unless `g.add` itself is bound).
+  auto dot = e.text.find('.');
+  if (dot != std::string::npos) {
+    std::string head = e.text.substr(0, dot);
+    if (const Value* v = env->lookup(head)) {
+      Value current = *v;
+      std::size_t start = dot + 1;
+      while (true) {
+        auto next = e.text.find('.', start);
+        std::string part = e.text.substr(start, next == std::string::npos ? std::string::npos : next - start);
+        SourceLocation at = e.location;
+        at.column += static_cast<int>(start);
+        current = member(current, part, at);
+        if (next == std::string::npos) break;
+        start = next + 1;
+      }
+      return current;
+    }
+    throw Error(ErrorKind::Name, "undefined name '" + head + "'", e.location);
+  }
+  throw Error(ErrorKind::Name, "undefined name '" + e.text + "'", e.location);
+}
+
+Value Evaluator::eval_call(const Expr& e, const EnvPtr& env) {
+  Value callee = eval(*e.operands[0], env);
+  CallArgs args;
+  args.location = e.location;
+  for (std::size_t i = 1; i < e.operands.size(); ++i) {
+    const std::string& name = e.arg_names[i - 1];
+    Value v = eval(*e.operands[i], env);
+    if (name.empty()) {
+      if (!args.named.empty())
+        throw Error(ErrorKind::Syntax, "a positional argument after a named one", e.operands[i]->location);
+      args.positional.push_back(std::move(v));
+    } else {
+      args.named.emplace_back(name, std::move(v));
+    }
+  }
+  return call(callee, args, e.location);
+}
+
+Value Evaluator::call(const Value& function, CallArgs& args, const SourceLocation& location) {
+  args.location = location;
+  if (auto closure = function.as<Closure>()) {
+    const FunctionDecl& decl = closure->decl();
+    DepthScope depth(depth_, location);
+    auto scope = std::make_shared<Environment>(closure->env());
+    if (args.positional.size() > decl.params.size())
+      throw Error(ErrorKind::Type, closure->display_name() + " takes " + std::to_string(decl.params.size()) + " argument" +
+                                       (decl.params.size() == 1 ? "" : "s") + ", got " + std::to_string(args.positional.size()),
+                  location);
+    for (std::size_t i = 0; i < args.positional.size(); ++i) scope->define(decl.params[i], args.positional[i]);
+    for (auto& [name, value] : args.named) {
+      auto it = std::find(decl.params.begin(), decl.params.end(), name);
+      if (it == decl.params.end())
+        throw Error(ErrorKind::Type, closure->display_name() + " has no parameter named '" + name + "'", location);
+      if (static_cast<std::size_t>(it - decl.params.begin()) < args.positional.size())
+        throw Error(ErrorKind::Type, "parameter '" + name + "' of " + closure->display_name() + " given twice", location);
+      scope->define(name, value);
+    }
+    for (const auto& p : decl.params)
+      if (!scope->vars().count(p))
+        throw Error(ErrorKind::Type, closure->display_name() + " is missing argument '" + p + "'", location);
+    Value result;
+    try {
+      exec_block(decl.body, scope, result, false);
+    } catch (Error& error) {
+      error.add_frame(StackFrame{closure->display_name(), location});
+      throw;
+    }
+    return result;
+  }
+  if (auto native = function.as<NativeFunction>()) {
+    DepthScope depth(depth_, location);
+    CallContext context{host_, location};
+    try {
+      return native->call(context, args);
+    } catch (Error& error) {
+      error.set_location_if_unknown(location);
+      throw;
+    }
+  }
+  if (auto op = function.as<OpValue>()) {
+    // Applying a declared op to terms builds a term: silu(term x) is term silu(x).
+    std::vector<TermPtr> operands;
+    std::vector<std::pair<std::string, TermPtr>> attributes;
+    auto to_term = [&](const Value& v) -> TermPtr {
+      if (auto t = v.as<TermValue>()) return t->term();
+      if (v.is_rational()) return make_constant(v.as_rational());
+      if (v.is_string()) return make_symbol(v.as_string());
+      throw Error(ErrorKind::Type, "op " + op->decl().name + " applies to terms, not a " + v.type_name(), location);
+    };
+    for (const auto& v : args.positional) operands.push_back(to_term(v));
+    for (const auto& [n, v] : args.named) attributes.emplace_back(n, to_term(v));
+    return Value(std::make_shared<TermValue>(make_apply(op->decl().name, std::move(operands), std::move(attributes))));
+  }
+  throw Error(ErrorKind::Type, "a " + function.type_name() + " is not callable", location);
+}
+
+namespace {
+
+// Exact power with an integer exponent; refuses results that would not fit in memory.
+Rational exact_power(const Rational& base, const BigInt& exponent, const SourceLocation& location) {
+  if (base == 0 && exponent < 0) throw Error(ErrorKind::Value, "zero cannot be raised to a negative power", location);
+  if (base == 0 || base == 1) return exponent == 0 ? Rational(1) : base;
+  if (base == -1) return (exponent % 2 == 0) ? Rational(1) : Rational(-1);
+  BigInt magnitude = exponent < 0 ? BigInt(-exponent) : exponent;
+  if (magnitude > 1000000) throw Error(ErrorKind::Value, "exponent too large for an exact result", location);
+  unsigned e = magnitude.convert_to<unsigned>();
+  BigInt num = boost::multiprecision::pow(BigInt(boost::multiprecision::numerator(base)), e);
+  BigInt den = boost::multiprecision::pow(BigInt(boost::multiprecision::denominator(base)), e);
+  Rational result(num, den);
+  return exponent < 0 ? Rational(1 / result) : result;
+}
+
+}  // namespace
+
+Value Evaluator::eval_binary(const std::string& op, const Value& l, const Value& r, const SourceLocation& location) {
+  if (l.is_rational() && r.is_rational()) {
+    const Rational& a = l.as_rational();
+    const Rational& b = r.as_rational();
+    if (op == "+") return Value(Rational(a + b));
+    if (op == "-") return Value(Rational(a - b));
+    if (op == "*") return Value(Rational(a * b));
+    if (op == "/") {
+      if (b == 0) throw Error(ErrorKind::Value, "division by zero", location);
+      return Value(Rational(a / b));
+    }
+    if (op == "%") {
+      if (b == 0) throw Error(ErrorKind::Value, "modulo by zero", location);
+      Rational q = a / b;
+      BigInt floor = boost::multiprecision::numerator(q) / boost::multiprecision::denominator(q);
+      if (q < 0 && Rational(floor) != q) floor -= 1;
+      return Value(Rational(a - Rational(floor) * b));
+    }
+    if (op == "**") {
+      if (is_integer(b)) return Value(exact_power(a, boost::multiprecision::numerator(b), location));
+      if (a < 0) throw Error(ErrorKind::Value, "a negative number raised to a fractional power", location);
+      return Value(std::pow(to_double(a), to_double(b)));
+    }
+  }
+  if (l.is_number() && r.is_number()) {
+    double a = l.to_double(), b = r.to_double();
+    if (op == "+") return Value(a + b);
+    if (op == "-") return Value(a - b);
+    if (op == "*") return Value(a * b);
+    if (op == "/") {
+      if (b == 0) throw Error(ErrorKind::Value, "division by zero", location);
+      return Value(a / b);
+    }
+    if (op == "%") {
+      if (b == 0) throw Error(ErrorKind::Value, "modulo by zero", location);
+      return Value(a - std::floor(a / b) * b);
+    }
+    if (op == "**") return Value(std::pow(a, b));
+  }
+  if (op == "+" && l.is_string() && r.is_string()) return Value(l.as_string() + r.as_string());
+  if (op == "+" && l.is_list() && r.is_list()) {
+    auto list = make_list(l.as_list()->items);
+    list->items.insert(list->items.end(), r.as_list()->items.begin(), r.as_list()->items.end());
+    return Value(list);
+  }
+  if (op == "*" && l.is_string() && r.is_rational()) {
+    std::int64_t n = args::integer(r, "the repeat count", location);
+    if (n < 0 || n * static_cast<std::int64_t>(l.as_string().size()) > 100'000'000)
+      throw Error(ErrorKind::Value, "repeat count out of range", location);
+    std::string out;
+    for (std::int64_t i = 0; i < n; ++i) out += l.as_string();
+    return Value(out);
+  }
+  // Terms combine into terms: (term x) + 1 is term x + 1.
+  auto lt = l.as<TermValue>();
+  auto rt = r.as<TermValue>();
+  if ((lt || rt) && !infix_operator_name(op).empty()) {
+    auto to_term = [&](const Value& v) -> TermPtr {
+      if (auto t = v.as<TermValue>()) return t->term();
+      if (v.is_rational()) return make_constant(v.as_rational());
+      throw Error(ErrorKind::Type, "cannot combine a term with a " + v.type_name(), location);
+    };
+    return Value(std::make_shared<TermValue>(make_apply(infix_operator_name(op), {to_term(l), to_term(r)})));
+  }
+  throw Error(ErrorKind::Type, "unsupported operand types for " + op + ": " + l.type_name() + " and " + r.type_name(), location);
+}
+
+bool Evaluator::compare(const std::string& op, const Value& l, const Value& r, const SourceLocation& location) {
+  if (op == "==") return l == r;
+  if (op == "!=") return l != r;
+  int order = 0;
+  if (l.is_rational() && r.is_rational()) {
+    order = l.as_rational() < r.as_rational() ? -1 : (l.as_rational() > r.as_rational() ? 1 : 0);
+  } else if (l.is_number() && r.is_number()) {
+    double a = l.to_double(), b = r.to_double();
+    if (std::isnan(a) || std::isnan(b)) return false;
+    order = a < b ? -1 : (a > b ? 1 : 0);
+  } else if (l.is_string() && r.is_string()) {
+    int c = l.as_string().compare(r.as_string());
+    order = c < 0 ? -1 : (c > 0 ? 1 : 0);
+  } else {
+    throw Error(ErrorKind::Type, "cannot order a " + l.type_name() + " and a " + r.type_name() + " with " + op, location);
+  }
+  if (op == "<") return order < 0;
+  if (op == "<=") return order <= 0;
+  if (op == ">") return order > 0;
+  return order >= 0;
+}
+
+Value Evaluator::member(const Value& object, const std::string& name, const SourceLocation& location) {
+  if (object.is_object()) {
+    if (auto m = object.as_object()->member(name)) return *m;
+    std::string known;
+    for (const auto& n : object.as_object()->member_names()) known += (known.empty() ? "" : ", ") + n;
+    throw Error(ErrorKind::Name, "a " + object.type_name() + " has no member '" + name + "'" +
+                                     (known.empty() ? "" : "; it has: " + known),
+                location);
+  }
+  if (object.is_map()) {
+    if (const Value* v = object.as_map()->find(Value(name))) return *v;
+    throw Error(ErrorKind::Name, "the map has no key \"" + name + "\"", location);
+  }
+  throw Error(ErrorKind::Name, "a " + object.type_name() + " has no member '" + name + "'", location);
+}
+
+Value Evaluator::index(const Value& container, const Value& key, const SourceLocation& location) {
+  if (container.is_list() || container.is_string()) {
+    std::int64_t size = container.is_list() ? static_cast<std::int64_t>(container.as_list()->items.size())
+                                            : static_cast<std::int64_t>(container.as_string().size());
+    std::int64_t i = args::integer(key, "an index", location);
+    if (i < 0) i += size;
+    if (i < 0 || i >= size)
+      throw Error(ErrorKind::Value, "index " + key.to_repr() + " out of range for a " + container.type_name() + " of length " +
+                                        std::to_string(size),
+                  location);
+    if (container.is_list()) return container.as_list()->items[static_cast<std::size_t>(i)];
+    return Value(std::string(1, container.as_string()[static_cast<std::size_t>(i)]));
+  }
+  if (container.is_map()) {
+    if (const Value* v = container.as_map()->find(key)) return *v;
+    throw Error(ErrorKind::Value, "no key " + key.to_repr() + " in the map", location);
+  }
+  if (container.is_object()) {
+    if (auto m = container.as_object()->member("__index__")) {
+      CallArgs a;
+      a.positional.push_back(key);
+      return call(*m, a, location);
+    }
+  }
+  throw Error(ErrorKind::Type, "a " + container.type_name() + " cannot be indexed", location);
+}
+
+void Evaluator::assign(const Expr& target, Value value, const EnvPtr& env) {
+  if (target.kind == ExprKind::Name) {
+    if (!env->assign(target.text, std::move(value)))
+      throw Error(ErrorKind::Name, "assignment to undefined name '" + target.text + "'; declare it first with `let`",
+                  target.location);
+    return;
+  }
+  if (target.kind == ExprKind::Index) {
+    Value container = eval(*target.operands[0], env);
+    Value key = eval(*target.operands[1], env);
+    if (container.is_list()) {
+      auto& items = container.as_list()->items;
+      std::int64_t i = args::integer(key, "an index", target.location);
+      if (i < 0) i += static_cast<std::int64_t>(items.size());
+      if (i < 0 || i >= static_cast<std::int64_t>(items.size()))
+        throw Error(ErrorKind::Value, "index " + key.to_repr() + " out of range", target.location);
+      items[static_cast<std::size_t>(i)] = std::move(value);
+      return;
+    }
+    if (container.is_map()) {
+      container.as_map()->set(key, std::move(value));
+      return;
+    }
+    throw Error(ErrorKind::Type, "cannot assign into a " + container.type_name(), target.location);
+  }
+  if (target.kind == ExprKind::Member) {
+    Value container = eval(*target.operands[0], env);
+    if (container.is_map()) {
+      container.as_map()->set(Value(target.text), std::move(value));
+      return;
+    }
+    throw Error(ErrorKind::Type, "cannot set member '" + target.text + "' of a " + container.type_name(), target.location);
+  }
+  throw Error(ErrorKind::Syntax, "cannot assign to this expression", target.location);
+}
+
+}  // namespace twin

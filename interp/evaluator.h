@@ -1,0 +1,133 @@
+// The evaluator: runs the syntax tree of ast.h.
+//
+// A tree-walking interpreter with lexical scopes. Functions are closures over the
+// environment they were defined in. `return` is a status flowing up through statement
+// execution, not a C++ exception, so deep recursion stays cheap.
+//
+// Declarations (`op`, `ruleset`, `cost`) bind names in the scope they appear in; `use`
+// loads a file once per interpreter and binds its declarations in the global scope.
+// Runtime errors are twin::Error; as one unwinds through a call, the call adds a frame
+// (function name and call site), which is how an error lists the chain of calls.
+//
+// Invariant: the evaluator never lets a C++ exception other than twin::Error escape from
+// evaluating user code; unexpected ones are converted (see Interpreter).
+#pragma once
+
+#include "interp/ast.h"
+#include "interp/error.h"
+#include "interp/term.h"
+#include "interp/value.h"
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace twin {
+
+class Interpreter;
+
+class Environment {
+ public:
+  explicit Environment(std::shared_ptr<Environment> parent = nullptr) : parent_(std::move(parent)) {}
+  const Value* lookup(const std::string& name) const;
+  void define(const std::string& name, Value value) { vars_[name] = std::move(value); }
+  // Assigns to the nearest existing binding; false when there is none.
+  bool assign(const std::string& name, Value value);
+  const std::unordered_map<std::string, Value>& vars() const { return vars_; }
+  const std::shared_ptr<Environment>& parent() const { return parent_; }
+
+ private:
+  std::shared_ptr<Environment> parent_;
+  std::unordered_map<std::string, Value> vars_;
+};
+
+using EnvPtr = std::shared_ptr<Environment>;
+
+// A function defined in a script.
+class Closure : public Object {
+ public:
+  Closure(std::shared_ptr<const FunctionDecl> decl, EnvPtr env) : decl_(std::move(decl)), env_(std::move(env)) {}
+  std::string type_name() const override { return "function"; }
+  std::string to_string() const override;
+  const FunctionDecl& decl() const { return *decl_; }
+  const EnvPtr& env() const { return env_; }
+  std::string display_name() const { return decl_->name.empty() ? "<lambda>" : decl_->name; }
+
+ private:
+  std::shared_ptr<const FunctionDecl> decl_;
+  EnvPtr env_;
+};
+
+// An error caught by `catch(f)`: a value the script can inspect.
+class ErrorValue : public Object {
+ public:
+  explicit ErrorValue(Error error) : error_(std::move(error)) {}
+  std::string type_name() const override { return "error"; }
+  std::string to_string() const override;
+  std::optional<Value> member(const std::string& name) override;
+  std::vector<std::string> member_names() const override { return {"message", "kind", "location", "file", "line", "column", "stack"}; }
+  const Error& error() const { return error_; }
+
+ private:
+  Error error_;
+};
+
+class Evaluator {
+ public:
+  explicit Evaluator(Interpreter& host);
+
+  const EnvPtr& globals() const { return globals_; }
+
+  // Runs a parsed program in the global scope; returns the last expression statement's value.
+  Value run(const Program& program, bool declarations_only);
+  // Loads a file for `use` (once per interpreter) or for Interpreter::eval_file.
+  Value run_file(const std::filesystem::path& path, const std::string& display_name, const SourceLocation& from);
+
+  Value call(const Value& function, CallArgs& args, const SourceLocation& location);
+
+  // Lowers a quoted expression to a term in the scope `env` (which resolves `$x` splices).
+  TermPtr quote(const Expr& expr, const EnvPtr& env);
+
+  // Rulesets and cost functions declared so far, in declaration order (for :rules, twin disasm).
+  const std::vector<std::shared_ptr<RulesetValue>>& rulesets() const { return rulesets_; }
+  const std::vector<std::shared_ptr<CostValue>>& costs() const { return costs_; }
+
+  Value eval(const Expr& expr, const EnvPtr& env);
+
+ private:
+  enum class Flow { Normal, Return };
+
+  Flow exec_block(const Block& block, const EnvPtr& env, Value& result, bool new_scope);
+  Flow exec(const Stmt& stmt, const EnvPtr& env, Value& result);
+  void declare(const Stmt& stmt, const EnvPtr& env, const std::shared_ptr<const Stmt>& owner);
+  void use(const Stmt& stmt);
+
+  Value eval_name(const Expr& expr, const EnvPtr& env);
+  Value eval_call(const Expr& expr, const EnvPtr& env);
+  Value eval_binary(const std::string& op, const Value& left, const Value& right, const SourceLocation& location);
+  bool compare(const std::string& op, const Value& left, const Value& right, const SourceLocation& location);
+  Value member(const Value& object, const std::string& name, const SourceLocation& location);
+  Value index(const Value& container, const Value& key, const SourceLocation& location);
+  void assign(const Expr& target, Value value, const EnvPtr& env);
+
+  Interpreter& host_;
+  EnvPtr globals_;
+  int depth_ = 0;
+  std::set<std::string> loaded_files_;          // canonical paths already loaded by `use`
+  std::vector<std::string> loading_stack_;      // files being loaded, for naming an import cycle
+  std::vector<std::string> loading_display_;
+  std::vector<std::shared_ptr<RulesetValue>> rulesets_;
+  std::vector<std::shared_ptr<CostValue>> costs_;
+  std::vector<std::shared_ptr<const Program>> programs_;  // keeps statements alive for closures
+};
+
+// Registers the builtin functions (builtins.cpp) in the global scope.
+void install_builtins(Interpreter& interpreter);
+
+// The language's keywords, for completion and docs.
+const std::vector<std::string>& language_keywords();
+
+}  // namespace twin

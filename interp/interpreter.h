@@ -1,0 +1,95 @@
+// twin::Interpreter: the embedding API. This header is what a host program sees.
+//
+//   twin::Interpreter twin({.allowed_read_dirs = {"/srv/port"}});
+//   twin.register_function("now", [](twin::CallContext&, twin::CallArgs&) { return twin::Value(1.5); });
+//   twin.set_output([&](std::string_view text) { log << text; });
+//   twin.eval_file("/srv/port/check.twin");
+//   twin::Value v = twin.get_global("report");
+//
+// As in Lua, the host is in charge. A script touches nothing outside the interpreter unless
+// the host allows it: it reads files (read_text, use) only under the allowed directories and
+// the library path, writes no files, and cannot start processes. Errors reach the host as
+// twin::Error exceptions (error.h) carrying file:line:col, what was expected, and the call
+// chain; the interpreter stays usable after any error.
+//
+// An Interpreter is not thread-safe: use one per thread.
+#pragma once
+
+#include "interp/error.h"
+#include "interp/value.h"
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace twin {
+
+class Evaluator;
+class RulesetValue;
+class CostValue;
+
+struct InterpreterOptions {
+  // Directories under which scripts may read files (read_text, use). Empty: none.
+  std::vector<std::filesystem::path> allowed_read_dirs;
+  // Where `use "x.rules"` looks when x.rules is not beside the importing file. Always readable.
+  // Empty: $TWIN_PATH (colon-separated) if set, then the installed stdlib directory.
+  std::vector<std::filesystem::path> library_path;
+  // Receives everything scripts print. Default: standard output.
+  std::function<void(std::string_view)> output;
+};
+
+class Interpreter {
+ public:
+  explicit Interpreter(InterpreterOptions options = {});
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
+
+  // Runs source text; `chunk_name` names it in errors. Returns the value of the last
+  // statement when that is an expression statement, nil otherwise.
+  Value eval_string(std::string_view source, const std::string& chunk_name = "<string>");
+  // Runs a `.twin` script or loads a `.rules` file (declarations only). Errors name the file
+  // as given. The file itself must be readable under the allowed directories.
+  Value eval_file(const std::filesystem::path& path);
+
+  // Globals.
+  bool has_global(const std::string& name) const;
+  Value get_global(const std::string& name) const;  // nil when undefined
+  void set_global(const std::string& name, Value value);
+  std::vector<std::string> global_names() const;  // sorted
+
+  // Host functions callable from scripts as name(args...).
+  void register_function(const std::string& name, NativeFunctionBody body);
+  // Calls a script (or native) function value from the host.
+  Value call(const Value& function, std::vector<Value> positional = {});
+
+  // Output and permissions.
+  void set_output(std::function<void(std::string_view)> output);
+  void print(std::string_view text);
+  void allow_read(const std::filesystem::path& directory);
+  bool may_read(const std::filesystem::path& path) const;
+  // Reads a file for a script: checks permission (Error Permission) and existence (Error Io).
+  std::string read_text(const std::filesystem::path& path, const SourceLocation& where) const;
+  // The directory relative paths in scripts are resolved against (the current directory).
+  std::filesystem::path base_directory() const;
+
+  const std::vector<std::filesystem::path>& library_path() const;
+
+  // Names a script may complete at the REPL: keywords, globals, rule and ruleset names.
+  std::vector<std::string> completion_candidates() const;
+
+  Evaluator& evaluator() { return *evaluator_; }
+
+ private:
+  InterpreterOptions options_;
+  std::vector<std::filesystem::path> allowed_canonical_;
+  std::unique_ptr<Evaluator> evaluator_;
+};
+
+// The directory of the standard library installed with Twin (configured at build time).
+std::filesystem::path installed_stdlib_directory();
+
+}  // namespace twin

@@ -1,0 +1,368 @@
+#include "interp/term.h"
+
+#include "interp/error.h"
+#include "interp/printer.h"
+
+#include <set>
+
+namespace twin {
+
+bool Term::operator==(const Term& other) const {
+  if (kind != other.kind || name != other.name) return false;
+  if (kind == TermKind::Constant && constant != other.constant) return false;
+  if (kind == TermKind::EClass && (eclass != other.eclass || egraph != other.egraph)) return false;
+  if (operands.size() != other.operands.size() || attributes.size() != other.attributes.size()) return false;
+  for (std::size_t i = 0; i < operands.size(); ++i)
+    if (!(*operands[i] == *other.operands[i])) return false;
+  for (std::size_t i = 0; i < attributes.size(); ++i)
+    if (attributes[i].first != other.attributes[i].first || !(*attributes[i].second == *other.attributes[i].second))
+      return false;
+  return true;
+}
+
+TermPtr make_symbol(std::string name) {
+  auto t = std::make_shared<Term>();
+  t->kind = TermKind::Symbol;
+  t->name = std::move(name);
+  return t;
+}
+
+TermPtr make_constant(Rational value) {
+  auto t = std::make_shared<Term>();
+  t->kind = TermKind::Constant;
+  t->constant = std::move(value);
+  return t;
+}
+
+TermPtr make_apply(std::string op, std::vector<TermPtr> operands, std::vector<std::pair<std::string, TermPtr>> attributes) {
+  auto t = std::make_shared<Term>();
+  t->kind = TermKind::Apply;
+  t->name = std::move(op);
+  t->operands = std::move(operands);
+  t->attributes = std::move(attributes);
+  return t;
+}
+
+std::string infix_operator_name(const std::string& infix) {
+  if (infix == "+") return "add";
+  if (infix == "-") return "sub";
+  if (infix == "*") return "mul";
+  if (infix == "/") return "div";
+  if (infix == "**") return "pow";
+  return "";
+}
+
+namespace {
+
+std::shared_ptr<Expr> expr_node(ExprKind kind) {
+  auto e = std::make_shared<Expr>();
+  e->kind = kind;
+  return e;
+}
+
+const char* binary_spelling(const std::string& op) {
+  if (op == "add") return "+";
+  if (op == "sub") return "-";
+  if (op == "mul") return "*";
+  if (op == "div") return "/";
+  if (op == "pow") return "**";
+  return nullptr;
+}
+
+}  // namespace
+
+ExprPtr term_to_expr(const Term& term) {
+  switch (term.kind) {
+    case TermKind::Symbol: {
+      auto e = expr_node(ExprKind::Name);
+      e->text = term.name;
+      if (term.name == "true" || term.name == "false") {
+        e->kind = ExprKind::Bool;
+        e->boolean = term.name == "true";
+      }
+      return e;
+    }
+    case TermKind::Wildcard: {
+      auto e = expr_node(ExprKind::Name);
+      e->text = "_";
+      return e;
+    }
+    case TermKind::Constant: {
+      auto e = expr_node(ExprKind::Number);
+      e->number = term.constant;
+      e->text = rational_to_string(term.constant);
+      return e;
+    }
+    case TermKind::String: {
+      auto e = expr_node(ExprKind::String);
+      e->text = term.name;
+      return e;
+    }
+    case TermKind::Var: {
+      auto e = expr_node(ExprKind::PatternVar);
+      e->text = term.name;
+      return e;
+    }
+    case TermKind::EClass: {
+      // `$e3` would need a script variable; print the id in a form a reader recognises.
+      auto e = expr_node(ExprKind::Name);
+      e->text = "e" + std::to_string(term.eclass);
+      auto splice = expr_node(ExprKind::Splice);
+      splice->operands.push_back(e);
+      return splice;
+    }
+    case TermKind::List: {
+      auto e = expr_node(ExprKind::List);
+      for (const auto& item : term.operands) e->operands.push_back(term_to_expr(*item));
+      return e;
+    }
+    case TermKind::Apply: {
+      if (term.attributes.empty()) {
+        if (const char* infix = binary_spelling(term.name); infix && term.operands.size() == 2) {
+          auto e = expr_node(ExprKind::Binary);
+          e->text = infix;
+          e->operands = {term_to_expr(*term.operands[0]), term_to_expr(*term.operands[1])};
+          return e;
+        }
+        if (term.name == "neg" && term.operands.size() == 1) {
+          auto e = expr_node(ExprKind::Unary);
+          e->text = "-";
+          e->operands = {term_to_expr(*term.operands[0])};
+          return e;
+        }
+      }
+      auto e = expr_node(ExprKind::Call);
+      auto callee = expr_node(ExprKind::Name);
+      callee->text = term.name;
+      e->operands.push_back(callee);
+      for (const auto& operand : term.operands) {
+        e->operands.push_back(term_to_expr(*operand));
+        e->arg_names.push_back("");
+      }
+      for (const auto& [name, value] : term.attributes) {
+        e->operands.push_back(term_to_expr(*value));
+        e->arg_names.push_back(name);
+      }
+      return e;
+    }
+  }
+  return expr_node(ExprKind::Nil);
+}
+
+std::string print_term(const Term& term) { return print_expr(*term_to_expr(term)); }
+
+TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars) {
+  auto not_a_term = [&](const std::string& what) -> TermPtr {
+    throw Error(ErrorKind::Syntax, what + " cannot appear in a term; expected an operator application, a name, a number, a string or a list",
+                e.location);
+  };
+  switch (e.kind) {
+    case ExprKind::Number: return make_constant(e.number);
+    case ExprKind::String: {
+      auto t = std::make_shared<Term>();
+      t->kind = TermKind::String;
+      t->name = e.text;
+      return t;
+    }
+    case ExprKind::Bool: return make_symbol(e.boolean ? "true" : "false");
+    case ExprKind::Name: {
+      if (e.text == "_") {
+        auto t = std::make_shared<Term>();
+        t->kind = TermKind::Wildcard;
+        return t;
+      }
+      return make_symbol(e.text);
+    }
+    case ExprKind::PatternVar: {
+      if (!allow_vars) return not_a_term("a pattern variable");
+      auto t = std::make_shared<Term>();
+      t->kind = TermKind::Var;
+      t->name = e.text;
+      return t;
+    }
+    case ExprKind::Splice: {
+      if (!splice) throw Error(ErrorKind::Syntax, "a splice `$...` can only appear in a `term` inside a script", e.location);
+      return splice(*e.operands[0]);
+    }
+    case ExprKind::List: {
+      auto t = std::make_shared<Term>();
+      t->kind = TermKind::List;
+      for (const auto& item : e.operands) t->operands.push_back(lower_term(*item, splice, allow_vars));
+      return t;
+    }
+    case ExprKind::Call: {
+      const Expr& callee = *e.operands[0];
+      if (callee.kind != ExprKind::Name)
+        throw Error(ErrorKind::Syntax, "in a term, only an operator name can be applied; expected name(...)", callee.location);
+      auto t = std::make_shared<Term>();
+      t->kind = TermKind::Apply;
+      t->name = callee.text;
+      std::set<std::string> seen;
+      for (std::size_t i = 1; i < e.operands.size(); ++i) {
+        const std::string& name = e.arg_names[i - 1];
+        auto operand = lower_term(*e.operands[i], splice, allow_vars);
+        if (name.empty()) {
+          if (!t->attributes.empty())
+            throw Error(ErrorKind::Syntax, "a positional operand after an attribute; expected operands first, then name=value attributes",
+                        e.operands[i]->location);
+          t->operands.push_back(std::move(operand));
+        } else {
+          if (!seen.insert(name).second)
+            throw Error(ErrorKind::Syntax, "attribute '" + name + "' given twice", e.operands[i]->location);
+          t->attributes.emplace_back(name, std::move(operand));
+        }
+      }
+      return t;
+    }
+    case ExprKind::Unary: {
+      auto operand = lower_term(*e.operands[0], splice, allow_vars);
+      // `-2` and `-1/3` are constants.
+      if (operand->kind == TermKind::Constant && e.operands[0]->kind == ExprKind::Number) return make_constant(-operand->constant);
+      if (operand->kind == TermKind::Constant && !e.operands[0]->parenthesized && e.operands[0]->kind == ExprKind::Binary)
+        return make_constant(-operand->constant);  // -1/3
+      return make_apply("neg", {operand});
+    }
+    case ExprKind::Binary: {
+      std::string op = infix_operator_name(e.text);
+      if (op.empty()) return not_a_term("the operator '" + e.text + "'");
+      // An integer literal over an integer literal is an exact rational constant: 1/3.
+      const Expr& l = *e.operands[0];
+      const Expr& r = *e.operands[1];
+      if (op == "div" && l.kind == ExprKind::Number && r.kind == ExprKind::Number && !l.parenthesized &&
+          !r.parenthesized && is_integer(l.number) && is_integer(r.number) && l.number >= 0 && r.number > 0)
+        return make_constant(l.number / r.number);
+      return make_apply(op, {lower_term(l, splice, allow_vars), lower_term(r, splice, allow_vars)});
+    }
+    case ExprKind::Nil: return not_a_term("nil");
+    case ExprKind::Map: return not_a_term("a map");
+    case ExprKind::Index: return not_a_term("indexing");
+    case ExprKind::Member: return not_a_term("a member access");
+    case ExprKind::Compare: return not_a_term("a comparison");
+    case ExprKind::And:
+    case ExprKind::Or:
+    case ExprKind::Not: return not_a_term("a logical operator");
+    case ExprKind::Quote: return lower_term(*e.operands[0], splice, allow_vars);
+    case ExprKind::Lambda: return not_a_term("a function");
+  }
+  return not_a_term("this expression");
+}
+
+std::vector<std::string> term_variables(const Term& term) {
+  std::vector<std::string> out;
+  std::function<void(const Term&)> walk = [&](const Term& t) {
+    if (t.kind == TermKind::Var) {
+      for (const auto& v : out)
+        if (v == t.name) return;
+      out.push_back(t.name);
+    }
+    for (const auto& o : t.operands) walk(*o);
+    for (const auto& [n, a] : t.attributes) walk(*a);
+  };
+  walk(term);
+  return out;
+}
+
+namespace {
+const char* term_kind_name(TermKind kind) {
+  switch (kind) {
+    case TermKind::Apply: return "apply";
+    case TermKind::List: return "list";
+    case TermKind::Symbol: return "symbol";
+    case TermKind::Constant: return "constant";
+    case TermKind::String: return "string";
+    case TermKind::Var: return "var";
+    case TermKind::Wildcard: return "wildcard";
+    case TermKind::EClass: return "eclass";
+  }
+  return "?";
+}
+}  // namespace
+
+std::optional<Value> TermValue::member(const std::string& name) {
+  if (name == "kind") return Value(term_kind_name(term_->kind));
+  if (name == "op") {
+    if (term_->kind == TermKind::Apply || term_->kind == TermKind::Symbol || term_->kind == TermKind::Var)
+      return Value(term_->name);
+    if (term_->kind == TermKind::Constant) return Value(term_->constant);
+    return Value();
+  }
+  if (name == "operands") {
+    auto list = make_list();
+    for (const auto& o : term_->operands) list->items.emplace_back(std::make_shared<TermValue>(o));
+    return Value(list);
+  }
+  if (name == "attributes") {
+    auto map = make_map();
+    for (const auto& [n, a] : term_->attributes) map->set(Value(n), Value(std::make_shared<TermValue>(a)));
+    return Value(map);
+  }
+  return std::nullopt;
+}
+
+bool TermValue::equals(const Object& other) const {
+  auto* t = dynamic_cast<const TermValue*>(&other);
+  return t && *t->term_ == *term_;
+}
+
+std::string RuleValue::to_string() const { return print_rule(*decl_); }
+
+std::optional<Value> RuleValue::member(const std::string& name) {
+  if (name == "name") return Value(decl_->name);
+  if (name == "lhs") return Value(std::make_shared<TermValue>(lhs_));
+  if (name == "rhs") return Value(std::make_shared<TermValue>(rhs_));
+  if (name == "guard") return decl_->guard ? Value(print_expr(*decl_->guard)) : Value();
+  if (name == "bidirectional") return Value(decl_->bidirectional);
+  if (name == "ruleset") return Value(ruleset_);
+  if (name == "location") return Value(decl_->location.to_string());
+  if (name == "annotations") {
+    auto list = make_list();
+    for (const auto& a : decl_->annotations) list->items.emplace_back(print_annotation(a));
+    return Value(list);
+  }
+  return std::nullopt;
+}
+
+std::string RulesetValue::to_string() const {
+  if (decl_) return print_statement(*decl_);
+  return "<ruleset " + name_ + ">";
+}
+
+std::optional<Value> RulesetValue::member(const std::string& name) {
+  if (name == "name") return Value(name_);
+  if (name == "rules") {
+    auto list = make_list();
+    for (const auto& r : rules_) list->items.emplace_back(r);
+    return Value(list);
+  }
+  return std::nullopt;
+}
+
+std::string CostValue::to_string() const {
+  if (decl_) return print_statement(*decl_);
+  return "<cost " + name_ + ">";
+}
+
+std::optional<Value> CostValue::member(const std::string& name) {
+  if (name == "name") return Value(name_);
+  return std::nullopt;
+}
+
+std::string OpValue::to_string() const { return print_op(*decl_); }
+
+std::optional<Value> OpValue::member(const std::string& name) {
+  if (name == "name") return Value(decl_->name);
+  if (name == "operands") {
+    auto list = make_list();
+    for (const auto& o : decl_->operands) list->items.emplace_back(o);
+    return Value(list);
+  }
+  if (name == "attributes") {
+    auto list = make_list();
+    for (const auto& a : decl_->attributes) list->items.emplace_back(a.name);
+    return Value(list);
+  }
+  if (name == "body") return decl_->body ? Value(print_expr(*decl_->body)) : Value();
+  return std::nullopt;
+}
+
+}  // namespace twin

@@ -1,0 +1,160 @@
+// Terms, patterns, rules, rulesets and cost functions as values a script can hold.
+//
+// A Term is the language-side tree of an expression quoted with `term` (or a rule's side):
+// an operator applied to operands and named attributes, a list, or a leaf (symbol, exact
+// constant, string, pattern variable, or a reference to an e-class spliced in with `$`).
+// Infix operators are ordinary operators: `a + b` is `add(a, b)`, `-a` is `neg(a)`, `a ** b`
+// is `pow(a, b)`. The literal forms `1/3` and `-2` are exact constants, not operators.
+//
+// The e-graph never sees a Term: the bindings (egraph_bindings.cpp) translate Terms into the
+// engine's RecExpr and Pattern, and back, so the engine stays free of syntax.
+#pragma once
+
+#include "interp/ast.h"
+#include "interp/value.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace twin {
+
+struct Term;
+using TermPtr = std::shared_ptr<const Term>;
+
+enum class TermKind {
+  Apply,     // name(operands..., attribute=value...)
+  List,      // [operands...]
+  Symbol,    // name (dtype names such as bf16 are symbols too)
+  Constant,  // an exact number
+  String,    // "text"
+  Var,       // ?name (patterns only)
+  Wildcard,  // _ (cost arms only)
+  EClass,    // an e-class id spliced into a term with $id
+};
+
+struct Term {
+  TermKind kind = TermKind::Symbol;
+  std::string name;  // Apply: operator; Symbol/Var: name; String: text
+  Rational constant;
+  std::vector<TermPtr> operands;
+  std::vector<std::pair<std::string, TermPtr>> attributes;
+  std::uint32_t eclass = 0;          // EClass: the id
+  const void* egraph = nullptr;      // EClass: the e-graph it belongs to (identity only)
+
+  bool operator==(const Term& other) const;
+};
+
+TermPtr make_symbol(std::string name);
+TermPtr make_constant(Rational value);
+TermPtr make_apply(std::string op, std::vector<TermPtr> operands,
+                   std::vector<std::pair<std::string, TermPtr>> attributes = {});
+
+// The operator an infix form stands for: "+" -> "add", ..., "**" -> "pow"; "" if none.
+std::string infix_operator_name(const std::string& infix);
+
+// Canonical source text of a term (through the one printer, printer.cpp).
+std::string print_term(const Term& term);
+// The syntax tree that prints as this term.
+ExprPtr term_to_expr(const Term& term);
+
+// Converts a quoted expression into a term. `splice` evaluates a `$x` splice in the script's
+// scope (it may be null: then a splice is an error, as in rules). Throws Error on forms that
+// are not terms (comparisons, maps, lambdas ...).
+using SpliceEvaluator = std::function<TermPtr(const Expr& spliced)>;
+TermPtr lower_term(const Expr& expr, const SpliceEvaluator& splice, bool allow_vars = true);
+
+// The pattern variables of a term, in first-occurrence order.
+std::vector<std::string> term_variables(const Term& term);
+
+class TermValue : public Object {
+ public:
+  explicit TermValue(TermPtr term) : term_(std::move(term)) {}
+  std::string type_name() const override { return "term"; }
+  std::string to_string() const override { return print_term(*term_); }
+  std::optional<Value> member(const std::string& name) override;
+  std::vector<std::string> member_names() const override { return {"op", "operands", "attributes", "kind"}; }
+  bool equals(const Object& other) const override;
+  const TermPtr& term() const { return term_; }
+
+ private:
+  TermPtr term_;
+};
+
+class RuleValue : public Object {
+ public:
+  RuleValue(std::shared_ptr<const RuleDecl> decl, std::string ruleset, TermPtr lhs, TermPtr rhs)
+      : decl_(std::move(decl)), ruleset_(std::move(ruleset)), lhs_(std::move(lhs)), rhs_(std::move(rhs)) {}
+  std::string type_name() const override { return "rule"; }
+  std::string to_string() const override;
+  std::optional<Value> member(const std::string& name) override;
+  std::vector<std::string> member_names() const override {
+    return {"name", "lhs", "rhs", "guard", "bidirectional", "ruleset", "annotations", "location"};
+  }
+  const RuleDecl& decl() const { return *decl_; }
+  const std::shared_ptr<const RuleDecl>& decl_ptr() const { return decl_; }
+  const std::string& name() const { return decl_->name; }
+  const std::string& ruleset() const { return ruleset_; }
+  const TermPtr& lhs() const { return lhs_; }
+  const TermPtr& rhs() const { return rhs_; }
+
+ private:
+  std::shared_ptr<const RuleDecl> decl_;
+  std::string ruleset_;
+  TermPtr lhs_;
+  TermPtr rhs_;
+};
+
+class RulesetValue : public Object {
+ public:
+  RulesetValue(std::string name, std::vector<std::shared_ptr<RuleValue>> rules, std::shared_ptr<const Stmt> decl)
+      : name_(std::move(name)), rules_(std::move(rules)), decl_(std::move(decl)) {}
+  std::string type_name() const override { return "ruleset"; }
+  std::string to_string() const override;
+  std::optional<Value> member(const std::string& name) override;
+  std::vector<std::string> member_names() const override { return {"name", "rules"}; }
+  const std::string& name() const { return name_; }
+  const std::vector<std::shared_ptr<RuleValue>>& rules() const { return rules_; }
+
+ private:
+  std::string name_;
+  std::vector<std::shared_ptr<RuleValue>> rules_;
+  std::shared_ptr<const Stmt> decl_;
+};
+
+struct CostArmValue {
+  TermPtr pattern;  // Wildcard for `_`
+  ExprPtr guard;    // may be null
+  ExprPtr cost;
+};
+
+class CostValue : public Object {
+ public:
+  CostValue(std::string name, std::vector<CostArmValue> arms, std::shared_ptr<const Stmt> decl)
+      : name_(std::move(name)), arms_(std::move(arms)), decl_(std::move(decl)) {}
+  std::string type_name() const override { return "cost"; }
+  std::string to_string() const override;
+  std::optional<Value> member(const std::string& name) override;
+  const std::string& name() const { return name_; }
+  const std::vector<CostArmValue>& arms() const { return arms_; }
+
+ private:
+  std::string name_;
+  std::vector<CostArmValue> arms_;
+  std::shared_ptr<const Stmt> decl_;
+};
+
+class OpValue : public Object {
+ public:
+  explicit OpValue(std::shared_ptr<const OpDecl> decl) : decl_(std::move(decl)) {}
+  std::string type_name() const override { return "op"; }
+  std::string to_string() const override;
+  std::optional<Value> member(const std::string& name) override;
+  std::vector<std::string> member_names() const override { return {"name", "operands", "attributes", "body"}; }
+  const OpDecl& decl() const { return *decl_; }
+
+ private:
+  std::shared_ptr<const OpDecl> decl_;
+};
+
+}  // namespace twin
