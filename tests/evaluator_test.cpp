@@ -1,0 +1,146 @@
+// The evaluator: exact numbers, values, control flow, functions, terms and rules as values,
+// and errors that carry their location and the chain of calls.
+#include "interp/evaluator.h"
+#include "support.h"
+
+#include <doctest/doctest.h>
+
+using namespace twin;
+using twin::testing::CapturingInterpreter;
+
+namespace {
+std::string eval_repr(const std::string& source) {
+  Interpreter in;
+  return in.eval_string(source).to_repr();
+}
+Error eval_error(const std::string& source, const std::string& name = "e.twin") {
+  Interpreter in({.output = [](std::string_view) {}});
+  try {
+    in.eval_string(source, name);
+  } catch (const Error& e) {
+    return e;
+  }
+  FAIL("expected an error from: " << source);
+  return Error(ErrorKind::Value, "");
+}
+}  // namespace
+
+TEST_CASE("numbers are exact: big integers and rationals") {
+  CHECK(eval_repr("2 ** 100") == "1267650600228229401496703205376");
+  CHECK(eval_repr("1/3 + 1/6 == 1/2") == "true");
+  CHECK(eval_repr("7/21") == "1/3");
+  CHECK(eval_repr("(2 ** 200) / (2 ** 199)") == "2");
+  CHECK(eval_repr("2 ** -2") == "1/4");
+  CHECK(eval_repr("-7 % 3") == "2");
+  CHECK(eval_repr("0.1 + 0.2 == 3/10") == "true");  // decimal literals are exact too
+  CHECK(eval_repr("1e-6") == "1/1000000");
+  CHECK(eval_repr("floor(-7/2)") == "-4");
+}
+
+TEST_CASE("inexact numbers appear only where asked for") {
+  CHECK(eval_repr("float(1/4)") == "0.25");
+  CHECK(eval_repr("2 ** (1/2) > 1.41") == "true");
+  CHECK(eval_repr("sqrt(4)") == "2.0");
+}
+
+TEST_CASE("strings, lists and maps") {
+  CHECK(eval_repr("\"tw\" + \"in\"") == "\"twin\"");
+  CHECK(eval_repr("len([1, 2, 3])") == "3");
+  CHECK(eval_repr("[1, 2] + [3]") == "[1, 2, 3]");
+  CHECK(eval_repr("let m = {\"a\": 1, \"b\": 2}\nm[\"c\"] = 3\nm") == "{\"a\": 1, \"b\": 2, \"c\": 3}");
+  CHECK(eval_repr("let m = {\"a\": 1}\nm.a") == "1");
+  CHECK(eval_repr("let l = [1, 2, 3]\nl[-1]") == "3");
+  CHECK(eval_repr("join(sorted([3, 1, 2]), \",\")") == "\"1,2,3\"");
+  CHECK(eval_repr("contains([1, 2], 2)") == "true");
+}
+
+TEST_CASE("control flow and closures") {
+  CHECK(eval_repr("fn fib(n) { if n < 2 { return n }\n return fib(n - 1) + fib(n - 2) }\nfib(20)") == "6765");
+  CHECK(eval_repr("let total = 0\nfor x in range(5) { total = total + x }\ntotal") == "10");
+  CHECK(eval_repr("let i = 0\nwhile i < 3 { i = i + 1 }\ni") == "3");
+  CHECK(eval_repr("fn adder(n) { return fn(x) { return x + n } }\nlet add2 = adder(2)\nadd2(5)") == "7");
+  CHECK(eval_repr("fn twice(f, x) { return f(f(x)) }\ntwice(fn(v) { return v * 3 }, 1)") == "9");
+  CHECK(eval_repr("fn f(a, b) { return a - b }\nf(b=1, a=5)") == "4");
+  CHECK(eval_repr("if false { 1 } else if true { let r = 2 }\n3") == "3");
+  CHECK(eval_repr("nil or 5") == "5");
+  CHECK(eval_repr("0 and 5") == "5");  // only nil and false are false
+}
+
+TEST_CASE("let scopes: a block's let does not leak; assignment needs a binding") {
+  CHECK(eval_repr("let x = 1\nif true { let x = 2 }\nx") == "1");
+  Error e = eval_error("y = 3");
+  CHECK(e.kind() == ErrorKind::Name);
+  CHECK(e.message().find("let") != std::string::npos);
+}
+
+TEST_CASE("a runtime error names its location and the chain of calls") {
+  Error e = eval_error("fn inner(x) { return x / 0 }\nfn outer(x) { return inner(x) + 1 }\nouter(5)\n", "runtime_error.twin");
+  CHECK(e.message() == "division by zero");
+  CHECK(e.location().line == 1);
+  CHECK(e.location().column == 24);
+  REQUIRE(e.stack().size() == 2);
+  CHECK(e.stack()[0].function == "inner");
+  CHECK(e.stack()[1].function == "outer");
+  std::string text = e.format();
+  CHECK(text.find("runtime_error.twin:1:24") != std::string::npos);
+  CHECK(text.find("in outer (called at runtime_error.twin:3:1)") != std::string::npos);
+}
+
+TEST_CASE("undefined names, bad calls and bad types are located errors") {
+  CHECK(eval_error("no_such_name + 1").message().find("no_such_name") != std::string::npos);
+  CHECK(eval_error("let x = 1\nx(2)").message().find("not callable") != std::string::npos);
+  CHECK(eval_error("1 + \"a\"").kind() == ErrorKind::Type);
+  CHECK(eval_error("[1][5]").message().find("out of range") != std::string::npos);
+  CHECK(eval_error("fn f(a) { return a }\nf(1, 2)").message().find("takes 1 argument") != std::string::npos);
+}
+
+TEST_CASE("runaway recursion is an error, not a crash") {
+  Error e = eval_error("fn f(n) { return f(n + 1) }\nf(0)");
+  CHECK(e.message().find("too deep") != std::string::npos);
+}
+
+TEST_CASE("assert failures are Assertion errors that quote the condition and message") {
+  Error e = eval_error("let x = 1\nassert x == 2, \"x is \" + str(x)");
+  CHECK(e.kind() == ErrorKind::Assertion);
+  CHECK(e.message() == "assert x == 2: x is 1");
+}
+
+TEST_CASE("errors are values a script can catch and inspect") {
+  CapturingInterpreter t;
+  std::string out = t.run(
+      "let e = catch(fn() { return 1 / 0 })\nprint(is_error(e), e.message, e.line)\n"
+      "print(catch(fn(a) { return a + 1 }, 2))\nlet u = catch(fn() { error(\"boom\") })\nprint(u.message)\n");
+  CHECK(out == "true division by zero 1\n3\nboom\n");
+}
+
+TEST_CASE("terms quote expressions: unknown names are symbols, $ splices script values") {
+  CapturingInterpreter t;
+  std::string out = t.run(
+      "let t = term (x + 0) * 1\nprint(t)\nlet k = 3\nprint(term $k * y)\nprint(term $t + 1/3)\n"
+      "print(term f(a, dim=-1))\nprint(t.op, len(t.operands))\nprint(term -2 * x)\nprint(term x ** (1/2))\n");
+  CHECK(out == "(x + 0) * 1\n3 * y\n(x + 0) * 1 + 1/3\nf(a, dim=-1)\nmul 2\n-2 * x\nx ** (1/2)\n");
+}
+
+TEST_CASE("rulesets, rules and cost functions are values a script can list and print") {
+  CapturingInterpreter t;
+  std::string out = t.run(
+      "ruleset algebra {\n  rule add_zero: ?a + 0 => ?a\n  rule add_comm: ?a + ?b <=> ?b + ?a\n"
+      "  rule div_self: ?a / ?a => 1 if ?a != 0\n}\ncost size { _ => 1 }\n"
+      "for r in rules(algebra) { print(r.name, r.bidirectional) }\nprint(rules(algebra)[2])\n"
+      "print(algebra.rules[0].lhs, \"|\", algebra.rules[2].guard)\nprint(type(size))\n");
+  CHECK(out ==
+        "add_zero false\nadd_comm true\ndiv_self false\nrule div_self: ?a / ?a => 1 if ?a != 0\n?a + 0 | ?a != 0\ncost\n");
+}
+
+TEST_CASE("a rule whose right side uses a variable its left side does not bind is rejected") {
+  Error e = eval_error("ruleset bad {\n  rule r: ?a + 0 => ?b\n}");
+  CHECK(e.message().find("?b") != std::string::npos);
+  CHECK(e.location().line == 2);
+  CHECK(eval_error("ruleset bad {\n  rule r: ?a => ?a\n  rule r: ?a => ?a\n}").message().find("twice") != std::string::npos);
+}
+
+TEST_CASE("the value of the last expression statement is returned to the host") {
+  Interpreter in;
+  CHECK(in.eval_string("let x = 2\nx * 21").to_repr() == "42");
+  CHECK(in.eval_string("let y = 1").is_nil());
+}

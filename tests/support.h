@@ -1,0 +1,49 @@
+// Helpers shared by the test files: run a script and collect what it printed; make
+// temporary directories that clean up after themselves.
+#pragma once
+
+#include "interp/interpreter.h"
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace twin::testing {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::random_device rd;
+    path = std::filesystem::temp_directory_path() / ("twin-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::filesystem::path write(const std::string& name, const std::string& text) const {
+    auto file = path / name;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file) << text;
+    return file;
+  }
+};
+
+// An interpreter whose output is captured into `output`.
+struct CapturingInterpreter {
+  std::string output;
+  Interpreter interpreter;
+  explicit CapturingInterpreter(InterpreterOptions options = {})
+      : interpreter([&] {
+          options.output = [this](std::string_view text) { output += text; };
+          return options;
+        }()) {}
+  std::string run(const std::string& source, const std::string& name = "test.twin") {
+    output.clear();
+    interpreter.eval_string(source, name);
+    return output;
+  }
+};
+
+}  // namespace twin::testing
