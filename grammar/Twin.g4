@@ -80,6 +80,7 @@ primary
   | 'false'                                                  # FalseLit
   | 'nil'                                                    # NilLit
   | PATVAR                                                   # PatternVar
+  | name ':' name '[' (expr (',' expr)*)? ']'               # TypedSymbol
   | '$' name                                                 # SpliceName
   | '$' '(' expr ')'                                         # SpliceExpr
   | name                                                     # NameRef

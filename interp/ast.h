@@ -46,6 +46,7 @@ enum class ExprKind {
   Not,         // operands[0]
   Quote,       // `term e`: operands[0]
   Lambda,      // function (anonymous)
+  TypedSymbol, // `x: bf16[2, 8, 64]` in a term: text = name, type_name = dtype, operands = dims
 };
 
 struct FunctionDecl;
@@ -54,6 +55,7 @@ struct Expr {
   ExprKind kind;
   SourceLocation location;
   std::string text;
+  std::string type_name;  // TypedSymbol: the dtype
   Rational number;
   bool boolean = false;
   bool parenthesized = false;            // written inside ( ): keeps `(a < b) < c` apart from a chain

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cctype>
 #include <cmath>
 
 namespace twin {
@@ -175,6 +176,19 @@ void install_builtins(Interpreter& in) {
   in.register_function("ceil", [](CallContext&, CallArgs& a) {
     args::expect_count(a, 1, 1, "ceil");
     return floor_or_ceil(a.positional[0], true, a.location);
+  });
+  // number("3/4") parses text exactly (integers, decimals, a/b, exponents); numbers pass through.
+  in.register_function("number", [](CallContext&, CallArgs& a) {
+    args::expect_count(a, 1, 1, "number");
+    const Value& v = a.positional[0];
+    if (v.is_number()) return v;
+    const std::string& text = args::string(v, "number's argument", a.location);
+    std::string trimmed = text;
+    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) trimmed.pop_back();
+    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.erase(trimmed.begin());
+    auto r = parse_rational(trimmed);
+    if (!r) throw Error(ErrorKind::Value, "not a number: \"" + text + "\"", a.location);
+    return Value(*r);
   });
   in.register_function("float", [](CallContext&, CallArgs& a) {
     args::expect_count(a, 1, 1, "float");

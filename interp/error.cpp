@@ -2,6 +2,21 @@
 
 namespace twin {
 
+const char* error_kind_id(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::Syntax: return "syntax";
+    case ErrorKind::Name: return "name";
+    case ErrorKind::Type: return "type";
+    case ErrorKind::Value: return "value";
+    case ErrorKind::Io: return "io";
+    case ErrorKind::Permission: return "permission";
+    case ErrorKind::Import: return "import";
+    case ErrorKind::User: return "user";
+    case ErrorKind::Assertion: return "assertion";
+  }
+  return "value";
+}
+
 const char* error_kind_name(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::Syntax: return "syntax error";
@@ -40,10 +55,18 @@ std::string Error::format() const {
       out += "^\n";
     }
   }
-  for (const auto& frame : stack_) {
+  // Runaway recursion repeats one frame hundreds of times: print a run of identical frames once.
+  for (std::size_t i = 0; i < stack_.size();) {
+    const auto& frame = stack_[i];
+    std::size_t run = 1;
+    while (i + run < stack_.size() && stack_[i + run].function == frame.function &&
+           stack_[i + run].call_site.to_string() == frame.call_site.to_string())
+      ++run;
     out += "  in " + frame.function;
     if (frame.call_site.known()) out += " (called at " + frame.call_site.to_string() + ")";
+    if (run > 1) out += " ... repeated " + std::to_string(run) + " times";
     out += "\n";
+    i += run;
   }
   return out;
 }

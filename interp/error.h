@@ -34,7 +34,8 @@ enum class ErrorKind {
   Assertion,   // an `assert` that does not hold: the checked property is false (CLI exit 1)
 };
 
-const char* error_kind_name(ErrorKind kind);
+const char* error_kind_name(ErrorKind kind);  // "syntax error", "type error", ... as printed
+const char* error_kind_id(ErrorKind kind);    // "syntax", "type", ... as scripts see error.kind
 
 struct StackFrame {
   std::string function;     // the called function's name ("<lambda>" for anonymous ones)

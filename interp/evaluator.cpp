@@ -45,7 +45,7 @@ std::string ErrorValue::to_string() const {
 std::optional<Value> ErrorValue::member(const std::string& name) {
   const SourceLocation& at = error_.location();
   if (name == "message") return Value(error_.message());
-  if (name == "kind") return Value(error_kind_name(error_.kind()));
+  if (name == "kind") return Value(error_kind_id(error_.kind()));
   if (name == "location") return at.known() ? Value(at.to_string()) : Value();
   if (name == "file") return at.known() ? Value(at.file->name()) : Value();
   if (name == "line") return at.known() ? Value(at.line) : Value();
@@ -106,7 +106,16 @@ bool is_declaration(StmtKind kind) {
 
 }  // namespace
 
+void Evaluator::check_interrupt(const SourceLocation& where) {
+  if (interrupt_requested_.exchange(false, std::memory_order_relaxed))
+    throw Error(ErrorKind::Value, "interrupted", where);
+}
+
 Value Evaluator::run(const Program& program, bool declarations_only) {
+  // `version` may only open a file.
+  for (std::size_t i = 0; i < program.statements.size(); ++i)
+    if (program.statements[i]->kind == StmtKind::Version && i != 0)
+      throw Error(ErrorKind::Syntax, "`version` must be the first statement of a file", program.statements[i]->location);
   if (declarations_only) {
     bool first = true;
     for (const auto& stmt : program.statements) {
@@ -188,6 +197,7 @@ Evaluator::Flow Evaluator::exec(const Stmt& stmt, const EnvPtr& env, Value& resu
                     stmt.expr->location);
       }
       for (auto& item : items) {
+        check_interrupt(stmt.location);
         auto scope = std::make_shared<Environment>(env);
         scope->define(stmt.text, std::move(item));
         if (exec_block(stmt.body, scope, result, false) == Flow::Return) return Flow::Return;
@@ -195,7 +205,7 @@ Evaluator::Flow Evaluator::exec(const Stmt& stmt, const EnvPtr& env, Value& resu
       return Flow::Normal;
     }
     case StmtKind::While:
-      while (eval(*stmt.expr, env).truthy())
+      while (check_interrupt(stmt.location), eval(*stmt.expr, env).truthy())
         if (exec_block(stmt.body, env, result, true) == Flow::Return) return Flow::Return;
       return Flow::Normal;
     case StmtKind::Assert: {
@@ -213,6 +223,12 @@ Evaluator::Flow Evaluator::exec(const Stmt& stmt, const EnvPtr& env, Value& resu
 
 void Evaluator::declare(const Stmt& stmt, const EnvPtr& env, const std::shared_ptr<const Stmt>& owner) {
   if (stmt.kind == StmtKind::Op) {
+    static const std::set<std::string> kinds = {"int", "float", "bool", "str", "dtype", "ints", "floats"};
+    for (const auto& a : stmt.op->attributes)
+      if (!kinds.count(a.type))
+        throw Error(ErrorKind::Syntax, "unknown attribute type '" + a.type + "' for " + a.name +
+                                           "; expected one of int, float, bool, str, dtype, ints, floats",
+                    stmt.op->location);
     env->define(stmt.op->name, Value(std::make_shared<OpValue>(stmt.op)));
     return;
   }
@@ -272,7 +288,11 @@ void Evaluator::use(const Stmt& stmt) {
                         ? fs::path(stmt.location.file->path()).parent_path()
                         : host_.base_directory();
     candidates.push_back(base / as_given);
-    for (const auto& dir : host_.library_path()) candidates.push_back(dir / as_given);
+    for (const auto& dir : host_.library_path()) {
+      candidates.push_back(dir / as_given);
+      // `use "std/core.rules"` names a file of the standard library directory itself.
+      if (requested.rfind("std/", 0) == 0) candidates.push_back(dir / requested.substr(4));
+    }
   }
   for (const auto& candidate : candidates) {
     std::error_code ec;
@@ -296,7 +316,8 @@ void Evaluator::use(const Stmt& stmt) {
   throw Error(ErrorKind::Import, "cannot find \"" + requested + "\"; looked in:" + searched, stmt.location);
 }
 
-Value Evaluator::run_file(const fs::path& path, const std::string& display_name, const SourceLocation& from) {
+Value Evaluator::run_file(const fs::path& path, const std::string& display_name, const SourceLocation& from,
+                          bool declarations_of_script) {
   std::error_code ec;
   fs::path canonical = fs::weakly_canonical(fs::absolute(path, ec), ec);
   std::string text = host_.read_text(path, from);
@@ -312,6 +333,12 @@ Value Evaluator::run_file(const fs::path& path, const std::string& display_name,
       self->loading_display_.pop_back();
     }
   } pop{this};
+  if (declarations_of_script && !rules_file) {
+    Block declarations;
+    for (const auto& stmt : program.statements)
+      if (is_declaration(stmt->kind)) declarations.push_back(stmt);
+    program.statements = std::move(declarations);
+  }
   Value result = run(program, rules_file);
   loaded_files_.insert(canonical.string());
   return result;
@@ -409,6 +436,9 @@ Value Evaluator::eval(const Expr& e, const EnvPtr& env) {
       case ExprKind::Not: return Value(!eval(*e.operands[0], env).truthy());
       case ExprKind::Quote: return Value(std::make_shared<TermValue>(quote(*e.operands[0], env)));
       case ExprKind::Lambda: return Value(std::make_shared<Closure>(e.function, env));
+      case ExprKind::TypedSymbol:
+        throw Error(ErrorKind::Syntax, "a typed symbol `" + e.text + ": " + e.type_name + "[...]` is only meaningful inside `term`",
+                    e.location);
     }
   } catch (Error& error) {
     error.set_location_if_unknown(e.location);
@@ -464,6 +494,7 @@ Value Evaluator::call(const Value& function, CallArgs& args, const SourceLocatio
   args.location = location;
   if (auto closure = function.as<Closure>()) {
     const FunctionDecl& decl = closure->decl();
+    check_interrupt(location);
     DepthScope depth(depth_, location);
     auto scope = std::make_shared<Environment>(closure->env());
     if (args.positional.size() > decl.params.size())
@@ -508,7 +539,12 @@ Value Evaluator::call(const Value& function, CallArgs& args, const SourceLocatio
     auto to_term = [&](const Value& v) -> TermPtr {
       if (auto t = v.as<TermValue>()) return t->term();
       if (v.is_rational()) return make_constant(v.as_rational());
-      if (v.is_string()) return make_symbol(v.as_string());
+      if (v.is_string()) {
+        auto t = std::make_shared<Term>();
+        t->kind = TermKind::String;
+        t->name = v.as_string();
+        return t;
+      }
       throw Error(ErrorKind::Type, "op " + op->decl().name + " applies to terms, not a " + v.type_name(), location);
     };
     for (const auto& v : args.positional) operands.push_back(to_term(v));
@@ -669,6 +705,19 @@ Value Evaluator::index(const Value& container, const Value& key, const SourceLoc
 }
 
 void Evaluator::assign(const Expr& target, Value value, const EnvPtr& env) {
+  if (target.kind == ExprKind::Name && target.text.find('.') != std::string::npos && !env->lookup(target.text)) {
+    // `m.key = v`: the lexer reads `m.key` as one name; set the member of what `m` (or `m.a`) is.
+    auto last = target.text.rfind('.');
+    Expr head = target;
+    head.text = target.text.substr(0, last);
+    Value container = eval_name(head, env);
+    std::string key = target.text.substr(last + 1);
+    if (container.is_map()) {
+      container.as_map()->set(Value(key), std::move(value));
+      return;
+    }
+    throw Error(ErrorKind::Type, "cannot set member '" + key + "' of a " + container.type_name(), target.location);
+  }
   if (target.kind == ExprKind::Name) {
     if (!env->assign(target.text, std::move(value)))
       throw Error(ErrorKind::Name, "assignment to undefined name '" + target.text + "'; declare it first with `let`",

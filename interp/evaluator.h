@@ -18,6 +18,7 @@
 #include "interp/term.h"
 #include "interp/value.h"
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -84,7 +85,8 @@ class Evaluator {
   // Runs a parsed program in the global scope; returns the last expression statement's value.
   Value run(const Program& program, bool declarations_only);
   // Loads a file for `use` (once per interpreter) or for Interpreter::eval_file.
-  Value run_file(const std::filesystem::path& path, const std::string& display_name, const SourceLocation& from);
+  Value run_file(const std::filesystem::path& path, const std::string& display_name, const SourceLocation& from,
+                 bool declarations_of_script = false);
 
   Value call(const Value& function, CallArgs& args, const SourceLocation& location);
 
@@ -96,6 +98,10 @@ class Evaluator {
   const std::vector<std::shared_ptr<CostValue>>& costs() const { return costs_; }
 
   Value eval(const Expr& expr, const EnvPtr& env);
+
+  // Asks the running script to stop at its next loop iteration or call (safe from a signal
+  // handler): it raises an "interrupted" error there, which the host catches as any other.
+  void request_interrupt() { interrupt_requested_.store(true, std::memory_order_relaxed); }
 
  private:
   enum class Flow { Normal, Return };
@@ -113,8 +119,11 @@ class Evaluator {
   Value index(const Value& container, const Value& key, const SourceLocation& location);
   void assign(const Expr& target, Value value, const EnvPtr& env);
 
+  void check_interrupt(const SourceLocation& where);
+
   Interpreter& host_;
   EnvPtr globals_;
+  std::atomic<bool> interrupt_requested_{false};
   int depth_ = 0;
   std::set<std::string> loaded_files_;          // canonical paths already loaded by `use`
   std::vector<std::string> loading_stack_;      // files being loaded, for naming an import cycle

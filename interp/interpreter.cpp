@@ -1,5 +1,6 @@
 #include "interp/interpreter.h"
 
+#include "interp/egraph_bindings.h"
 #include "interp/evaluator.h"
 #include "interp/parser.h"
 #include "interp/term.h"
@@ -84,6 +85,7 @@ Interpreter::Interpreter(InterpreterOptions options) : options_(std::move(option
   for (const auto& dir : options_.allowed_read_dirs) allowed_canonical_.push_back(canonical_or_self(dir));
   evaluator_ = std::make_unique<Evaluator>(*this);
   install_builtins(*this);
+  install_egraph_builtins(*this);
 }
 
 Interpreter::~Interpreter() = default;
@@ -98,6 +100,10 @@ Value Interpreter::eval_string(std::string_view source, const std::string& chunk
 
 Value Interpreter::eval_file(const fs::path& path) {
   return guarded([&] { return evaluator_->run_file(path, path.string(), SourceLocation{}); });
+}
+
+void Interpreter::load_declarations(const fs::path& path) {
+  guarded([&] { return evaluator_->run_file(path, path.string(), SourceLocation{}, true); });
 }
 
 bool Interpreter::has_global(const std::string& name) const { return evaluator_->globals()->vars().count(name) > 0; }
@@ -128,6 +134,8 @@ Value Interpreter::call(const Value& function, std::vector<Value> positional) {
     return evaluator_->call(function, args, SourceLocation{});
   });
 }
+
+void Interpreter::request_interrupt() { evaluator_->request_interrupt(); }
 
 void Interpreter::set_output(std::function<void(std::string_view)> output) { options_.output = std::move(output); }
 

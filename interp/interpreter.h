@@ -54,6 +54,9 @@ class Interpreter {
   // Runs a `.twin` script or loads a `.rules` file (declarations only). Errors name the file
   // as given. The file itself must be readable under the allowed directories.
   Value eval_file(const std::filesystem::path& path);
+  // Loads only the declarations (version, use, op, ruleset, cost) of a script or rules file,
+  // running none of its statements: what `twin disasm` and `twin verify` need from a script.
+  void load_declarations(const std::filesystem::path& path);
 
   // Globals.
   bool has_global(const std::string& name) const;
@@ -80,6 +83,10 @@ class Interpreter {
 
   // Names a script may complete at the REPL: keywords, globals, rule and ruleset names.
   std::vector<std::string> completion_candidates() const;
+
+  // Stops the running script at its next loop iteration or call with an "interrupted" error.
+  // Async-signal-safe: a SIGINT handler may call it.
+  void request_interrupt();
 
   Evaluator& evaluator() { return *evaluator_; }
 

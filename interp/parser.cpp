@@ -166,6 +166,13 @@ class TreeBuilder {
   }
 
   std::string name(TwinParser::NameContext* context) { return context->getText(); }
+  // A name that is bound (let, fn, parameters, for): dotted names are member accesses, not names.
+  std::string binding_name(TwinParser::NameContext* context) {
+    std::string text = context->getText();
+    if (text.find('.') != std::string::npos)
+      throw Error(ErrorKind::Syntax, "cannot bind the dotted name '" + text + "'; expected a plain name", at(context));
+    return text;
+  }
 
   StmtPtr statement(TwinParser::StatementContext* context) {
     auto stmt = std::make_shared<Stmt>();
@@ -192,15 +199,15 @@ class TreeBuilder {
       stmt->close_line = static_cast<int>(c->getStop()->getLine());
     } else if (auto* c = context->letStmt()) {
       stmt->kind = StmtKind::Let;
-      stmt->text = name(c->name());
+      stmt->text = binding_name(c->name());
       stmt->expr = expr(c->expr());
     } else if (auto* c = context->fnDecl()) {
       stmt->kind = StmtKind::Fn;
       auto fn = std::make_shared<FunctionDecl>();
-      fn->name = name(c->name());
+      fn->name = binding_name(c->name());
       fn->location = at(c);
       if (c->paramList())
-        for (auto* p : c->paramList()->name()) fn->params.push_back(name(p));
+        for (auto* p : c->paramList()->name()) fn->params.push_back(binding_name(p));
       fn->body = statements(c->block()->statement());
       stmt->close_line = static_cast<int>(c->block()->getStop()->getLine());
       stmt->function = fn;
@@ -211,7 +218,7 @@ class TreeBuilder {
       return if_stmt(c);
     } else if (auto* c = context->forStmt()) {
       stmt->kind = StmtKind::For;
-      stmt->text = name(c->name());
+      stmt->text = binding_name(c->name());
       stmt->expr = expr(c->expr());
       stmt->body = statements(c->block()->statement());
       stmt->close_line = static_cast<int>(c->block()->getStop()->getLine());
@@ -449,6 +456,19 @@ class TreeBuilder {
       e->text = c->getText().substr(1);
       return e;
     }
+    if (auto* c = dynamic_cast<TwinParser::TypedSymbolContext*>(context)) {
+      auto e = node(ExprKind::TypedSymbol, at(c));
+      e->text = name(c->name(0));
+      e->type_name = name(c->name(1));
+      static const char* dtypes[] = {"f32", "f16", "bf16", "f64", "i64", "i32", "bool"};
+      bool known = false;
+      for (const char* d : dtypes) known = known || e->type_name == d;
+      if (!known)
+        throw Error(ErrorKind::Syntax, "unknown dtype '" + e->type_name + "'; expected one of f32 f16 bf16 f64 i64 i32 bool",
+                    at(c->name(1)));
+      for (auto* dim : c->expr()) e->operands.push_back(expr(dim));
+      return e;
+    }
     if (auto* c = dynamic_cast<TwinParser::SpliceNameContext*>(context)) {
       auto e = node(ExprKind::Splice, at(c));
       auto inner = node(ExprKind::Name, at(c->name()));
@@ -491,7 +511,7 @@ class TreeBuilder {
       auto fn = std::make_shared<FunctionDecl>();
       fn->location = at(c);
       if (c->paramList())
-        for (auto* p : c->paramList()->name()) fn->params.push_back(name(p));
+        for (auto* p : c->paramList()->name()) fn->params.push_back(binding_name(p));
       fn->body = statements(c->block()->statement());
       e->function = fn;
       return e;

@@ -39,9 +39,10 @@ int precedence(const Expr& e) {
     case ExprKind::Index:
     case ExprKind::Member: return kPostfix;
     case ExprKind::Number:
-      // A rational prints as `1/3` and a negative as `-2`: they bind like `/` and unary `-`.
-      if (!e.text.empty() && e.text[0] == '-') return kUnary;
+      // A rational prints as `1/3` (or `-1/3`) and a negative as `-2`: they bind like `/` and
+      // unary `-`. The fraction test comes first: `-1/3` parses as (-1)/3.
       if (e.text.find('/') != std::string::npos) return kMul;
+      if (!e.text.empty() && e.text[0] == '-') return kUnary;
       return kAtom;
     default: return kAtom;
   }
@@ -126,6 +127,11 @@ std::string print_unwrapped(const Expr& e) {
     case ExprKind::Or: return print_at_least(*e.operands[0], kOr) + " or " + print_at_least(*e.operands[1], kOr + 1);
     case ExprKind::Not: return "not " + print_at_least(*e.operands[0], kNot);
     case ExprKind::Quote: return "term " + print_at_least(*e.operands[0], kQuote);
+    case ExprKind::TypedSymbol: {
+      std::string out = e.text + ": " + e.type_name + "[";
+      for (std::size_t i = 0; i < e.operands.size(); ++i) out += (i ? ", " : "") + print_expr(*e.operands[i]);
+      return out + "]";
+    }
     case ExprKind::Lambda: {
       std::string out = "fn(";
       for (std::size_t i = 0; i < e.function->params.size(); ++i) out += (i ? ", " : "") + e.function->params[i];
@@ -393,7 +399,21 @@ class Formatter {
       return;
     }
     emit(indent, "rule " + rule.name + ":");
-    emit(indent + 2, print_expr(*rule.lhs));
+    // A long left side that is a sum breaks before each top-level `+` or `-`.
+    std::vector<std::string> terms;
+    const Expr* e = rule.lhs.get();
+    while (e->kind == ExprKind::Binary && (e->text == "+" || e->text == "-")) {
+      terms.push_back(e->text + " " + print_at_least(*e->operands[1], kAdd + 1));
+      e = e->operands[0].get();
+    }
+    terms.push_back(print_at_least(*e, kAdd));
+    std::reverse(terms.begin(), terms.end());
+    if (terms.size() > 1 && static_cast<int>(print_expr(*rule.lhs).size()) + (indent + 2) * 2 > kLineWidth) {
+      emit(indent + 2, terms[0]);
+      for (std::size_t i = 1; i < terms.size(); ++i) emit(indent + 3, terms[i]);
+    } else {
+      emit(indent + 2, print_expr(*rule.lhs));
+    }
     emit(indent + 2, (rule.bidirectional ? "<=> " : "=> ") + print_expr(*rule.rhs), rule.guard ? -1 : rule.end_line);
     if (rule.guard) emit(indent + 2, "if " + print_expr(*rule.guard), rule.end_line);
   }

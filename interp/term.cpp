@@ -216,21 +216,23 @@ TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars
     }
     case ExprKind::Unary: {
       auto operand = lower_term(*e.operands[0], splice, allow_vars);
-      // `-2` and `-1/3` are constants.
+      // `-2` is a constant (and `-1/3`, which parses as (-1)/3: see Binary below).
       if (operand->kind == TermKind::Constant && e.operands[0]->kind == ExprKind::Number) return make_constant(-operand->constant);
-      if (operand->kind == TermKind::Constant && !e.operands[0]->parenthesized && e.operands[0]->kind == ExprKind::Binary)
-        return make_constant(-operand->constant);  // -1/3
       return make_apply("neg", {operand});
     }
     case ExprKind::Binary: {
       std::string op = infix_operator_name(e.text);
       if (op.empty()) return not_a_term("the operator '" + e.text + "'");
-      // An integer literal over an integer literal is an exact rational constant: 1/3.
+      // An integer literal over an integer literal is an exact rational constant: 1/3, and
+      // -1/3 (a negated literal over a literal).
       const Expr& l = *e.operands[0];
       const Expr& r = *e.operands[1];
-      if (op == "div" && l.kind == ExprKind::Number && r.kind == ExprKind::Number && !l.parenthesized &&
-          !r.parenthesized && is_integer(l.number) && is_integer(r.number) && l.number >= 0 && r.number > 0)
-        return make_constant(l.number / r.number);
+      auto integer_literal = [](const Expr& x) {
+        return x.kind == ExprKind::Number && !x.parenthesized && is_integer(x.number) && x.number >= 0;
+      };
+      bool negated = l.kind == ExprKind::Unary && !l.parenthesized && integer_literal(*l.operands[0]);
+      if (op == "div" && (integer_literal(l) || negated) && integer_literal(r) && r.number > 0)
+        return make_constant(negated ? Rational(-l.operands[0]->number / r.number) : Rational(l.number / r.number));
       return make_apply(op, {lower_term(l, splice, allow_vars), lower_term(r, splice, allow_vars)});
     }
     case ExprKind::Nil: return not_a_term("nil");
@@ -243,6 +245,18 @@ TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars
     case ExprKind::Not: return not_a_term("a logical operator");
     case ExprKind::Quote: return lower_term(*e.operands[0], splice, allow_vars);
     case ExprKind::Lambda: return not_a_term("a function");
+    case ExprKind::TypedSymbol: {
+      // A typed symbol is a symbol whose name carries its type, in canonical spelling:
+      // `x: bf16[2, 8, 64]`. Printing the symbol gives back the source form.
+      std::string name = e.text + ": " + e.type_name + "[";
+      for (std::size_t i = 0; i < e.operands.size(); ++i) {
+        TermPtr dim = lower_term(*e.operands[i], splice, false);
+        if (dim->kind != TermKind::Constant || !is_integer(dim->constant) || dim->constant < 0)
+          throw Error(ErrorKind::Syntax, "a dimension of a typed symbol must be a non-negative integer", e.operands[i]->location);
+        name += (i ? ", " : "") + rational_to_string(dim->constant);
+      }
+      return make_symbol(name + "]");
+    }
   }
   return not_a_term("this expression");
 }

@@ -144,3 +144,12 @@ TEST_CASE("the value of the last expression statement is returned to the host") 
   CHECK(in.eval_string("let x = 2\nx * 21").to_repr() == "42");
   CHECK(in.eval_string("let y = 1").is_nil());
 }
+
+TEST_CASE("typed symbols carry their dtype and shape, and print back as written") {
+  CapturingInterpreter t;
+  CHECK(t.run("let x = term x: bf16[2, 8, 64] * 2\nprint(x)\nprint(x.operands[0].op)\n") ==
+        "x: bf16[2, 8, 64] * 2\nx: bf16[2, 8, 64]\n");
+  CHECK(t.run("let m = {\"a\": 1}\nprint(m[\"a\"])\n") == "1\n");  // maps still parse
+  CHECK_THROWS_AS(t.run("let y = term y: int9[2]"), Error);
+  CHECK_THROWS_AS(t.run("let y = x: f32[2]"), Error);
+}

@@ -1,0 +1,64 @@
+// The commands of the `twin` tool and what they share.
+//
+// A command is a CommandSpec: its name, usage and help text, and an entry point that gets
+// the arguments after the command's name and returns the exit status. main.cpp lists them;
+// adding a command is a new <name>_command.cpp defining its spec plus one line in the table.
+//
+// Exit statuses (docs/cli.md): 0 success; 1 the checked property does not hold (a failed
+// assert, a file that is not canonically formatted); 2 bad input or usage.
+#pragma once
+
+#include "interp/error.h"
+#include "interp/interpreter.h"
+
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace twin::cli {
+
+inline constexpr int kExitSuccess = 0;
+inline constexpr int kExitPropertyFails = 1;
+inline constexpr int kExitBadInput = 2;
+
+using Arguments = std::vector<std::string>;
+
+struct CommandSpec {
+  std::string_view name;
+  std::string_view usage;    // after "twin ": "run [--allow-read DIR]... FILE.twin [ARGS...]"
+  std::string_view summary;  // one line for `twin --help`
+  std::string_view details;  // the rest of `twin help NAME`: options, exit statuses
+  int (*main)(const Arguments& arguments);
+};
+
+// Thrown by a command for bad usage; main prints the message and the command's usage, exit 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The exit status for an error: 1 for a failed assertion, 2 for everything else.
+int exit_status(const Error& error);
+// Prints error.format() to standard error (after flushing standard output, so the order of
+// what a script printed and the error is kept) and returns exit_status(error).
+int report(const Error& error);
+
+// Runs `body` on a thread with a 512 MiB stack, so that deep recursion in user input cannot
+// overflow the 8 MiB default. Anything `body` throws is reported as an internal error (2).
+int run_with_large_stack(const std::function<int()>& body);
+
+// Reads `--allow-read DIR` or `--allow-read=DIR` at arguments[index], advancing index past
+// it. Returns false (index unchanged) if arguments[index] is not that option.
+bool take_allow_read(const Arguments& arguments, std::size_t& index, std::vector<std::filesystem::path>& dirs);
+
+// `arguments[index]` starts with '-' and is not an option the command knows.
+[[noreturn]] void unknown_option(const std::string& option);
+
+extern const CommandSpec kRunCommand;
+extern const CommandSpec kReplCommand;
+extern const CommandSpec kFmtCommand;
+extern const CommandSpec kDisasmCommand;
+
+}  // namespace twin::cli

@@ -1,0 +1,97 @@
+// What the commands share: exit statuses, error reporting, the large-stack thread, options.
+#include "cli/command.h"
+
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+namespace twin::cli {
+
+int exit_status(const Error& error) {
+  return error.kind() == ErrorKind::Assertion ? kExitPropertyFails : kExitBadInput;
+}
+
+int report(const Error& error) {
+  std::cout.flush();
+  std::fflush(stdout);
+  std::string text = error.format();
+  if (text.empty() || text.back() != '\n') text += '\n';
+  std::cerr << text << std::flush;
+  return exit_status(error);
+}
+
+namespace {
+
+constexpr std::size_t kLargeStackBytes = std::size_t{512} << 20;
+
+struct ThreadCall {
+  const std::function<int()>* body;
+  int status = kExitBadInput;
+};
+
+int call_reporting_internal_errors(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& error) {
+    return report(error);
+  } catch (const std::exception& error) {
+    std::cout.flush();
+    std::cerr << "twin: internal error: " << error.what() << "\n";
+  } catch (...) {
+    std::cout.flush();
+    std::cerr << "twin: internal error: unknown exception\n";
+  }
+  return kExitBadInput;
+}
+
+}  // namespace
+
+int run_with_large_stack(const std::function<int()>& body) {
+  ThreadCall call{&body};
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setstacksize(&attributes, kLargeStackBytes);
+  pthread_t thread;
+  int failed = pthread_create(
+      &thread, &attributes,
+      [](void* data) -> void* {
+        auto* call = static_cast<ThreadCall*>(data);
+        call->status = call_reporting_internal_errors(*call->body);
+        return nullptr;
+      },
+      &call);
+  pthread_attr_destroy(&attributes);
+  if (failed) return call_reporting_internal_errors(body);  // no memory for the stack: run here
+  // Signals go to the worker, which may wait for them (the REPL's Ctrl-C at the prompt).
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  pthread_join(thread, nullptr);
+  return call.status;
+}
+
+bool take_allow_read(const Arguments& arguments, std::size_t& index, std::vector<std::filesystem::path>& dirs) {
+  const std::string& argument = arguments[index];
+  const std::string option = "--allow-read";
+  if (argument == option) {
+    if (index + 1 >= arguments.size()) throw UsageError("--allow-read needs a directory");
+    dirs.emplace_back(arguments[index + 1]);
+    index += 2;
+    return true;
+  }
+  if (argument.starts_with(option + "=")) {
+    std::string dir = argument.substr(option.size() + 1);
+    if (dir.empty()) throw UsageError("--allow-read needs a directory");
+    dirs.emplace_back(dir);
+    index += 1;
+    return true;
+  }
+  return false;
+}
+
+void unknown_option(const std::string& option) { throw UsageError("unknown option " + option); }
+
+}  // namespace twin::cli

@@ -1,0 +1,66 @@
+// Tensor values, evaluated through libtorch. A Tensor is a cheap shared handle; this header
+// does not include <torch/torch.h> (only ops/*.cpp that implement it do), so the rest of
+// Twin compiles without libtorch's headers.
+#pragma once
+
+#include "ops/attributes.h"
+#include "ops/op_spec.h"
+#include "ops/tensor_type.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace twin::ops {
+
+struct TensorImpl;  // wraps a torch::Tensor
+
+class Tensor {
+ public:
+  Tensor() = default;
+  static Tensor from_doubles(const std::vector<double>& values, const std::vector<std::int64_t>& shape, DType dtype);
+  static Tensor scalar(double value, DType dtype);  // a rank-0 tensor (takes part in promotion)
+  // A python number as PyTorch wraps it (`x * 2`): rank 0, type().python_scalar is true, and
+  // it does not promote a tensor of its category. Its type reports f32 (i64 when integral).
+  static Tensor python_scalar(double value, bool integral = false);
+
+  bool defined() const { return impl_ != nullptr; }
+  TensorType type() const;
+  std::vector<std::int64_t> shape() const;
+  DType dtype() const;
+  std::int64_t numel() const;
+  std::vector<double> to_doubles() const;  // row-major
+  Tensor to(DType dtype) const;
+  std::string to_string(std::int64_t max_elements = 32) const;
+
+  const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+// Random values of `type` drawn from `domain` (see OperandDomain), reproducible from `seed`
+// (the same seed gives the same bits on every run). Floating types: Any is standard normal,
+// Positive uniform in [0.1, 4], NonZero a random sign times uniform in [0.5, 4]; integer
+// types: Any in [-8, 8), Positive in [1, 8), NonZero +-[1, 8). Index: integers in
+// [0, index_bound) (resolve the bound with ops::index_bound). BoolMask: fair coin flips (cast
+// to `type.dtype`). A python_scalar type gives a python scalar.
+Tensor random_tensor(const TensorType& type, const OperandDomain& domain, std::uint64_t seed,
+                     std::int64_t index_bound = 0);
+
+// Evaluates op `name` on operands (list operands flattened in place) through libtorch, with
+// the same ATen functions PyTorch calls, in the operands' dtypes (bf16 stays bf16).
+// Attributes are completed with complete_attributes. Throws ShapeError for operands or
+// attributes libtorch (or the signature) rejects, std::invalid_argument for unknown ops.
+// split and chunk return several tensors, every other op one.
+std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& operands, const Attributes& attributes);
+
+// ||a - b||_2, ||a||_2, max |a - b|, computed in float64 whatever the dtypes. a and b must have
+// the same shape (std::invalid_argument otherwise).
+double l2_distance(const Tensor& a, const Tensor& b);
+double l2_norm(const Tensor& a);
+double max_abs_difference(const Tensor& a, const Tensor& b);
+
+}  // namespace twin::ops
