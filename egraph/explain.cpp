@@ -1,0 +1,161 @@
+#include "egraph/explain.h"
+
+#include "egraph/hashcons.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace twin::egraph {
+
+std::size_t Explainer::TermKeyHash::operator()(const TermKey& k) const { return hash_enode(k.op, k.children); }
+
+void Explainer::add_term(EClassId id, OpId op, std::span<const EClassId> children) {
+  if (id != terms_.size()) throw std::logic_error("Explainer: ids must arrive in order");
+  terms_.push_back(ENode{op, std::vector<EClassId>(children.begin(), children.end())});
+  edges_.push_back(Edge{id, Justification{}, true});
+  by_term_.emplace(TermKey{op, terms_.back().children}, id);
+}
+
+std::optional<EClassId> Explainer::find_term(OpId op, std::span<const EClassId> children) const {
+  auto it = by_term_.find(TermKey{op, std::vector<EClassId>(children.begin(), children.end())});
+  if (it == by_term_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Explainer::make_root(EClassId id) {
+  // Reverse every edge on the path from id to its root.
+  EClassId current = id;
+  Edge carried = edges_[current];
+  edges_[current] = Edge{current, Justification{}, true};
+  while (carried.next != current) {
+    EClassId next = carried.next;
+    Edge following = edges_[next];
+    edges_[next] = Edge{current, carried.why, !carried.forward};
+    current = next;
+    carried = following;
+  }
+}
+
+void Explainer::record_union(EClassId from, EClassId to, Justification why) {
+  make_root(from);
+  edges_[from] = Edge{to, why, true};
+}
+
+std::vector<EClassId> Explainer::path_to_root(EClassId id) const {
+  std::vector<EClassId> path{id};
+  while (edges_[id].next != id) {
+    id = edges_[id].next;
+    path.push_back(id);
+  }
+  return path;
+}
+
+RecExpr Explainer::term(EClassId id) const {
+  // Post-order copy of the tree below id (shared subterms are repeated: a term is a tree).
+  RecExpr out;
+  struct Frame {
+    EClassId id;
+    std::size_t next_child;
+    std::vector<EClassId> built;
+  };
+  std::vector<Frame> stack{{id, 0, {}}};
+  EClassId last = 0;
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    const ENode& node = terms_[f.id];
+    if (f.next_child < node.children.size()) {
+      EClassId child = node.children[f.next_child++];
+      stack.push_back(Frame{child, 0, {}});
+      continue;
+    }
+    last = out.add(node.op, f.built);
+    stack.pop_back();
+    if (!stack.empty()) stack.back().built.push_back(last);
+  }
+  return out;
+}
+
+// A term as a tree that can be rewritten in place while a flattened explanation is built.
+struct Explainer::Tree {
+  OpId op = 0;
+  std::vector<Tree> children;
+
+  static Tree of(const Explainer& ex, EClassId id) {
+    Tree t;
+    t.op = ex.terms_[id].op;
+    for (EClassId c : ex.terms_[id].children) t.children.push_back(of(ex, c));
+    return t;
+  }
+  Tree& at(const std::vector<std::size_t>& position) {
+    Tree* t = this;
+    for (std::size_t i : position) t = &t->children[i];
+    return *t;
+  }
+  EClassId append_to(RecExpr& out) const {
+    std::vector<EClassId> ids;
+    for (const Tree& c : children) ids.push_back(c.append_to(out));
+    return out.add(op, std::move(ids));
+  }
+  RecExpr to_expr() const {
+    RecExpr out;
+    append_to(out);
+    return out;
+  }
+};
+
+void Explainer::explain_into(EClassId a, EClassId b, Tree& whole, std::vector<std::size_t>& position,
+                             const std::vector<std::string>& names, std::vector<ExplanationStep>& out) const {
+  if (a == b) return;
+  std::vector<EClassId> up_a = path_to_root(a);
+  std::vector<EClassId> up_b = path_to_root(b);
+  if (up_a.back() != up_b.back()) throw std::logic_error("Explainer: ids are not connected");
+  // Drop the common tail to find the meeting point.
+  while (up_a.size() >= 2 && up_b.size() >= 2 && up_a[up_a.size() - 2] == up_b[up_b.size() - 2]) {
+    up_a.pop_back();
+    up_b.pop_back();
+  }
+  // The walk: up from a to the meeting point, then down to b.
+  struct Hop {
+    EClassId from, to;
+    Justification why;
+    bool forward;
+  };
+  std::vector<Hop> hops;
+  for (std::size_t i = 0; i + 1 < up_a.size(); ++i) {
+    const Edge& e = edges_[up_a[i]];
+    hops.push_back(Hop{up_a[i], e.next, e.why, e.forward});
+  }
+  for (std::size_t i = up_b.size() - 1; i-- > 0;) {
+    const Edge& e = edges_[up_b[i]];
+    hops.push_back(Hop{e.next, up_b[i], e.why, !e.forward});
+  }
+  for (const Hop& hop : hops) {
+    if (hop.why.name == Justification::kCongruence) {
+      const ENode& x = terms_[hop.from];
+      const ENode& y = terms_[hop.to];
+      for (std::size_t i = 0; i < x.children.size(); ++i) {
+        position.push_back(i);
+        explain_into(x.children[i], y.children[i], whole, position, names, out);
+        position.pop_back();
+      }
+      continue;
+    }
+    ExplanationStep step;
+    step.rule = names[hop.why.name];
+    step.forward = hop.forward != hop.why.reversed;
+    step.before = whole.to_expr();
+    whole.at(position) = Tree::of(*this, hop.to);
+    step.after = whole.to_expr();
+    out.push_back(std::move(step));
+  }
+}
+
+std::vector<ExplanationStep> Explainer::explain(EClassId a, EClassId b, const std::vector<std::string>& names) const {
+  std::vector<ExplanationStep> out;
+  Tree whole = Tree::of(*this, a);
+  std::vector<std::size_t> position;
+  explain_into(a, b, whole, position, names, out);
+  return out;
+}
+
+}  // namespace twin::egraph

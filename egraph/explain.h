@@ -1,0 +1,85 @@
+// Explanations: why two terms are equal.
+//
+// Opt-in (EGraph::enable_explanations() on an empty e-graph). When on, every class id
+// the e-graph hands out stands for one exact term: its ExplanationNode records the
+// operator and the *ids* of its children as given (not canonicalized). Adding a node that
+// exists canonically but not as this exact term creates a fresh id, linked to the existing
+// one by a congruence edge (egg's design). When off, none of this exists and the only
+// cost is one predictable branch per add/union.
+//
+// The proof forest: every union records an edge between the two ids the caller passed,
+// labelled with a justification (rule name and direction, a host union's name,
+// "constant_fold", or congruence). The forest is kept a forest by re-rooting one tree
+// before linking (egg's proof forest). explain(a, b) walks the forest path from a to b;
+// a rule edge becomes one step rewriting the whole current term at the current position,
+// a congruence edge expands into the steps that make each pair of children equal, each
+// applied inside its context. So every step rewrites exactly one subterm of the whole
+// term (egg's flattened explanations), and steps chain: step i's `after` is step i+1's
+// `before`.
+#pragma once
+
+#include "egraph/enode.h"
+
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace twin::egraph {
+
+struct ExplanationStep {
+  std::string rule;    // rule name, host union name, or "constant_fold"
+  bool forward = true; // true: the rule's lhs -> rhs; false: rhs -> lhs
+  RecExpr before;      // the whole term before the step
+  RecExpr after;       // the whole term after the step
+};
+
+// Why two ids were unioned. name indexes the e-graph's justification names;
+// kCongruence marks edges added by rebuilding.
+struct Justification {
+  static constexpr std::uint32_t kCongruence = 0;
+  std::uint32_t name = kCongruence;
+  bool reversed = false;  // the rule applied was the reverse half of a `<=>` rule
+};
+
+class Explainer {
+ public:
+  // Records the exact term of a new id (ids arrive densely, in order).
+  void add_term(EClassId id, OpId op, std::span<const EClassId> children);
+  // The id already standing for exactly this term, if any.
+  std::optional<EClassId> find_term(OpId op, std::span<const EClassId> children) const;
+  // Records that the term of `from` was made equal to the term of `to` by `why` (applied
+  // from `from` to `to`).
+  void record_union(EClassId from, EClassId to, Justification why);
+
+  RecExpr term(EClassId id) const;
+  std::vector<ExplanationStep> explain(EClassId a, EClassId b, const std::vector<std::string>& names) const;
+  std::size_t size() const { return terms_.size(); }
+
+ private:
+  struct TermKey {
+    OpId op;
+    std::vector<EClassId> children;
+    bool operator==(const TermKey&) const = default;
+  };
+  struct TermKeyHash {
+    std::size_t operator()(const TermKey& k) const;
+  };
+  struct Edge {
+    EClassId next;       // parent in the proof forest (self for a root)
+    Justification why;
+    bool forward;        // traversing id -> next applies `why` forward
+  };
+  struct Tree;  // a mutable term used while flattening
+  void make_root(EClassId id);
+  std::vector<EClassId> path_to_root(EClassId id) const;
+  void explain_into(EClassId a, EClassId b, Tree& whole, std::vector<std::size_t>& position,
+                    const std::vector<std::string>& names, std::vector<ExplanationStep>& out) const;
+
+  std::vector<ENode> terms_;
+  std::unordered_map<TermKey, EClassId, TermKeyHash> by_term_;
+  std::vector<Edge> edges_;
+};
+
+}  // namespace twin::egraph
