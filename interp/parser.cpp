@@ -10,6 +10,7 @@
 #include "TwinParser.h"
 #include "antlr4-runtime.h"
 
+#include <cstdio>
 #include <optional>
 
 namespace twin {
@@ -539,9 +540,45 @@ void check_nesting(antlr4::CommonTokenStream& tokens, const std::shared_ptr<cons
   }
 }
 
+// Rejects text that is not UTF-8, naming the first bad byte: ANTLR's input stream would
+// otherwise throw std::range_error from deep inside its decoder.
+void check_utf8(const std::shared_ptr<const SourceFile>& source) {
+  const std::string& text = source->text();
+  int line = 1, column = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
+    bool valid = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k) valid = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
+    if (valid && length == 2) valid = byte >= 0xC2;                                              // overlong
+    if (valid && length == 3) {
+      auto second = static_cast<unsigned char>(text[i + 1]);
+      valid = !(byte == 0xE0 && second < 0xA0) && !(byte == 0xED && second >= 0xA0);           // overlong, surrogates
+    }
+    if (valid && length == 4) {
+      auto second = static_cast<unsigned char>(text[i + 1]);
+      valid = byte <= 0xF4 && !(byte == 0xF0 && second < 0x90) && !(byte == 0xF4 && second >= 0x90);
+    }
+    if (!valid) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", byte);
+      throw Error(ErrorKind::Syntax, std::string("invalid UTF-8 (byte ") + hex + "); expected UTF-8 text",
+                  SourceLocation{source, line, column});
+    }
+    if (byte == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += length;
+  }
+}
+
 }  // namespace
 
 Program parse_program(std::shared_ptr<const SourceFile> source) {
+  check_utf8(source);
   antlr4::ANTLRInputStream input(source->text());
   TwinLexer lexer(&input);
   FirstErrorListener listener(source);

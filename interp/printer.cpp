@@ -169,12 +169,11 @@ class Formatter {
   void block(const Block& items, int indent, int close_line) {
     int previous_end = -1;  // source line where the previous emitted thing ended; -1 at block start
     for (const auto& item : items) {
+      if (item->kind == StmtKind::Empty) continue;  // a stray `;` prints as nothing, blank lines included
       int start = item->location.line;
       // Comments anywhere inside a non-block item's lines (other than trailing) move before it.
       int leading_limit = has_block(*item) ? start : item->end_line;
       emit_comments_before(start, indent, previous_end, /*inside_until=*/leading_limit, item->end_line);
-      if (previous_end >= 0 && start > previous_end + 1 && !blank_between(previous_end, start)) {
-      }
       if (previous_end >= 0 && gap_has_blank(previous_end, start)) blank();
       statement(*item, indent);
       previous_end = std::max(item->end_line, last_source_line_);
@@ -193,7 +192,11 @@ class Formatter {
 
   std::string text() const {
     std::string out;
-    for (const auto& line : lines_) {
+    // No blank line at the very end: a file ends with exactly one newline.
+    std::size_t count = lines_.size();
+    while (count > 0 && lines_[count - 1].text.empty()) --count;
+    for (std::size_t i = 0; i < count; ++i) {
+      const Line& line = lines_[i];
       if (line.text.empty()) {
         out += "\n";
         continue;
@@ -276,8 +279,6 @@ class Formatter {
       default: return false;
     }
   }
-
-  bool blank_between(int, int) const { return false; }
 
   // True when the source has an empty line strictly between lines `after` and `before`.
   bool gap_has_blank(int after, int before) const {

@@ -133,3 +133,12 @@ TEST_CASE("open_bracket_depth tells the REPL to keep reading") {
   CHECK(open_bracket_depth("print(\"(\"") == 1);
   CHECK(open_bracket_depth("# (\nprint(1)") == 0);
 }
+
+TEST_CASE("text that is not UTF-8 is a located syntax error, not a crash") {
+  Error e = parse_error("let a = 1\nprint(\"caf\xe9\")\n");
+  CHECK(e.kind() == ErrorKind::Syntax);
+  CHECK(e.location().line == 2);
+  CHECK(e.location().column == 11);
+  CHECK(e.message().find("UTF-8") != std::string::npos);
+  CHECK_NOTHROW(parse("print(\"café ≥ ∑\")\n"));
+}

@@ -118,3 +118,10 @@ TEST_CASE("short one-line blocks stay on one line; long ones expand") {
   CHECK(format_program(parse("if a { b() } else { c() }")) == "if a { b() } else { c() }\n");
   CHECK(format_program(parse("if a {\nb()\n} else if c {\nd()\n}")) == "if a {\n  b()\n} else if c {\n  d()\n}\n");
 }
+
+TEST_CASE("stray semicolons and trailing blank lines format idempotently (found by the fuzzer)") {
+  std::string once = format_program(parse("x\n\n;\n"));
+  CHECK(once == "x\n");
+  CHECK(format_program(parse(once)) == once);
+  CHECK(format_program(parse("let a = 1;;\n\n\n;let b = 2\n")) == "let a = 1\n\nlet b = 2\n");
+}
