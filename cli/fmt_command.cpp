@@ -8,6 +8,7 @@
 
 #include "interp/parser.h"
 #include "interp/printer.h"
+#include "util/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -25,54 +26,6 @@ namespace twin::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-struct WriteFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] void fail(const std::string& what) { throw WriteFailure(what + ": " + std::strerror(errno)); }
-
-// Replaces the contents of `path` (a symbolic link: of its target) with `text`, atomically.
-void replace_file(const fs::path& path, const std::string& text) {
-  fs::path target = fs::is_symlink(path) ? fs::canonical(path) : path;
-  struct stat original {};
-  if (::stat(target.c_str(), &original) != 0) fail("cannot stat " + target.string());
-
-  fs::path directory = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::string temp_name = ".";  // hidden, beside the file: same file system, so rename is atomic
-  temp_name += target.filename().string();
-  temp_name += ".fmt-XXXXXX";
-  std::string temp = (directory / temp_name).string();
-  int fd = ::mkstemp(temp.data());
-  if (fd < 0) fail("cannot create a temporary file in " + directory.string());
-  try {
-    for (std::size_t written = 0; written < text.size();) {
-      ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) fail("cannot write " + temp);
-      written += static_cast<std::size_t>(n);
-    }
-    if (::fchmod(fd, original.st_mode & 07777) != 0) fail("cannot set the permissions of " + temp);
-    if (::fchown(fd, original.st_uid, original.st_gid) != 0) {
-      // Only the owner's own group or root may keep a foreign owner; the file stays ours.
-    }
-    if (::fsync(fd) != 0) fail("cannot sync " + temp);
-    int closed = ::close(fd);
-    fd = -1;
-    if (closed != 0) fail("cannot write " + temp);
-    if (::rename(temp.c_str(), target.c_str()) != 0) fail("cannot replace " + target.string());
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(temp.c_str());
-    throw;
-  }
-  // Make the rename itself durable.
-  int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (directory_fd >= 0) {
-    ::fsync(directory_fd);
-    ::close(directory_fd);
-  }
-}
 
 bool read_file(const fs::path& path, std::string& text) {
   std::ifstream in(path, std::ios::binary);
@@ -124,7 +77,7 @@ int format_file(const std::string& name, bool check_only) {
   }
 
   try {
-    replace_file(name, formatted);
+    replace_file_atomically(name, formatted);
   } catch (const std::exception& error) {
     std::cerr << "twin fmt: " << error.what() << "; " << name << " is unchanged\n";
     return kExitBadInput;

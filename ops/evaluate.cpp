@@ -1,0 +1,236 @@
+// Evaluation of every op through libtorch, calling the ATen functions PyTorch's own ops call,
+// in the operands' dtypes. libtorch's errors (c10::Error) become ShapeError.
+#include "ops/op_registration.h"
+#include "ops/tensor_impl.h"
+
+#include <functional>
+#include <limits>
+#include <map>
+
+namespace twin::ops {
+
+using namespace detail;
+
+namespace {
+
+using Ts = std::vector<at::Tensor>;
+using Fn = std::function<Ts(const Ts&, const Attributes&)>;
+
+bool is_wrapped(const at::Tensor& t) { return t.unsafeGetTensorImpl()->is_wrapped_number(); }
+
+at::Scalar number_scalar(const AttrValue& v) {
+  if (v.is_int()) return at::Scalar(static_cast<int64_t>(v.as_int()));
+  return at::Scalar(attribute_double(v));
+}
+
+c10::optional<at::ScalarType> opt_dtype(const Attributes& a, const std::string& name) {
+  if (auto d = attr_opt_dtype(a, name)) return to_scalar_type(*d);
+  return c10::nullopt;
+}
+
+c10::optional<int64_t> opt_int(const Attributes& a, const std::string& name) {
+  if (auto v = attr_opt_int(a, name)) return *v;
+  return c10::nullopt;
+}
+
+at::OptionalIntArrayRef opt_dims(const std::optional<Shape>& dims) {
+  if (!dims) return c10::nullopt;
+  return at::IntArrayRef(*dims);
+}
+
+// PyTorch 2.1's math path of scaled_dot_product_attention (libtorch 1.13 has no public one
+// with `scale`): q and k^T are each scaled by sqrt(scale) before the product.
+at::Tensor sdpa(const Ts& in, const Attributes& a) {
+  const at::Tensor &query = in[0], &key = in[1], &value = in[2];
+  c10::optional<at::Tensor> mask;
+  if (in.size() == 4) mask = in[3];
+  auto convert_bool = [&](const at::Tensor& m) {
+    if (m.scalar_type() != at::kBool) return m;
+    at::Tensor out = at::zeros_like(m, query.options());
+    out.masked_fill_(m.logical_not(), -std::numeric_limits<double>::infinity());
+    return out;
+  };
+  if (mask) mask = convert_bool(*mask);
+  std::optional<double> scale;
+  if (has_attr(a, "scale")) scale = attr_double(a, "scale");
+  bool negative = scale && *scale < 0.0;
+  double softmax_scale = scale ? std::abs(*scale) : 1.0 / std::sqrt(static_cast<double>(query.size(-1)));
+  double factor = std::sqrt(softmax_scale);
+  at::Tensor q = query * (negative ? 0.0 - factor : factor);
+  if (attr_bool(a, "is_causal")) {
+    if (mask) throw ShapeError("scaled_dot_product_attention: explicit attn_mask should not be set when is_causal is true");
+    int64_t L = q.size(-2), S = key.size(-2);
+    mask = convert_bool(at::ones({L, S}, query.options().dtype(at::kBool)).tril());
+  }
+  at::Tensor attn = at::matmul(q, key.transpose(-2, -1) * factor);
+  if (mask) attn.add_(*mask);
+  attn = at::softmax(attn, -1);
+  return at::matmul(attn, value);
+}
+
+const std::map<std::string, Fn, std::less<>>& table() {
+  static const std::map<std::string, Fn, std::less<>> fns = [] {
+    std::map<std::string, Fn, std::less<>> m;
+    auto one = [&m](const std::string& name, std::function<at::Tensor(const Ts&, const Attributes&)> f) {
+      m.emplace(name, [f = std::move(f)](const Ts& in, const Attributes& a) { return Ts{f(in, a)}; });
+    };
+    // elementwise
+    one("add", [](const Ts& x, const Attributes&) { return at::add(x[0], x[1]); });
+    one("sub", [](const Ts& x, const Attributes&) { return at::sub(x[0], x[1]); });
+    one("mul", [](const Ts& x, const Attributes&) { return at::mul(x[0], x[1]); });
+    one("div", [](const Ts& x, const Attributes&) { return at::div(x[0], x[1]); });
+    one("pow", [](const Ts& x, const Attributes&) {
+      // `x ** 2` is pow.Tensor_Scalar (with its fast paths), `2 ** x` pow.Scalar.
+      if (is_wrapped(x[1])) return at::pow(x[0], x[1].item());
+      if (is_wrapped(x[0])) return at::pow(x[0].item(), x[1]);
+      return at::pow(x[0], x[1]);
+    });
+    one("neg", [](const Ts& x, const Attributes&) { return at::neg(x[0]); });
+    one("sqrt", [](const Ts& x, const Attributes&) { return at::sqrt(x[0]); });
+    one("rsqrt", [](const Ts& x, const Attributes&) { return at::rsqrt(x[0]); });
+    one("exp", [](const Ts& x, const Attributes&) { return at::exp(x[0]); });
+    one("log", [](const Ts& x, const Attributes&) { return at::log(x[0]); });
+    one("tanh", [](const Ts& x, const Attributes&) { return at::tanh(x[0]); });
+    one("sigmoid", [](const Ts& x, const Attributes&) { return at::sigmoid(x[0]); });
+    one("sin", [](const Ts& x, const Attributes&) { return at::sin(x[0]); });
+    one("cos", [](const Ts& x, const Attributes&) { return at::cos(x[0]); });
+    one("silu", [](const Ts& x, const Attributes&) { return at::silu(x[0]); });
+    one("gelu", [](const Ts& x, const Attributes& a) { return at::gelu(x[0], attr_string(a, "approximate")); });
+    one("relu", [](const Ts& x, const Attributes&) { return at::relu(x[0]); });
+    // reductions
+    one("sum", [](const Ts& x, const Attributes& a) {
+      return at::sum(x[0], opt_dims(attr_opt_ints(a, "dim")), attr_bool(a, "keepdim"), opt_dtype(a, "dtype"));
+    });
+    one("mean", [](const Ts& x, const Attributes& a) {
+      return at::mean(x[0], opt_dims(attr_opt_ints(a, "dim")), attr_bool(a, "keepdim"), opt_dtype(a, "dtype"));
+    });
+    one("amax", [](const Ts& x, const Attributes& a) { return at::amax(x[0], attr_ints(a, "dim"), attr_bool(a, "keepdim")); });
+    one("softmax", [](const Ts& x, const Attributes& a) { return at::softmax(x[0], attr_int(a, "dim"), opt_dtype(a, "dtype")); });
+    one("log_softmax",
+        [](const Ts& x, const Attributes& a) { return at::log_softmax(x[0], attr_int(a, "dim"), opt_dtype(a, "dtype")); });
+    // linear algebra
+    one("matmul", [](const Ts& x, const Attributes&) { return at::matmul(x[0], x[1]); });
+    one("bmm", [](const Ts& x, const Attributes&) { return at::bmm(x[0], x[1]); });
+    one("linear", [](const Ts& x, const Attributes&) {
+      c10::optional<at::Tensor> bias;
+      if (x.size() == 3) bias = x[2];
+      return at::linear(x[0], x[1], bias);
+    });
+    // layout
+    one("transpose", [](const Ts& x, const Attributes& a) { return at::transpose(x[0], attr_int(a, "dim0"), attr_int(a, "dim1")); });
+    one("permute", [](const Ts& x, const Attributes& a) { return at::permute(x[0], attr_ints(a, "dims")); });
+    one("reshape", [](const Ts& x, const Attributes& a) { return at::reshape(x[0], attr_ints(a, "shape")); });
+    one("unsqueeze", [](const Ts& x, const Attributes& a) { return at::unsqueeze(x[0], attr_int(a, "dim")); });
+    one("squeeze", [](const Ts& x, const Attributes& a) {
+      if (auto d = attr_opt_int(a, "dim")) return at::squeeze(x[0], *d);
+      return at::squeeze(x[0]);
+    });
+    one("expand", [](const Ts& x, const Attributes& a) { return x[0].expand(attr_ints(a, "shape")); });
+    one("repeat", [](const Ts& x, const Attributes& a) { return x[0].repeat(attr_ints(a, "repeats")); });
+    one("repeat_interleave", [](const Ts& x, const Attributes& a) {
+      return at::repeat_interleave(x[0], attr_int(a, "repeats"), opt_int(a, "dim"));
+    });
+    one("cat", [](const Ts& x, const Attributes& a) { return at::cat(x, attr_int(a, "dim")); });
+    one("stack", [](const Ts& x, const Attributes& a) { return at::stack(x, attr_int(a, "dim")); });
+    m.emplace("split", [](const Ts& x, const Attributes& a) {
+      return at::split(x[0], attr_int(a, "split_size"), attr_int(a, "dim"));
+    });
+    m.emplace("chunk", [](const Ts& x, const Attributes& a) { return at::chunk(x[0], attr_int(a, "chunks"), attr_int(a, "dim")); });
+    one("slice", [](const Ts& x, const Attributes& a) {
+      return at::slice(x[0], attr_int(a, "dim"), opt_int(a, "start"), opt_int(a, "end"), attr_int(a, "step"));
+    });
+    one("select", [](const Ts& x, const Attributes& a) { return at::select(x[0], attr_int(a, "dim"), attr_int(a, "index")); });
+    one("index_select", [](const Ts& x, const Attributes& a) { return at::index_select(x[0], attr_int(a, "dim"), x[1]); });
+    one("getitem", [](const Ts& x, const Attributes& a) {
+      int64_t n = static_cast<int64_t>(x.size()), i = attr_int(a, "index");
+      if (i < -n || i >= n) throw ShapeError("getitem: index " + std::to_string(i) + " out of range for " + std::to_string(n) + " items");
+      return x[i < 0 ? i + n : i];
+    });
+    // others
+    one("embedding", [](const Ts& x, const Attributes&) { return at::embedding(x[0], x[1]); });
+    one("where", [](const Ts& x, const Attributes&) { return at::where(x[0], x[1], x[2]); });
+    one("masked_fill", [](const Ts& x, const Attributes& a) {
+      return at::masked_fill(x[0], x[1], number_scalar(a.at("value")));
+    });
+    one("triu", [](const Ts& x, const Attributes& a) { return at::triu(x[0], attr_int(a, "diagonal")); });
+    one("tril", [](const Ts& x, const Attributes& a) { return at::tril(x[0], attr_int(a, "diagonal")); });
+    one("cast", [](const Ts& x, const Attributes& a) { return x[0].to(to_scalar_type(attr_dtype(a, "dtype"))); });
+    one("zeros", [](const Ts&, const Attributes& a) {
+      return at::zeros(attr_ints(a, "shape"), at::TensorOptions().dtype(to_scalar_type(attr_dtype(a, "dtype"))));
+    });
+    one("ones", [](const Ts&, const Attributes& a) {
+      return at::ones(attr_ints(a, "shape"), at::TensorOptions().dtype(to_scalar_type(attr_dtype(a, "dtype"))));
+    });
+    one("full", [](const Ts&, const Attributes& a) {
+      at::Scalar fill = number_scalar(a.at("fill_value"));
+      at::TensorOptions options;
+      if (auto d = attr_opt_dtype(a, "dtype")) options = options.dtype(to_scalar_type(*d));
+      return at::full(attr_ints(a, "shape"), fill, options);
+    });
+    one("arange", [](const Ts&, const Attributes& a) {
+      at::TensorOptions options;
+      if (auto d = attr_opt_dtype(a, "dtype")) options = options.dtype(to_scalar_type(*d));
+      return at::arange(number_scalar(a.at("start")), number_scalar(a.at("end")), number_scalar(a.at("step")), options);
+    });
+    one("layer_norm", [](const Ts& x, const Attributes& a) {
+      c10::optional<at::Tensor> weight, bias;
+      if (x.size() >= 2) weight = x[1];
+      if (x.size() >= 3) bias = x[2];
+      return at::layer_norm(x[0], attr_ints(a, "normalized_shape"), weight, bias, attr_double(a, "eps"));
+    });
+    one("scaled_dot_product_attention", sdpa);
+    one("contiguous", [](const Ts& x, const Attributes&) { return x[0].contiguous(); });
+    one("clone", [](const Ts& x, const Attributes&) { return x[0].clone(); });
+    one("detach", [](const Ts& x, const Attributes&) { return x[0].detach(); });
+    return m;
+  }();
+  return fns;
+}
+
+}  // namespace
+
+std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& operands, const Attributes& attributes) {
+  const OpSpec* spec = find_op(name);
+  auto it = table().find(name);
+  if (!spec || it == table().end()) throw std::invalid_argument("unknown op: " + std::string(name));
+  bool has_list = false;
+  std::size_t required_count = 0;
+  for (const auto& o : spec->operands) {
+    has_list |= o.is_list;
+    if (!o.optional) ++required_count;
+  }
+  if (!has_list && (operands.size() < required_count || operands.size() > spec->operands.size()))
+    throw ShapeError(spec->name + ": expects " + std::to_string(required_count) + " to " +
+                     std::to_string(spec->operands.size()) + " operands, got " + std::to_string(operands.size()));
+  Attributes attrs = complete_attributes(*spec, attributes);
+  Ts in;
+  in.reserve(operands.size());
+  bool all_wrapped = !operands.empty();
+  for (const Tensor& t : operands) {
+    in.push_back(unwrap(t));
+    all_wrapped &= is_wrapped(in.back());
+  }
+  Ts out;
+  try {
+    out = it->second(in, attrs);
+  } catch (const ShapeError&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw ShapeError(spec->name + ": " + e.what_without_backtrace());
+  } catch (const std::runtime_error& e) {  // some checks (reshape's infer_size) throw these
+    throw ShapeError(spec->name + ": " + e.what());
+  }
+  std::vector<Tensor> result;
+  result.reserve(out.size());
+  for (at::Tensor& t : out) {
+    // Arithmetic on python numbers only gives a python number (as constant folding does).
+    if (spec->elementwise && all_wrapped && t.dim() == 0 && !is_wrapped(t)) {
+      t = t.clone();
+      t.unsafeGetTensorImpl()->set_wrapped_number(true);
+    }
+    result.push_back(wrap(std::move(t)));
+  }
+  return result;
+}
+
+}  // namespace twin::ops

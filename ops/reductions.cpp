@@ -1,0 +1,85 @@
+// Reductions: sum mean amax over `dim` (one dim or a list; none or [] reduces every dim),
+// with `keepdim`; softmax and log_softmax along one `dim`, optionally computing in `dtype`.
+#include "ops/op_registration.h"
+
+#include <set>
+
+namespace twin::ops::detail {
+
+namespace {
+
+// The shape of reducing `dims` (empty: all) of `shape`.
+Shape reduce_shape(const std::string& op, const Shape& shape, const Shape& dims, bool keepdim) {
+  std::int64_t rank = static_cast<std::int64_t>(shape.size());
+  std::set<std::int64_t> reduced;
+  for (std::int64_t d : dims) {
+    std::int64_t w = wrap_dim(op, d, rank);
+    if (!reduced.insert(w).second) fail(op, "dim " + std::to_string(w) + " appears multiple times in the list of dims");
+  }
+  if (rank == 0) return {};
+  Shape out;
+  for (std::int64_t i = 0; i < rank; ++i) {
+    bool r = dims.empty() || reduced.count(i);
+    if (!r) out.push_back(shape[i]);
+    else if (keepdim) out.push_back(1);
+  }
+  return out;
+}
+
+OpSpec reduction(const std::string& name) {
+  OpSpec s;
+  s.name = name;
+  s.operands = {operand("input")};
+  if (name == "amax") {
+    s.attributes = {with_default("dim", AttrKind::Ints, AttrValue{std::vector<std::int64_t>{}}),
+                    with_default("keepdim", AttrKind::Bool, bool_value(false))};
+  } else {
+    s.attributes = {optional_attr("dim", AttrKind::Ints), with_default("keepdim", AttrKind::Bool, bool_value(false)),
+                    optional_attr("dtype", AttrKind::DType)};
+  }
+  s.infer = [name](const Types& in, const Attributes& attrs) -> Types {
+    const TensorType& x = in[0];
+    Shape dims = attr_opt_ints(attrs, "dim").value_or(Shape{});
+    TensorType out;
+    out.shape = reduce_shape(name, x.shape, dims, attr_bool(attrs, "keepdim"));
+    out.dtype = x.dtype;
+    if (name == "sum") {
+      if (auto d = attr_opt_dtype(attrs, "dtype")) out.dtype = *d;
+      else if (!is_floating(x.dtype)) out.dtype = DType::I64;
+    } else if (name == "mean") {
+      out.dtype = attr_opt_dtype(attrs, "dtype").value_or(x.dtype);
+      if (!is_floating(out.dtype))
+        fail(name, "could not infer output dtype: needs a floating dtype, got " + std::string(dtype_name(out.dtype)));
+    }
+    return {out};
+  };
+  return s;
+}
+
+OpSpec softmax_like(const std::string& name) {
+  OpSpec s;
+  s.name = name;
+  s.operands = {operand("input")};
+  s.attributes = {required("dim", AttrKind::Int), optional_attr("dtype", AttrKind::DType)};
+  s.infer = [name](const Types& in, const Attributes& attrs) -> Types {
+    TensorType out = in[0];
+    out.python_scalar = false;
+    wrap_dim(name, attr_int(attrs, "dim"), out.rank());
+    out.dtype = attr_opt_dtype(attrs, "dtype").value_or(out.dtype);
+    if (!is_floating(out.dtype)) fail(name, "not implemented for " + std::string(dtype_name(out.dtype)));
+    return {out};
+  };
+  return s;
+}
+
+}  // namespace
+
+void register_reduction_ops(std::vector<OpSpec>& out) {
+  out.push_back(reduction("sum"));
+  out.push_back(reduction("mean"));
+  out.push_back(reduction("amax"));
+  out.push_back(softmax_like("softmax"));
+  out.push_back(softmax_like("log_softmax"));
+}
+
+}  // namespace twin::ops::detail

@@ -1,0 +1,315 @@
+// The op registry: every concept file's specs in one table, plus the helpers shared by the
+// shape rules (broadcasting, type promotion, dim wrapping, attribute access).
+#include "ops/op_registration.h"
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+namespace twin::ops {
+
+namespace detail {
+
+void fail(const std::string& op, const std::string& why) { throw ShapeError(op + ": " + why); }
+
+std::string shape_string(const Shape& shape) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+std::int64_t wrap_dim(const std::string& op, std::int64_t dim, std::int64_t rank) {
+  std::int64_t r = rank <= 0 ? 1 : rank;
+  if (dim < -r || dim >= r)
+    fail(op, "dim " + std::to_string(dim) + " out of range for rank " + std::to_string(rank) + " (expected [" +
+                 std::to_string(-r) + ", " + std::to_string(r - 1) + "])");
+  return dim < 0 ? dim + r : dim;
+}
+
+TensorType tensor(DType dtype, Shape shape) {
+  TensorType t;
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  return t;
+}
+
+bool has_attr(const Attributes& a, const std::string& name) {
+  auto it = a.find(name);
+  return it != a.end() && !std::holds_alternative<std::monostate>(it->second.value);
+}
+
+static const AttrValue& get(const Attributes& a, const std::string& name) {
+  auto it = a.find(name);
+  if (it == a.end()) throw ShapeError("missing attribute " + name);
+  return it->second;
+}
+
+std::int64_t attr_int(const Attributes& a, const std::string& name) {
+  const AttrValue& v = get(a, name);
+  if (!v.is_int()) throw ShapeError("attribute " + name + " must be an integer, not " + v.to_string());
+  return v.as_int();
+}
+std::optional<std::int64_t> attr_opt_int(const Attributes& a, const std::string& name) {
+  if (!has_attr(a, name)) return std::nullopt;
+  return attr_int(a, name);
+}
+Shape attr_ints(const Attributes& a, const std::string& name) {
+  const AttrValue& v = get(a, name);
+  if (auto* ints = std::get_if<std::vector<std::int64_t>>(&v.value)) return *ints;
+  if (v.is_int()) return {v.as_int()};
+  throw ShapeError("attribute " + name + " must be a list of integers, not " + v.to_string());
+}
+std::optional<Shape> attr_opt_ints(const Attributes& a, const std::string& name) {
+  if (!has_attr(a, name)) return std::nullopt;
+  return attr_ints(a, name);
+}
+bool attr_bool(const Attributes& a, const std::string& name) {
+  const AttrValue& v = get(a, name);
+  if (auto* b = std::get_if<bool>(&v.value)) return *b;
+  throw ShapeError("attribute " + name + " must be a bool, not " + v.to_string());
+}
+std::string attr_string(const Attributes& a, const std::string& name) {
+  const AttrValue& v = get(a, name);
+  if (auto* s = std::get_if<std::string>(&v.value)) return *s;
+  throw ShapeError("attribute " + name + " must be a string, not " + v.to_string());
+}
+DType attr_dtype(const Attributes& a, const std::string& name) {
+  const AttrValue& v = get(a, name);
+  if (auto* d = std::get_if<DType>(&v.value)) return *d;
+  throw ShapeError("attribute " + name + " must be a dtype, not " + v.to_string());
+}
+std::optional<DType> attr_opt_dtype(const Attributes& a, const std::string& name) {
+  if (!has_attr(a, name)) return std::nullopt;
+  return attr_dtype(a, name);
+}
+double attr_double(const Attributes& a, const std::string& name) { return attribute_double(get(a, name)); }
+
+OperandSpec operand(std::string name, bool optional) { return OperandSpec{std::move(name), false, optional}; }
+OperandSpec list_operand(std::string name) { return OperandSpec{std::move(name), true, false}; }
+AttrSpec required(std::string name, AttrKind kind) { return AttrSpec{std::move(name), kind, std::nullopt}; }
+AttrSpec with_default(std::string name, AttrKind kind, AttrValue value) {
+  return AttrSpec{std::move(name), kind, std::move(value)};
+}
+AttrSpec optional_attr(std::string name, AttrKind kind) { return AttrSpec{std::move(name), kind, AttrValue{}}; }
+AttrValue int_value(std::int64_t v) { return AttrValue::of_int(v); }
+AttrValue bool_value(bool b) { return AttrValue{b}; }
+AttrValue string_value(std::string s) { return AttrValue{std::move(s)}; }
+
+}  // namespace detail
+
+using namespace detail;
+
+double attribute_double(const AttrValue& value) {
+  if (auto* s = std::get_if<std::string>(&value.value)) {
+    if (*s == "inf" || *s == "+inf") return std::numeric_limits<double>::infinity();
+    if (*s == "-inf") return -std::numeric_limits<double>::infinity();
+    if (*s == "nan") return std::numeric_limits<double>::quiet_NaN();
+    throw ShapeError("not a number: \"" + *s + "\"");
+  }
+  try {
+    return value.as_double();
+  } catch (const std::invalid_argument& e) {
+    throw ShapeError(e.what());
+  }
+}
+
+TensorType python_scalar_type(bool integral) {
+  TensorType t;
+  t.dtype = integral ? DType::I64 : DType::F32;
+  t.python_scalar = true;
+  return t;
+}
+
+namespace {
+
+// c10's combine_categories over optional dtypes (nullopt: Undefined).
+std::optional<DType> combine_categories(std::optional<DType> higher, std::optional<DType> lower) {
+  if (!higher) return lower;
+  if (!lower) return higher;
+  if (is_floating(*higher)) return higher;
+  if (*higher == DType::Bool || is_floating(*lower)) return promote(*higher, *lower);
+  return higher;
+}
+
+}  // namespace
+
+DType result_type(const std::vector<TensorType>& operands) {
+  std::optional<DType> dim_result, zero_result, wrapped_result;
+  auto update = [](std::optional<DType>& slot, DType d) { slot = slot ? promote(*slot, d) : d; };
+  for (const TensorType& t : operands) {
+    if (t.python_scalar) {
+      // A wrapped number counts as the default dtype of its category.
+      DType d = is_floating(t.dtype) ? DType::F32 : t.dtype == DType::Bool ? DType::Bool : DType::I64;
+      update(wrapped_result, d);
+    } else if (t.shape.empty()) {
+      update(zero_result, t.dtype);
+    } else {
+      update(dim_result, t.dtype);
+    }
+  }
+  auto r = combine_categories(dim_result, combine_categories(zero_result, wrapped_result));
+  return r.value_or(DType::F32);
+}
+
+std::vector<std::int64_t> broadcast_shapes(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
+  std::size_t n = std::max(a.size(), b.size());
+  std::vector<std::int64_t> out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::int64_t x = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    std::int64_t y = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (x == y || y == 1) out[i] = x;
+    else if (x == 1) out[i] = y;
+    else
+      throw ShapeError("shapes " + shape_string(a) + " and " + shape_string(b) + " do not broadcast (dim " +
+                       std::to_string(i) + ": " + std::to_string(x) + " vs " + std::to_string(y) + ")");
+  }
+  return out;
+}
+
+namespace {
+
+bool kind_matches(AttrKind kind, AttrValue& v, const std::string& op, const std::string& name) {
+  auto bad = [&](const char* want) -> bool {
+    throw ShapeError(op + ": attribute " + name + " must be " + want + ", not " + v.to_string());
+  };
+  if (std::holds_alternative<std::monostate>(v.value)) return true;  // checked by caller
+  switch (kind) {
+    case AttrKind::Int:
+      if (!v.is_int()) return bad("an integer");
+      return true;
+    case AttrKind::Float:
+      if (std::holds_alternative<Rational>(v.value)) return true;
+      if (auto* b = std::get_if<bool>(&v.value)) {
+        v = AttrValue{Rational(*b ? 1 : 0)};
+        return true;
+      }
+      if (std::holds_alternative<std::string>(v.value)) {
+        attribute_double(v);  // throws on other strings
+        return true;
+      }
+      return bad("a number");
+    case AttrKind::Bool:
+      if (std::holds_alternative<bool>(v.value)) return true;
+      return bad("a bool");
+    case AttrKind::String:
+      if (std::holds_alternative<std::string>(v.value)) return true;
+      return bad("a string");
+    case AttrKind::DType:
+      if (std::holds_alternative<DType>(v.value)) return true;
+      if (auto* s = std::get_if<std::string>(&v.value)) {
+        if (auto d = parse_dtype(*s)) {
+          v = AttrValue{*d};
+          return true;
+        }
+      }
+      return bad("a dtype");
+    case AttrKind::Ints:
+      if (std::holds_alternative<std::vector<std::int64_t>>(v.value)) return true;
+      if (v.is_int()) {
+        v = AttrValue{std::vector<std::int64_t>{v.as_int()}};
+        return true;
+      }
+      return bad("a list of integers");
+  }
+  return false;
+}
+
+std::vector<OpSpec> build_registry() {
+  std::vector<OpSpec> ops;
+  register_elementwise_ops(ops);
+  register_reduction_ops(ops);
+  register_linear_algebra_ops(ops);
+  register_layout_ops(ops);
+  register_other_ops(ops);
+  // Wrap every shape rule: check the operand count and complete the attributes first, so
+  // the rules themselves can rely on every attribute being present and of its kind.
+  for (OpSpec& spec : ops) {
+    auto raw = std::move(spec.infer);
+    OpSpec copy = spec;  // without infer: the signature only
+    spec.infer = [raw = std::move(raw), copy = std::move(copy)](const std::vector<TensorType>& operands,
+                                                                const Attributes& attributes) {
+      bool has_list = false;
+      std::size_t required_count = 0;
+      for (const auto& o : copy.operands) {
+        has_list |= o.is_list;
+        if (!o.optional) ++required_count;
+      }
+      if (!has_list && (operands.size() < required_count || operands.size() > copy.operands.size()))
+        fail(copy.name, "expects " +
+                            (required_count == copy.operands.size()
+                                 ? std::to_string(required_count)
+                                 : std::to_string(required_count) + " to " + std::to_string(copy.operands.size())) +
+                            " operands, got " + std::to_string(operands.size()));
+      return raw(operands, complete_attributes(copy, attributes));
+    };
+  }
+  return ops;
+}
+
+}  // namespace
+
+const std::vector<OpSpec>& all_ops() {
+  static const std::vector<OpSpec> ops = build_registry();
+  return ops;
+}
+
+const OpSpec* find_op(std::string_view name) {
+  static const std::map<std::string, const OpSpec*, std::less<>> index = [] {
+    std::map<std::string, const OpSpec*, std::less<>> m;
+    for (const OpSpec& spec : all_ops()) m.emplace(spec.name, &spec);
+    return m;
+  }();
+  auto it = index.find(name);
+  return it == index.end() ? nullptr : it->second;
+}
+
+Attributes complete_attributes(const OpSpec& spec, const Attributes& given) {
+  Attributes out;
+  for (const auto& [name, value] : given) {
+    bool known = false;
+    for (const auto& a : spec.attributes) known |= a.name == name;
+    if (!known) {
+      std::string names;
+      for (const auto& a : spec.attributes) names += (names.empty() ? "" : ", ") + a.name;
+      throw ShapeError(spec.name + ": unknown attribute " + name + " (expected: " + (names.empty() ? "none" : names) +
+                       ")");
+    }
+  }
+  for (const auto& a : spec.attributes) {
+    auto it = given.find(a.name);
+    AttrValue v;
+    if (it != given.end()) {
+      v = it->second;
+    } else if (a.default_value) {
+      v = *a.default_value;
+    } else {
+      throw ShapeError(spec.name + ": missing attribute " + a.name);
+    }
+    if (std::holds_alternative<std::monostate>(v.value)) {
+      if (!(a.default_value && std::holds_alternative<std::monostate>(a.default_value->value)))
+        throw ShapeError(spec.name + ": attribute " + a.name + " cannot be none");
+    } else {
+      kind_matches(a.kind, v, spec.name, a.name);
+    }
+    out.emplace(a.name, std::move(v));
+  }
+  return out;
+}
+
+std::int64_t index_bound(const OpSpec& spec, std::size_t operand, const std::vector<TensorType>& operands,
+                         const Attributes& attributes) {
+  if (operand >= spec.domains.size() || spec.domains[operand].kind != OperandDomain::Kind::Index)
+    throw ShapeError(spec.name + ": operand " + std::to_string(operand) + " has no index domain");
+  const OperandDomain& d = spec.domains[operand];
+  if (d.bound_operand < 0 || static_cast<std::size_t>(d.bound_operand) >= operands.size())
+    throw ShapeError(spec.name + ": index bound operand missing");
+  const TensorType& source = operands[d.bound_operand];
+  std::int64_t dim = d.bound_dim;
+  if (!d.bound_dim_attr.empty()) dim = attr_int(complete_attributes(spec, attributes), d.bound_dim_attr);
+  if (source.rank() == 0) return 1;  // a scalar indexed along dim 0 / -1 has one element
+  dim = wrap_dim(spec.name, dim, source.rank());
+  return source.shape[dim];
+}
+
+}  // namespace twin::ops
