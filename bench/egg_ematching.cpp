@@ -3,6 +3,7 @@
 // rule pattern and extra pattern is searched on the resulting e-graph.
 //
 // Usage: egg_ematching [iterations=7] [samples=10] [mode=twin]
+//   mode shared:   as twin, with RunLimits::shared_search (all rules searched in one pass).
 //   mode twin:     Twin's runner as is: the 1M node limit is checked after every applied
 //                  match (on the live hash-cons size).
 //   mode egg-stop: reproduces where egg stops. egg checks its node limit only between
@@ -47,7 +48,8 @@ double cpu_seconds() {
 int main(int argc, char** argv) {
   std::size_t iterations = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 7;
   std::size_t samples = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 10;
-  const bool egg_stop = argc > 3 && std::string(argv[3]) == "egg-stop";
+  const std::string mode = argc > 3 ? argv[3] : "twin";
+  const bool egg_stop = mode == "egg-stop";
 
   auto ops = std::make_shared<OpTable>();
   std::vector<Rewrite> rules = egg_math::rules(*ops);
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
   limits.iterations = iterations;
   limits.nodes = 1'000'000;
   limits.time_seconds = 1000;
+  limits.shared_search = mode == "shared";
   double cpu_before = cpu_seconds();
   Report report;
   if (!egg_stop || iterations == 0) {

@@ -27,7 +27,8 @@
 // sequence of calls gives the same ids, counts and results in every process.
 //
 // Snapshots: push() saves the whole state (classes, nodes, analysis data, explanations);
-// pop() restores it exactly. A snapshot is a copy, O(size of the e-graph).
+// pop() restores it exactly. A snapshot is a copy, O(size of the e-graph). The shared
+// OpTable is not part of it: operators interned meanwhile stay interned (and harmless).
 #pragma once
 
 #include "egraph/analysis.h"
@@ -73,7 +74,9 @@ class EGraph {
     return dynamic_cast<A*>(find_analysis(A::kName));
   }
   // The exact value the class is known to equal: from constant folding when registered,
-  // otherwise a Constant leaf among the class's nodes.
+  // otherwise a Constant leaf among the class's nodes. These three read the current state
+  // without rebuilding (they are const, for guards and queries): after unions, call
+  // rebuild() first so facts have propagated; the runner and the extractor always do.
   std::optional<OpId> constant_op(EClassId id) const;
   std::optional<Rational> constant_of(EClassId id) const;
   // Whether the class contains a Symbol leaf.
@@ -97,7 +100,8 @@ class EGraph {
   EClassId add(OpId op, std::span<const EClassId> children = {});
   EClassId add(const ENode& node) { return add(node.op, node.children); }
   EClassId add_expr(const RecExpr& expr);
-  // Instantiates `pattern` with `subst` (variable name -> class) and adds it.
+  // The class of an existing node / term, or nothing. Exact on a clean e-graph; while dirty
+  // it may miss a node that congruence will find (as egg's lookup does).
   std::optional<EClassId> lookup(OpId op, std::span<const EClassId> children) const;
   std::optional<EClassId> lookup_expr(const RecExpr& expr) const;
 
@@ -139,6 +143,7 @@ class EGraph {
   std::size_t live_node_count() const { return s_.memo.size(); }  // distinct hash-consed nodes
   std::size_t class_count() const { return s_.class_count; }      // roots, no rebuild
   std::size_t id_count() const { return s_.uf.size(); }
+  std::size_t node_id_count() const { return s_.nodes.size(); }  // NodeIds are < this
   // Removes every non-leaf node from the class's node list (they stay hash-consed); used by
   // analyses that prune, as egg's math example does.
   void prune_to_leaves(EClassId id);

@@ -7,19 +7,23 @@
 
 namespace twin::egraph {
 
-std::size_t Explainer::TermKeyHash::operator()(const TermKey& k) const { return hash_enode(k.op, k.children); }
-
 void Explainer::add_term(EClassId id, OpId op, std::span<const EClassId> children) {
   if (id != terms_.size()) throw std::logic_error("Explainer: ids must arrive in order");
-  terms_.push_back(ENode{op, std::vector<EClassId>(children.begin(), children.end())});
+  terms_.push_back(TermRecord{op, static_cast<std::uint32_t>(term_children_.size()),
+                              static_cast<std::uint32_t>(children.size())});
+  term_children_.insert(term_children_.end(), children.begin(), children.end());
   edges_.push_back(Edge{id, Justification{}, true});
-  by_term_.emplace(TermKey{op, terms_.back().children}, id);
+  by_term_.insert(hash_enode(op, children), id);
 }
 
 std::optional<EClassId> Explainer::find_term(OpId op, std::span<const EClassId> children) const {
-  auto it = by_term_.find(TermKey{op, std::vector<EClassId>(children.begin(), children.end())});
-  if (it == by_term_.end()) return std::nullopt;
-  return it->second;
+  EClassId found = by_term_.find(hash_enode(op, children), [&](EClassId id) {
+    if (terms_[id].op != op || terms_[id].arity != children.size()) return false;
+    auto mine = children_of(id);
+    return std::equal(mine.begin(), mine.end(), children.begin());
+  });
+  if (found == HashCons::kEmpty) return std::nullopt;
+  return found;
 }
 
 void Explainer::make_root(EClassId id) {
@@ -62,13 +66,13 @@ RecExpr Explainer::term(EClassId id) const {
   EClassId last = 0;
   while (!stack.empty()) {
     Frame& f = stack.back();
-    const ENode& node = terms_[f.id];
-    if (f.next_child < node.children.size()) {
-      EClassId child = node.children[f.next_child++];
+    auto children = children_of(f.id);
+    if (f.next_child < children.size()) {
+      EClassId child = children[f.next_child++];
       stack.push_back(Frame{child, 0, {}});
       continue;
     }
-    last = out.add(node.op, f.built);
+    last = out.add(op_of(f.id), f.built);
     stack.pop_back();
     if (!stack.empty()) stack.back().built.push_back(last);
   }
@@ -82,8 +86,8 @@ struct Explainer::Tree {
 
   static Tree of(const Explainer& ex, EClassId id) {
     Tree t;
-    t.op = ex.terms_[id].op;
-    for (EClassId c : ex.terms_[id].children) t.children.push_back(of(ex, c));
+    t.op = ex.op_of(id);
+    for (EClassId c : ex.children_of(id)) t.children.push_back(of(ex, c));
     return t;
   }
   Tree& at(const std::vector<std::size_t>& position) {
@@ -131,11 +135,11 @@ void Explainer::explain_into(EClassId a, EClassId b, Tree& whole, std::vector<st
   }
   for (const Hop& hop : hops) {
     if (hop.why.name == Justification::kCongruence) {
-      const ENode& x = terms_[hop.from];
-      const ENode& y = terms_[hop.to];
-      for (std::size_t i = 0; i < x.children.size(); ++i) {
+      auto x = children_of(hop.from);
+      auto y = children_of(hop.to);
+      for (std::size_t i = 0; i < x.size(); ++i) {
         position.push_back(i);
-        explain_into(x.children[i], y.children[i], whole, position, names, out);
+        explain_into(x[i], y[i], whole, position, names, out);
         position.pop_back();
       }
       continue;

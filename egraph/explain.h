@@ -19,11 +19,11 @@
 #pragma once
 
 #include "egraph/enode.h"
+#include "egraph/hashcons.h"
 
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace twin::egraph {
@@ -58,13 +58,10 @@ class Explainer {
   std::size_t size() const { return terms_.size(); }
 
  private:
-  struct TermKey {
+  struct TermRecord {
     OpId op;
-    std::vector<EClassId> children;
-    bool operator==(const TermKey&) const = default;
-  };
-  struct TermKeyHash {
-    std::size_t operator()(const TermKey& k) const;
+    std::uint32_t first;  // index of the first child in term_children_
+    std::uint32_t arity;
   };
   struct Edge {
     EClassId next;       // parent in the proof forest (self for a root)
@@ -77,8 +74,14 @@ class Explainer {
   void explain_into(EClassId a, EClassId b, Tree& whole, std::vector<std::size_t>& position,
                     const std::vector<std::string>& names, std::vector<ExplanationStep>& out) const;
 
-  std::vector<ENode> terms_;
-  std::unordered_map<TermKey, EClassId, TermKeyHash> by_term_;
+  OpId op_of(EClassId id) const { return terms_[id].op; }
+  std::span<const EClassId> children_of(EClassId id) const {
+    return {term_children_.data() + terms_[id].first, terms_[id].arity};
+  }
+
+  std::vector<TermRecord> terms_;       // per id: its exact term's node
+  std::vector<EClassId> term_children_;
+  HashCons by_term_;                    // exact term -> id
   std::vector<Edge> edges_;
 };
 

@@ -1,5 +1,6 @@
 #include "egraph/extract.h"
 
+#include <cmath>
 #include <functional>
 #include <limits>
 #include <map>
@@ -22,6 +23,7 @@ class Pricer {
       a.vars = arm.pattern.variables();
       if (arm.guard) a.guard = resolve(*arm.guard, a.vars, queries);
       a.cost = resolve(arm.cost, a.vars, queries);
+      if (!arm.guard && arm.cost.kind == ScalarExpr::Kind::Constant) a.constant_cost = to_double(arm.cost.number);
       arms_.push_back(std::move(a));
     }
   }
@@ -29,6 +31,7 @@ class Pricer {
   double own_cost(EClassId cls, NodeId node) {
     for (const Arm& arm : arms_) {
       const Pattern& p = arm.arm->pattern;
+      if (arm.constant_cost && p.is_var()) return *arm.constant_cost;  // e.g. ast_size
       std::vector<EClassId> binding(arm.vars.size(), kNoClass);
       double result = kInf;
       auto accept = [&]() {
@@ -55,6 +58,7 @@ class Pricer {
     std::vector<std::string> vars;
     std::optional<ScalarExpr> guard;
     ScalarExpr cost;
+    std::optional<double> constant_cost;  // no guard and a constant cost
   };
   std::size_t slot(const Arm& arm, const std::string& var) const {
     for (std::size_t i = 0; i < arm.vars.size(); ++i)
@@ -101,16 +105,12 @@ struct Choice {
 class Extractor {
  public:
   Extractor(EGraph& graph, const CostFunction& cost, const QueryRegistry& queries)
-      : g_(graph), pricer_(graph, cost, queries) {}
+      : g_(graph), pricer_(graph, cost, queries), own_(graph.node_id_count(), std::nan("")) {}
 
   double own(EClassId cls, std::size_t k) {
-    auto [it, inserted] = own_.try_emplace(cls);
-    if (inserted) {
-      auto nodes = g_.nodes_of(cls);
-      it->second.resize(nodes.size());
-      for (std::size_t i = 0; i < nodes.size(); ++i) it->second[i] = pricer_.own_cost(cls, nodes[i]);
-    }
-    return it->second[k];
+    NodeId n = g_.nodes_of(cls)[k];
+    if (std::isnan(own_[n])) own_[n] = pricer_.own_cost(cls, n);
+    return own_[n];
   }
 
   // Tree costs of every class, to a fixpoint; choice = index of the best node.
@@ -197,7 +197,13 @@ class Extractor {
     std::vector<int> choice(g_.id_count(), -1);
     best_dag_ = kInf;
     best_choice_ = choice;
+    std::size_t steps = 0;
+    exact_ = true;
     std::function<void(double)> solve = [&](double so_far) {
+      if (++steps > kExactDagSteps) {
+        exact_ = false;
+        return;
+      }
       // The first reachable class without a choice, in depth-first order.
       EClassId open = kNoClass;
       std::vector<bool> seen(g_.id_count(), false);
@@ -238,19 +244,26 @@ class Extractor {
     tree_costs();
     std::vector<int> choice = choice_;
     double cost = cost_[root];
+    bool exact = true;
     if (mode == ExtractMode::Dag) {
       std::vector<EClassId> classes = reachable(root);
-      if (classes.size() <= kExactDagClasses) {
-        exact_dag(root, classes);
+      double heuristic = dag_cost(root, choice);
+      if (classes.size() <= kExactDagClasses) exact_dag(root, classes);
+      if (classes.size() <= kExactDagClasses && exact_) {
+        choice = best_choice_;
+        cost = best_dag_;
+      } else if (best_dag_ < heuristic) {  // an interrupted search may still have improved
         choice = best_choice_;
         cost = best_dag_;
       } else {
-        cost = dag_cost(root, choice);
+        cost = heuristic;
       }
+      exact = classes.size() <= kExactDagClasses && exact_;
     }
     if (cost == kInf) throw std::invalid_argument("extract: no term of the class can be priced");
     Extraction out;
     out.cost = cost;
+    out.exact = exact;
     std::map<EClassId, EClassId> index;
     std::vector<bool> on_path(g_.id_count(), false);
     std::function<EClassId(EClassId)> build = [&](EClassId c) -> EClassId {
@@ -272,10 +285,11 @@ class Extractor {
  private:
   EGraph& g_;
   Pricer pricer_;
-  std::map<EClassId, std::vector<double>> own_;
+  std::vector<double> own_;  // per NodeId; NaN until priced
   std::vector<double> cost_;
   std::vector<int> choice_;
   double best_dag_ = kInf;
+  bool exact_ = true;
   std::vector<int> best_choice_;
 };
 

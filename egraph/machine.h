@@ -16,6 +16,7 @@
 
 #include "egraph/egraph.h"
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -63,6 +64,7 @@ struct MatchProgram {
 // and bindings[k*width .. (k+1)*width) the classes of the variables.
 struct MatchSet {
   std::size_t width = 0;
+  bool timed_out = false;  // the search hit its deadline; the matches are a prefix
   std::vector<EClassId> roots;
   std::vector<EClassId> bindings;
 
@@ -74,12 +76,48 @@ struct MatchSet {
 using MatchFilter = std::function<bool(EClassId root, std::span<const EClassId> subst)>;
 
 // Runs the program over the whole e-graph (which must be clean). Stops after `limit`
-// accepted matches.
+// accepted matches, or (checked every few thousand steps) once `deadline` has passed.
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
 MatchSet search(const MatchProgram& program, const EGraph& graph, std::size_t limit = SIZE_MAX,
-                const MatchFilter& filter = nullptr);
+                const MatchFilter& filter = nullptr, Deadline deadline = std::nullopt);
 // Runs the program rooted at one class only (skipping the Scan).
 MatchSet search_class(const MatchProgram& program, const EGraph& graph, EClassId root,
                       std::size_t limit = SIZE_MAX, const MatchFilter& filter = nullptr);
+
+// Several programs searched in one pass (the patterns of one ruleset, MLIR-PDL style):
+// the programs are merged into a trie on their instruction sequences, so a prefix they
+// share (typically the Scan and the first Bind of rules with the same root operator) runs
+// once, and the search branches where they differ. The compiler allocates registers in
+// order, so a shared prefix writes the same registers in every program and a branch only
+// writes registers its prefix never reads. Each program still gets its own matches, in
+// the order its own search would produce them, its own limit and its own filter.
+class ProgramSet {
+ public:
+  explicit ProgramSet(std::vector<const MatchProgram*> programs);
+  std::size_t size() const { return programs_.size(); }
+  // Instructions in the trie vs in all programs together: how much is shared.
+  std::size_t trie_instructions() const { return nodes_.size(); }
+  std::size_t total_instructions() const;
+
+ private:
+  friend class ProgramSetRunner;
+  struct Node {
+    const Instruction* instruction;
+    const LookupTerm* lookup;       // Lookup only
+    std::vector<std::uint32_t> children;
+    std::vector<std::uint32_t> yields;    // programs that end here
+    std::vector<std::uint32_t> programs;  // programs passing through here
+  };
+  std::vector<const MatchProgram*> programs_;
+  std::vector<Node> nodes_;
+  std::vector<std::uint32_t> roots_;
+  Reg num_regs_ = 1;
+};
+
+// limits[k] and filters[k] belong to program k (a limit of 0 skips the program; an empty
+// filters span means no filters).
+std::vector<MatchSet> search_all(const ProgramSet& programs, const EGraph& graph, std::span<const std::size_t> limits,
+                                 std::span<const MatchFilter> filters = {}, Deadline deadline = std::nullopt);
 
 // One instruction per line, e.g. `  1: bind     r0 add/2 -> r1 r2`. The program carries the
 // names of its operators, so no OpTable is needed.

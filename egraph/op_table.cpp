@@ -13,13 +13,8 @@ OpId OpTable::intern_apply(std::string_view name, std::uint32_t arity,
                            const std::vector<std::string>& attr_names) {
   if (attr_names.size() > arity)
     throw std::invalid_argument("operator " + std::string(name) + " has more attributes than children");
-  auto key = std::make_pair(std::string(name), arity);
-  if (auto it = applies_.find(key); it != applies_.end()) {
-    if (!attr_names.empty() && infos_[it->second].attr_names != attr_names)
-      throw std::invalid_argument("operator " + std::string(name) + "/" + std::to_string(arity) +
-                                  " interned with different attribute names");
-    return it->second;
-  }
+  auto key = std::make_tuple(std::string(name), arity, attr_names);
+  if (auto it = applies_.find(key); it != applies_.end()) return it->second;
   OpInfo info;
   info.kind = OpKind::Apply;
   info.name = std::string(name);
@@ -61,8 +56,9 @@ OpId OpTable::intern_constant(const Rational& value) {
   return id;
 }
 
-std::optional<OpId> OpTable::find_apply(std::string_view name, std::uint32_t arity) const {
-  auto it = applies_.find(std::make_pair(std::string(name), arity));
+std::optional<OpId> OpTable::find_apply(std::string_view name, std::uint32_t arity,
+                                        const std::vector<std::string>& attr_names) const {
+  auto it = applies_.find(std::make_tuple(std::string(name), arity, attr_names));
   if (it == applies_.end()) return std::nullopt;
   return it->second;
 }
@@ -70,6 +66,12 @@ std::optional<OpId> OpTable::find_apply(std::string_view name, std::uint32_t ari
 std::optional<OpId> OpTable::find_symbol(std::string_view name) const {
   auto it = symbols_.find(name);
   if (it == symbols_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<OpId> OpTable::find_string(std::string_view text) const {
+  auto it = strings_.find(text);
+  if (it == strings_.end()) return std::nullopt;
   return it->second;
 }
 

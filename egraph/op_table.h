@@ -30,6 +30,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -52,18 +53,21 @@ struct OpInfo {
 
 class OpTable {
  public:
-  // Interning is idempotent. intern_apply throws std::invalid_argument when (name, arity)
-  // was interned before with different attribute names, or when there are more attribute
-  // names than children.
+  // Interning is idempotent. An applied operator is identified by its name, its arity and
+  // its attribute names: sum(x, dim=0) and sum(x, keepdim=true) are different operators, as
+  // are f(x, y) and f(x, a=y). intern_apply throws std::invalid_argument when there are more
+  // attribute names than children.
   OpId intern_apply(std::string_view name, std::uint32_t arity,
                     const std::vector<std::string>& attr_names = {});
   OpId intern_symbol(std::string_view name);
   OpId intern_constant(const Rational& value);
   OpId intern_string(std::string_view text);
 
-  std::optional<OpId> find_apply(std::string_view name, std::uint32_t arity) const;
+  std::optional<OpId> find_apply(std::string_view name, std::uint32_t arity,
+                                 const std::vector<std::string>& attr_names = {}) const;
   std::optional<OpId> find_symbol(std::string_view name) const;
   std::optional<OpId> find_constant(const Rational& value) const;
+  std::optional<OpId> find_string(std::string_view text) const;
 
   const OpInfo& info(OpId id) const { return infos_[id]; }
   OpKind kind(OpId id) const { return infos_[id].kind; }
@@ -81,7 +85,8 @@ class OpTable {
   OpId push(OpInfo info);
 
   std::deque<OpInfo> infos_;
-  std::map<std::pair<std::string, std::uint32_t>, OpId, std::less<>> applies_;
+  // Key: name, arity, attribute names.
+  std::map<std::tuple<std::string, std::uint32_t, std::vector<std::string>>, OpId> applies_;
   std::map<std::string, OpId, std::less<>> symbols_;
   std::map<std::string, OpId, std::less<>> strings_;
   std::unordered_map<Rational, OpId, RationalHash> constants_;

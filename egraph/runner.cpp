@@ -96,6 +96,16 @@ Report run(EGraph& graph, const std::vector<CompiledRewrite>& rules, const RunLi
     progress(Progress{iteration, graph.live_node_count(), rule, std::chrono::duration<double>(now - start).count()});
   };
   auto out_of_time = [&] { return seconds_since(start) > limits.time_seconds; };
+  const Deadline deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                  std::min(limits.time_seconds, 1e9)));
+
+  std::optional<ProgramSet> program_set;
+  if (limits.shared_search) {
+    std::vector<const MatchProgram*> programs;
+    for (const CompiledRewrite& r : rules) programs.push_back(&r.program);
+    program_set.emplace(std::move(programs));
+  }
 
   graph.rebuild();
   std::optional<StopReason> stop;
@@ -111,23 +121,41 @@ Report run(EGraph& graph, const std::vector<CompiledRewrite>& rules, const RunLi
 
     // Search every rule on the clean e-graph.
     auto search_start = Clock::now();
-    for (std::size_t r = 0; r < rules.size() && !stop; ++r) {
-      offer_progress(iteration, rules[r].rule->name);
-      matches[r] = MatchSet{};
-      std::size_t limit = scheduler.search_limit(iteration, r);
-      if (limit == 0) continue;
-      auto t = Clock::now();
+    std::vector<std::size_t> limit(rules.size());
+    std::vector<MatchFilter> filters(rules.size());
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      limit[r] = scheduler.search_limit(iteration, r);
       const CompiledRewrite& rule = rules[r];
-      MatchFilter filter;
       if (rule.guard)
-        filter = [&](EClassId, std::span<const EClassId> subst) {
+        filters[r] = [&rule, &graph, &queries](EClassId, std::span<const EClassId> subst) {
           return guard_holds(*rule.guard, graph, subst, queries);
         };
-      matches[r] = search(rule.program, graph, limit, filter);
+    }
+    auto accept = [&](std::size_t r) {
+      if (matches[r].timed_out) {
+        stop = StopReason::TimeLimit;
+        matches[r] = MatchSet{};
+      }
+      if (limit[r] == 0) return;
       if (!scheduler.accept(iteration, r, matches[r].size())) matches[r] = MatchSet{};
       report.rules[r].matches += matches[r].size();
-      report.rules[r].search_seconds += seconds_since(t);
+    };
+    if (limits.shared_search) {
+      offer_progress(iteration, "(all rules)");
+      matches = search_all(*program_set, graph, limit, filters, deadline);
+      for (std::size_t r = 0; r < rules.size(); ++r) accept(r);
       if (out_of_time()) stop = StopReason::TimeLimit;
+    } else {
+      for (std::size_t r = 0; r < rules.size() && !stop; ++r) {
+        offer_progress(iteration, rules[r].rule->name);
+        matches[r] = MatchSet{};
+        if (limit[r] == 0) continue;
+        auto t = Clock::now();
+        matches[r] = search(rules[r].program, graph, limit[r], filters[r], deadline);
+        accept(r);
+        report.rules[r].search_seconds += seconds_since(t);
+        if (out_of_time()) stop = StopReason::TimeLimit;
+      }
     }
     report.search_seconds += seconds_since(search_start);
 

@@ -10,7 +10,7 @@
 //   - node_limit: the hash-cons holds more than `nodes` e-nodes. This is checked after
 //     every applied match, not only between iterations, so a run ends within a few nodes
 //     of the limit (plus what the final rebuild adds, e.g. folded constants);
-//   - time_limit: checked between rules and every 256 applied matches.
+//   - time_limit: checked between rules, inside searches, and every 256 applied matches.
 // The e-graph is clean when run() returns.
 //
 // Progress: the callback is offered a report between every two rules and during long
@@ -33,6 +33,11 @@ struct RunLimits {
   std::size_t nodes = 10'000;
   double time_seconds = 5.0;
   double progress_interval_seconds = 0.1;
+  // Search all rules in one pass over a trie of their programs (machine.h, ProgramSet), so
+  // instruction prefixes the rules share run once. Same matches, faster for large rulesets;
+  // per-rule search_seconds are then not measured (the shared search time is reported as a
+  // whole in Report::search_seconds).
+  bool shared_search = false;
 };
 
 enum class StopReason { Saturated, IterationLimit, NodeLimit, TimeLimit };

@@ -211,8 +211,8 @@ ScalarValue equal(const ScalarValue& a, const ScalarValue& b, const EGraph& g) {
       return ScalarValue::of_bool(c && g.ops().info(*c).constant == other.number);
     }
     if (other.kind == VKind::String) {
-      auto op = const_cast<OpTable&>(g.ops()).intern_string(other.text);
-      return ScalarValue::of_bool(g.has_op(cls.cls, op));
+      auto op = g.ops().find_string(other.text);
+      return ScalarValue::of_bool(op && g.has_op(cls.cls, *op));
     }
     return ScalarValue::of_bool(false);
   }

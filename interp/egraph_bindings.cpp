@@ -13,6 +13,8 @@
 #include "interp/evaluator.h"
 #include "interp/printer.h"
 #include "interp/term.h"
+#include "ops/op_spec.h"
+#include "ops/shape_analysis.h"
 
 #include <unistd.h>
 
@@ -33,15 +35,23 @@ struct Engine {
   std::shared_ptr<eg::OpTable> ops = std::make_shared<eg::OpTable>();
   Interpreter* interpreter = nullptr;
 
-  // Attribute order of an operator: as declared by `op` when it is declared, else as written.
+  // Attribute order of an operator: as declared by `op`, or by the op vocabulary (ops/), when
+  // the op is known; else as written. The order is part of an operator's identity in the
+  // engine, so `sum(x, dim=0, keepdim=true)` and `sum(x, keepdim=true, dim=0)` must agree.
   std::vector<std::pair<std::string, TermPtr>> ordered_attributes(const Term& term) const {
-    Value declared = interpreter->get_global(term.name);
-    auto op = declared.as<OpValue>();
-    if (!op || term.attributes.size() < 2) return term.attributes;
+    if (term.attributes.size() < 2) return term.attributes;
+    std::vector<std::string> order;
+    if (auto op = interpreter->get_global(term.name).as<OpValue>()) {
+      for (const auto& attribute : op->decl().attributes) order.push_back(attribute.name);
+    } else if (const ops::OpSpec* spec = ops::find_op(term.name)) {
+      for (const auto& attribute : spec->attributes) order.push_back(attribute.name);
+    } else {
+      return term.attributes;
+    }
     std::vector<std::pair<std::string, TermPtr>> ordered;
-    for (const auto& attribute : op->decl().attributes)
+    for (const auto& name : order)
       for (const auto& pair : term.attributes)
-        if (pair.first == attribute.name) ordered.push_back(pair);
+        if (pair.first == name) ordered.push_back(pair);
     for (const auto& pair : term.attributes) {
       bool placed = false;
       for (const auto& o : ordered) placed = placed || o.first == pair.first;
@@ -55,6 +65,17 @@ struct Engine {
     return ops->intern_apply(term.kind == TermKind::List ? "list" : term.name, arity, attr_names);
   }
 };
+
+// The queries guards and cost arms may use: is_const and is_sym (the engine's), and the tensor
+// queries shape, dim, rank, numel and dtype (answered by the shape analysis).
+const eg::QueryRegistry& twin_queries() {
+  static const eg::QueryRegistry registry = [] {
+    eg::QueryRegistry r;
+    ops::register_shape_queries(r);
+    return r;
+  }();
+  return registry;
+}
 
 // ---- Term <-> engine -------------------------------------------------------------------
 
@@ -155,7 +176,7 @@ eg::ScalarExpr to_scalar(const Expr& e, const std::string& context) {
     case ExprKind::Call: {
       const Expr& callee = *e.operands[0];
       if (callee.kind != ExprKind::Name) return unsupported("this call");
-      const auto& registry = eg::QueryRegistry::builtins();
+      const auto& registry = twin_queries();
       if (registry.index_of(callee.text) < 0)
         throw Error(ErrorKind::Name, "unknown query '" + callee.text + "' in " + context, callee.location);
       std::vector<S> args;
@@ -340,11 +361,11 @@ eg::Report run_rules(eg::EGraph& graph, const std::vector<eg::Rewrite>& rules, c
   eg::Report report;
   if (kind == eg::SchedulerKind::Backoff && (match_limit != 1000 || ban_length != 5)) {
     std::vector<eg::CompiledRewrite> compiled;
-    for (const auto& r : rules) compiled.push_back(eg::compile_rule(r, graph.ops()));
+    for (const auto& r : rules) compiled.push_back(eg::compile_rule(r, graph.ops(), twin_queries()));
     eg::BackoffScheduler scheduler(match_limit, ban_length);
-    report = eg::run(graph, compiled, limits, scheduler, progress);
+    report = eg::run(graph, compiled, limits, scheduler, progress, twin_queries());
   } else {
-    report = eg::run(graph, rules, limits, kind, progress);
+    report = eg::run(graph, rules, limits, kind, progress, twin_queries());
   }
   if (shown) std::fprintf(stderr, "\r\033[K");
   return report;
@@ -355,6 +376,7 @@ class EGraphValue : public Object {
   EGraphValue(std::shared_ptr<Engine> engine, bool explain, std::optional<eg::ConstantFolding::Options> folding)
       : engine_(std::move(engine)), graph_(engine_->ops, false), folding_(std::move(folding)) {
     if (folding_) graph_.add_analysis(std::make_unique<eg::ConstantFolding>(*folding_));
+    ops::add_shape_analysis(graph_);
     if (explain) graph_.enable_explanations();
   }
 
@@ -457,6 +479,7 @@ Value EGraphValue::explain(eg::EClassId a, eg::EClassId b, const EClassValue& va
       throw Error(ErrorKind::Value, "explain needs e-class ids returned by g.add; or create the e-graph with egraph(explain=true)", where);
     eg::EGraph replay(engine_->ops, false);
     if (folding_) replay.add_analysis(std::make_unique<eg::ConstantFolding>(*folding_));
+    ops::add_shape_analysis(replay);
     replay.enable_explanations();
     std::map<eg::EClassId, eg::EClassId> ids;
     std::vector<eg::EClassId> added(history_.size(), eg::kNoClass);
@@ -628,7 +651,7 @@ std::optional<Value> EGraphValue::member(const std::string& name) {
       eg::CostFunction function = c ? to_cost_function(*g.engine_, *c) : eg::CostFunction::ast_size();
       eg::Extraction best;
       try {
-        best = eg::extract_best(g.graph_, id, function, g.mode_arg(a));
+        best = eg::extract_best(g.graph_, id, function, g.mode_arg(a), twin_queries());
       } catch (const std::exception& e) {
         throw Error(ErrorKind::Value, std::string("cannot extract: ") + e.what(), a.location);
       }
@@ -735,6 +758,18 @@ void install_egraph_builtins(Interpreter& interpreter) {
     }
     return Value(disassemble_rules(c.interpreter, rule));
   });
+}
+
+eg::Rewrite rule_to_rewrite(Interpreter& interpreter, const RuleValue& rule, std::shared_ptr<eg::OpTable> ops) {
+  Engine engine;
+  engine.ops = std::move(ops);
+  engine.interpreter = &interpreter;
+  try {
+    return to_rewrites(engine, rule).front();
+  } catch (Error& e) {
+    e.set_location_if_unknown(rule.decl().location);
+    throw;
+  }
 }
 
 std::string disassemble_rules(Interpreter& interpreter, const std::optional<std::string>& rule_name) {

@@ -19,7 +19,10 @@
 // for egraph(explain=true).
 #pragma once
 
+#include "egraph/op_table.h"
+#include "egraph/rewrite.h"
 #include "interp/interpreter.h"
+#include "interp/term.h"
 
 #include <optional>
 #include <string>
@@ -32,5 +35,10 @@ void install_egraph_builtins(Interpreter& interpreter);
 // The VM programs of every rule declared so far (or only `rule_name`), for `twin disasm`
 // and the REPL's :disasm. Throws Error when `rule_name` names no rule.
 std::string disassemble_rules(Interpreter& interpreter, const std::optional<std::string>& rule_name);
+
+// The engine's form of a rule, left to right (a `<=>` rule states one equation: its forward
+// rewrite is what `twin verify` checks), interned in `ops`. Throws Error (located at the rule)
+// for guards the engine cannot express.
+egraph::Rewrite rule_to_rewrite(Interpreter& interpreter, const RuleValue& rule, std::shared_ptr<egraph::OpTable> ops);
 
 }  // namespace twin

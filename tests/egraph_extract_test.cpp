@@ -107,6 +107,7 @@ TEST_CASE("DAG extraction matches brute force on small random e-graphs") {
     double expected = brute_force_dag(g, root);
     Extraction e = extract_best(g, root, CostFunction::ast_size(), ExtractMode::Dag);
     REQUIRE_MESSAGE(e.cost == expected, "seed " << seed);
+    CHECK(e.exact);
     // The term returned really has that many distinct nodes and is in the root's class.
     CHECK(e.term.size() == static_cast<std::size_t>(expected));
     CHECK(g.lookup_expr(e.term) == g.find(root));

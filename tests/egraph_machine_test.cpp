@@ -1,6 +1,8 @@
 // The e-matching VM: compiled patterns find exactly the matches a naive matcher finds.
 #include "egraph/machine.h"
 #include "egraph/pattern_compiler.h"
+#include "egraph/egg_math_workload.h"
+#include "egraph/runner.h"
 #include "egraph/sexpr.h"
 
 #include <doctest/doctest.h>
@@ -145,4 +147,28 @@ TEST_CASE("search stops at the match limit and the filter drops matches") {
   EClassId a = *g.lookup_expr(parse_term("a", *ops));
   MatchSet m = search(p, g, SIZE_MAX, [&](EClassId, std::span<const EClassId> s) { return s[0] != g.find(a); });
   CHECK(m.size() == 2);
+}
+
+TEST_CASE("searching a ruleset's programs together finds what each finds alone") {
+  auto ops = std::make_shared<OpTable>();
+  EGraph g = egg_math::make_egraph(ops);
+  for (const std::string& e : egg_math::bench_expressions()) g.add_expr(parse_term(e, *ops));
+  run(g, egg_math::rules(*ops), RunLimits{4, 1'000'000, 60.0}, SchedulerKind::Simple);
+  std::vector<MatchProgram> programs;
+  for (const Rewrite& r : egg_math::rules(*ops)) programs.push_back(compile(r.lhs, *ops));
+  for (const std::string& p : egg_math::bench_extra_patterns()) programs.push_back(compile(parse_pattern(p, *ops), *ops));
+  std::vector<const MatchProgram*> pointers;
+  for (const MatchProgram& p : programs) pointers.push_back(&p);
+  ProgramSet set(pointers);
+  CHECK(set.trie_instructions() < set.total_instructions());  // prefixes are shared
+  for (std::size_t cap : {std::size_t(SIZE_MAX), std::size_t(7)}) {
+    std::vector<std::size_t> limits(programs.size(), cap);
+    limits[3] = 0;  // a skipped program
+    std::vector<MatchSet> together = search_all(set, g, limits);
+    for (std::size_t k = 0; k < programs.size(); ++k) {
+      MatchSet alone = search(programs[k], g, limits[k]);
+      CHECK_MESSAGE(together[k].roots == alone.roots, programs[k].source);
+      CHECK_MESSAGE(together[k].bindings == alone.bindings, programs[k].source);
+    }
+  }
 }

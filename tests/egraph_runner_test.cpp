@@ -140,3 +140,53 @@ TEST_CASE("a rule whose right-hand side uses an unbound variable is rejected") {
   Rewrite bad{"bad", parse_pattern("(f ?a)", ops), parse_pattern("(g ?b)", ops), std::nullopt, false};
   CHECK_THROWS_AS(compile_rule(bad, ops), std::invalid_argument);
 }
+
+TEST_CASE("a run stops at its time limit") {
+  auto ops = std::make_shared<OpTable>();
+  EGraph g(ops);
+  std::string term = "t0";
+  for (int i = 1; i < 14; ++i) term = "(add t" + std::to_string(i) + " " + term + ")";
+  g.add_expr(parse_term(term, *ops));
+  RunLimits limits{1000, 100'000'000, 0.2};
+  Report r = run(g, egg_math::rules(*ops, {"comm-add", "assoc-add"}), limits, SchedulerKind::Simple);
+  CHECK(r.stop_reason == StopReason::TimeLimit);
+  CHECK(r.seconds < 2.0);
+  CHECK(g.is_clean());
+}
+
+TEST_CASE("with the backoff scheduler an exploding rule is banned and the run still saturates or stops") {
+  auto ops = std::make_shared<OpTable>();
+  EGraph g(ops);
+  std::string term = "t0";
+  for (int i = 1; i < 8; ++i) term = "(add t" + std::to_string(i) + " " + term + ")";
+  g.add_expr(parse_term(term, *ops));
+  Report simple_report, backoff_report;
+  {
+    EGraph copy = g;
+    simple_report = run(copy, egg_math::rules(*ops, {"comm-add", "assoc-add"}), RunLimits{4, 1'000'000, 60.0},
+                        SchedulerKind::Simple);
+  }
+  backoff_report = run(g, egg_math::rules(*ops, {"comm-add", "assoc-add"}), RunLimits{4, 1'000'000, 60.0},
+                       SchedulerKind::Backoff);
+  // Bans make the backoff run apply fewer matches than applying everything.
+  CHECK(backoff_report.rules[1].matches < simple_report.rules[1].matches);
+}
+
+TEST_CASE("a shared search over all rules gives the same run as searching rule by rule") {
+  auto once = [](bool shared, SchedulerKind kind) {
+    auto ops = std::make_shared<OpTable>();
+    EGraph g = egg_math::make_egraph(ops);
+    for (const std::string& e : egg_math::bench_expressions()) g.add_expr(parse_term(e, *ops));
+    RunLimits limits{6, 1'000'000, 60.0};
+    limits.shared_search = shared;
+    Report r = run(g, egg_math::rules(*ops), limits, kind);
+    std::vector<std::size_t> counts{r.iterations, r.nodes, r.classes};
+    for (const RuleReport& rr : r.rules) {
+      counts.push_back(rr.matches);
+      counts.push_back(rr.applications);
+    }
+    return counts;
+  };
+  CHECK(once(true, SchedulerKind::Simple) == once(false, SchedulerKind::Simple));
+  CHECK(once(true, SchedulerKind::Backoff) == once(false, SchedulerKind::Backoff));
+}

@@ -41,6 +41,14 @@ TEST_CASE("== and != between variables compare e-classes") {
   CHECK(f.holds(eq(S::var("a"), S::constant(3)), {f.cls("(add 1 2)"), 0}));
 }
 
+TEST_CASE("a string operand counts as a class containing that string leaf") {
+  Fixture f;
+  EClassId act = f.cls("\"tanh\"");
+  CHECK(f.holds(eq(S::var("a"), S::string("tanh")), {act, 0}));
+  CHECK_FALSE(f.holds(eq(S::var("a"), S::string("gelu")), {act, 0}));
+  CHECK(f.holds(ne(S::var("a"), S::string("gelu")), {act, 0}));
+}
+
 TEST_CASE("ordering and arithmetic use the constant value, unknown without one") {
   Fixture f;
   S lt = S::compare_op(S::CompareOp::Lt, S::var("a"), S::constant(5));

@@ -164,3 +164,26 @@ TEST_CASE("e-class ids splice into terms") {
   CHECK(t.run("let g = egraph()\nlet a = g.add(term x + 1)\nlet b = g.add(term $a * 2)\n"
               "print(g.equal(b, g.add(term (x + 1) * 2)))\n") == "true\n");
 }
+
+TEST_CASE("guards and cost arms query tensor shapes of typed symbols") {
+  CapturingInterpreter t;
+  std::string out = t.run(R"(
+ruleset r {
+  rule lin: linear(?x, ?w) => matmul(?x, transpose(?w, dim0=0, dim1=1)) if rank(?w) == 2 and dim(?x, -1) == dim(?w, 1)
+}
+cost flops {
+  matmul(?a, ?b) => 2 * numel(?a) * dim(?b, -1)
+  linear(?x, ?w) => 2 * numel(?x) * dim(?w, 0) + 1
+  _ => 0
+}
+let g = egraph()
+let typed = g.add(term linear(x: f32[3, 4], w: f32[5, 4]))
+let untyped = g.add(term linear(y, v))
+g.run([r], iters=3)
+print(g.equal(typed, g.add(term matmul(x: f32[3, 4], transpose(w: f32[5, 4], dim0=0, dim1=1)))))
+print(g.equal(untyped, g.add(term matmul(y, transpose(v, dim0=0, dim1=1)))))
+print(g.cost(typed, cost=flops), g.extract(typed, cost=flops))
+)");
+  // 2 * 12 * 5 = 120 for the matmul form; the linear form costs one more.
+  CHECK(out == "true\nfalse\n120 matmul(x: f32[3, 4], transpose(w: f32[5, 4], dim0=0, dim1=1))\n");
+}
