@@ -93,6 +93,18 @@ int main(int argc, char** argv) {
               double(rss_after - rss_before) / double(report.nodes));
   std::printf("class ids created: %zu; process CPU time %.3f s (wall time above suffers on a loaded machine)\n",
               graph.id_count(), cpu_seconds() - cpu_before);
+  // The baseline: egg 0.9.5 on a 2-core machine of CI's kind (the reference figures;
+  // egg itself cannot be built offline here). Ratios below 1 mean Twin is smaller or faster.
+  struct EggFigures {
+    std::size_t nodes, classes;
+    double seconds;
+  };
+  const EggFigures egg = iterations == 7 ? EggFigures{52432, 20449, 0.19} : EggFigures{632085, 0, 2.0};
+  if (iterations == 7 || iterations == 8) {
+    std::printf("ratio vs egg 0.9.5 (%zu iterations): e-nodes %.3f", iterations, double(report.nodes) / double(egg.nodes));
+    if (egg.classes) std::printf(", classes %.3f", double(report.classes) / double(egg.classes));
+    std::printf(", time %.2f (egg %.2f s)\n", report.seconds / egg.seconds, egg.seconds);
+  }
 
   if (samples == 0) return 0;
   // The patterns egg's bench_egraph searches: every rule's lhs and rhs plus the extras,

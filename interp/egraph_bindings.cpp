@@ -772,6 +772,18 @@ eg::Rewrite rule_to_rewrite(Interpreter& interpreter, const RuleValue& rule, std
   }
 }
 
+std::vector<eg::Rewrite> rule_to_rewrites(Interpreter& interpreter, const RuleValue& rule, std::shared_ptr<eg::OpTable> ops) {
+  Engine engine;
+  engine.ops = std::move(ops);
+  engine.interpreter = &interpreter;
+  try {
+    return to_rewrites(engine, rule);
+  } catch (Error& e) {
+    e.set_location_if_unknown(rule.decl().location);
+    throw;
+  }
+}
+
 std::string disassemble_rules(Interpreter& interpreter, const std::optional<std::string>& rule_name) {
   Engine engine;
   engine.interpreter = &interpreter;

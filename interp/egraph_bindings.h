@@ -40,5 +40,9 @@ std::string disassemble_rules(Interpreter& interpreter, const std::optional<std:
 // rewrite is what `twin verify` checks), interned in `ops`. Throws Error (located at the rule)
 // for guards the engine cannot express.
 egraph::Rewrite rule_to_rewrite(Interpreter& interpreter, const RuleValue& rule, std::shared_ptr<egraph::OpTable> ops);
+// Both directions of a `<=>` rule (one rewrite for `=>`): validating a `<=>` rule checks each,
+// since a direction may be undefined where the other is not (?a => ?a * ?b / ?b).
+std::vector<egraph::Rewrite> rule_to_rewrites(Interpreter& interpreter, const RuleValue& rule,
+                                              std::shared_ptr<egraph::OpTable> ops);
 
 }  // namespace twin
