@@ -60,5 +60,6 @@ extern const CommandSpec kRunCommand;
 extern const CommandSpec kReplCommand;
 extern const CommandSpec kFmtCommand;
 extern const CommandSpec kDisasmCommand;
+extern const CommandSpec kVerifyCommand;
 
 }  // namespace twin::cli

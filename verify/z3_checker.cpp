@@ -1,5 +1,7 @@
 #include "verify/z3_checker.h"
 
+#include "verify/pattern_layout.h"
+
 #include "ops/op_spec.h"
 #include "verify/z3_encoding.h"
 
@@ -32,56 +34,19 @@ std::string shape_text(const Shape& s) {
 
 // ---- how a pattern node's children are read ------------------------------------------------
 
-struct NodeLayout {
-  int operand_slots = 0;                 // positional children that are tensor operands
-  std::vector<std::string> child_attr;   // per child: attribute name, or "" for an operand
-};
-
-// Reads a node: which children are tensor operands and which are attributes (by name).
-// The op's signature comes from ops::find_op when it knows the op, else from the encoder's
-// table. Throws NotEncodable for an op neither knows.
+// Which children of a node are operands and which attributes: the shared reading of
+// verify/pattern_layout.h, with the encoder's own table for ops ops/ does not know. An op
+// neither knows is not encodable.
 NodeLayout layout_of(const eg::OpTable& ops, const eg::Pattern& node) {
-  const eg::OpInfo& info = ops.info(node.op);
-  NodeLayout layout;
-  std::vector<std::string> attr_order;
-  const ops::OpSpec* spec = ops::find_op(info.name);
-  const EncodedOpSignature* sig = encoded_signature(info.name);
-  if (spec) {
-    layout.operand_slots = static_cast<int>(spec->operands.size());
-    for (const auto& a : spec->attributes) attr_order.push_back(a.name);
-  } else if (sig) {
-    layout.operand_slots = sig->operands;
-    attr_order = sig->attributes;
-  } else if (info.name == "getitem") {
-    layout.operand_slots = 1;
-    attr_order = {"index"};
-  } else {
-    throw NotEncodable(info.name, "unknown op");
+  auto encoder_table = [](std::string_view op) -> std::optional<LayoutSignature> {
+    if (const EncodedOpSignature* sig = encoded_signature(op)) return LayoutSignature{sig->operands, sig->attributes};
+    return std::nullopt;
+  };
+  try {
+    return verify::layout_of(ops, node, encoder_table);
+  } catch (const LayoutError& e) {
+    throw NotEncodable(e.op(), e.unknown_op() ? "unknown op" : e.what());
   }
-  std::size_t n = node.children.size();
-  std::size_t positional = n - std::min(n, info.attr_names.size());
-  std::set<std::string> named(info.attr_names.begin(), info.attr_names.end());
-  std::size_t next_attr = 0;
-  layout.child_attr.assign(n, "");
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i >= positional) {
-      layout.child_attr[i] = info.attr_names[i - positional];
-      continue;
-    }
-    const eg::Pattern& c = node.children[i];
-    bool dtype_leaf = !c.is_var() && ops.kind(c.op) == eg::OpKind::Symbol && ops::parse_dtype(ops.info(c.op).name);
-    if (static_cast<int>(i) < layout.operand_slots && !dtype_leaf) continue;
-    while (next_attr < attr_order.size() && named.count(attr_order[next_attr])) ++next_attr;
-    if (next_attr >= attr_order.size()) {
-      if (dtype_leaf) {
-        layout.child_attr[i] = "dtype";
-        continue;
-      }
-      throw NotEncodable(info.name, "more arguments than the op takes");
-    }
-    layout.child_attr[i] = attr_order[next_attr++];
-  }
-  return layout;
 }
 
 // Variables by role: tensors (operand positions) and integers (attribute positions).
@@ -107,12 +72,15 @@ void collect_roles(const eg::OpTable& ops, const eg::Pattern& p, bool attribute,
   NodeLayout layout;
   try {
     layout = layout_of(ops, p);
-    if (!is_encodable(info.name) && info.name != "getitem") throw NotEncodable(info.name, "");
   } catch (const NotEncodable& e) {
+    // An op neither ops/ nor the encoder knows: its children can only be tensors.
     not_encodable.insert(info.name);
     for (const auto& c : p.children) collect_roles(ops, c, false, roles, not_encodable);
     return;
   }
+  // An op ops/ knows but Z3 cannot encode still has a signature: its operands, attributes and
+  // domains are known, so the random tester can instantiate and evaluate it.
+  if (!is_encodable(info.name) && info.name != "getitem") not_encodable.insert(info.name);
   const ops::OpSpec* spec = ops::find_op(info.name);
   for (std::size_t i = 0; i < p.children.size(); ++i) {
     bool attr = !layout.child_attr[i].empty();
@@ -146,6 +114,11 @@ struct Walker {
   std::vector<std::vector<ops::TensorType>> failed_operands;  // operand types at the failing node
   std::string failure;
   std::set<std::string> mismatch_ops;  // encoder and ops::infer disagree
+  // Typing only (the instance search): an op ops/ knows takes its result type from infer and
+  // fresh placeholder elements, without being encoded, so rules with ops Z3 cannot encode
+  // still get shapes (for the random tester).
+  bool shapes_only = false;
+  int placeholders = 0;
 
   std::int64_t int_of(const eg::Pattern& p) {
     if (p.is_var()) {
@@ -236,6 +209,19 @@ struct Walker {
       throw EncodingShapeError(failure);
     }
     std::vector<SymTensor> outs;
+    if (shapes_only && spec) {
+      std::vector<TVal> result;
+      for (const auto& t : inferred) {
+        if (t.numel() == 0) {
+          failed_operands.push_back(types);
+          failure = info.name + ": empty result";
+          throw EncodingShapeError(failure);
+        }
+        result.push_back(TVal{enc.fresh("shape_probe_" + std::to_string(placeholders++), t.shape), t});
+      }
+      ++nodes_done;
+      return result;
+    }
     try {
       outs = enc.encode(info.name, syms, attrs);
     } catch (const EncodingShapeError& e) {
@@ -597,6 +583,7 @@ std::string try_instance(SearchState& st, const Z3Instance& inst, int& progress,
   z3::context& ctx = *st.scratch;
   Z3Encoder enc(ctx);
   Walker w{st.ops, enc, inst, {}, 0, {}, "", {}};
+  w.shapes_only = true;
   for (const auto& [name, type] : inst.tensors) w.inputs[name] = TVal{enc.fresh(name, type.shape), type};
   try {
     w.eval(st.rule.lhs);
@@ -960,7 +947,9 @@ const char* z3_status_name(Z3Status status) {
 std::vector<Z3Instance> find_instances(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Options& options) {
   try {
     RuleInfo info = analyze(rule, ops);
-    if (!info.not_encodable.empty()) return {};
+    // Shapes need typing, not encodings: only an op that ops/ does not know stops the search.
+    for (const auto& op : info.not_encodable)
+      if (!ops::find_op(op) && op != "getitem") return {};
     SearchState st{rule, ops, options, info, ""};
     return search_instances(st);
   } catch (const std::exception&) {

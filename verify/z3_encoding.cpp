@@ -536,9 +536,12 @@ std::vector<SymTensor> Z3Encoder::encode(std::string_view op, const std::vector<
   // Reductions.
   auto reduce_dims = [&](const SymTensor& x, std::optional<std::vector<std::int64_t>> dims) {
     std::vector<bool> reduced(x.shape.size(), !dims.has_value() || dims->empty());
-    if (dims)
-      for (auto d : *dims) reduced[norm_dim(op, d, x.rank())] = true;
-    if (x.rank() == 0) reduced.clear();
+    // A rank-0 tensor accepts dim 0 or -1 (as PyTorch does) and has nothing to reduce;
+    // norm_dim still rejects other dims, but there is no slot to mark.
+    for (auto d : dims ? *dims : std::vector<std::int64_t>{}) {
+      std::int64_t axis = norm_dim(op, d, x.rank());
+      if (x.rank() > 0) reduced[static_cast<std::size_t>(axis)] = true;
+    }
     return reduced;
   };
   auto reduce = [&](const SymTensor& x, const std::vector<bool>& reduced, bool keepdim,

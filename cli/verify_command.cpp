@@ -1,0 +1,351 @@
+// twin verify [--json] [--write] [--method z3|random] [--trials N] [--seed N] [--no-cache] FILE.rules...
+//
+// Validates every rule declared in the given files (not the ones they merely `use`) with the
+// strongest method that applies (verify/rule_verifier.h), prints one row per rule, and exits 1
+// when any rule is refuted. --write records each verdict in the file as an annotation,
+// rewriting it atomically in canonical form.
+#include "cli/command.h"
+
+#include "egraph/op_table.h"
+#include "interp/egraph_bindings.h"
+#include "interp/evaluator.h"
+#include "interp/parser.h"
+#include "interp/printer.h"
+#include "interp/term.h"
+#include "util/atomic_file.h"
+#include "verify/rule_verifier.h"
+#include "verify/verdict_cache.h"
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+namespace twin::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Row {
+  std::string file;      // as given
+  std::string ruleset;
+  std::string rule;
+  int line = 0;
+  verify::RuleReport report;
+  bool cached = false;
+};
+
+// The rule's meaning, without annotations: what the cache key hashes.
+std::string rule_meaning(const RuleDecl& decl) {
+  std::string text = print_expr(*decl.lhs) + (decl.bidirectional ? " <=> " : " => ") + print_expr(*decl.rhs);
+  if (decl.guard) text += " if " + print_expr(*decl.guard);
+  return text;
+}
+
+std::string pad(const std::string& text, std::size_t width) {
+  return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
+}
+
+std::string format_seconds(double s) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2fs", s);
+  return buffer;
+}
+
+void print_table(const std::vector<Row>& rows) {
+  std::size_t name_width = 4;
+  for (const auto& row : rows) name_width = std::max(name_width, row.ruleset.size() + 1 + row.rule.size());
+  name_width += 2;
+  std::cout << pad("RULE", name_width) << pad("VERDICT", 20) << pad("NUMERICS", 22) << pad("METHOD", 12) << "TIME\n";
+  for (const auto& row : rows) {
+    const auto& r = row.report;
+    std::cout << pad(row.ruleset + "." + row.rule, name_width) << pad(r.verdict_text(), 20)
+              << pad(r.numerics.empty() ? "-" : r.numerics, 22) << pad(r.method.empty() ? "-" : r.method, 12)
+              << format_seconds(r.seconds) << (row.cached ? " (cached)" : "") << "\n";
+    if (r.verdict == verify::Verdict::Refuted) {
+      std::cout << "    counterexample (" << row.file << ":" << row.line << "):\n";
+      std::istringstream lines(r.counterexample);
+      std::string line;
+      while (std::getline(lines, line)) std::cout << "      " << line << "\n";
+    } else if (r.verdict == verify::Verdict::Unknown && !r.detail.empty()) {
+      std::cout << "    " << r.detail << "\n";
+    }
+  }
+  std::map<std::string, int> counts;
+  for (const auto& row : rows) counts[verify::verdict_name(row.report.verdict)]++;
+  std::cout << rows.size() << " rules: " << counts["proved"] << " proved, " << counts["tested"] << " tested, "
+            << counts["refuted"] << " refuted, " << counts["unknown"] << " unknown\n";
+}
+
+void print_json(const std::vector<Row>& rows) {
+  nlohmann::json out = {{"rules", nlohmann::json::array()}};
+  for (const auto& row : rows) {
+    const auto& r = row.report;
+    out["rules"].push_back({{"name", row.rule},
+                            {"ruleset", row.ruleset},
+                            {"file", row.file},
+                            {"line", row.line},
+                            {"verdict", verify::verdict_name(r.verdict)},
+                            {"trials", r.trials},
+                            {"numerics", r.numerics},
+                            {"r_ratio", r.r_ratio},
+                            {"method", r.method},
+                            {"seconds", r.seconds},
+                            {"cached", row.cached},
+                            {"counterexample", r.counterexample},
+                            {"detail", r.detail}});
+  }
+  std::map<std::string, int> counts;
+  for (const auto& row : rows) counts[verify::verdict_name(row.report.verdict)]++;
+  out["summary"] = counts;
+  std::cout << out.dump(2) << "\n";
+}
+
+Annotation make_annotation(const std::string& name, std::vector<std::pair<std::string, ExprPtr>> args) {
+  Annotation a;
+  a.name = name;
+  a.has_parens = true;
+  for (auto& [n, e] : args) {
+    a.arg_names.push_back(n);
+    a.args.push_back(e);
+  }
+  return a;
+}
+
+ExprPtr name_expr(const std::string& text) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::Name;
+  e->text = text;
+  return e;
+}
+
+ExprPtr number_expr(long long value) {
+  auto e = std::make_shared<Expr>();
+  e->kind = ExprKind::Number;
+  e->number = Rational(value);
+  e->text = std::to_string(value);
+  return e;
+}
+
+// The annotations that record a verdict: @verified(z3) / @verified(random, trials=256, seed=7),
+// and @numerics(...) when the rule is not exact in floating point. A refuted or unknown rule
+// records nothing: it is not verified.
+std::vector<Annotation> verdict_annotations(const verify::RuleReport& r) {
+  std::vector<Annotation> out;
+  if (r.verdict == verify::Verdict::Proved) {
+    out.push_back(make_annotation("verified", {{"", name_expr(r.method)}}));
+  } else if (r.verdict == verify::Verdict::Tested) {
+    out.push_back(make_annotation("verified", {{"", name_expr(r.method)},
+                                               {"trials", number_expr(r.trials)},
+                                               {"seed", number_expr(static_cast<long long>(r.seed))}}));
+  } else {
+    return out;
+  }
+  if (r.numerics == "within bf16 baseline") out.push_back(make_annotation("numerics", {{"", name_expr("within_bf16_baseline")}}));
+  if (r.numerics == "changes precision") out.push_back(make_annotation("numerics", {{"", name_expr("changes_precision")}}));
+  return out;
+}
+
+// Rewrites `file` with each verified rule's annotations replaced by its verdict's.
+void write_annotations(const std::string& file, const std::vector<Row>& rows) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  Program program = parse_program(std::make_shared<SourceFile>(file, contents.str()));
+  for (auto& stmt : program.statements) {
+    if (stmt->kind != StmtKind::Ruleset) continue;
+    auto updated = std::make_shared<Stmt>(*stmt);
+    for (auto& rule : updated->rules) {
+      auto row = std::find_if(rows.begin(), rows.end(), [&](const Row& r) {
+        return r.file == file && r.ruleset == stmt->text && r.rule == rule->name;
+      });
+      if (row == rows.end()) continue;
+      auto decl = std::make_shared<RuleDecl>(*rule);
+      std::vector<Annotation> kept;
+      for (const auto& a : decl->annotations)
+        if (a.name != "verified" && a.name != "numerics") kept.push_back(a);
+      for (auto& a : verdict_annotations(row->report)) kept.push_back(a);
+      decl->annotations = std::move(kept);
+      rule = decl;
+    }
+    stmt = updated;
+  }
+  std::string text = format_program(program);
+  if (text != contents.str()) replace_file_atomically(file, text);
+}
+
+// A `<=>` rule holds when both directions do: the weakest direction's verdict is the rule's.
+verify::RuleReport verify_directions(const std::vector<egraph::Rewrite>& rewrites, const egraph::OpTable& ops,
+                                     const verify::VerifyOptions& options) {
+  auto strength = [](verify::Verdict v) {
+    switch (v) {
+      case verify::Verdict::Refuted: return 0;
+      case verify::Verdict::Unknown: return 1;
+      case verify::Verdict::Tested: return 2;
+      case verify::Verdict::Proved: return 3;
+    }
+    return 1;
+  };
+  auto numerics_rank = [](const std::string& n) {
+    return n == "changes precision" ? 0 : n == "within bf16 baseline" ? 1 : n == "exact" ? 2 : 3;
+  };
+  verify::RuleReport combined;
+  for (std::size_t i = 0; i < rewrites.size(); ++i) {
+    verify::RuleReport r = verify::verify_rule(rewrites[i], ops, options);
+    if (i > 0 && !r.counterexample.empty()) r.counterexample = "right to left: " + r.counterexample;
+    if (i == 0) {
+      combined = r;
+      continue;
+    }
+    double seconds = combined.seconds + r.seconds;
+    if (strength(r.verdict) < strength(combined.verdict)) {
+      std::string numerics = combined.numerics;
+      combined = r;
+      combined.numerics = numerics;
+    }
+    if (numerics_rank(r.numerics) < numerics_rank(combined.numerics)) {
+      combined.numerics = r.numerics;
+      combined.r_ratio = r.r_ratio;
+    }
+    combined.seconds = seconds;
+  }
+  return combined;
+}
+
+int verify_main(const Arguments& arguments) {
+  bool json = false, write = false, use_cache = true;
+  verify::VerifyOptions options;
+  std::vector<fs::path> readable;
+  std::vector<std::string> files;
+  for (std::size_t i = 0; i < arguments.size();) {
+    const std::string& a = arguments[i];
+    auto value = [&](const char* option) -> std::string {
+      if (i + 1 >= arguments.size()) throw UsageError(std::string(option) + " needs a value");
+      i += 2;
+      return arguments[i - 1];
+    };
+    if (a == "--json") json = true, ++i;
+    else if (a == "--write") write = true, ++i;
+    else if (a == "--no-cache") use_cache = false, ++i;
+    else if (a == "--method") {
+      std::string m = value("--method");
+      if (m == "z3") options.method = verify::Method::Z3;
+      else if (m == "random") options.method = verify::Method::Random;
+      else throw UsageError("--method takes z3 or random, not " + m);
+    } else if (a == "--trials") {
+      try {
+        options.trials = std::stoi(value("--trials"));
+      } catch (const std::exception&) {
+        throw UsageError("--trials takes a positive number");
+      }
+      if (options.trials <= 0) throw UsageError("--trials takes a positive number");
+    } else if (a == "--seed") {
+      try {
+        options.seed = std::stoull(value("--seed"));
+      } catch (const std::exception&) {
+        throw UsageError("--seed takes a number");
+      }
+    } else if (take_allow_read(arguments, i, readable)) {
+    } else if (a.starts_with("-")) {
+      unknown_option(a);
+    } else {
+      files.push_back(a);
+      ++i;
+    }
+  }
+  if (files.empty()) throw UsageError("no .rules file to verify");
+  std::error_code ignored;
+  for (const auto& f : files) readable.push_back(fs::absolute(f, ignored).parent_path());
+  readable.push_back(fs::current_path(ignored));
+
+  return run_with_large_stack([&] {
+    InterpreterOptions interpreter_options;
+    interpreter_options.allowed_read_dirs = readable;
+    Interpreter interpreter(std::move(interpreter_options));
+    auto ops = std::make_shared<egraph::OpTable>();
+    verify::VerdictCache cache;
+    std::vector<Row> rows;
+    bool terminal = isatty(STDERR_FILENO);
+    try {
+      for (const auto& file : files) interpreter.load_declarations(file);
+      for (const auto& file : files) {
+        std::string canonical = fs::weakly_canonical(fs::absolute(file, ignored), ignored).string();
+        for (const auto& ruleset : interpreter.evaluator().rulesets()) {
+          for (const auto& rule : ruleset->rules()) {
+            const SourceLocation& at = rule->decl().location;
+            if (!at.file || at.file->path() != canonical) continue;
+            Row row{file, ruleset->name(), rule->name(), at.line, {}, false};
+            std::vector<egraph::Rewrite> rewrites = rule_to_rewrites(interpreter, *rule, ops);
+            std::string key = verify::VerdictCache::key(rule_meaning(rule->decl()), options);
+            if (use_cache) {
+              if (auto hit = cache.find(key)) {
+                row.report = *hit;
+                row.cached = true;
+              }
+            }
+            if (!row.cached) {
+              if (terminal) std::fprintf(stderr, "\r\033[K  verifying %s.%s ...", row.ruleset.c_str(), row.rule.c_str());
+              try {
+                row.report = verify_directions(rewrites, *ops, options);
+              } catch (const std::exception& e) {
+                row.report.verdict = verify::Verdict::Unknown;
+                row.report.detail = std::string("verification failed: ") + e.what();
+              }
+              if (use_cache && row.report.verdict != verify::Verdict::Unknown) cache.store(key, row.report);
+            }
+            rows.push_back(std::move(row));
+          }
+        }
+      }
+      if (terminal) std::fprintf(stderr, "\r\033[K");
+      if (write)
+        for (const auto& file : files) write_annotations(file, rows);
+    } catch (const Error& error) {
+      if (terminal) std::fprintf(stderr, "\r\033[K");
+      return report(error);
+    } catch (const FileWriteError& error) {
+      std::cerr << "twin verify: " << error.what() << "\n";
+      return kExitBadInput;
+    }
+    if (json) print_json(rows);
+    else print_table(rows);
+    for (const auto& row : rows)
+      if (row.report.verdict == verify::Verdict::Refuted) return kExitPropertyFails;
+    return kExitSuccess;
+  });
+}
+
+}  // namespace
+
+const CommandSpec kVerifyCommand{
+    .name = "verify",
+    .usage = "verify [--json] [--write] [--method z3|random] [--trials N] [--seed N] [--no-cache] FILE.rules...",
+    .summary = "validate every rule of .rules files (Z3, random testing, numerics)",
+    .details = R"(Validates each rule declared in the files with the strongest method that applies:
+Z3 when every op of the rule has an encoding (proved or refuted on several small shapes),
+else constraint-aware random testing in float64 (tested N trials or refuted). Each rule
+that holds also gets a numerics verdict from the 3-tensor R-ratio at bf16 against an fp32
+reference: exact, within bf16 baseline (R <= 1.2), or changes precision. A refuted rule
+shows its counterexample as concrete tensors. "unknown" is never "proved".
+
+Options:
+  --json             one JSON object: {"rules": [...], "summary": {...}}
+  --write            record verdicts in the files as @verified(...) / @numerics(...)
+                     annotations, rewriting them atomically in canonical format
+  --method z3|random force one method
+  --trials N         random trials per rule (default 256)
+  --seed N           seed of the random inputs (default 7)
+  --no-cache         ignore and do not update the verdict cache
+                     ($TWIN_CACHE_DIR, else $XDG_CACHE_HOME/twin/verify)
+  --allow-read DIR   also allow `use` to read under DIR
+
+Exit status: 0 nothing refuted; 1 a rule is refuted; 2 bad input.)",
+    .main = verify_main,
+};
+
+}  // namespace twin::cli

@@ -1,0 +1,57 @@
+#include "verify/pattern_layout.h"
+
+#include "ops/op_spec.h"
+
+#include <algorithm>
+#include <set>
+
+namespace twin::verify {
+
+namespace eg = twin::egraph;
+
+NodeLayout layout_of(const eg::OpTable& ops, const eg::Pattern& node, const LayoutFallback& fallback) {
+  const eg::OpInfo& info = ops.info(node.op);
+  if (node.is_var() || info.kind != eg::OpKind::Apply)
+    throw LayoutError(node.is_var() ? "?" + node.var : info.name, "not an applied op", false);
+  NodeLayout layout;
+  std::vector<std::string> attr_order;
+  std::optional<LayoutSignature> sig;
+  if (const ops::OpSpec* spec = ops::find_op(info.name)) {
+    layout.operand_slots = static_cast<int>(spec->operands.size());
+    for (const auto& a : spec->attributes) attr_order.push_back(a.name);
+  } else if (fallback && (sig = fallback(info.name))) {
+    layout.operand_slots = sig->operands;
+    attr_order = sig->attributes;
+  } else if (info.name == "getitem") {
+    layout.operand_slots = 1;
+    attr_order = {"index"};
+  } else {
+    throw LayoutError(info.name, "unknown op", true);
+  }
+  std::size_t n = node.children.size();
+  std::size_t positional = n - std::min(n, info.attr_names.size());
+  std::set<std::string> named(info.attr_names.begin(), info.attr_names.end());
+  std::size_t next_attr = 0;
+  layout.child_attr.assign(n, "");
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i >= positional) {
+      layout.child_attr[i] = info.attr_names[i - positional];
+      continue;
+    }
+    const eg::Pattern& c = node.children[i];
+    bool dtype_leaf = !c.is_var() && ops.kind(c.op) == eg::OpKind::Symbol && ops::parse_dtype(ops.info(c.op).name);
+    if (static_cast<int>(i) < layout.operand_slots && !dtype_leaf) continue;
+    while (next_attr < attr_order.size() && named.count(attr_order[next_attr])) ++next_attr;
+    if (next_attr >= attr_order.size()) {
+      if (dtype_leaf) {
+        layout.child_attr[i] = "dtype";
+        continue;
+      }
+      throw LayoutError(info.name, "more arguments than the op takes", false);
+    }
+    layout.child_attr[i] = attr_order[next_attr++];
+  }
+  return layout;
+}
+
+}  // namespace twin::verify

@@ -1,0 +1,57 @@
+// How a pattern node's children are read: which are tensor operands and which are
+// attributes (by name). Shared by the Z3 checker and the random tester so both read a rule
+// the same way.
+//
+// Rules (the language's lowering, egraph/op_table.h):
+//   - the op's signature (tensor operands, attributes in order) comes from ops::find_op, else
+//     from the caller's `fallback` (e.g. the Z3 encoder's own table), else `getitem` is
+//     (1 operand; attribute index); an op none of them knows throws LayoutError (unknown_op);
+//   - the trailing children named by OpInfo::attr_names are those attributes;
+//   - of the positional children, the first `operand_slots` are operands, except that a
+//     dtype leaf (`cast(?x, f32)`: a Symbol naming a dtype) is always an attribute; the
+//     remaining positional children take the op's attributes in order, skipping the ones
+//     given by name; a dtype leaf with no attribute left becomes `dtype`;
+//   - more positional children than the op takes throws LayoutError.
+// A list operand (`cat([?a, ?b], dim=-1)`) is one operand child (the Apply op `list`).
+#pragma once
+
+#include "egraph/op_table.h"
+#include "egraph/pattern.h"
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace twin::verify {
+
+struct NodeLayout {
+  int operand_slots = 0;                // positional children that are tensor operands
+  std::vector<std::string> child_attr;  // per child: attribute name, or "" for an operand
+};
+
+struct LayoutSignature {
+  int operands = 1;                     // positional tensor operands (a list counts one)
+  std::vector<std::string> attributes;  // in positional order
+};
+
+class LayoutError : public std::invalid_argument {
+ public:
+  LayoutError(std::string op, const std::string& why, bool unknown_op)
+      : std::invalid_argument("`" + op + "`: " + why), op_(std::move(op)), unknown_op_(unknown_op) {}
+  const std::string& op() const { return op_; }
+  bool unknown_op() const { return unknown_op_; }
+
+ private:
+  std::string op_;
+  bool unknown_op_;
+};
+
+using LayoutFallback = std::function<std::optional<LayoutSignature>(std::string_view op)>;
+
+// `node` must be an Apply node. Throws LayoutError as described above.
+NodeLayout layout_of(const egraph::OpTable& ops, const egraph::Pattern& node, const LayoutFallback& fallback = {});
+
+}  // namespace twin::verify

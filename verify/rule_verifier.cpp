@@ -1,0 +1,93 @@
+#include "verify/rule_verifier.h"
+
+#include "verify/random_tester.h"
+#include "verify/z3_checker.h"
+
+#include <chrono>
+
+namespace twin::verify {
+
+const char* verdict_name(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::Proved: return "proved";
+    case Verdict::Tested: return "tested";
+    case Verdict::Refuted: return "refuted";
+    case Verdict::Unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+std::string RuleReport::verdict_text() const {
+  if (verdict == Verdict::Tested) return "tested " + std::to_string(trials) + " trials";
+  return verdict_name(verdict);
+}
+
+RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, const VerifyOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  RuleReport report;
+  report.seed = options.seed;
+
+  bool try_z3 = options.method != Method::Random;
+  bool try_random = options.method != Method::Z3;
+  bool decided = false;
+
+  if (try_z3) {
+    Z3Options z3_options;
+    z3_options.timeout_ms = options.z3_timeout_ms;
+    Z3Verdict z3 = check_rule_z3(rule, ops, z3_options);
+    switch (z3.status) {
+      case Z3Status::Proved:
+        report.verdict = Verdict::Proved;
+        report.method = "z3";
+        decided = true;
+        break;
+      case Z3Status::Refuted:
+        report.verdict = Verdict::Refuted;
+        report.method = "z3";
+        report.counterexample = z3.counterexample ? z3.counterexample->to_string() : z3.reason;
+        decided = true;
+        break;
+      case Z3Status::Unknown:
+        report.detail = "z3: unknown (" + z3.reason + ")";
+        break;
+      case Z3Status::NotEncodable: {
+        std::string ops_list;
+        for (const auto& op : z3.not_encodable) ops_list += (ops_list.empty() ? "" : ", ") + op;
+        report.detail = "z3: no encoding for " + ops_list;
+        break;
+      }
+    }
+    if (!decided && options.method == Method::Z3) report.verdict = Verdict::Unknown, report.method = "z3";
+  }
+
+  RandomOptions random_options;
+  random_options.trials = options.trials;
+  random_options.seed = options.seed;
+  if (!decided && try_random) {
+    RandomVerdict random = test_rule_random(rule, ops, random_options);
+    report.method = random.exhaustive ? "exhaustive" : "random";
+    report.trials = random.trials;
+    switch (random.status) {
+      case RandomStatus::Passed: report.verdict = Verdict::Tested; break;
+      case RandomStatus::Refuted:
+        report.verdict = Verdict::Refuted;
+        report.counterexample = random.counterexample;
+        break;
+      case RandomStatus::Unknown:
+        report.verdict = Verdict::Unknown;
+        report.detail += (report.detail.empty() ? "" : "; ") + std::string("random: ") + random.reason;
+        break;
+    }
+  }
+
+  if (report.verdict == Verdict::Proved || report.verdict == Verdict::Tested) {
+    NumericsVerdict numerics = judge_numerics(rule, ops, random_options);
+    if (numerics.numerics != Numerics::Unknown) report.numerics = numerics_name(numerics.numerics);
+    report.r_ratio = numerics.r_ratio;
+    if (!numerics.detail.empty()) report.detail += (report.detail.empty() ? "" : "; ") + numerics.detail;
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace twin::verify

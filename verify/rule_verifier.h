@@ -1,0 +1,53 @@
+// Validating one rule with the strongest method that applies, and judging its numerics.
+//
+// Policy (docs/verification.md):
+//   - Z3 when every op of the rule has an encoding (or --method z3): unsat on every instance
+//     is `proved`; a confirmed model is `refuted` with its counterexample.
+//   - Otherwise, or when Z3 can say neither (uninterpreted functions, timeouts), constraint-
+//     aware random testing: a failing trial is `refuted`; all trials passing is `tested N
+//     trials`; no instance or no evaluation is `unknown`. "unknown" is never "proved".
+//   - Every rule that is not refuted also gets a numerics verdict: `exact`, `within bf16
+//     baseline`, or `changes precision` (random_tester.h has the R-ratio definition).
+#pragma once
+
+#include "egraph/op_table.h"
+#include "egraph/rewrite.h"
+
+#include <cstdint>
+#include <string>
+
+namespace twin::verify {
+
+enum class Method { Auto, Z3, Random };
+
+struct VerifyOptions {
+  Method method = Method::Auto;
+  int trials = 256;
+  std::uint64_t seed = 7;
+  unsigned z3_timeout_ms = 10000;
+};
+
+enum class Verdict { Proved, Tested, Refuted, Unknown };
+const char* verdict_name(Verdict verdict);  // "proved", "tested", "refuted", "unknown"
+
+struct RuleReport {
+  Verdict verdict = Verdict::Unknown;
+  std::string method;        // "z3", "random", "exhaustive"
+  int trials = 0;            // random trials run (Tested)
+  std::uint64_t seed = 0;
+  std::string numerics;      // "exact", "within bf16 baseline", "changes precision", "" when not judged
+  double r_ratio = 0;
+  std::string counterexample;  // Refuted
+  std::string detail;          // the other method's word, reasons for unknown
+  double seconds = 0;
+
+  // "proved", "tested 256 trials", "refuted", "unknown"
+  std::string verdict_text() const;
+};
+
+// The version of the verification methods: cached verdicts from another version are stale.
+inline constexpr const char* kVerifierVersion = "twin-verify-1";
+
+RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, const VerifyOptions& options);
+
+}  // namespace twin::verify
