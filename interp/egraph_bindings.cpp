@@ -41,7 +41,7 @@ struct Engine {
   std::vector<std::pair<std::string, TermPtr>> ordered_attributes(const Term& term) const {
     if (term.attributes.size() < 2) return term.attributes;
     std::vector<std::string> order;
-    if (auto op = interpreter->get_global(term.name).as<OpValue>()) {
+    if (auto op = interpreter->evaluator().declared_op(term.name)) {
       for (const auto& attribute : op->decl().attributes) order.push_back(attribute.name);
     } else if (const ops::OpSpec* spec = ops::find_op(term.name)) {
       for (const auto& attribute : spec->attributes) order.push_back(attribute.name);
@@ -58,6 +58,47 @@ struct Engine {
       if (!placed) ordered.push_back(pair);
     }
     return ordered;
+  }
+
+  // Replaces every call of a declared op that has a body by its body, the parameters bound to
+  // the call's operands and attributes (defaults filling the rest). Validation needs the
+  // meaning (`op my_rmsnorm(x, w; eps: float) = ...`); the e-graph keeps such ops opaque.
+  TermPtr expand_bodies(const TermPtr& term, int depth = 0) const {
+    if (depth > 64) throw Error(ErrorKind::Value, "op bodies nest more than 64 deep (a recursive op?)");
+    if (term->kind != TermKind::Apply && term->kind != TermKind::List) return term;
+    auto copy = std::make_shared<Term>(*term);
+    for (auto& o : copy->operands) o = expand_bodies(o, depth);
+    for (auto& [n, a] : copy->attributes) a = expand_bodies(a, depth);
+    if (copy->kind != TermKind::Apply) return copy;
+    auto op = interpreter->evaluator().declared_op(copy->name);
+    if (!op || !op->decl().body) return copy;
+    const OpDecl& decl = op->decl();
+    std::map<std::string, TermPtr> bound;
+    std::size_t positional = copy->operands.size();
+    if (positional > decl.operands.size() + decl.attributes.size())
+      throw Error(ErrorKind::Type, "op " + decl.name + " takes " + std::to_string(decl.operands.size()) + " operands, got " +
+                                       std::to_string(positional), decl.location);
+    for (std::size_t i = 0; i < positional; ++i) {
+      const std::string& name = i < decl.operands.size() ? decl.operands[i] : decl.attributes[i - decl.operands.size()].name;
+      bound[name] = copy->operands[i];
+    }
+    for (const auto& [n, a] : copy->attributes) bound[n] = a;
+    for (const auto& attribute : decl.attributes)
+      if (!bound.count(attribute.name) && attribute.default_value)
+        bound[attribute.name] = lower_term(*attribute.default_value, nullptr);
+    for (const auto& name : decl.operands)
+      if (!bound.count(name)) throw Error(ErrorKind::Type, "op " + decl.name + " is missing operand " + name, decl.location);
+    std::function<TermPtr(const TermPtr&)> substitute = [&](const TermPtr& t) -> TermPtr {
+      if (t->kind == TermKind::Symbol) {
+        auto it = bound.find(t->name);
+        return it == bound.end() ? t : it->second;
+      }
+      auto c = std::make_shared<Term>(*t);
+      for (auto& o : c->operands) o = substitute(o);
+      for (auto& [n, a] : c->attributes) a = substitute(a);
+      return c;
+    };
+    return expand_bodies(substitute(lower_term(*decl.body, nullptr)), depth + 1);
   }
 
   eg::OpId intern_apply(const Term& term, std::vector<std::string>& attr_names) const {
@@ -191,11 +232,13 @@ eg::ScalarExpr to_scalar(const Expr& e, const std::string& context) {
 }
 
 // The engine's rewrites for one rule: one, or two for `<=>`.
-std::vector<eg::Rewrite> to_rewrites(const Engine& engine, const RuleValue& rule) {
+std::vector<eg::Rewrite> to_rewrites(const Engine& engine, const RuleValue& rule, bool expand_bodies = false) {
   const RuleDecl& decl = rule.decl();
   std::vector<eg::Rewrite> out;
-  eg::Pattern lhs = to_pattern(engine, *rule.lhs(), decl.lhs->location);
-  eg::Pattern rhs = to_pattern(engine, *rule.rhs(), decl.rhs->location);
+  TermPtr lhs_term = expand_bodies ? engine.expand_bodies(rule.lhs()) : rule.lhs();
+  TermPtr rhs_term = expand_bodies ? engine.expand_bodies(rule.rhs()) : rule.rhs();
+  eg::Pattern lhs = to_pattern(engine, *lhs_term, decl.lhs->location);
+  eg::Pattern rhs = to_pattern(engine, *rhs_term, decl.rhs->location);
   std::optional<eg::ScalarExpr> guard;
   if (decl.guard) guard = to_scalar(*decl.guard, "the guard of rule " + decl.name);
   out.push_back(eg::Rewrite{decl.name, lhs, rhs, guard, false});
@@ -765,7 +808,7 @@ eg::Rewrite rule_to_rewrite(Interpreter& interpreter, const RuleValue& rule, std
   engine.ops = std::move(ops);
   engine.interpreter = &interpreter;
   try {
-    return to_rewrites(engine, rule).front();
+    return to_rewrites(engine, rule, true).front();
   } catch (Error& e) {
     e.set_location_if_unknown(rule.decl().location);
     throw;
@@ -777,7 +820,7 @@ std::vector<eg::Rewrite> rule_to_rewrites(Interpreter& interpreter, const RuleVa
   engine.ops = std::move(ops);
   engine.interpreter = &interpreter;
   try {
-    return to_rewrites(engine, rule);
+    return to_rewrites(engine, rule, true);
   } catch (Error& e) {
     e.set_location_if_unknown(rule.decl().location);
     throw;

@@ -36,9 +36,9 @@ void install_egraph_builtins(Interpreter& interpreter);
 // and the REPL's :disasm. Throws Error when `rule_name` names no rule.
 std::string disassemble_rules(Interpreter& interpreter, const std::optional<std::string>& rule_name);
 
-// The engine's form of a rule, left to right (a `<=>` rule states one equation: its forward
-// rewrite is what `twin verify` checks), interned in `ops`. Throws Error (located at the rule)
-// for guards the engine cannot express.
+// The engine's form of a rule for validation, left to right, interned in `ops`: calls of
+// declared ops with a body are replaced by their bodies (their meaning), as evaluation and
+// Z3 need. Throws Error (located at the rule) for guards the engine cannot express.
 egraph::Rewrite rule_to_rewrite(Interpreter& interpreter, const RuleValue& rule, std::shared_ptr<egraph::OpTable> ops);
 // Both directions of a `<=>` rule (one rewrite for `=>`): validating a `<=>` rule checks each,
 // since a direction may be undefined where the other is not (?a => ?a * ?b / ?b).

@@ -229,7 +229,12 @@ void Evaluator::declare(const Stmt& stmt, const EnvPtr& env, const std::shared_p
         throw Error(ErrorKind::Syntax, "unknown attribute type '" + a.type + "' for " + a.name +
                                            "; expected one of int, float, bool, str, dtype, ints, floats",
                     stmt.op->location);
-    env->define(stmt.op->name, Value(std::make_shared<OpValue>(stmt.op)));
+    auto op = std::make_shared<OpValue>(stmt.op);
+    declared_ops_[stmt.op->name] = op;
+    // A builtin function keeps its name: `use "std/ops.rules"` must not turn split() or
+    // sqrt() into term builders.
+    const Value* existing = env->lookup(stmt.op->name);
+    if (!existing || !existing->as<NativeFunction>()) env->define(stmt.op->name, Value(op));
     return;
   }
   if (stmt.kind == StmtKind::Ruleset) {
@@ -275,6 +280,11 @@ void Evaluator::declare(const Stmt& stmt, const EnvPtr& env, const std::shared_p
     if (same != costs_.end()) *same = cost;
     else costs_.push_back(cost);
   }
+}
+
+std::shared_ptr<OpValue> Evaluator::declared_op(const std::string& name) const {
+  auto it = declared_ops_.find(name);
+  return it == declared_ops_.end() ? nullptr : it->second;
 }
 
 void Evaluator::use(const Stmt& stmt) {

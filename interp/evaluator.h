@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -96,6 +97,9 @@ class Evaluator {
   // Rulesets and cost functions declared so far, in declaration order (for :rules, twin disasm).
   const std::vector<std::shared_ptr<RulesetValue>>& rulesets() const { return rulesets_; }
   const std::vector<std::shared_ptr<CostValue>>& costs() const { return costs_; }
+  // Ops declared so far, by name (an `op` declaration does not shadow a builtin function of
+  // the same name, such as split or sqrt, but is always listed here).
+  std::shared_ptr<OpValue> declared_op(const std::string& name) const;
 
   Value eval(const Expr& expr, const EnvPtr& env);
 
@@ -130,6 +134,7 @@ class Evaluator {
   std::vector<std::string> loading_display_;
   std::vector<std::shared_ptr<RulesetValue>> rulesets_;
   std::vector<std::shared_ptr<CostValue>> costs_;
+  std::map<std::string, std::shared_ptr<OpValue>> declared_ops_;
   std::vector<std::shared_ptr<const Program>> programs_;  // keeps statements alive for closures
 };
 

@@ -187,3 +187,13 @@ print(g.cost(typed, cost=flops), g.extract(typed, cost=flops))
   // 2 * 12 * 5 = 120 for the matmul form; the linear form costs one more.
   CHECK(out == "true\nfalse\n120 matmul(x: f32[3, 4], transpose(w: f32[5, 4], dim0=0, dim1=1))\n");
 }
+
+TEST_CASE("an op with a body is validated through its body") {
+  // rule_to_rewrite (what twin verify checks) expands my_square; the e-graph keeps it opaque.
+  CapturingInterpreter t;
+  t.run("op my_square(x) = x * x\nruleset r { rule sq: my_square(?a) => ?a * ?a }\n");
+  auto rule = t.interpreter.get_global("r").as<RulesetValue>()->rules().at(0);
+  auto ops = std::make_shared<twin::egraph::OpTable>();
+  twin::egraph::Rewrite rewrite = rule_to_rewrite(t.interpreter, *rule, ops);
+  CHECK(rewrite.lhs == rewrite.rhs);
+}
