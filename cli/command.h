@@ -61,5 +61,6 @@ extern const CommandSpec kReplCommand;
 extern const CommandSpec kFmtCommand;
 extern const CommandSpec kDisasmCommand;
 extern const CommandSpec kVerifyCommand;
+extern const CommandSpec kCaptureCommand;
 
 }  // namespace twin::cli

@@ -10,11 +10,12 @@ namespace {
 
 // Adding a command: define its CommandSpec in <name>_command.cpp, declare it in command.h,
 // and add one line here. `twin --help` lists them in this order.
-constexpr std::array<const CommandSpec*, 5> kCommands = {
+constexpr std::array<const CommandSpec*, 6> kCommands = {
     &kRunCommand,
     &kReplCommand,
     &kFmtCommand,
     &kVerifyCommand,
+    &kCaptureCommand,
     &kDisasmCommand,
 };
 

@@ -62,6 +62,9 @@ if(IS_DIRECTORY "${PROJECT_SOURCE_DIR}/stdlib")
           DESTINATION "${TWIN_INSTALL_STDLIBDIR}"
           COMPONENT Twin_Runtime)
 endif()
+# The Python capture tool that `twin capture` runs (share/twin/capture/twin_capture).
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/capture/twin_capture" DESTINATION "${CMAKE_INSTALL_DATADIR}/twin/capture"
+        COMPONENT Twin_Runtime PATTERN "__pycache__" EXCLUDE)
 if(TARGET twin_cli)
   install(TARGETS twin_cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT Twin_Runtime)
 endif()

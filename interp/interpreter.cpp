@@ -1,6 +1,7 @@
 #include "interp/interpreter.h"
 
 #include "interp/egraph_bindings.h"
+#include "interp/graph_bindings.h"
 #include "interp/evaluator.h"
 #include "interp/parser.h"
 #include "interp/term.h"
@@ -86,6 +87,7 @@ Interpreter::Interpreter(InterpreterOptions options) : options_(std::move(option
   evaluator_ = std::make_unique<Evaluator>(*this);
   install_builtins(*this);
   install_egraph_builtins(*this);
+  install_graph_builtins(*this);
 }
 
 Interpreter::~Interpreter() = default;

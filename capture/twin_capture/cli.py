@@ -1,0 +1,193 @@
+"""python3 -m twin_capture FILE.py:FACTORY -o OUT.graph [--dtype bf16|f32] [--no-weights]"""
+import argparse
+import importlib.util
+import inspect
+import os
+import sys
+
+from . import CaptureError
+
+USAGE = "python3 -m twin_capture FILE.py:FACTORY -o OUT.graph [--dtype bf16|f32] [--no-weights]"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise CaptureError(f"{message} (usage: {USAGE})")
+
+
+def _parse(argv):
+    parser = _Parser(prog="twin capture", description="Capture a PyTorch model as a Twin .graph file.")
+    parser.add_argument("spec", metavar="FILE.py:FACTORY")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.graph")
+    parser.add_argument("--dtype", choices=["f32", "bf16"], default=None,
+                        help="convert the module and its floating inputs before tracing")
+    parser.add_argument("--no-weights", action="store_true",
+                        help="record parameters' and buffers' types but not their values")
+    parser.add_argument("--quiet", action="store_true")
+    return parser.parse_args(argv)
+
+
+def load_factory(spec):
+    path, sep, factory = spec.rpartition(":")
+    if not sep or not path or not factory:
+        raise CaptureError(f"'{spec}' is not FILE.py:FACTORY")
+    if not factory.isidentifier():
+        raise CaptureError(f"'{factory}' in '{spec}' is not a Python function name")
+    if not os.path.isfile(path):
+        raise CaptureError(f"{path}: no such file")
+    module_name = "_twin_capture_" + os.path.splitext(os.path.basename(path))[0].replace("-", "_")
+    directory = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, directory)  # the model's own helper modules import as they do there
+    try:
+        spec_obj = importlib.util.spec_from_file_location(module_name, path)
+        if spec_obj is None or spec_obj.loader is None:
+            raise CaptureError(f"{path}: cannot be imported as Python")
+        mod = importlib.util.module_from_spec(spec_obj)
+        sys.modules[module_name] = mod
+        try:
+            spec_obj.loader.exec_module(mod)
+        except Exception as e:  # noqa: BLE001
+            raise CaptureError(f"{path}: importing it raised {type(e).__name__}: {_first_line(e)}") from e
+    finally:
+        pass
+    if not hasattr(mod, factory):
+        raise CaptureError(f"{path} defines no '{factory}'")
+    fn = getattr(mod, factory)
+    if not callable(fn):
+        raise CaptureError(f"{path}: '{factory}' is not callable")
+    return fn
+
+
+def _first_line(e):
+    text = str(e).strip()
+    return text.splitlines()[0] if text else "(no message)"
+
+
+def _call_factory(fn, spec):
+    import torch
+
+    try:
+        result = fn()
+    except Exception as e:  # noqa: BLE001
+        raise CaptureError(f"{spec}: the factory raised {type(e).__name__}: {_first_line(e)}") from e
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise CaptureError(f"{spec}: the factory must return (module, example_inputs), got {type(result).__name__}")
+    module, inputs = result
+    if not isinstance(module, torch.nn.Module):
+        raise CaptureError(f"{spec}: the factory's module is a {type(module).__name__}, not a torch.nn.Module")
+    if isinstance(inputs, torch.Tensor):
+        inputs = (inputs,)
+    if not isinstance(inputs, (tuple, list)) or not all(isinstance(t, torch.Tensor) for t in inputs):
+        raise CaptureError(f"{spec}: example_inputs must be a tensor or a tuple of tensors")
+    return module, list(inputs)
+
+
+def _input_names(module, count):
+    try:
+        parameters = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):
+        parameters = []
+    names = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    names = names[:count]
+    while len(names) < count:
+        names.append(f"input_{len(names)}")
+    return names
+
+
+def _flatten_outputs(value, out):
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        out.append(value)
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            _flatten_outputs(v, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _flatten_outputs(v, out)
+    elif value is None:
+        pass
+    else:
+        raise CaptureError(f"the model returns a {type(value).__name__}; only tensors and tuples of them are supported")
+    return out
+
+
+def capture(spec, output, dtype=None, with_weights=True):
+    """Captures FILE.py:FACTORY into `output`. Returns a one-line summary."""
+    import torch
+
+    from .graph import GraphBuilder
+
+    fn = load_factory(spec)
+    module, inputs = _call_factory(fn, spec)
+    module.eval()
+    if dtype == "bf16":
+        module = module.to(torch.bfloat16)
+        inputs = [t.to(torch.bfloat16) if t.is_floating_point() else t for t in inputs]
+    elif dtype == "f32":
+        module = module.to(torch.float32)
+        inputs = [t.to(torch.float32) if t.is_floating_point() else t for t in inputs]
+    if dtype is None:
+        floating = [p.dtype for p in module.parameters() if p.is_floating_point()]
+        dtype = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float64: "f64"}.get(
+            floating[0] if floating else torch.float32, "f32")
+    names = _input_names(module, len(inputs))
+
+    try:
+        with torch.no_grad():
+            eager = _flatten_outputs(module(*inputs), [])
+    except CaptureError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise CaptureError(f"{spec}: running the model on its example inputs raised {type(e).__name__}: {_first_line(e)}") from e
+
+    version = torch.__version__
+    major_minor = tuple(int(x) for x in version.split("+")[0].split(".")[:2] if x.isdigit())
+    use_export = major_minor >= (2, 1)
+    builder = GraphBuilder(version, "export" if use_export else "jit.trace", dtype, spec, with_weights)
+    if use_export:
+        from . import export_capture
+
+        refs = export_capture.capture(builder, module, inputs, names)
+        concrete = None
+    else:
+        from .jit_capture import JitFlattener
+
+        refs, concrete = JitFlattener(builder, module, inputs, names).run()
+    if len(refs) != len(eager):
+        raise CaptureError(f"the captured graph has {len(refs)} outputs, the model returned {len(eager)}")
+    builder.set_outputs(refs, eager)
+    worst = 0.0
+    if concrete is not None:
+        for a, b in zip(concrete, eager):
+            if a.shape != b.shape or a.dtype != b.dtype:
+                raise CaptureError(f"the flattened graph computes {tuple(a.shape)} {a.dtype}, the model {tuple(b.shape)} {b.dtype}")
+            if a.is_floating_point():
+                denominator = b.double().abs().max().item() or 1.0
+                worst = max(worst, (a.double() - b.double()).abs().max().item() / denominator)
+            elif not torch.equal(a, b):
+                worst = max(worst, 1.0)
+    try:
+        builder.write(output)
+    except OSError as e:
+        raise CaptureError(f"{output}: {e.strerror}") from e
+    method = builder.capture["method"]
+    return (f"captured {spec} ({method}, {dtype}, torch {version}): {len(builder.nodes)} nodes, "
+            f"{len(builder.parameters)} parameters -> {output}"
+            + (f"; re-running the flattened graph differs from eager by {worst:.3g} (relative)" if worst > 0 else ""))
+
+
+def main(argv=None):
+    try:
+        args = _parse(sys.argv[1:] if argv is None else argv)
+        try:
+            import torch  # noqa: F401
+        except ImportError as e:
+            raise CaptureError(f"{sys.executable} cannot import torch ({e})") from e
+        summary = capture(args.spec, args.output, args.dtype, not args.no_weights)
+    except CaptureError as e:
+        print(f"twin capture: error: {e}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(summary)
+    return 0

@@ -1,0 +1,152 @@
+"""Capture through torch.export (torch >= 2.1).
+
+Any failure here is reported as a CaptureError; there is no fallback to torch.jit.trace
+(the two give different graphs, and a silent switch would hide that). Untested on the
+project's Debian torch (1.13); see docs/capture.md.
+"""
+import operator
+import re
+
+import torch
+
+from . import CaptureError
+from .graph import Ref
+
+
+def _module_path(meta, root_types):
+    """The innermost module of a node from node.meta['nn_module_stack'] (an ordered dict of
+    key -> (path, type)); paths may be dynamo-style (L['self'].layers[0].mlp)."""
+    stack = meta.get("nn_module_stack") or {}
+    if not stack:
+        return "", root_types.get("", "")
+    path, module_type = list(stack.values())[-1]
+    path = str(path)
+    path = re.sub(r"^L\['self'\]\.?", "", path)
+    path = re.sub(r"^L__self___", "", path)
+    path = re.sub(r"\[(\d+)\]", r".\1", path)
+    path = re.sub(r"\['([^']*)'\]", r".\1", path)
+    path = path.lstrip(".")
+    if path in root_types:
+        return path, root_types[path]
+    name = getattr(module_type, "__name__", None) or str(module_type).rsplit(".", 1)[-1].strip("'>")
+    return path, name
+
+
+def _val(node):
+    v = node.meta.get("val")
+    if v is None:
+        v = node.meta.get("tensor_meta")
+    return v
+
+
+def capture(builder, module, inputs, input_names):
+    if not hasattr(torch, "export") or not hasattr(torch.export, "export"):
+        raise CaptureError(f"torch {torch.__version__} has no torch.export.export")
+    try:
+        exported = torch.export.export(module, tuple(inputs))
+    except Exception as e:  # noqa: BLE001
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise CaptureError(f"torch.export failed: {type(e).__name__}: {first}") from e
+
+    try:
+        return _flatten(builder, module, exported, inputs, input_names)
+    except CaptureError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise CaptureError(f"flattening the torch.export graph failed: {type(e).__name__}: {first}") from e
+
+
+def _flatten(builder, module, exported, inputs, input_names):
+    sig = exported.graph_signature
+    to_param = dict(getattr(sig, "inputs_to_parameters", {}) or {})
+    to_buffer = dict(getattr(sig, "inputs_to_buffers", {}) or {})
+    to_constant = dict(getattr(sig, "inputs_to_lifted_tensor_constants", {}) or {})
+    user_inputs = list(getattr(sig, "user_inputs", []) or [])
+    state = exported.state_dict
+    constants = getattr(exported, "constants", {}) or {}
+    root_types = {name: type(m).__name__ for name, m in module.named_modules()}
+
+    refs = {}
+    for name, p in module.named_parameters():
+        builder.add_parameter(name, p)
+    for name, b in module.named_buffers():
+        builder.add_buffer(name, b)
+    known = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
+
+    graph = exported.graph_module.graph
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    user_index = 0
+    for node in placeholders:
+        if node.name in to_param or node.name in to_buffer:
+            target = to_param.get(node.name) or to_buffer.get(node.name)
+            if target in known:
+                refs[node.name] = Ref(target)
+            else:
+                refs[node.name] = builder.add_constant(state[target])
+        elif node.name in to_constant:
+            refs[node.name] = builder.add_constant(constants[to_constant[node.name]])
+        elif node.name in user_inputs:
+            if user_index >= len(inputs):
+                raise CaptureError("torch.export's graph has more user inputs than the example inputs")
+            refs[node.name] = builder.add_input(input_names[user_index], inputs[user_index])
+            user_index += 1
+        else:
+            raise CaptureError(f"torch.export placeholder '{node.name}' is neither an input, a parameter, a buffer nor a constant")
+
+    def arg(value):
+        if isinstance(value, torch.fx.Node):
+            if value.name not in refs:
+                raise CaptureError(f"node '{value.name}' is used before it is defined")
+            return refs[value.name]
+        if isinstance(value, (list, tuple)):
+            return [arg(v) for v in value]
+        if isinstance(value, torch.SymInt):
+            raise CaptureError("a symbolic size remained in the exported graph (dynamic shapes are not supported)")
+        return value
+
+    outputs = []
+    for node in graph.nodes:
+        if node.op == "placeholder":
+            continue
+        if node.op == "output":
+            for v in node.args[0] if isinstance(node.args[0], (list, tuple)) else [node.args[0]]:
+                outputs.append(arg(v))
+            continue
+        if node.op != "call_function":
+            raise CaptureError(f"torch.export node '{node.name}' is a {node.op}; only call_function is supported")
+        if node.target is operator.getitem:
+            source, index = node.args
+            refs[node.name] = Ref(refs[source.name].name, index)
+            continue
+        target = node.target
+        if not isinstance(target, torch._ops.OpOverload):
+            raise CaptureError(f"torch.export node '{node.name}' calls {target}, which is not an ATen operator")
+        schema = target._schema
+        # Normalise fx's Python-style args/kwargs to the schema: positional, then kwarg-only.
+        positional, kw_only = [], {}
+        supplied = list(node.args)
+        for i, a in enumerate(schema.arguments):
+            if i < len(supplied):
+                value = supplied[i]
+            elif a.name in node.kwargs:
+                value = node.kwargs[a.name]
+            else:
+                continue  # left at its default
+            if a.kwarg_only:
+                kw_only[a.name] = arg(value)
+            else:
+                positional.append(arg(value))
+        val = _val(node)
+        values = list(val) if isinstance(val, (list, tuple)) else [val]
+        if any(v is None or not hasattr(v, "dtype") for v in values):
+            raise CaptureError(f"torch.export node '{node.name}' ({target}) has no recorded tensor type")
+        path, module_type = _module_path(node.meta, root_types)
+        name = builder.add_node(schema.name, schema.overload_name, positional, kw_only,
+                                [torch.empty(tuple(int(s) for s in v.shape), dtype=v.dtype, device="meta")
+                                 for v in values], path, module_type)
+        refs[node.name] = Ref(name)
+    user_outputs = list(getattr(sig, "user_outputs", []) or [])
+    if user_outputs and len(outputs) > len(user_outputs):
+        outputs = outputs[len(outputs) - len(user_outputs):]  # mutated buffers come first
+    return outputs

@@ -1,0 +1,32 @@
+# bug in: layers.1.self_attn
+"""The port with the 1/sqrt(head_dim) attention scaling dropped in layer 1 only (a per-layer
+attention override that forgot `* self.scaling`)."""
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import port  # noqa: E402
+import reference  # noqa: E402
+
+
+class LlamaAttention(port.LlamaAttention):
+    def attention(self, q, k, v, num_tokens):
+        q = q.view(num_tokens, self.num_heads, self.head_dim).transpose(0, 1)
+        k = k.view(num_tokens, self.num_kv_heads, self.head_dim).transpose(0, 1)
+        v = v.view(num_tokens, self.num_kv_heads, self.head_dim).transpose(0, 1)
+        k = k.repeat_interleave(self.num_heads // self.num_kv_heads, dim=0)
+        v = v.repeat_interleave(self.num_heads // self.num_kv_heads, dim=0)
+        scores = torch.matmul(q, k.transpose(-1, -2))  # BUG: missing * self.scaling
+        mask = torch.ones(num_tokens, num_tokens, dtype=torch.bool, device=q.device).triu(1)
+        scores = scores.masked_fill(mask, float("-inf"))
+        probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        out = torch.matmul(probs, v)
+        return out.transpose(0, 1).reshape(num_tokens, self.q_size)
+
+
+def model():
+    m = port.port_model()
+    m.layers[1].self_attn.__class__ = LlamaAttention
+    return m, reference.example_inputs()

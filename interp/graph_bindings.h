@@ -1,0 +1,23 @@
+// The script API of captured graphs (docs/graphs.md):
+//
+//   let g = load_graph("reference.graph")   # a graph value; print(g) shows a summary
+//   g.nodes  g.modules  g.module_paths  g.parameters  g.inputs  g.outputs  g.opaque_ops
+//   g.torch_version  g.capture_dtype  g.node("linear_0")
+//   let r = g.replay()                      # r.ok, r.max_rel_error, r.outputs, r.tolerance
+//   let v = g.run(dtype="f32", keep=["linear_0"])   # map: name -> tensor value
+//
+// and the tensor values that runs return (t.shape, t.dtype, t.numel, t.to_list()).
+#pragma once
+
+#include "interp/interpreter.h"
+#include "ops/tensor.h"
+
+namespace twin {
+
+// Registers load_graph() in the interpreter. The Interpreter constructor calls it.
+void install_graph_builtins(Interpreter& interpreter);
+
+// A tensor as a script value (what g.run() returns).
+Value make_tensor_value(ops::Tensor tensor);
+
+}  // namespace twin

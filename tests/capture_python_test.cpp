@@ -1,0 +1,120 @@
+// `twin capture` (cli/capture_command.cpp + capture/twin_capture): the shipped capture tool
+// captures examples/llama/reference.py into a .graph file whose JSON names the model's
+// modules, and the committed example graphs replay (re-run with torch.ops) to their stored
+// outputs. Skipped, with a message, where no Python interpreter imports torch.
+#include "tests/support.h"
+
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kTwin = TWIN_BINARY_DIR "/twin";
+const std::string kSource = TWIN_SOURCE_DIR;
+
+struct Outcome {
+  int status = -1;
+  std::string output;
+};
+
+Outcome shell(const std::string& command) {
+  Outcome outcome;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) outcome.output.append(buffer, n);
+  int status = ::pclose(pipe);
+  outcome.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return outcome;
+}
+
+std::string python_with_torch() {
+  for (const char* python : {"/usr/bin/python3", "python3"})
+    if (shell(std::string(python) + " -c 'import torch'").status == 0) return python;
+  return "";
+}
+
+const char* kCheckGraph = R"PY(
+import json, struct, sys
+path, committed = sys.argv[1], sys.argv[2]
+def graph(p):
+    with open(p, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+    assert header["__metadata__"]["format"] == "twin-graph", header["__metadata__"].keys()
+    return header, json.loads(header["__metadata__"]["graph"])
+header, g = graph(path)
+assert g["format"] == "twin-graph" and g["version"] == 1
+assert g["torch_version"], "no torch_version"
+assert g["capture"]["dtype"] == "f32" and g["capture"]["method"] in ("jit.trace", "export")
+modules = {n["module"] for n in g["nodes"]}
+for want in ("layers.0.self_attn.q_proj", "layers.0.mlp", "norm", "lm_head"):
+    assert any(m == want or m.startswith(want + ".") for m in modules), (want, sorted(modules))
+ops = {n["op"] for n in g["nodes"]}
+for want in ("aten::linear", "aten::softmax", "aten::silu", "aten::embedding"):
+    assert want in ops, (want, sorted(ops))
+assert [i["name"] for i in g["inputs"]] == ["input_ids"], g["inputs"]
+assert any(p["name"] == "layers.0.self_attn.q_proj.weight" for p in g["parameters"])
+for entry in g["inputs"] + g["parameters"] + g["buffers"] + g["constants"]:
+    assert entry["tensor"] in header, entry
+assert len(g["outputs"]) == 1 and len(g["example_outputs"]) == 1
+assert header[g["example_outputs"][0]]["shape"] == [1, 8, 100]
+_, c = graph(committed)
+assert len(c["nodes"]) == len(g["nodes"]), ("re-captured", len(g["nodes"]), "committed", len(c["nodes"]))
+print("nodes", len(g["nodes"]))
+)PY";
+
+}  // namespace
+
+TEST_CASE("twin capture: examples/llama/reference.py at f32, and the committed graphs replay") {
+  std::string python = python_with_torch();
+  if (python.empty()) {
+    MESSAGE("skipped: no Python interpreter here imports torch");
+    return;
+  }
+  REQUIRE_MESSAGE(fs::exists(kTwin), "the twin binary is not built: build the twin_cli target first");
+  twin::testing::TempDir dir;
+  fs::path out = dir.path / "reference.graph";
+  Outcome captured = shell("cd '" + kSource + "' && '" + kTwin + "' capture examples/llama/reference.py:model -o '" +
+                           out.string() + "' --dtype f32");
+  INFO(captured.output);
+  REQUIRE(captured.status == 0);
+  REQUIRE(fs::exists(out));
+
+  fs::path checker = dir.write("check.py", kCheckGraph);
+  Outcome checked = shell(python + " '" + checker.string() + "' '" + out.string() + "' '" + kSource +
+                          "/examples/llama/reference.graph'");
+  INFO(checked.output);
+  CHECK(checked.status == 0);
+
+  Outcome replayed = shell("cd '" + kSource + "' && PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=capture " + python +
+                           " -m twin_capture.replay '" + out.string() +
+                           "' examples/llama/*.graph examples/llama/bugs/*.graph examples/llama/precision/*.graph");
+  INFO(replayed.output);
+  CHECK(replayed.status == 0);
+}
+
+TEST_CASE("twin capture: a bad FACTORY exits 2 with a one-line message") {
+  if (python_with_torch().empty()) {
+    MESSAGE("skipped: no Python interpreter here imports torch");
+    return;
+  }
+  twin::testing::TempDir dir;
+  dir.write("m.py", "import torch\ndef model():\n    raise ValueError('no weights here')\n");
+  Outcome raised = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture m.py:model -o out.graph");
+  CHECK(raised.status == 2);
+  CHECK(raised.output.find("factory raised ValueError: no weights here") != std::string::npos);
+  Outcome missing = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture m.py:other -o out.graph");
+  CHECK(missing.status == 2);
+  CHECK(missing.output.find("defines no 'other'") != std::string::npos);
+  Outcome spec = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture m.py -o out.graph");
+  CHECK(spec.status == 2);
+  CHECK(!fs::exists(dir.path / "out.graph"));
+}
