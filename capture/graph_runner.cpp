@@ -142,6 +142,16 @@ RunResult run_graph(const Graph& graph, const std::map<std::string, ops::Tensor>
       if (auto it = attrs.find("dtype"); it != attrs.end() && step.dtype_like < 0) {
         if (auto* d = std::get_if<ops::DType>(&it->second.value)) it->second.value = mode_dtype(*d, mode);
       }
+      // Re-typed to bf16, a fill of finfo(f32).min (HF's additive mask) would overflow: it
+      // means "the most negative finite value of the dtype", so it saturates to bf16's.
+      if (mode == RunMode::BF16)
+        for (const char* key : {"fill_value", "value"})
+          if (auto it = attrs.find(key); it != attrs.end() && std::holds_alternative<Rational>(it->second.value)) {
+            const Rational bf16_max(3.3895313892515355e+38);  // (2 - 2^-7) * 2^127
+            Rational& v = std::get<Rational>(it->second.value);
+            if (v > bf16_max) v = bf16_max;
+            if (v < -bf16_max) v = -bf16_max;
+          }
       try {
         step_out.push_back(ops::evaluate(step.op, operands, attrs));
       } catch (const std::exception& e) {

@@ -1,5 +1,6 @@
 #include "ops/attributes.h"
 
+#include <limits>
 #include <stdexcept>
 
 namespace twin::ops {
@@ -9,8 +10,15 @@ bool AttrValue::is_int() const {
   return r && twin::is_integer(*r);
 }
 
+bool AttrValue::is_int_in_range() const {
+  if (!is_int()) return false;
+  const BigInt n = boost::multiprecision::numerator(std::get<Rational>(value));
+  return n >= BigInt(std::numeric_limits<std::int64_t>::min()) && n <= BigInt(std::numeric_limits<std::int64_t>::max());
+}
+
 std::int64_t AttrValue::as_int() const {
   if (!is_int()) throw std::invalid_argument("attribute is not an integer: " + to_string());
+  if (!is_int_in_range()) throw std::invalid_argument("attribute is an integer out of int64's range: " + to_string());
   return boost::multiprecision::numerator(std::get<Rational>(value)).convert_to<std::int64_t>();
 }
 

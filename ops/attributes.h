@@ -20,7 +20,8 @@ struct AttrValue {
 
   static AttrValue of_int(std::int64_t i) { return AttrValue{Rational(i)}; }
   bool is_int() const;
-  std::int64_t as_int() const;  // throws std::invalid_argument when not an integer
+  bool is_int_in_range() const;  // an integer that fits in int64
+  std::int64_t as_int() const;   // throws std::invalid_argument when not an integer in int64's range
   double as_double() const;     // any number
   std::string to_string() const;
   bool operator==(const AttrValue&) const = default;

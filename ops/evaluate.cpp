@@ -18,8 +18,11 @@ using Fn = std::function<Ts(const Ts&, const Attributes&)>;
 
 bool is_wrapped(const at::Tensor& t) { return t.unsafeGetTensorImpl()->is_wrapped_number(); }
 
+// An integral value that fits in int64 is an integer scalar (PyTorch keeps `2` and `2.0`
+// apart); anything else, including integral values beyond int64 such as finfo(f32).min
+// (-3.4e38, integral as a double), is a double.
 at::Scalar number_scalar(const AttrValue& v) {
-  if (v.is_int()) return at::Scalar(static_cast<int64_t>(v.as_int()));
+  if (v.is_int_in_range()) return at::Scalar(static_cast<int64_t>(v.as_int()));
   return at::Scalar(attribute_double(v));
 }
 

@@ -257,3 +257,15 @@ TEST_CASE("distances and norms are computed in float64") {
   CHECK(Tensor::from_doubles({1, 2}, {2}, DType::F32).to_string() == "f32[2] [1, 2]");
   CHECK_THROWS_AS(Tensor::from_doubles({1, 2}, {3}, DType::F32), std::invalid_argument);
 }
+
+TEST_CASE("full with finfo(f32).min fills with that float, not an overflowed integer") {
+  using namespace twin;
+  ops::Attributes a;
+  a["shape"] = ops::AttrValue{std::vector<std::int64_t>{2}};
+  a["fill_value"] = ops::AttrValue{Rational(-3.4028234663852886e+38)};
+  a["dtype"] = ops::AttrValue{ops::DType::F32};
+  auto out = ops::evaluate("full", {}, a);
+  REQUIRE(out.size() == 1);
+  auto values = out[0].to_doubles();
+  CHECK(values[0] == doctest::Approx(-3.4028234663852886e+38));
+}

@@ -1,0 +1,138 @@
+// Where a port diverges from its reference: the numerical half of `twin check` (issue 6,
+// "not equivalent"). Both graphs run on the same inputs; every port value is compared with
+// every reference value, and Twin names the first port nodes whose values match no reference
+// value although their inputs do. docs/checking.md, "Where a port diverges", is the user's
+// description; this comment is the implementer's.
+//
+//   DivergenceReport r = localize_divergence(Graph::load("reference.graph"),
+//                                            Graph::load("port.graph"), {});
+//   if (!r.outputs_agree) for (const auto& d : r.divergences) if (d.first_in_module) ...
+//
+// Runs. The port runs as captured on the reference's stored example inputs (matched by
+// position). The reference runs in F32 (the fp32 reference, r32) and in BF16 (the precision
+// baseline, r16) modes (capture/graph_runner.h). Reference values are its inputs,
+// parameters, buffers and every node output.
+//
+// Matching a port value p with a reference value r. Both shapes are squeezed (size-1 dims
+// dropped). A view of r is one of:
+//   - r itself with p's element order (any contiguous reshape: same numel, flat compare);
+//   - r with its dims permuted, then reshaped (a transpose somewhere between the two);
+//   - r compared with p's dims permuted (the same, the other way round);
+// and, for a *part* match, an aligned chunk of a (permuted) r along one dim: p's shape equals
+// r's except in one dim d where r's size is a multiple of p's (a column-parallel shard, one
+// half of a neox RoPE, a chunk of a fused weight's output).
+// p matches a view v when ||p - v32|| <= allowed, with
+//   f32 / f64 captures:             allowed = rel_tol * ||v32|| + abs_tol * sqrt(numel)
+//   bf16 / f16 capture (of either): allowed = tau * ||v16 - v32|| + low_precision_floor * ||v32||
+// i.e. at low precision the error may be up to tau times what the reference itself loses at
+// bf16 (the R-ratio of the 3-tensor method), with a floor of one bf16 rounding for values the
+// reference computes exactly. Infinities and NaNs must sit at the same places with the same
+// values (masks filled with -inf). Candidates are found by numel, then by norm (the norm is
+// invariant under every view, so |‖p‖ − ‖r‖| > allowed rules r out without a comparison).
+//
+// A *concatenation* match: p, cut along one dim into at least two pieces, has every piece
+// matching a reference value (greedy, longest piece first): the output of a fused qkv_proj
+// (cat(q, k, v) on the last dim) or gate_up_proj.
+//
+// The rule. A port value is *matched* when it matches a reference value, a part of one or a
+// concatenation of them. Sources count as matched: the port's inputs, parameters, buffers and
+// constants, and every value computed from those alone without the graph inputs (masks, RoPE
+// caches, converted weights; the port may build its constants as it likes, so a wrong one is
+// reported at its first data-dependent consumer).
+// A port that factors its computation differently still has unmatched values that are
+// harmless: the partial products of a row-parallel layer (matched once they are added), the
+// products of a RoPE computed half by half, a boolean mask applied with masked_fill. What
+// these have in common is that their unmatched-ness never reaches the model's output: every
+// path from them to a graph output passes through a matched value. So a value v *diverges* when
+//   1. v is not matched (not a reference value, a part or a concatenation of them),
+//   2. every tensor input of v's node is matched (or a source), and
+//   3. some path from v to a graph output runs through unmatched values only (v's error
+//      reaches the output without ever being "healed" into a reference value).
+// The divergent nodes are reported in topological order; `first_in_module` marks the first
+// one of each module path. When every graph output matches the reference's output at its
+// position (`outputs_agree`), condition 3 can hold for no value, so the report is empty:
+// the outputs agree, and a failure to prove equivalence is "unproven", not a divergence.
+// Conversely, when an output disagrees there is always at least one divergent value (walk
+// back from the output through unmatched values to one whose inputs all match; if that ends
+// only at data-independent values, the rule is re-run with those not counted as sources).
+//
+// Known limit: a harmless unmatched value feeding the buggy node is named when it comes
+// first in topological order (rope_wrong_direction names the product x2*sin, a `mul` in the
+// same rotary_emb module, one node before the `add` with the wrong sign).
+//
+// Errors: a graph that cannot run (an opaque node, captured without weights) or a reference
+// without stored example inputs throws twin::Error (Value) naming the file.
+#pragma once
+
+#include "capture/graph.h"
+#include "ops/dtype.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace twin::check {
+
+struct DivergenceOptions {
+  double rel_tol = 1e-4;   // f32 / f64 port capture: relative L2 error allowed
+  double abs_tol = 1e-7;   // ... plus this times sqrt(numel), for values near zero
+  double tau = 4.0;        // bf16 / f16 port capture: R-ratio allowed
+  double low_precision_floor = 1.0 / 256;  // ... plus this times ||r32|| (one bf16 rounding)
+  double eps = 1e-12;      // the R-ratio's epsilon
+  bool part_matches = true;  // a value equal to an aligned chunk of a reference value matches
+  bool concat_matches = true;  // so does a concatenation (along one dim) of matching pieces
+  std::size_t max_divergences = 50;  // report at most this many (in topological order)
+};
+
+// One port value that diverges.
+struct Divergence {
+  std::string node;            // the port node ("add_1")
+  int output = 0;              // which output of it
+  std::string op;              // Twin's op (GraphNode::twin_op(): "add", "mul+add")
+  std::string aten_op;         // as traced ("aten::add")
+  std::string module;          // the port module path ("" for the model itself)
+  std::string type;            // the value's type ("f32[8, 4, 8]")
+  bool first_in_module = false;  // the first divergence reported with this module path
+  // The reference modules whose values the node's inputs matched (unique, in input order).
+  std::vector<std::string> input_reference_modules;
+  // The closest reference value with the same number of elements (under the views above),
+  // "" when there is none; then the errors below are NaN.
+  std::string closest_reference;         // "linear_3" or "linear_3[1]" or a parameter name
+  std::string closest_reference_module;
+  // The errors leave out positions where either side is non-finite or a mask fill (|x| >= 1e9);
+  // masked_mismatches counts those where only one side is.
+  double max_abs_error = 0;   // max |p - r32| over the closest view
+  double rel_error = 0;       // ||p - r32|| / ||r32||
+  double r_ratio = 0;         // ||p - r32|| / (||r16 - r32|| + eps); NaN without a bf16 run
+  std::int64_t masked_mismatches = 0;
+};
+
+struct OutputComparison {
+  std::string port, reference;  // the graph outputs' references, by position
+  bool agree = false;
+  double max_abs_error = 0, rel_error = 0, r_ratio = 0;
+};
+
+struct DivergenceReport {
+  ops::DType port_capture_dtype = ops::DType::F32;
+  bool outputs_agree = false;                // every output matches (and the counts agree)
+  std::vector<OutputComparison> outputs;
+  std::vector<Divergence> divergences;       // topological order, at most max_divergences
+  std::size_t port_values = 0;               // port node outputs compared
+  std::size_t matched_values = 0;            // ... that match a reference value
+  std::size_t part_matched_values = 0;       // ... that match a part of one
+  std::size_t concat_matched_values = 0;     // ... that are a concatenation of matching pieces
+  bool reference_bf16_run = false;           // whether R-ratios could be computed
+
+  // The divergences with first_in_module set, in order.
+  std::vector<const Divergence*> first_per_module() const;
+  // A few lines for a terminal: the outputs' agreement, then each first-in-module divergence.
+  std::string to_text() const;
+};
+
+DivergenceReport localize_divergence(const Graph& reference, const Graph& port,
+                                     const DivergenceOptions& options = {});
+
+}  // namespace twin::check

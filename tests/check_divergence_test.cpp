@@ -1,0 +1,132 @@
+// Where a port diverges (check/divergence.h): the shipped llama example. The correct port has
+// no divergence and its outputs agree; each buggy port under examples/llama/bugs diverges at
+// the module its `.py` names on its first line (`# bug in: MODULE.PATH`), compared as the
+// acceptance check compares it (equal, or one path a prefix of the other at a dot).
+#include "capture/graph.h"
+#include "check/divergence.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace twin;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kLlama = fs::path(TWIN_SOURCE_DIR) / "examples" / "llama";
+
+std::string bug_module(const fs::path& py) {
+  std::ifstream in(py);
+  std::string line;
+  std::getline(in, line);
+  const std::string prefix = "# bug in:";
+  if (line.rfind(prefix, 0) != 0) return "";
+  auto start = line.find_first_not_of(' ', prefix.size());
+  return start == std::string::npos ? "" : line.substr(start);
+}
+
+bool same_place(const std::string& reported, const std::string& want) {
+  return !want.empty() && (reported == want || reported.rfind(want + ".", 0) == 0 || want.rfind(reported + ".", 0) == 0);
+}
+
+const Graph& reference() {
+  static const Graph g = Graph::load(kLlama / "reference.graph");
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("the example port does not diverge and its outputs agree") {
+  const Graph port = Graph::load(kLlama / "port.graph");
+  const auto report = check::localize_divergence(reference(), port);
+  INFO(report.to_text());
+  CHECK(report.outputs_agree);
+  CHECK(report.divergences.empty());
+  REQUIRE(report.outputs.size() == 1);
+  CHECK(report.outputs[0].rel_error < 1e-5);
+  CHECK(report.matched_values > report.port_values / 2);
+  // The outputs of the two fused qkv_proj and gate_up_proj: concatenations of q, k, v and of
+  // gate, up.
+  CHECK(report.concat_matched_values >= 4);
+}
+
+TEST_CASE("against the bf16 reference the port still agrees and the bugs are still found") {
+  const Graph reference_bf16 = Graph::load(kLlama / "reference.bf16.graph");
+  const auto ok = check::localize_divergence(reference_bf16, Graph::load(kLlama / "port.graph"));
+  INFO(ok.to_text());
+  CHECK(ok.outputs_agree);
+  CHECK(ok.divergences.empty());
+  for (const auto& entry : fs::directory_iterator(kLlama / "bugs")) {
+    if (entry.path().extension() != ".py") continue;
+    const auto graph = fs::path(entry.path()).replace_extension(".graph");
+    if (!fs::exists(graph)) continue;
+    const std::string want = bug_module(entry.path());
+    CAPTURE(want);
+    const auto report = check::localize_divergence(reference_bf16, Graph::load(graph));
+    INFO(report.to_text());
+    CHECK_FALSE(report.outputs_agree);
+    REQUIRE_FALSE(report.divergences.empty());
+    CHECK(same_place(report.divergences.front().module, want));
+  }
+}
+
+TEST_CASE("each buggy port diverges at the module its file names") {
+  int bugs = 0;
+  for (const auto& entry : fs::directory_iterator(kLlama / "bugs")) {
+    if (entry.path().extension() != ".py") continue;
+    const auto graph = fs::path(entry.path()).replace_extension(".graph");
+    if (!fs::exists(graph)) continue;
+    ++bugs;
+    const std::string want = bug_module(entry.path());
+    CAPTURE(entry.path().filename().string());
+    CAPTURE(want);
+    const auto report = check::localize_divergence(reference(), Graph::load(graph));
+    INFO(report.to_text());
+    CHECK_FALSE(report.outputs_agree);
+    REQUIRE_FALSE(report.divergences.empty());
+    const auto& first = report.divergences.front();
+    CHECK(first.first_in_module);
+    CHECK_MESSAGE(same_place(first.module, want), "reported ", first.module, " (", first.node, " ", first.op, ")");
+    CHECK(first.rel_error > 1e-3);
+    CHECK_FALSE(first.op.empty());
+  }
+  CHECK(bugs >= 3);
+}
+
+TEST_CASE("a port compared with itself matches everywhere") {
+  const auto report = check::localize_divergence(reference(), reference());
+  CHECK(report.outputs_agree);
+  CHECK(report.divergences.empty());
+  CHECK(report.matched_values == report.port_values);
+}
+
+TEST_CASE("at bf16 a precision difference is judged by the R-ratio and is no divergence") {
+  const Graph reference_bf16 = Graph::load(kLlama / "reference.bf16.graph");
+  const Graph port = Graph::load(kLlama / "precision" / "variance_bf16.graph");
+  const auto report = check::localize_divergence(reference_bf16, port);
+  INFO(report.to_text());
+  CHECK(report.port_capture_dtype == ops::DType::BF16);
+  CHECK(report.reference_bf16_run);
+  CHECK(report.outputs_agree);
+  CHECK(report.divergences.empty());
+  REQUIRE(report.outputs.size() == 1);
+  CHECK(report.outputs[0].r_ratio < 4.0);
+}
+
+TEST_CASE("the reported errors describe the divergent value") {
+  const auto report = check::localize_divergence(reference(), Graph::load(kLlama / "bugs" / "silu_on_up.graph"));
+  REQUIRE_FALSE(report.divergences.empty());
+  const auto& d = report.divergences.front();
+  CHECK(d.module == "layers.0.mlp.act_fn");
+  CHECK(d.op == "silu");
+  CHECK(d.aten_op == "aten::silu");
+  CHECK(d.input_reference_modules == std::vector<std::string>{"layers.0.mlp.up_proj"});
+  CHECK(d.closest_reference_module.rfind("layers.0.mlp", 0) == 0);
+  CHECK(d.max_abs_error > 0.1);
+  CHECK(d.r_ratio > 10.0);
+  CHECK(report.first_per_module().size() >= 1);
+  CHECK(report.to_text().find("layers.0.mlp.act_fn") != std::string::npos);
+}
