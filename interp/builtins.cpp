@@ -236,14 +236,7 @@ void install_builtins(Interpreter& in) {
   });
   in.register_function("read_text", [](CallContext& c, CallArgs& a) {
     args::expect_count(a, 1, 1, "read_text");
-    std::filesystem::path path(args::string(a.positional[0], "the path", a.location));
-    // Relative paths are relative to the calling script's directory (or the current one).
-    if (path.is_relative()) {
-      if (a.location.file && !a.location.file->path().empty())
-        path = std::filesystem::path(a.location.file->path()).parent_path() / path;
-      else
-        path = c.interpreter.base_directory() / path;
-    }
+    std::filesystem::path path = c.interpreter.resolve_script_path(args::string(a.positional[0], "the path", a.location), a.location);
     return Value(c.interpreter.read_text(path, a.location));
   });
   in.register_function("rules", [](CallContext&, CallArgs& a) {

@@ -332,13 +332,7 @@ Value make_tensor_value(ops::Tensor tensor) { return Value(std::make_shared<Tens
 void install_graph_builtins(Interpreter& interpreter) {
   interpreter.register_function("load_graph", [](CallContext& c, CallArgs& a) {
     args::expect_count(a, 1, 1, "load_graph");
-    std::filesystem::path path(args::string(a.positional[0], "the path", a.location));
-    if (path.is_relative()) {
-      if (a.location.file && !a.location.file->path().empty())
-        path = std::filesystem::path(a.location.file->path()).parent_path() / path;
-      else
-        path = c.interpreter.base_directory() / path;
-    }
+    std::filesystem::path path = c.interpreter.resolve_script_path(args::string(a.positional[0], "the path", a.location), a.location);
     std::string bytes;
     try {
       bytes = c.interpreter.read_text(path, a.location);  // permission and existence checks

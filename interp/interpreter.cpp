@@ -177,6 +177,12 @@ fs::path Interpreter::base_directory() const {
   return fs::current_path(ec);
 }
 
+fs::path Interpreter::resolve_script_path(const fs::path& path, const SourceLocation& where) const {
+  if (path.is_absolute()) return path;
+  if (where.file && !where.file->path().empty()) return fs::path(where.file->path()).parent_path() / path;
+  return base_directory() / path;
+}
+
 const std::vector<fs::path>& Interpreter::library_path() const { return options_.library_path; }
 
 std::vector<std::string> Interpreter::completion_candidates() const {

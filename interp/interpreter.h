@@ -78,6 +78,9 @@ class Interpreter {
   std::string read_text(const std::filesystem::path& path, const SourceLocation& where) const;
   // The directory relative paths in scripts are resolved against (the current directory).
   std::filesystem::path base_directory() const;
+  // A path a script named: relative paths are relative to the calling script's directory
+  // (`where`'s file), or to base_directory() for code that came from no file.
+  std::filesystem::path resolve_script_path(const std::filesystem::path& path, const SourceLocation& where) const;
 
   const std::vector<std::filesystem::path>& library_path() const;
 

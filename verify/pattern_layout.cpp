@@ -1,5 +1,7 @@
 #include "verify/pattern_layout.h"
 
+#include "ops/dtype.h"
+
 #include "ops/op_spec.h"
 
 #include <algorithm>
@@ -52,6 +54,45 @@ NodeLayout layout_of(const eg::OpTable& ops, const eg::Pattern& node, const Layo
     layout.child_attr[i] = attr_order[next_attr++];
   }
   return layout;
+}
+
+std::int64_t attribute_integer(const egraph::OpTable& ops, const egraph::Pattern& p,
+                               const std::map<std::string, std::int64_t>& integers) {
+  if (p.is_var()) {
+    auto it = integers.find(p.var);
+    if (it == integers.end()) throw std::invalid_argument("?" + p.var + " is not an integer variable");
+    return it->second;
+  }
+  const egraph::OpInfo& info = ops.info(p.op);
+  if (info.kind == egraph::OpKind::Constant && is_integer(info.constant))
+    return boost::multiprecision::numerator(info.constant).convert_to<std::int64_t>();
+  if (info.kind == egraph::OpKind::Apply && info.name == "neg" && p.children.size() == 1)
+    return -attribute_integer(ops, p.children[0], integers);
+  throw std::invalid_argument("expected an integer attribute, got " + p.to_string(ops));
+}
+
+ops::AttrValue attribute_value(const egraph::OpTable& ops, const egraph::Pattern& p,
+                               const std::map<std::string, std::int64_t>& integers) {
+  if (p.is_var()) return ops::AttrValue::of_int(attribute_integer(ops, p, integers));
+  const egraph::OpInfo& info = ops.info(p.op);
+  switch (info.kind) {
+    case egraph::OpKind::Constant: return ops::AttrValue{info.constant};
+    case egraph::OpKind::String: return ops::AttrValue{info.name};
+    case egraph::OpKind::Symbol:
+      if (info.name == "true" || info.name == "false") return ops::AttrValue{info.name == "true"};
+      if (info.name == "none" || info.name == "None") return ops::AttrValue{};
+      if (auto d = ops::parse_dtype(info.name)) return ops::AttrValue{*d};
+      return ops::AttrValue{info.name};
+    case egraph::OpKind::Apply:
+      if (info.name == "list") {
+        std::vector<std::int64_t> v;
+        for (const auto& c : p.children) v.push_back(attribute_integer(ops, c, integers));
+        return ops::AttrValue{v};
+      }
+      if (info.name == "neg") return ops::AttrValue::of_int(attribute_integer(ops, p, integers));
+      throw std::invalid_argument("an op in an attribute position: " + p.to_string(ops));
+  }
+  return {};
 }
 
 }  // namespace twin::verify

@@ -17,8 +17,11 @@
 
 #include "egraph/op_table.h"
 #include "egraph/pattern.h"
+#include "ops/attributes.h"
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -53,5 +56,14 @@ using LayoutFallback = std::function<std::optional<LayoutSignature>(std::string_
 
 // `node` must be an Apply node. Throws LayoutError as described above.
 NodeLayout layout_of(const egraph::OpTable& ops, const egraph::Pattern& node, const LayoutFallback& fallback = {});
+
+// The value an attribute child spells, for one instantiation of the rule: an integer
+// variable (`end=?k`) takes its value from `integers`; constants, strings, dtype names,
+// true/false/none, `-n` and lists of integers (`dims=[-1]`) are read from the pattern.
+// Throws std::invalid_argument for anything else (an op in an attribute position).
+std::int64_t attribute_integer(const egraph::OpTable& ops, const egraph::Pattern& child,
+                               const std::map<std::string, std::int64_t>& integers);
+ops::AttrValue attribute_value(const egraph::OpTable& ops, const egraph::Pattern& child,
+                               const std::map<std::string, std::int64_t>& integers);
 
 }  // namespace twin::verify

@@ -229,41 +229,7 @@ struct Evaluator {
   // When set, records each variable operand's domain (kind, index bound).
   std::map<std::string, VarInfo>* domains = nullptr;
 
-  std::int64_t int_of(const eg::Pattern& p) const {
-    if (p.is_var()) {
-      auto it = integers.find(p.var);
-      if (it == integers.end()) throw std::invalid_argument("?" + p.var + " is not an integer variable");
-      return it->second;
-    }
-    const eg::OpInfo& info = ops.info(p.op);
-    if (info.kind == eg::OpKind::Constant && is_integer(info.constant))
-      return boost::multiprecision::numerator(info.constant).convert_to<std::int64_t>();
-    if (info.kind == eg::OpKind::Apply && info.name == "neg" && p.children.size() == 1) return -int_of(p.children[0]);
-    throw std::invalid_argument("expected an integer attribute, got " + p.to_string(ops));
-  }
-
-  ops::AttrValue attr_of(const eg::Pattern& p) const {
-    if (p.is_var()) return ops::AttrValue::of_int(int_of(p));
-    const eg::OpInfo& info = ops.info(p.op);
-    switch (info.kind) {
-      case eg::OpKind::Constant: return ops::AttrValue{info.constant};
-      case eg::OpKind::String: return ops::AttrValue{info.name};
-      case eg::OpKind::Symbol:
-        if (info.name == "true" || info.name == "false") return ops::AttrValue{info.name == "true"};
-        if (info.name == "none" || info.name == "None") return ops::AttrValue{};
-        if (auto d = ops::parse_dtype(info.name)) return ops::AttrValue{*d};
-        return ops::AttrValue{info.name};
-      case eg::OpKind::Apply:
-        if (info.name == "list") {
-          std::vector<std::int64_t> v;
-          for (const auto& c : p.children) v.push_back(int_of(c));
-          return ops::AttrValue{v};
-        }
-        if (info.name == "neg") return ops::AttrValue::of_int(int_of(p));
-        throw std::invalid_argument("an op in an attribute position: " + p.to_string(ops));
-    }
-    return {};
-  }
+  ops::AttrValue attr_of(const eg::Pattern& p) const { return attribute_value(ops, p, integers); }
 
   ops::Tensor settle(const ops::Tensor& t) const {
     ops::DType d = t.dtype();

@@ -120,40 +120,13 @@ struct Walker {
   bool shapes_only = false;
   int placeholders = 0;
 
-  std::int64_t int_of(const eg::Pattern& p) {
-    if (p.is_var()) {
-      auto it = inst.integers.find(p.var);
-      if (it == inst.integers.end()) throw NotEncodable("?" + p.var, "not an integer variable");
-      return it->second;
-    }
-    const eg::OpInfo& info = ops.info(p.op);
-    if (info.kind == eg::OpKind::Constant && is_integer(info.constant))
-      return boost::multiprecision::numerator(info.constant).convert_to<std::int64_t>();
-    if (info.kind == eg::OpKind::Apply && info.name == "neg" && p.children.size() == 1) return -int_of(p.children[0]);
-    throw NotEncodable(info.name, "expected an integer attribute");
-  }
-
+  // An attribute's value on this instance; what the encoder cannot read is not encodable.
   ops::AttrValue attr_of(const eg::Pattern& p) {
-    if (p.is_var()) return ops::AttrValue::of_int(int_of(p));
-    const eg::OpInfo& info = ops.info(p.op);
-    switch (info.kind) {
-      case eg::OpKind::Constant: return ops::AttrValue{info.constant};
-      case eg::OpKind::String: return ops::AttrValue{info.name};
-      case eg::OpKind::Symbol:
-        if (info.name == "true" || info.name == "false") return ops::AttrValue{info.name == "true"};
-        if (info.name == "none" || info.name == "None") return ops::AttrValue{};
-        if (auto d = ops::parse_dtype(info.name)) return ops::AttrValue{*d};
-        return ops::AttrValue{info.name};
-      case eg::OpKind::Apply:
-        if (info.name == "list") {
-          std::vector<std::int64_t> v;
-          for (const auto& c : p.children) v.push_back(int_of(c));
-          return ops::AttrValue{v};
-        }
-        if (info.name == "neg") return ops::AttrValue::of_int(int_of(p));
-        throw NotEncodable(info.name, "an op in an attribute position");
+    try {
+      return attribute_value(ops, p, inst.integers);
+    } catch (const std::invalid_argument& e) {
+      throw NotEncodable(p.is_var() ? "?" + p.var : ops.info(p.op).name, e.what());
     }
-    return {};
   }
 
   std::vector<TVal> eval(const eg::Pattern& p) {
