@@ -15,8 +15,8 @@
 //     element that comes out non-finite is outside the lhs's domain and is not compared; a
 //     draw with no comparable element counts as skipped (RandomVerdict::skipped).
 //   - Sides are compared elementwise: |lhs - rhs| <= atol + rtol * max(|lhs|, |rhs|). A rhs
-//     that is not finite where the lhs is, or a shape mismatch, refutes. A rank-0 side is
-//     broadcast against the other (as the engine would use a scalar rhs).
+//     that is not finite where the lhs is, or a shape mismatch (a scalar side included: a
+//     rewrite never changes a term's shape), refutes.
 //   - Numerics pools every trial's elements into one Frobenius norm per side before taking
 //     the ratio (see judge_numerics below for why).
 #include "verify/random_tester.h"
@@ -416,13 +416,11 @@ Comparison compare(const ops::Tensor& lhs, const ops::Tensor& rhs, double rtol, 
   Comparison c;
   Shape ls = lhs.shape(), rs = rhs.shape();
   std::vector<double> a = lhs.to_doubles(), b = rhs.to_doubles();
+  // A rewrite never changes a term's shape: different shapes refute, even where the values
+  // would broadcast (a scalar right side for a tensor left side).
   if (ls != rs) {
-    if (b.size() == 1 && rs.empty()) b.assign(a.size(), b[0]);
-    else if (a.size() == 1 && ls.empty()) a.assign(b.size(), a[0]);
-    else {
-      c.shapes_differ = c.differ = true;
-      return c;
-    }
+    c.shapes_differ = c.differ = true;
+    return c;
   }
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (!std::isfinite(a[i])) continue;  // outside the lhs's domain (or overflow)
