@@ -559,8 +559,9 @@ std::string try_instance(SearchState& st, const Z3Instance& inst, int& progress,
   w.shapes_only = true;
   for (const auto& [name, type] : inst.tensors) w.inputs[name] = TVal{enc.fresh(name, type.shape), type};
   try {
+    // Instances come from the left side and the guard alone: wherever the left side types,
+    // the right side must too, or the rule is wrong there (check_instance refutes it).
     w.eval(st.rule.lhs);
-    w.eval(st.rule.rhs);
     progress = w.nodes_done;
     return "";
   } catch (const EncodingShapeError& e) {
@@ -1025,7 +1026,20 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
   }
   std::vector<TVal> lhs = w.eval(rule.lhs);
   z3::expr_vector dom_l = enc.take_domain_conditions();
-  std::vector<TVal> rhs = w.eval(rule.rhs);
+  std::vector<TVal> rhs;
+  try {
+    rhs = w.eval(rule.rhs);
+  } catch (const EncodingShapeError& e) {
+    // The left side types on this instance and the right side does not: a rewrite would
+    // build an ill-typed term here.
+    out.result = "sat";
+    out.reason = std::string("the right side does not type where the left side does: ") + e.what();
+    Z3Counterexample cex;
+    cex.instance = inst;
+    cex.note = out.reason;
+    out.cex = cex;
+    return out;
+  }
   z3::expr_vector dom_r = enc.take_domain_conditions();
   z3::expr_vector axioms = enc.axioms();
   for (const auto& u : enc.uninterpreted_used()) ufs.insert(u);
