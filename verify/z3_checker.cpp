@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
+#include <mutex>
+#include <condition_variable>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -1004,6 +1007,37 @@ struct Fractions {
   }
 };
 
+// Z3 4.8.12's nonlinear solver sometimes ignores its `timeout` parameter and runs on. A
+// watchdog interrupts the solver's context a little after the deadline, so every check ends;
+// an interrupted check answers `unknown`, which is never read as "proved".
+z3::check_result watched_check(z3::solver& solver, unsigned timeout_ms) {
+  std::mutex mutex;
+  std::condition_variable finished;
+  bool done = false;
+  z3::context& ctx = solver.ctx();
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(mutex);
+    auto grace = std::chrono::milliseconds(timeout_ms + timeout_ms / 2 + 200);
+    if (!finished.wait_for(lock, grace, [&] { return done; })) ctx.interrupt();
+  });
+  auto stop = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      done = true;
+    }
+    finished.notify_all();
+    watchdog.join();
+  };
+  try {
+    z3::check_result result = solver.check();
+    stop();
+    return result;
+  } catch (...) {
+    stop();
+    throw;
+  }
+}
+
 struct InstanceOutcome {
   std::string result;  // unsat sat unknown timeout vacuous
   std::optional<Z3Counterexample> cex;
@@ -1118,7 +1152,7 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
 
   if (shape_mismatch) {
     // Any input the guard admits shows the mismatch.
-    z3::check_result r = s.check();
+    z3::check_result r = watched_check(s, options.timeout_ms);
     if (r == z3::sat) {
       out.result = "sat";
       out.cex = make_cex(s.get_model(), note);
@@ -1207,7 +1241,7 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
         }
         gs.add(d);
         auto t0 = std::chrono::steady_clock::now();
-        auto res = gs.check();
+        auto res = watched_check(gs, options.timeout_ms);
         group_proved = res == z3::unsat;
         if (std::getenv("TWIN_Z3_DEBUG"))
           std::fprintf(stderr, "[z3] group of %zu (form %d): %s %.2fs\n", members.size(), form,
@@ -1225,7 +1259,7 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
   std::vector<z3::expr> blocks;
   for (int attempt = 0; attempt <= std::max(0, options.max_confirm_attempts) && !proved_by_slices; ++attempt) {
     auto t_full = std::chrono::steady_clock::now();
-    z3::check_result r = s.check();
+    z3::check_result r = watched_check(s, options.timeout_ms);
     if (std::getenv("TWIN_Z3_DEBUG"))
       std::fprintf(stderr, "[z3] full check attempt %d: %d %.2fs\n", attempt, static_cast<int>(r), seconds_since(t_full));
     if (r == z3::unsat) {
@@ -1320,7 +1354,7 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
       }
       ds.add(!cond);
       auto t0 = std::chrono::steady_clock::now();
-      auto res = ds.check();
+      auto res = watched_check(ds, options.timeout_ms);
       if (std::getenv("TWIN_Z3_DEBUG"))
         std::fprintf(stderr, "[z3] rhs domain slice: %d %.2fs %s\n", static_cast<int>(res), seconds_since(t0),
                      cond.to_string().substr(0, 120).c_str());
@@ -1333,7 +1367,7 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
     s.push();
     s.add(!all_defined);
     if (std::getenv("TWIN_Z3_DEBUG")) std::fprintf(stderr, "[z3] rhs domain full check (%zu)\n", pending.size());
-    z3::check_result r = s.check();
+    z3::check_result r = watched_check(s, options.timeout_ms);
     if (r == z3::sat) {
       z3::model m = s.get_model();
       Z3Counterexample c = make_cex(m, "the rhs is undefined here (a divisor is 0, or an argument of log/sqrt/rsqrt "
@@ -1368,7 +1402,7 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
     vs.set(q);
     vs.add(guard);
     vs.add(input_domain);
-    if (vs.check() == z3::unsat) {
+    if (watched_check(vs, options.timeout_ms) == z3::unsat) {
       out.result = "vacuous";
       out.reason = "the guard admits no input on this instance";
     }
