@@ -95,4 +95,20 @@ ops::AttrValue attribute_value(const egraph::OpTable& ops, const egraph::Pattern
   return {};
 }
 
+void collect_dtype_facts(const egraph::ScalarExpr& g, std::map<std::string, ops::DType>& out) {
+  using SE = egraph::ScalarExpr;
+  if (g.kind == SE::Kind::And) {
+    for (const auto& a : g.args) collect_dtype_facts(a, out);
+    return;
+  }
+  if (g.kind != SE::Kind::Compare || g.compare != SE::CompareOp::Eq || g.args.size() != 2) return;
+  for (int side = 0; side < 2; ++side) {
+    const SE& q = g.args[side];
+    const SE& v = g.args[1 - side];
+    if (q.kind == SE::Kind::Query && q.text == "dtype" && q.args.size() == 1 && q.args[0].kind == SE::Kind::PatternVar &&
+        (v.kind == SE::Kind::String || v.kind == SE::Kind::PatternVar))
+      if (auto d = ops::parse_dtype(v.text)) out[q.args[0].text] = *d;
+  }
+}
+
 }  // namespace twin::verify

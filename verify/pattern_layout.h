@@ -17,6 +17,7 @@
 
 #include "egraph/op_table.h"
 #include "egraph/pattern.h"
+#include "egraph/scalar_expr.h"
 #include "ops/attributes.h"
 
 #include <cstdint>
@@ -65,5 +66,8 @@ std::int64_t attribute_integer(const egraph::OpTable& ops, const egraph::Pattern
                                const std::map<std::string, std::int64_t>& integers);
 ops::AttrValue attribute_value(const egraph::OpTable& ops, const egraph::Pattern& child,
                                const std::map<std::string, std::int64_t>& integers);
+
+// The dtypes a guard fixes: each conjunct `dtype(?x) == bf16` gives ?x its dtype.
+void collect_dtype_facts(const egraph::ScalarExpr& guard, std::map<std::string, ops::DType>& out);
 
 }  // namespace twin::verify

@@ -173,21 +173,6 @@ void collect_value_constraints(const SE& g, std::map<std::string, ValueConstrain
   }
 }
 
-void collect_dtype_facts(const SE& g, std::map<std::string, ops::DType>& out) {
-  if (g.kind == SE::Kind::And) {
-    for (const auto& a : g.args) collect_dtype_facts(a, out);
-    return;
-  }
-  if (g.kind != SE::Kind::Compare || g.compare != SE::CompareOp::Eq || g.args.size() != 2) return;
-  for (int side = 0; side < 2; ++side) {
-    const SE& q = g.args[side];
-    const SE& v = g.args[1 - side];
-    if (q.kind == SE::Kind::Query && q.text == "dtype" && q.args.size() == 1 && q.args[0].kind == SE::Kind::PatternVar &&
-        (v.kind == SE::Kind::String || v.kind == SE::Kind::PatternVar))
-      if (auto d = ops::parse_dtype(v.text)) out[q.args[0].text] = *d;
-  }
-}
-
 int domain_rank(DomainKind k) {
   switch (k) {
     case DomainKind::Any: return 0;

@@ -239,21 +239,6 @@ struct Walker {
 using SE = eg::ScalarExpr;
 
 // dtype(?x) == name conjuncts: fixes variables' dtypes.
-void collect_dtype_facts(const SE& g, std::map<std::string, ops::DType>& out) {
-  if (g.kind == SE::Kind::And) {
-    for (const auto& a : g.args) collect_dtype_facts(a, out);
-    return;
-  }
-  if (g.kind != SE::Kind::Compare || g.compare != SE::CompareOp::Eq || g.args.size() != 2) return;
-  for (int side = 0; side < 2; ++side) {
-    const SE& q = g.args[side];
-    const SE& v = g.args[1 - side];
-    if (q.kind == SE::Kind::Query && q.text == "dtype" && q.args.size() == 1 && q.args[0].kind == SE::Kind::PatternVar &&
-        v.kind == SE::Kind::String)
-      if (auto d = ops::parse_dtype(v.text)) out[q.args[0].text] = *d;
-  }
-}
-
 // A guard's value: numbers (elementwise over a shape), a boolean, a string, a shape, or
 // something the current level cannot see (tensor values while solving shapes).
 struct GVal {
