@@ -3,6 +3,8 @@
 #include "egraph/runner.h"
 #include "egraph/sexpr.h"
 
+#include "egraph_support.h"
+
 #include <doctest/doctest.h>
 
 #include <map>
@@ -198,18 +200,7 @@ TEST_CASE("explanations on random e-graphs with host unions and rules replay ste
     OpId f = ops->intern_apply("f", 1), h = ops->intern_apply("h", 2);
     EGraph g(ops, false);
     g.enable_explanations();
-    std::vector<EClassId> ids;
-    for (int i = 0; i < 25; ++i) {
-      int kind = ids.size() < 3 ? 0 : rng() % 3;
-      if (kind == 0) ids.push_back(g.add(leaves[rng() % 3]));
-      else if (kind == 1) {
-        EClassId c[1] = {ids[rng() % ids.size()]};
-        ids.push_back(g.add(f, c));
-      } else {
-        EClassId c[2] = {ids[rng() % ids.size()], ids[rng() % ids.size()]};
-        ids.push_back(g.add(h, c));
-      }
-    }
+    std::vector<EClassId> ids = testing::add_random_terms(g, rng, {leaves[0], leaves[1], leaves[2]}, f, h, 25);
     Axioms axioms;
     for (int u = 0; u < 3; ++u) {
       EClassId x = ids[rng() % ids.size()], y = ids[rng() % ids.size()];

@@ -2,6 +2,8 @@
 #include "egraph/extract.h"
 #include "egraph/sexpr.h"
 
+#include "egraph_support.h"
+
 #include <doctest/doctest.h>
 
 #include <functional>
@@ -88,18 +90,7 @@ TEST_CASE("DAG extraction matches brute force on small random e-graphs") {
     OpId leaves[2] = {ops->intern_symbol("a"), ops->intern_symbol("b")};
     OpId f = ops->intern_apply("f", 1), h = ops->intern_apply("h", 2);
     EGraph g(ops, false);
-    std::vector<EClassId> ids;
-    for (int i = 0; i < 9; ++i) {
-      int kind = ids.size() < 2 ? 0 : rng() % 3;
-      if (kind == 0) ids.push_back(g.add(leaves[rng() % 2]));
-      else if (kind == 1) {
-        EClassId c[1] = {ids[rng() % ids.size()]};
-        ids.push_back(g.add(f, c));
-      } else {
-        EClassId c[2] = {ids[rng() % ids.size()], ids[rng() % ids.size()]};
-        ids.push_back(g.add(h, c));
-      }
-    }
+    std::vector<EClassId> ids = testing::add_random_terms(g, rng, {leaves[0], leaves[1]}, f, h, 9);
     for (int u = 0; u < 3; ++u) g.union_classes(ids[2 + rng() % (ids.size() - 2)], ids[2 + rng() % (ids.size() - 2)]);
     g.rebuild();
     if (g.num_classes() > 9) continue;
