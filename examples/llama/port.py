@@ -1,9 +1,11 @@
-"""The Llama of reference.py, ported the way vLLM and NxD write their models.
+"""The Llama of reference.py, ported the way vLLM and NxD Inference write their models
+(NxD's [batch, seq, hidden] layout, vLLM's fused blocks):
 
 - fused `qkv_proj` (QKVParallelLinear), then split;
 - fused `gate_up_proj` (MergedColumnParallelLinear) with SiluAndMul;
 - neox RoPE in chunk/cat form over a half-width cos/sin cache;
-- repeat_interleave for the KV heads; a boolean causal mask applied with masked_fill;
+- repeat_interleave for the KV heads; Q pre-scaled by 1/sqrt(head_dim); a boolean causal
+  mask applied with masked_fill;
 - fused residual-add RMSNorm (`norm(x, residual) -> (normed, residual)`);
 - `o_proj`, `down_proj` row-parallel over 2 shards (partial products summed, the
   all-reduce), `lm_head` column-parallel over 2 shards (concatenated, the all-gather).
@@ -91,7 +93,8 @@ class SiluAndMul(nn.Module):
 
 
 class RotaryEmbedding(nn.Module):
-    """vLLM's neox-style RotaryEmbedding: a cache of [cos | sin], each half the head width."""
+    """vLLM's neox-style RotaryEmbedding: a cache of [cos | sin], each half the head width,
+    applied in chunk/cat form (the reference uses rotate_half over full-width cos/sin)."""
 
     def __init__(self, head_size, max_position, base):
         super().__init__()
@@ -109,18 +112,19 @@ class RotaryEmbedding(nn.Module):
         return torch.cat((o1, o2), dim=-1)
 
     def forward(self, positions, query, key):
-        # query, key: [num_tokens, heads * head_size]
-        num_tokens = positions.shape[0]
-        cos_sin = self.cos_sin_cache.to(torch.float32)[positions]
+        # query, key: [batch, heads, seq, head_size]; cos, sin: [1, 1, seq, head_size / 2]
+        cos_sin = self.cos_sin_cache[positions]
         cos, sin = cos_sin.chunk(2, dim=-1)
-        cos = cos.unsqueeze(-2).to(query.dtype)
-        sin = sin.unsqueeze(-2).to(query.dtype)
-        query = self._rotate(query.view(num_tokens, -1, self.head_size), cos, sin)
-        key = self._rotate(key.view(num_tokens, -1, self.head_size), cos, sin)
-        return query.reshape(num_tokens, -1), key.reshape(num_tokens, -1)
+        cos = cos[None, None].to(query.dtype)
+        sin = sin[None, None].to(query.dtype)
+        return self._rotate(query, cos, sin), self._rotate(key, cos, sin)
 
 
 class LlamaAttention(nn.Module):
+    """NxD Inference's layout ([batch, seq, hidden], heads split after the projection) with
+    vLLM's blocks: fused QKV, neox RoPE, repeat_interleave for the KV heads, Q pre-scaled by
+    1/sqrt(head_dim), a boolean causal mask applied with masked_fill, row-parallel o_proj."""
+
     def __init__(self, config):
         super().__init__()
         self.num_heads = config.num_attention_heads
@@ -133,26 +137,28 @@ class LlamaAttention(nn.Module):
         self.o_proj = RowParallelLinear(self.q_size, config.hidden_size)
         self.rotary_emb = RotaryEmbedding(self.head_dim, config.max_position_embeddings, config.rope_theta)
 
-    def attention(self, q, k, v, num_tokens):
-        # q: [tokens, heads*d] -> [heads, tokens, d]
-        q = q.view(num_tokens, self.num_heads, self.head_dim).transpose(0, 1)
-        k = k.view(num_tokens, self.num_kv_heads, self.head_dim).transpose(0, 1)
-        v = v.view(num_tokens, self.num_kv_heads, self.head_dim).transpose(0, 1)
-        k = k.repeat_interleave(self.num_heads // self.num_kv_heads, dim=0)
-        v = v.repeat_interleave(self.num_heads // self.num_kv_heads, dim=0)
-        scores = torch.matmul(q, k.transpose(-1, -2)) * self.scaling
-        mask = torch.ones(num_tokens, num_tokens, dtype=torch.bool, device=q.device).triu(1)
+    def attention(self, q, k, v):
+        # q: [batch, heads, seq, d]; k, v: [batch, kv_heads, seq, d]
+        seq = q.shape[2]
+        k = k.repeat_interleave(self.num_heads // self.num_kv_heads, dim=1)
+        v = v.repeat_interleave(self.num_heads // self.num_kv_heads, dim=1)
+        scores = torch.matmul(q * self.scaling, k.transpose(-1, -2))
+        mask = torch.ones(seq, seq, dtype=torch.bool, device=q.device).triu(1)
         scores = scores.masked_fill(mask, float("-inf"))
         probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
-        out = torch.matmul(probs, v)
-        return out.transpose(0, 1).reshape(num_tokens, self.q_size)
+        return torch.matmul(probs, v)
 
     def forward(self, positions, hidden_states):
+        bsz, seq, _ = hidden_states.shape
         qkv = self.qkv_proj(hidden_states)
         q, k, v = qkv.split([self.q_size, self.kv_size, self.kv_size], dim=-1)
+        q = q.view(bsz, seq, self.num_heads, self.head_dim).transpose(1, 2)
+        k = k.view(bsz, seq, self.num_kv_heads, self.head_dim).transpose(1, 2)
+        v = v.view(bsz, seq, self.num_kv_heads, self.head_dim).transpose(1, 2)
         q, k = self.rotary_emb(positions, q, k)
-        attn_output = self.attention(q, k, v, positions.shape[0])
-        return self.o_proj(attn_output)
+        out = self.attention(q, k, v)
+        out = out.transpose(1, 2).reshape(bsz, seq, self.q_size)
+        return self.o_proj(out)
 
 
 class LlamaMLP(nn.Module):
@@ -187,8 +193,7 @@ class LlamaDecoderLayer(nn.Module):
 
 
 class LlamaForCausalLM(nn.Module):
-    """Takes input_ids [batch=1, seq] like the reference and flattens them to vLLM's token
-    layout [num_tokens]."""
+    """Keeps the reference's [batch, seq, hidden] layout, as NxD Inference does."""
 
     layer_class = LlamaDecoderLayer
 
@@ -201,15 +206,13 @@ class LlamaForCausalLM(nn.Module):
         self.lm_head = ColumnParallelLinear(config.hidden_size, config.vocab_size)
 
     def forward(self, input_ids):
-        tokens = input_ids.reshape(-1)
-        positions = torch.arange(tokens.shape[0], device=tokens.device)
-        hidden_states = self.embed_tokens(tokens)
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        hidden_states = self.embed_tokens(input_ids)
         residual = None
         for layer in self.layers:
             hidden_states, residual = layer(positions, hidden_states, residual)
         hidden_states, _ = self.norm(hidden_states, residual)
-        logits = self.lm_head(hidden_states)
-        return logits.view(input_ids.shape[0], input_ids.shape[1], -1)
+        return self.lm_head(hidden_states)
 
 
 def convert_reference_state_dict(ref, config, tp=TP):

@@ -173,8 +173,9 @@ class LlamaForCausalLM(nn.Module):
         position_ids = torch.arange(0, seq_length, dtype=torch.long, device=input_ids.device).unsqueeze(0)
 
         dtype = inputs_embeds.dtype
-        min_dtype = torch.finfo(dtype).min
-        causal_mask = torch.full((seq_length, seq_length), fill_value=min_dtype, dtype=dtype, device=input_ids.device)
+        # Meta's llama/model.py mask: -inf above the diagonal, 0 elsewhere (HF's newer code
+        # fills with finfo(dtype).min, which equals masked_fill(-inf) only after rounding).
+        causal_mask = torch.full((seq_length, seq_length), fill_value=float("-inf"), dtype=dtype, device=input_ids.device)
         causal_mask = torch.triu(causal_mask, diagonal=1)
         causal_mask = causal_mask[None, None, :, :].expand(batch_size, 1, -1, -1)
 

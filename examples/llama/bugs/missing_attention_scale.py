@@ -1,6 +1,6 @@
 # bug in: layers.1.self_attn
 """The port with the 1/sqrt(head_dim) attention scaling dropped in layer 1 only (a per-layer
-attention override that forgot `* self.scaling`)."""
+attention override that forgot to pre-scale q by `self.scaling`)."""
 import os
 import sys
 
@@ -12,18 +12,15 @@ import reference  # noqa: E402
 
 
 class LlamaAttention(port.LlamaAttention):
-    def attention(self, q, k, v, num_tokens):
-        q = q.view(num_tokens, self.num_heads, self.head_dim).transpose(0, 1)
-        k = k.view(num_tokens, self.num_kv_heads, self.head_dim).transpose(0, 1)
-        v = v.view(num_tokens, self.num_kv_heads, self.head_dim).transpose(0, 1)
-        k = k.repeat_interleave(self.num_heads // self.num_kv_heads, dim=0)
-        v = v.repeat_interleave(self.num_heads // self.num_kv_heads, dim=0)
-        scores = torch.matmul(q, k.transpose(-1, -2))  # BUG: missing * self.scaling
-        mask = torch.ones(num_tokens, num_tokens, dtype=torch.bool, device=q.device).triu(1)
+    def attention(self, q, k, v):
+        seq = q.shape[2]
+        k = k.repeat_interleave(self.num_heads // self.num_kv_heads, dim=1)
+        v = v.repeat_interleave(self.num_heads // self.num_kv_heads, dim=1)
+        scores = torch.matmul(q, k.transpose(-1, -2))  # BUG: q is not scaled by self.scaling
+        mask = torch.ones(seq, seq, dtype=torch.bool, device=q.device).triu(1)
         scores = scores.masked_fill(mask, float("-inf"))
         probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
-        out = torch.matmul(probs, v)
-        return out.transpose(0, 1).reshape(num_tokens, self.q_size)
+        return torch.matmul(probs, v)
 
 
 def model():
