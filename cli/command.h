@@ -62,5 +62,6 @@ extern const CommandSpec kFmtCommand;
 extern const CommandSpec kDisasmCommand;
 extern const CommandSpec kVerifyCommand;
 extern const CommandSpec kCaptureCommand;
+extern const CommandSpec kCheckCommand;
 
 }  // namespace twin::cli

@@ -10,12 +10,13 @@ namespace {
 
 // Adding a command: define its CommandSpec in <name>_command.cpp, declare it in command.h,
 // and add one line here. `twin --help` lists them in this order.
-constexpr std::array<const CommandSpec*, 6> kCommands = {
+constexpr std::array<const CommandSpec*, 7> kCommands = {
     &kRunCommand,
     &kReplCommand,
     &kFmtCommand,
     &kVerifyCommand,
     &kCaptureCommand,
+    &kCheckCommand,
     &kDisasmCommand,
 };
 

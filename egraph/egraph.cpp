@@ -93,6 +93,13 @@ void EGraph::enable_explanations() {
   s_.explain.emplace();
 }
 
+std::vector<ProofEdge> EGraph::proof_edges(EClassId a, EClassId b) {
+  if (!s_.explain) throw std::logic_error("proof_edges: explanations are not enabled");
+  rebuild();
+  if (find(a) != find(b)) throw std::invalid_argument("proof_edges: the two terms are not equal");
+  return s_.explain->proof_edges(a, b, s_.justification_names);
+}
+
 std::vector<ExplanationStep> EGraph::explain(EClassId a, EClassId b) {
   if (!s_.explain) throw std::logic_error("explain: explanations are not enabled");
   ensure_clean();

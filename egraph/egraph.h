@@ -90,6 +90,10 @@ class EGraph {
   // The steps turning the term of `a` into the term of `b`; they must be equivalent
   // (throws std::invalid_argument otherwise, std::logic_error when explanations are off).
   std::vector<ExplanationStep> explain(EClassId a, EClassId b);
+  // The rule edges of the proof that a == b (see Explainer::proof_edges); a, b must be equal.
+  std::vector<ProofEdge> proof_edges(EClassId a, EClassId b);
+  // The explainer (nullptr when explanations are off): exact terms of ids for proof summaries.
+  const Explainer* explainer() const { return s_.explain ? &*s_.explain : nullptr; }
   // With explanations on: the exact term `id` was created for.
   RecExpr term_of(EClassId id) const;
 

@@ -1,5 +1,7 @@
 #include "egraph/explain.h"
 
+#include <set>
+
 #include "egraph/hashcons.h"
 
 #include <algorithm>
@@ -152,6 +154,40 @@ void Explainer::explain_into(EClassId a, EClassId b, Tree& whole, std::vector<st
     step.after = whole.to_expr();
     out.push_back(std::move(step));
   }
+}
+
+std::vector<ProofEdge> Explainer::proof_edges(EClassId a, EClassId b, const std::vector<std::string>& names) const {
+  std::vector<ProofEdge> out;
+  std::set<std::pair<EClassId, EClassId>> done;
+  std::vector<std::pair<EClassId, EClassId>> work{{a, b}};
+  while (!work.empty()) {
+    auto [x, y] = work.back();
+    work.pop_back();
+    if (x == y || !done.insert({x, y}).second) continue;
+    std::vector<EClassId> up_x = path_to_root(x), up_y = path_to_root(y);
+    if (up_x.back() != up_y.back()) throw std::logic_error("Explainer: ids are not connected");
+    while (up_x.size() >= 2 && up_y.size() >= 2 && up_x[up_x.size() - 2] == up_y[up_y.size() - 2]) {
+      up_x.pop_back();
+      up_y.pop_back();
+    }
+    auto hop = [&](EClassId from, EClassId to, Justification why, bool forward) {
+      if (why.name == Justification::kCongruence) {
+        auto cx = children_of(from), cy = children_of(to);
+        for (std::size_t i = 0; i < cx.size(); ++i) work.push_back({cx[i], cy[i]});
+        return;
+      }
+      out.push_back(ProofEdge{from, to, names[why.name], forward != why.reversed});
+    };
+    for (std::size_t i = 0; i + 1 < up_x.size(); ++i) {
+      const Edge& e = edges_[up_x[i]];
+      hop(up_x[i], e.next, e.why, e.forward);
+    }
+    for (std::size_t i = up_y.size() - 1; i-- > 0;) {
+      const Edge& e = edges_[up_y[i]];
+      hop(e.next, up_y[i], e.why, !e.forward);
+    }
+  }
+  return out;
 }
 
 std::vector<ExplanationStep> Explainer::explain(EClassId a, EClassId b, const std::vector<std::string>& names) const {

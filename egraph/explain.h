@@ -28,6 +28,15 @@
 
 namespace twin::egraph {
 
+// One rule application on the path between two terms, without the surrounding term: the
+// exact terms (ids) it rewrote from and to. Proof summaries of whole models use these
+// (a flattened explanation repeats the whole model's term at every step).
+struct ProofEdge {
+  EClassId from = 0, to = 0;  // exact-term ids (Explainer::term gives their terms)
+  std::string rule;           // rule name, host union name, or "constant_fold"
+  bool forward = true;        // the rule's lhs -> rhs
+};
+
 struct ExplanationStep {
   std::string rule;    // rule name, host union name, or "constant_fold"
   bool forward = true; // true: the rule's lhs -> rhs; false: rhs -> lhs
@@ -54,6 +63,12 @@ class Explainer {
   void record_union(EClassId from, EClassId to, Justification why);
 
   RecExpr term(EClassId id) const;
+  OpId term_op(EClassId id) const { return op_of(id); }
+  std::span<const EClassId> term_children(EClassId id) const { return children_of(id); }
+  // The rule edges on the proof-forest paths that make a equal to b, recursing into the
+  // children of congruence edges. Each pair of ids is walked once (memoized), so the cost is
+  // linear in the proof's size even when subterms are shared: no term is flattened.
+  std::vector<ProofEdge> proof_edges(EClassId a, EClassId b, const std::vector<std::string>& names) const;
   std::vector<ExplanationStep> explain(EClassId a, EClassId b, const std::vector<std::string>& names) const;
   std::size_t size() const { return terms_.size(); }
 

@@ -1,0 +1,383 @@
+#include "check/graph_lowering.h"
+
+#include "interp/error.h"
+#include "ops/op_spec.h"
+#include "ops/shape_analysis.h"
+#include "verify/pattern_layout.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace twin::check {
+
+namespace eg = twin::egraph;
+using ops::AttrValue;
+using ops::Attributes;
+using ops::TensorType;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& message) { throw Error(ErrorKind::Value, message); }
+
+std::int64_t int_attr(const Attributes& a, const std::string& name) { return a.at(name).as_int(); }
+bool is_none(const Attributes& a, const std::string& name) {
+  auto it = a.find(name);
+  return it == a.end() || std::holds_alternative<std::monostate>(it->second.value);
+}
+
+// `dim` counted from the end of a rank-`rank` tensor: -1 is the last dim.
+std::int64_t from_end(std::int64_t dim, std::int64_t rank, const std::string& op) {
+  auto d = ops::normalize_dim(dim, rank);
+  if (!d) fail("`" + op + "`: dim " + std::to_string(dim) + " is out of range for rank " + std::to_string(rank));
+  return *d - rank;
+}
+
+// The ops whose `dim` counts against the operand's rank, and those counting against the result's.
+bool has_operand_dim(const std::string& op) {
+  static const char* names[] = {"slice", "cat", "chunk", "split", "softmax", "log_softmax", "select",
+                                "index_select", "repeat_interleave", "squeeze"};
+  return std::find(std::begin(names), std::end(names), op) != std::end(names);
+}
+
+void canonicalize_attributes(const std::string& op, const std::vector<LoweredValue>& operands, Attributes& a) {
+  if (operands.empty()) return;
+  const auto& first = operands[0].type;
+  std::int64_t rank = first ? first->rank() : -1;
+  if (op == "cat" || op == "stack") {
+    // operands are the list items (flattened)
+    if (rank < 0) return;
+    std::int64_t r = op == "stack" ? rank + 1 : rank;
+    a["dim"] = AttrValue::of_int(from_end(int_attr(a, "dim"), r, op));
+    return;
+  }
+  if (rank < 0) return;
+  if (op == "unsqueeze") {
+    a["dim"] = AttrValue::of_int(from_end(int_attr(a, "dim"), rank + 1, op));
+  } else if (op == "transpose") {
+    std::int64_t d0 = from_end(int_attr(a, "dim0"), rank, op), d1 = from_end(int_attr(a, "dim1"), rank, op);
+    a["dim0"] = AttrValue::of_int(std::min(d0, d1));
+    a["dim1"] = AttrValue::of_int(std::max(d0, d1));
+  } else if (op == "sum" || op == "mean" || op == "amax") {
+    if (!is_none(a, "dim")) {
+      auto& v = a["dim"].value;
+      std::vector<std::int64_t> dims;
+      if (auto* list = std::get_if<std::vector<std::int64_t>>(&v)) dims = *list;
+      else dims = {a["dim"].as_int()};
+      for (auto& d : dims) d = from_end(d, rank, op);
+      std::sort(dims.begin(), dims.end());
+      a["dim"] = AttrValue{dims};
+    }
+  } else if (has_operand_dim(op) && !is_none(a, "dim")) {
+    a["dim"] = AttrValue::of_int(from_end(int_attr(a, "dim"), rank, op));
+  }
+  if (op == "slice" && rank > 0) {
+    std::int64_t size = first->shape[static_cast<std::size_t>(rank + int_attr(a, "dim"))];
+    auto bound = [&](const char* name, std::int64_t dflt) {
+      if (is_none(a, name)) return dflt;
+      std::int64_t v = a[name].as_int();
+      if (v < 0) v += size;
+      return std::clamp<std::int64_t>(v, 0, size);
+    };
+    std::int64_t start = bound("start", 0), end = std::max(start, bound("end", size));
+    a["start"] = AttrValue::of_int(start);
+    a["end"] = AttrValue::of_int(end);
+  }
+}
+
+bool is_identity(const std::string& op, const std::vector<LoweredValue>& operands, const Attributes& a,
+                 const TensorType& out) {
+  if (op == "contiguous" || op == "clone" || op == "detach") return true;
+  if (operands.empty() || !operands[0].type) return false;
+  const TensorType& in = *operands[0].type;
+  if (in.python_scalar) return false;
+  if (op == "cast") return in.dtype == out.dtype;
+  if (op == "reshape" || op == "expand") return in.shape == out.shape;
+  if (op == "transpose") return int_attr(a, "dim0") == int_attr(a, "dim1");
+  if (op == "slice") return in.shape == out.shape && int_attr(a, "step") == 1;
+  return false;
+}
+
+std::vector<TensorType> operand_types(const std::vector<LoweredValue>& operands, const std::string& op) {
+  std::vector<TensorType> types;
+  for (const auto& o : operands) {
+    if (!o.type) fail("`" + op + "`: an operand has no known type");
+    types.push_back(*o.type);
+  }
+  return types;
+}
+
+std::string typed_name(const std::string& name, const TensorType& type) { return name + ": " + type.to_string(); }
+
+}  // namespace
+
+LoweredValue GraphLowering::leaf(const std::string& name, const TensorType& type, const std::optional<ops::Tensor>& value) {
+  eg::OpId op = graph_.ops().intern_symbol(typed_name(name, type));
+  if (value) values_.set_leaf_value(op, *value);
+  return {graph_.add(op), type};
+}
+
+eg::EClassId GraphLowering::attribute_leaf(const AttrValue& value) {
+  eg::OpTable& ops = graph_.ops();
+  return std::visit(
+      [&](const auto& v) -> eg::EClassId {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::monostate>) return graph_.add(ops.intern_symbol("none"));
+        else if constexpr (std::is_same_v<V, bool>) return graph_.add(ops.intern_symbol(v ? "true" : "false"));
+        else if constexpr (std::is_same_v<V, Rational>) return graph_.add(ops.intern_constant(v));
+        else if constexpr (std::is_same_v<V, std::string>) return graph_.add(ops.intern_string(v));
+        else if constexpr (std::is_same_v<V, ops::DType>) return graph_.add(ops.intern_symbol(ops::dtype_name(v)));
+        else {
+          std::vector<eg::EClassId> items;
+          for (std::int64_t i : v) items.push_back(graph_.add(ops.intern_constant(Rational(i))));
+          return graph_.add(ops.intern_apply("list", static_cast<std::uint32_t>(items.size())), items);
+        }
+      },
+      value.value);
+}
+
+LoweredValue GraphLowering::add_op(const std::string& name, const std::vector<LoweredValue>& operands,
+                                   Attributes attributes) {
+  const ops::OpSpec* spec = ops::find_op(name);
+  if (!spec) fail("`" + name + "` is not an op Twin knows");
+  try {
+    attributes = ops::complete_attributes(*spec, attributes);
+  } catch (const std::exception& e) {
+    fail("`" + name + "`: " + e.what());
+  }
+  canonicalize_attributes(name, operands, attributes);
+  std::vector<TensorType> types = operand_types(operands, name);
+  TensorType out;
+  try {
+    std::vector<TensorType> outs = spec->infer(types, attributes);
+    if (outs.size() != 1) fail("`" + name + "` gives " + std::to_string(outs.size()) + " results where one is expected");
+    out = outs[0];
+  } catch (const ops::ShapeError& e) {
+    fail("`" + name + "`: " + e.what());
+  }
+  if (name == "reshape" || name == "expand") attributes["shape"] = AttrValue{out.shape};
+  if (is_identity(name, operands, attributes, out)) return operands[0];
+
+  std::vector<eg::EClassId> children;
+  bool list_operand = !spec->operands.empty() && spec->operands[0].is_list;
+  if (list_operand) {
+    std::vector<eg::EClassId> items;
+    for (const auto& o : operands) items.push_back(o.id);
+    children.push_back(graph_.add(graph_.ops().intern_apply("list", static_cast<std::uint32_t>(items.size())), items));
+  } else {
+    for (const auto& o : operands) children.push_back(o.id);
+  }
+  std::vector<std::string> attr_names;
+  for (const auto& a : spec->attributes) {
+    attr_names.push_back(a.name);
+    children.push_back(attribute_leaf(attributes.at(a.name)));
+  }
+  eg::OpId op = graph_.ops().intern_apply(name, static_cast<std::uint32_t>(children.size()), attr_names);
+  return {graph_.add(op, children), out};
+}
+
+std::vector<LoweredValue> GraphLowering::add_pieces(const std::string& name, const LoweredValue& input,
+                                                    Attributes attributes) {
+  const ops::OpSpec* spec = ops::find_op(name);
+  if (!spec || !input.type) fail("`" + name + "`: cannot split this operand");
+  attributes = ops::complete_attributes(*spec, attributes);
+  std::vector<TensorType> outs = spec->infer({*input.type}, attributes);
+  std::int64_t dim = attributes.at("dim").as_int();
+  std::vector<LoweredValue> pieces;
+  std::int64_t start = 0;
+  for (const auto& t : outs) {
+    std::int64_t size = t.shape[static_cast<std::size_t>(*ops::normalize_dim(dim, t.rank()))];
+    Attributes s{{"dim", AttrValue::of_int(dim)}, {"start", AttrValue::of_int(start)},
+                 {"end", AttrValue::of_int(start + size)}};
+    pieces.push_back(add_op("slice", {input}, s));
+    start += size;
+  }
+  return pieces;
+}
+
+LoweredValue GraphLowering::add_term(const Term& term, const std::map<std::string, LoweredValue>& sources) {
+  switch (term.kind) {
+    case TermKind::Symbol: {
+      auto it = sources.find(term.name);
+      if (it == sources.end()) fail("relation: `" + term.name + "` names no reference parameter");
+      return it->second;
+    }
+    case TermKind::Apply:
+      break;
+    default:
+      fail("relation: unexpected `" + print_term(term) + "`");
+  }
+  std::vector<LoweredValue> operands;
+  for (const auto& o : term.operands) {
+    if (o->kind == TermKind::List) {
+      for (const auto& item : o->operands) operands.push_back(add_term(*item, sources));
+    } else {
+      operands.push_back(add_term(*o, sources));
+    }
+  }
+  Attributes attributes;
+  for (const auto& [name, value] : term.attributes) {
+    const Term& v = *value;
+    if (v.kind == TermKind::Constant) attributes[name] = AttrValue{v.constant};
+    else if (v.kind == TermKind::String) attributes[name] = AttrValue{v.name};
+    else if (v.kind == TermKind::Symbol && (v.name == "true" || v.name == "false")) attributes[name] = AttrValue{v.name == "true"};
+    else if (v.kind == TermKind::Symbol && ops::parse_dtype(v.name)) attributes[name] = AttrValue{*ops::parse_dtype(v.name)};
+    else if (v.kind == TermKind::List) {
+      std::vector<std::int64_t> ints;
+      for (const auto& item : v.operands) {
+        if (item->kind != TermKind::Constant || !is_integer(item->constant)) fail("relation: bad attribute " + name);
+        ints.push_back(static_cast<std::int64_t>(item->constant));
+      }
+      attributes[name] = AttrValue{ints};
+    } else {
+      fail("relation: bad attribute `" + name + "`");
+    }
+  }
+  return add_op(term.name, operands, attributes);
+}
+
+LoweredGraph GraphLowering::lower(const Graph& graph, const std::map<std::string, LoweredValue>& sources) {
+  LoweredGraph out;
+  // Values by reference: "name" or "name[i]".
+  std::map<std::string, LoweredValue> values = sources;
+  auto lookup = [&](const GraphRef& ref, const GraphNode& node) -> LoweredValue {
+    auto it = values.find(ref.output ? ref.to_string() : ref.name);
+    if (it == values.end()) fail(graph.file() + ": node " + node.name + " reads " + ref.to_string() + ", which is not lowered");
+    return it->second;
+  };
+  for (const GraphNode& node : graph.nodes()) {
+    std::vector<LoweredValue> results;
+    try {
+      if (node.opaque) {
+        // Opaque: an uninterpreted op over its inputs; equal only to itself.
+        std::vector<eg::EClassId> children;
+        for (const auto& r : node.reads) children.push_back(lookup(GraphRef{r, 0}, node).id);
+        eg::OpId op = graph_.ops().intern_apply("opaque " + node.aten_op, static_cast<std::uint32_t>(children.size()));
+        eg::EClassId id = graph_.add(op, children);
+        for (std::size_t i = 0; i < node.outputs.size(); ++i) {
+          if (node.outputs.size() == 1) results.push_back({id, node.outputs[0]});
+          else {
+            eg::OpId pick = graph_.ops().intern_apply("output " + std::to_string(i), 1);
+            results.push_back({graph_.add(pick, std::vector<eg::EClassId>{id}), node.outputs[i]});
+          }
+        }
+      } else {
+        std::vector<std::vector<LoweredValue>> steps;
+        for (const GraphStep& step : node.steps) {
+          std::vector<LoweredValue> operands;
+          Attributes attributes = step.attributes;
+          for (std::size_t i = 0; i < step.operands.size(); ++i) {
+            const GraphOperand& o = step.operands[i];
+            LoweredValue v;
+            switch (o.kind) {
+              case GraphOperand::Kind::Value: v = lookup(o.ref, node); break;
+              case GraphOperand::Kind::Step:
+                if (o.step < 0 || static_cast<std::size_t>(o.step) >= steps.size() ||
+                    static_cast<std::size_t>(o.output) >= steps[o.step].size())
+                  fail("bad step reference");
+                v = steps[o.step][o.output];
+                break;
+              case GraphOperand::Kind::Scalar: {
+                Rational r(o.scalar);
+                eg::EClassId id = graph_.add(graph_.ops().intern_constant(r));
+                v = {id, TensorType{o.integral ? ops::DType::I64 : ops::DType::F32, {}, true}};
+                break;
+              }
+            }
+            if (static_cast<int>(i) == step.dtype_like) {
+              if (!v.type) fail("dtype of an untyped operand");
+              attributes["dtype"] = AttrValue{v.type->dtype};
+              continue;
+            }
+            operands.push_back(v);
+          }
+          if (step.op == "chunk" || step.op == "split") {
+            if (operands.size() != 1) fail("`" + step.op + "` takes one operand");
+            steps.push_back(add_pieces(step.op, operands[0], attributes));
+          } else {
+            steps.push_back({add_op(step.op, operands, attributes)});
+          }
+        }
+        if (steps.empty()) fail("no steps");
+        if (node.results.empty()) results = steps.back();
+        else
+          for (auto [s, o] : node.results) {
+            if (s < 0 || static_cast<std::size_t>(s) >= steps.size() || static_cast<std::size_t>(o) >= steps[s].size())
+              fail("bad result reference");
+            results.push_back(steps[s][o]);
+          }
+      }
+    } catch (const Error& e) {
+      fail(graph.file() + ": node " + node.name + " (" + node.aten_op + ", module " +
+           (node.module.empty() ? "<model>" : node.module) + "): " + e.message());
+    } catch (const std::exception& e) {
+      fail(graph.file() + ": node " + node.name + " (" + node.aten_op + "): " + e.what());
+    }
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      GraphRef ref{node.name, static_cast<int>(i)};
+      values[i ? ref.to_string() : node.name] = results[i];
+      out.nodes.push_back(LoweredNode{node.name, static_cast<int>(i), node.module, node.twin_op(), node.aten_op, results[i]});
+    }
+  }
+  for (const GraphRef& ref : graph.outputs()) {
+    auto it = values.find(ref.output ? ref.to_string() : ref.name);
+    if (it == values.end()) fail(graph.file() + ": output " + ref.to_string() + " is not lowered");
+    out.outputs.push_back(it->second);
+  }
+  return out;
+}
+
+eg::Pattern canonical_pattern(const eg::Pattern& pattern, eg::OpTable& ops) {
+  if (pattern.is_var()) return pattern;
+  const eg::OpInfo& info = ops.info(pattern.op);
+  eg::Pattern out = pattern;
+  for (auto& c : out.children) c = canonical_pattern(c, ops);
+  if (info.kind != eg::OpKind::Apply || info.name == "list") return out;
+  const ops::OpSpec* spec = ops::find_op(info.name);
+  if (!spec || spec->attributes.empty()) return out;
+  verify::NodeLayout layout;
+  try {
+    layout = verify::layout_of(ops, pattern);
+  } catch (const std::exception&) {
+    return out;
+  }
+  std::vector<eg::Pattern> children;
+  std::map<std::string, eg::Pattern> given;
+  for (std::size_t i = 0; i < out.children.size(); ++i) {
+    if (layout.child_attr[i].empty()) children.push_back(out.children[i]);
+    else given.emplace(layout.child_attr[i], out.children[i]);
+  }
+  std::vector<std::string> names;
+  for (const auto& a : spec->attributes) {
+    names.push_back(a.name);
+    auto it = given.find(a.name);
+    if (it != given.end()) {
+      const eg::Pattern& g = it->second;
+      bool single_int = !g.is_var() && ops.kind(g.op) == eg::OpKind::Constant;
+      if (a.kind == ops::AttrKind::Ints && single_int)  // `dim=-1` for `dim: ints` is `dim=[-1]`
+        children.push_back(eg::Pattern::Node(ops.intern_apply("list", 1), {g}));
+      else
+        children.push_back(g);
+      continue;
+    }
+    if (!a.default_value) return out;  // a required attribute is missing: leave it (it will not match)
+    const AttrValue& d = *a.default_value;
+    std::visit(
+        [&](const auto& v) {
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<V, std::monostate>) children.push_back(eg::Pattern::Node(ops.intern_symbol("none")));
+          else if constexpr (std::is_same_v<V, bool>) children.push_back(eg::Pattern::Node(ops.intern_symbol(v ? "true" : "false")));
+          else if constexpr (std::is_same_v<V, Rational>) children.push_back(eg::Pattern::Node(ops.intern_constant(v)));
+          else if constexpr (std::is_same_v<V, std::string>) children.push_back(eg::Pattern::Node(ops.intern_string(v)));
+          else if constexpr (std::is_same_v<V, ops::DType>) children.push_back(eg::Pattern::Node(ops.intern_symbol(ops::dtype_name(v))));
+          else {
+            std::vector<eg::Pattern> items;
+            for (std::int64_t i : v) items.push_back(eg::Pattern::Node(ops.intern_constant(Rational(i))));
+            children.push_back(eg::Pattern::Node(ops.intern_apply("list", static_cast<std::uint32_t>(items.size())), items));
+          }
+        },
+        d.value);
+  }
+  return eg::Pattern::Node(ops.intern_apply(info.name, static_cast<std::uint32_t>(children.size()), names), children);
+}
+
+}  // namespace twin::check

@@ -1,0 +1,83 @@
+// Tensor constants as an e-class analysis: the concrete value of every class that depends on
+// no graph input and no parameter (RoPE tables, causal masks, position ids), and the unions
+// this justifies.
+//
+// Both graphs of a check build their constants their own way: the reference computes
+// cos(cat(freqs, freqs)) from `inv_freq` on every call, the port reads a precomputed
+// cos/sin cache; the reference adds a -inf triangle, the port fills a boolean mask. Rules
+// rearrange those terms (cos(cat(a, b)) = cat(cos a, cos b), ...), and when two classes hold
+// constants with the same dtype, shape and bits, they denote the same value: this analysis
+// unions them (justification "equal_constant_values").
+//
+// What each node implies:
+//   - a Symbol leaf registered with set_leaf_value (a buffer or a graph constant) has that
+//     value; no other symbol has one (inputs and parameters are unknowns);
+//   - a Constant leaf is a python scalar (ops::Tensor::python_scalar);
+//   - `list` of valued classes is a tuple (cat's operand);
+//   - another Apply node of a known op whose tensor operands all have values is evaluated
+//     with ops::evaluate (the ATen function PyTorch calls), its attributes read from the
+//     shape analysis (which must be registered first). Errors imply nothing.
+// Soundness: a union is made only between classes whose values are bit for bit identical
+// (same dtype, same shape, every element the same bits; -0 and +0 differ), and a value is
+// only ever computed by evaluating the node's op on its children's values, so it is the
+// value of every term in the class. Values are at most `max_elements` elements each
+// (larger constants are left symbolic) to bound memory.
+#pragma once
+
+#include "egraph/analysis.h"
+#include "egraph/egraph.h"
+#include "ops/tensor.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace twin::check {
+
+class TensorValueAnalysis final : public egraph::Analysis {
+ public:
+  struct Value {
+    ops::Tensor tensor;                 // a single tensor (nullptr tensor for a tuple)
+    std::vector<ops::Tensor> tuple;     // `list`: its items
+    std::vector<double> elements;       // tensor: row-major, exact (every dtype fits a double)
+    std::size_t hash = 0;
+    bool is_tuple = false;
+  };
+
+  static constexpr std::string_view kName = "tensor_values";
+  explicit TensorValueAnalysis(std::int64_t max_elements = 1 << 22) : max_elements_(max_elements) {}
+
+  std::string_view name() const override { return kName; }
+  std::unique_ptr<egraph::Analysis> clone() const override { return std::make_unique<TensorValueAnalysis>(*this); }
+  void grow(std::size_t n_ids) override { data_.resize(n_ids); }
+  bool join_node(const egraph::EGraph& graph, egraph::EClassId cls, egraph::OpId op,
+                 std::span<const egraph::EClassId> children) override;
+  egraph::MergeResult merge(egraph::EClassId into, egraph::EClassId from) override;
+  void modify(egraph::EGraph& graph, egraph::EClassId cls) override;
+  std::string describe(const egraph::EGraph& graph, egraph::EClassId cls) const override;
+
+  // The value of a symbol leaf (before the leaf is added to the e-graph).
+  void set_leaf_value(egraph::OpId symbol, const ops::Tensor& value);
+  // The value of a class, if it is a known constant.
+  const Value* value(const egraph::EGraph& graph, egraph::EClassId cls) const;
+  // Unions made because two classes held identical values.
+  std::size_t value_unions() const { return value_unions_; }
+
+ private:
+  std::optional<Value> implied(const egraph::EGraph& graph, egraph::OpId op,
+                               std::span<const egraph::EClassId> children) const;
+  std::int64_t max_elements_;
+  std::vector<std::shared_ptr<const Value>> data_;
+  std::map<egraph::OpId, ops::Tensor> leaves_;
+  // value hash -> classes holding a value with that hash (checked element by element)
+  std::unordered_multimap<std::size_t, egraph::EClassId> by_hash_;
+  std::size_t value_unions_ = 0;
+};
+
+// Registers the analysis (after ops::add_shape_analysis) and returns it.
+TensorValueAnalysis& add_tensor_value_analysis(egraph::EGraph& graph);
+
+}  // namespace twin::check

@@ -1,0 +1,145 @@
+// twin check --ref A.graph --port B.graph [--rules R.rules...] [--json] [--proof FILE] ...
+//
+// Is the port the same function as the reference? check/equivalence_check.h does the work;
+// this file reads the options, shows progress on a terminal and prints the answer.
+#include "check/equivalence_check.h"
+#include "cli/command.h"
+#include "util/atomic_file.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+namespace twin::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Verdicts of the stdlib computed when Twin was built (the build runs `twin verify` on the
+// stdlib into this directory next to the executable).
+fs::path bundled_verdicts() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  return exe.parent_path() / "stdlib-verdicts";
+}
+
+std::size_t parse_count(const std::string& option, const std::string& text) {
+  try {
+    std::size_t used = 0;
+    long long v = std::stoll(text, &used);
+    if (used == text.size() && v > 0) return static_cast<std::size_t>(v);
+  } catch (const std::exception&) {
+  }
+  throw UsageError(option + " takes a positive integer, not `" + text + "`");
+}
+
+int check_main(const Arguments& arguments) {
+  std::string reference_path, port_path, proof_path;
+  bool json = false, quiet = false;
+  check::CheckOptions options;
+  for (std::size_t i = 0; i < arguments.size();) {
+    const std::string& a = arguments[i];
+    auto value = [&](const std::string& name) -> std::string {
+      if (i + 1 >= arguments.size()) throw UsageError(name + " needs a value");
+      i += 2;
+      return arguments[i - 1];
+    };
+    if (take_allow_read(arguments, i, options.allow_read)) continue;
+    if (a == "--ref" || a == "--reference") reference_path = value(a);
+    else if (a == "--port") port_path = value(a);
+    else if (a == "--rules") {
+      options.rule_files.push_back(value(a));
+      while (i < arguments.size() && arguments[i].rfind("--", 0) != 0) options.rule_files.push_back(arguments[i++]);
+    } else if (a == "--json") json = true, ++i;
+    else if (a == "--quiet" || a == "-q") quiet = true, ++i;
+    else if (a == "--proof") proof_path = value(a), options.full_proof = true;
+    else if (a == "--no-stdlib") options.use_stdlib = false, ++i;
+    else if (a == "--no-cache") options.admission.use_cache = false, ++i;
+    else if (a == "--no-numerics") options.numerics = false, ++i;
+    else if (a == "--iterations") options.limits.iterations = parse_count(a, value(a));
+    else if (a == "--nodes") options.limits.nodes = parse_count(a, value(a));
+    else if (a == "--time") options.limits.time_seconds = static_cast<double>(parse_count(a, value(a)));
+    else if (!a.empty() && a[0] == '-') unknown_option(a);
+    else throw UsageError("unexpected argument `" + a + "` (give the graphs with --ref and --port)");
+  }
+  if (reference_path.empty() || port_path.empty()) throw UsageError("both --ref and --port are required");
+  for (const auto& f : options.rule_files) options.allow_read.push_back(fs::absolute(f).parent_path());
+  fs::path bundled = bundled_verdicts();
+  if (!bundled.empty()) options.admission.read_only_caches.push_back(bundled);
+
+  return run_with_large_stack([&] {
+    bool terminal = !quiet && isatty(STDERR_FILENO);
+    auto last = std::chrono::steady_clock::now();
+    bool shown = false;
+    if (terminal) {
+      options.progress = [&](const check::CheckProgress& p) {
+        auto now = std::chrono::steady_clock::now();
+        if (p.seconds < 1.0 || now - last < std::chrono::milliseconds(100)) return;
+        last = now;
+        shown = true;
+        std::fprintf(stderr, "\r\033[K  [%5.1fs] %s: %.100s", p.seconds, p.stage.c_str(), p.detail.c_str());
+        std::fflush(stderr);
+      };
+    }
+    auto clear = [&] {
+      if (shown) std::fprintf(stderr, "\r\033[K"), std::fflush(stderr);
+    };
+    try {
+      Graph reference = Graph::load(reference_path);
+      Graph port = Graph::load(port_path);
+      check::CheckResult result = check::check_equivalence(reference, port, options);
+      clear();
+      if (!proof_path.empty()) replace_file_atomically(proof_path, result.proof_text);
+      if (json) std::cout << result.to_json() << "\n";
+      else std::cout << result.to_text();
+      bool holds = result.verdict == check::CheckVerdict::Equivalent || result.verdict == check::CheckVerdict::EquivalentReal;
+      return holds ? kExitSuccess : kExitPropertyFails;
+    } catch (const Error& e) {
+      clear();
+      return report(e);
+    }
+  });
+}
+
+}  // namespace
+
+const CommandSpec kCheckCommand{
+    .name = "check",
+    .usage = "check --ref REFERENCE.graph --port PORT.graph [--rules FILE.rules...] [--json] [--proof FILE] "
+             "[--no-stdlib] [--no-numerics] [--iterations N] [--nodes N] [--time SECONDS]",
+    .summary = "prove a port equivalent to its reference, or show where it diverges",
+    .details = R"(Loads both captured graphs into one e-graph, with the port's parameters expressed
+through their relations to the reference's, and saturates it with the stdlib's rules plus the
+given files' (only rules `twin verify` accepts: proved or tested). Outputs are matched by
+position. See docs/checking.md.
+
+Verdicts:
+  equivalent        every port output is in its reference output's e-class (exit 0)
+  equivalent in real arithmetic
+                    the same, but the proof moved or dropped a cast: each such place is listed
+                    with its module path (exit 0; JSON "equivalent_real")
+  not equivalent    the graphs, run on the example inputs, disagree: the first divergent port
+                    nodes are named with their module paths and errors (exit 1)
+  unproven          the outputs agree numerically but the rules do not connect them: the
+                    smallest unmatched port pieces are listed (exit 1)
+
+Options:
+  --rules FILE...    more rule files (after the stdlib)
+  --json             print the answer as JSON (verdict, rules_used, divergences,
+                     precision_differences, unmatched, relations, stats)
+  --proof FILE       write every proof step (rule, module, rewritten terms) to FILE
+  --no-stdlib        use only the given rule files
+  --no-numerics      do not run the graphs when the proof fails (unproven instead)
+  --no-cache         re-verify every rule
+  --iterations N, --nodes N, --time SECONDS
+                     saturation limits (default 40 iterations, 400000 e-nodes, 60 s)
+  --allow-read DIR   let rule files read under DIR
+Exit status: 0 equivalent, 1 not equivalent or unproven, 2 bad input or usage.)",
+    .main = check_main,
+};
+
+}  // namespace twin::cli
