@@ -4,11 +4,27 @@
 #include "interp/egraph_bindings.h"
 #include "interp/evaluator.h"
 #include "interp/printer.h"
+#include "ops/dtype.h"
 #include "verify/verdict_cache.h"
 
 namespace twin::check {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Whether a pattern sets a dtype: a cast, or a dtype attribute (softmax(dtype=f32)).
+bool sets_dtype(const egraph::Pattern& p, const egraph::OpTable& ops) {
+  if (p.is_var()) return false;
+  const egraph::OpInfo& info = ops.info(p.op);
+  if (info.kind == egraph::OpKind::Apply && info.name == "cast") return true;
+  if (info.kind == egraph::OpKind::Symbol && ops::parse_dtype(info.name)) return true;
+  for (const auto& c : p.children)
+    if (sets_dtype(c, ops)) return true;
+  return false;
+}
+
+}  // namespace
 
 std::string rule_meaning(const RuleDecl& decl) {
   std::string text = print_expr(*decl.lhs) + (decl.bidirectional ? " <=> " : " => ") + print_expr(*decl.rhs);
@@ -92,7 +108,13 @@ std::vector<AdmittedRule> admit_rules(Interpreter& interpreter, const std::share
         if (options.use_cache && a.report.verdict != verify::Verdict::Unknown) cache.store(key, a.report);
       }
       a.admitted = a.report.verdict == verify::Verdict::Proved || a.report.verdict == verify::Verdict::Tested;
-      a.changes_precision = a.report.numerics == "changes precision";
+      // Precision for `twin check`: the rule changes the precision at which something is
+      // computed (it moves, adds or drops a cast). Rules whose floating-point results differ
+      // only by rounding order (row-parallel partial sums, x / 4 against x * 0.25) are the
+      // everyday freedom of a port, not a precision difference.
+      bool dtype_rule = false;
+      for (const auto& r : rewrites) dtype_rule = dtype_rule || sets_dtype(r.lhs, *ops) || sets_dtype(r.rhs, *ops);
+      a.changes_precision = a.report.numerics == "changes precision" && dtype_rule;
       for (auto& r : rewrites) {
         r.name = a.name;
         r.lhs = canonical_pattern(r.lhs, *ops);

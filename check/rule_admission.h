@@ -7,8 +7,10 @@
 // caches such as the one the build fills for the stdlib (`<build>/stdlib-verdicts`), so a
 // check on a fresh machine does not re-verify the stdlib.
 //
-// An admitted rule whose numerics verdict is "changes precision" holds in real arithmetic
-// only: a proof that uses it proves "equivalent in real arithmetic".
+// An admitted rule that moves, adds or drops a cast and whose numerics verdict is "changes
+// precision" holds in real arithmetic only: a proof that uses it proves "equivalent in real
+// arithmetic". (Rounding-order differences, e.g. summing row-parallel partial products, are
+// not precision differences: the values keep their dtypes.)
 #pragma once
 
 #include "egraph/op_table.h"
@@ -32,7 +34,9 @@ struct AdmittedRule {
   verify::RuleReport report;
   bool cached = false;
   bool admitted = false;           // proved or tested
-  bool changes_precision = false;  // numerics "changes precision"
+  // numerics "changes precision" and the rule sets a dtype (a cast, a dtype attribute): it
+  // moves, adds or drops a cast, so a proof using it holds in real arithmetic only
+  bool changes_precision = false;
   std::vector<egraph::Rewrite> rewrites;  // canonical form (check/graph_lowering.h), named `name`
 };
 
