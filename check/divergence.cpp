@@ -451,6 +451,7 @@ DivergenceReport localize_divergence(const Graph& reference, const Graph& port, 
     PortValue value;
     Status status = Status::None;
     std::string matched_module;  // the reference module of a match
+    std::string matched_reference;  // the reference value (the first piece of a concatenation)
     bool reaches_output = false;
   };
   std::map<std::pair<std::string, int>, std::size_t, std::less<>> index;  // (node, output) -> entries
@@ -477,6 +478,7 @@ DivergenceReport localize_divergence(const Graph& reference, const Graph& port, 
         if (matcher.full_match(e.value, refs[i])) {
           e.status = Status::Matched;
           e.matched_module = refs[i].module;
+          e.matched_reference = refs[i].name;
           break;
         }
     if (e.status == Status::None && options.part_matches && e.value.p.size() >= 2)
@@ -484,6 +486,7 @@ DivergenceReport localize_divergence(const Graph& reference, const Graph& port, 
         if (matcher.part_match(e.value, r)) {
           e.status = Status::Part;
           e.matched_module = r.module;
+          e.matched_reference = r.name;
           break;
         }
     if (e.status == Status::None && options.concat_matches) {
@@ -498,7 +501,7 @@ DivergenceReport localize_divergence(const Graph& reference, const Graph& port, 
           if (std::int64_t(n) % rest == 0 && std::int64_t(n) / rest < shape[d]) lengths.insert(std::int64_t(n) / rest);
         std::int64_t offset = 0;
         int pieces = 0;
-        std::string module;
+        std::string module, first_piece;
         while (offset < shape[d]) {
           bool found = false;
           for (auto len : lengths) {
@@ -513,7 +516,7 @@ DivergenceReport localize_divergence(const Graph& reference, const Graph& port, 
               for (auto i : it->second)
                 if (matcher.full_match(piece, refs[i])) {
                   found = true;
-                  if (module.empty()) module = refs[i].module;
+                  if (module.empty()) module = refs[i].module, first_piece = refs[i].name;
                   break;
                 }
             if (found) {
@@ -527,12 +530,16 @@ DivergenceReport localize_divergence(const Graph& reference, const Graph& port, 
         if (offset == shape[d] && pieces >= 2) {
           e.status = Status::Concat;
           e.matched_module = module;
+          e.matched_reference = first_piece;
         }
       }
     }
     if (e.status == Status::Matched) ++report.matched_values;
     if (e.status == Status::Part) ++report.part_matched_values;
     if (e.status == Status::Concat) ++report.concat_matched_values;
+    static const char* kStatus[] = {"source", "matched", "part", "concat", "none"};
+    report.value_matches.push_back(ValueMatch{e.node->name, e.output, kStatus[int(e.status)], e.matched_reference,
+                                              e.matched_module});
   }
 
   // The tensor inputs of each node: the entries it reads (node outputs), sources excluded.

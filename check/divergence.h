@@ -109,6 +109,15 @@ struct Divergence {
   std::int64_t masked_mismatches = 0;
 };
 
+// What one port value matched among the reference's values.
+struct ValueMatch {
+  std::string node;
+  int output = 0;
+  std::string status;  // "matched" (a whole value), "part" (an aligned chunk of one),
+                       // "concat" (a concatenation of them), "none"
+  std::string reference, reference_module;  // the reference value (a concatenation: its first piece)
+};
+
 struct OutputComparison {
   std::string port, reference;  // the graph outputs' references, by position
   bool agree = false;
@@ -121,6 +130,7 @@ struct DivergenceReport {
   std::vector<OutputComparison> outputs;
   std::vector<Divergence> divergences;       // topological order, at most max_divergences
   std::size_t port_values = 0;               // port node outputs compared
+  std::vector<ValueMatch> value_matches;     // per port node output, in topological order
   std::size_t matched_values = 0;            // ... that match a reference value
   std::size_t part_matched_values = 0;       // ... that match a part of one
   std::size_t concat_matched_values = 0;     // ... that are a concatenation of matching pieces

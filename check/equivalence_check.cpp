@@ -329,21 +329,45 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
         if (values.value(graph, root)) return true;
         return ops->is_leaf(explainer.term_op(id));
       };
+      // Consumers of each port value (by exact-term id), to tell a harmless unmatched value
+      // (every consumer matched again: a fused projection before its split, a partial
+      // product) from a gap that propagates.
+      auto operands_of = [&](eg::EClassId id) {
+        std::vector<eg::EClassId> out;
+        for (eg::EClassId c : explainer.term_children(id)) {
+          if (ops->info(explainer.term_op(c)).name == "list") {
+            for (eg::EClassId item : explainer.term_children(c)) out.push_back(item);
+          } else {
+            out.push_back(c);
+          }
+        }
+        return out;
+      };
+      std::map<eg::EClassId, std::vector<eg::EClassId>> consumers;
+      for (const auto& n : port_lowered.nodes)
+        for (eg::EClassId c : operands_of(n.value.id)) consumers[c].push_back(n.value.id);
+      std::set<eg::EClassId> port_outputs;
+      for (const auto& o : port_lowered.outputs) port_outputs.insert(o.id);
+      std::map<std::pair<std::string, int>, const ValueMatch*> value_match;
+      if (result.numerics)
+        for (const auto& m : result.numerics->value_matches) value_match[{m.node, m.output}] = &m;
       std::set<eg::EClassId> reported;
       for (const auto& n : port_lowered.nodes) {
         if (matched(n.value.id)) continue;
         bool inputs_matched = true;
-        for (eg::EClassId c : explainer.term_children(n.value.id)) {
-          if (ops->info(explainer.term_op(c)).name == "list") {
-            for (eg::EClassId item : explainer.term_children(c)) inputs_matched = inputs_matched && matched(item);
-          } else {
-            inputs_matched = inputs_matched && matched(c);
-          }
+        for (eg::EClassId c : operands_of(n.value.id)) inputs_matched = inputs_matched && matched(c);
+        bool healed = !port_outputs.count(n.value.id) && !consumers[n.value.id].empty();
+        for (eg::EClassId c : consumers[n.value.id]) healed = healed && matched(c);
+        if (!inputs_matched || healed || !reported.insert(graph.find(n.value.id)).second) continue;
+        UnmatchedPiece piece{n.node + (n.output ? "[" + std::to_string(n.output) + "]" : ""), n.module, n.op,
+                             n.value.type ? n.value.type->to_string() : "", shallow_term(explainer, *ops, n.value.id, 3),
+                             "", "", ""};
+        if (auto it = value_match.find({n.node, n.output}); it != value_match.end() && it->second->status != "none") {
+          piece.numeric_match = it->second->status;
+          piece.reference = it->second->reference;
+          piece.reference_module = it->second->reference_module;
         }
-        if (!inputs_matched || !reported.insert(graph.find(n.value.id)).second) continue;
-        result.unmatched.push_back(UnmatchedPiece{n.node + (n.output ? "[" + std::to_string(n.output) + "]" : ""),
-                                                  n.module, n.op, n.value.type ? n.value.type->to_string() : "",
-                                                  shallow_term(explainer, *ops, n.value.id, 3)});
+        result.unmatched.push_back(std::move(piece));
         if (result.unmatched.size() >= 20) break;
       }
     }
@@ -389,9 +413,13 @@ std::string CheckResult::to_text() const {
     out << (numerics ? "the outputs agree numerically, but the rules do not connect them\n"
                      : "the rules do not connect the outputs (the graphs were not run)\n");
     out << "smallest unmatched port pieces:\n";
-    for (const auto& u : unmatched)
-      out << "  " << (u.module.empty() ? "<model>" : u.module) << "  " << u.node << " (" << u.op << ") " << u.type << "\n      "
-          << u.term << "\n";
+    for (const auto& u : unmatched) {
+      out << "  " << (u.module.empty() ? "<model>" : u.module) << "  " << u.node << " (" << u.op << ") " << u.type;
+      if (!u.reference.empty())
+        out << "  matches reference " << u.reference << " (" << (u.reference_module.empty() ? "<model>" : u.reference_module)
+            << (u.numeric_match == "matched" ? "" : ", " + u.numeric_match) << ")";
+      out << "\n      " << u.term << "\n";
+    }
   }
   if (!rejected_rules.empty()) {
     out << rejected_rules.size() << " rules not used (not verified):";
@@ -437,7 +465,9 @@ std::string CheckResult::to_json() const {
   out["divergences"] = divergences;
   json unmatched_json = json::array();
   for (const auto& u : unmatched)
-    unmatched_json.push_back({{"module", u.module}, {"node", u.node}, {"op", u.op}, {"type", u.type}, {"term", u.term}});
+    unmatched_json.push_back({{"module", u.module}, {"node", u.node}, {"op", u.op}, {"type", u.type}, {"term", u.term},
+                              {"matches_reference", u.reference}, {"reference_module", u.reference_module},
+                              {"match", u.numeric_match}});
   out["unmatched"] = unmatched_json;
   if (numerics) {
     json outputs = json::array();

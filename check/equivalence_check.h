@@ -83,9 +83,14 @@ struct PrecisionDifference {
   std::string term;       // the rewritten term, shallow
 };
 
+// A port value the rules did not connect to the reference although its operands are
+// connected, and whose consumers are not all connected again (so it is where a gap starts).
 struct UnmatchedPiece {
   std::string node, module, op, type;  // the port node
   std::string term;                    // its term, shallow
+  // Numerically (the example inputs), the reference value it matches: "matched", "part" or
+  // "concat" (empty when none, or when the graphs were not run).
+  std::string numeric_match, reference, reference_module;
 };
 
 struct CheckStats {
