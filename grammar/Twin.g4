@@ -17,6 +17,7 @@ statement
   | opDecl
   | rulesetDecl
   | costDecl
+  | relationDecl
   | letStmt
   | fnDecl
   | returnStmt
@@ -42,6 +43,13 @@ annotation  : '@' name ('(' argList? ')')? ;
 
 costDecl    : 'cost' name '{' costArm* '}' ;
 costArm     : expr ('if' expr)? '=>' expr ;
+
+// `relation layers.{i}.self_attn.qkv_proj.weight = cat([layers.{i}.self_attn.q_proj.weight, ...], dim=0)`:
+// how a port's parameter is computed from the reference's. The left side is a parameter name
+// or a pattern with `{name}` placeholders (a PATH); the right side a term over reference
+// names, which may use the same patterns and the placeholders as numbers (`start=32 * {r}`).
+relationDecl : 'relation' relationTarget '=' expr ;
+relationTarget : PATH | name ;  // a plain name may be a soft keyword (`op.weight` is one ID anyway)
 
 letStmt     : 'let' name '=' expr ;
 fnDecl      : 'fn' name '(' paramList? ')' block ;
@@ -84,6 +92,8 @@ primary
   | '$' name                                                 # SpliceName
   | '$' '(' expr ')'                                         # SpliceExpr
   | name                                                     # NameRef
+  | PATH                                                     # PathRef
+  | '{' name '}'                                             # PlaceholderRef
   | '[' (expr (',' expr)* ','?)? ']'                         # ListLit
   | '{' (mapEntry (',' mapEntry)* ','?)? '}'                 # MapLit
   | '(' expr ')'                                             # ParenExpr
@@ -95,12 +105,18 @@ argList  : arg (',' arg)* ','? ;
 arg      : (name '=')? expr ;
 
 // Soft keywords usable as names (attribute names such as `dim=` never clash with these).
+// `relation` is a keyword proper: `relation x y` must be reported as a malformed declaration,
+// not read as three expression statements.
 name : ID | 'cost' | 'op' | 'rule' | 'ruleset' | 'version' | 'use' ;
 
 NUMBER  : [0-9] [0-9_]* ('.' [0-9]+)? ([eE] [+-]? [0-9]+)? ;
 STRING  : '"' (~["\\\r\n] | '\\' .)* '"' ;
 PATVAR  : '?' [A-Za-z_] [A-Za-z0-9_]* ;
 ID      : [A-Za-z_] [A-Za-z0-9_]* ('.' [A-Za-z0-9_]+)* ;
+// A dotted name with `{placeholder}` segments: `layers.{i}.mlp.down_proj.shards.{r}.weight`.
+// Without a placeholder the same text is an ID (ID comes first and matches as long). A
+// placeholder is a whole segment after a dot, so no text that was valid before lexes as a PATH.
+PATH    : [A-Za-z_] [A-Za-z0-9_]* ('.' ([A-Za-z0-9_]+ | '{' [A-Za-z_] [A-Za-z0-9_]* '}'))+ ;
 COMMENT : '#' ~[\r\n]* -> channel(HIDDEN) ;
 WS      : [ \t\r\n]+ -> skip ;
 // Any other character is reported by the parser as an unexpected token, with its position.

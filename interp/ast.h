@@ -47,6 +47,8 @@ enum class ExprKind {
   Quote,       // `term e`: operands[0]
   Lambda,      // function (anonymous)
   TypedSymbol, // `x: bf16[2, 8, 64]` in a term: text = name, type_name = dtype, operands = dims
+  Path,        // a parameter pattern `layers.{i}.mlp.up_proj.weight`: text = as written (relations only)
+  Placeholder, // `{i}` standing for the number a placeholder binds: text = name (relations only)
 };
 
 struct FunctionDecl;
@@ -119,6 +121,7 @@ enum class StmtKind {
   Op,       // op
   Ruleset,  // text = name; rules
   Cost,     // text = name; arms
+  Relation, // target = the port parameter (a Name or a Path); text = its text; expr = the right side
   Let,      // text = name; expr
   Fn,       // function
   Return,   // expr (may be null)

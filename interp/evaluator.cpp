@@ -60,7 +60,7 @@ std::optional<Value> ErrorValue::member(const std::string& name) {
 
 const std::vector<std::string>& language_keywords() {
   static const std::vector<std::string> keywords = {
-      "version", "use", "op", "ruleset", "rule", "cost", "let", "fn", "return", "if", "else", "for",
+      "version", "use", "op", "ruleset", "rule", "cost", "relation", "let", "fn", "return", "if", "else", "for",
       "in", "while", "assert", "term", "and", "or", "not", "true", "false", "nil"};
   return keywords;
 }
@@ -101,7 +101,7 @@ std::string stmt_kind_name(StmtKind kind) {
 
 bool is_declaration(StmtKind kind) {
   return kind == StmtKind::Version || kind == StmtKind::Use || kind == StmtKind::Op || kind == StmtKind::Ruleset ||
-         kind == StmtKind::Cost || kind == StmtKind::Empty;
+         kind == StmtKind::Cost || kind == StmtKind::Relation || kind == StmtKind::Empty;
 }
 
 }  // namespace
@@ -125,7 +125,7 @@ Value Evaluator::run(const Program& program, bool declarations_only) {
       first = false;
       if (!is_declaration(stmt->kind))
         throw Error(ErrorKind::Syntax,
-                    "a .rules file holds declarations only (version, use, op, ruleset, cost); found " +
+                    "a .rules file holds declarations only (version, use, op, ruleset, cost, relation); found " +
                         stmt_kind_name(stmt->kind),
                     stmt->location);
     }
@@ -171,6 +171,7 @@ Evaluator::Flow Evaluator::exec(const Stmt& stmt, const EnvPtr& env, Value& resu
     case StmtKind::Op:
     case StmtKind::Ruleset:
     case StmtKind::Cost: declare(stmt, env, nullptr); return Flow::Normal;
+    case StmtKind::Relation: declare_relation(stmt); return Flow::Normal;
     case StmtKind::Let: env->define(stmt.text, eval(*stmt.expr, env)); return Flow::Normal;
     case StmtKind::Fn: env->define(stmt.function->name, Value(std::make_shared<Closure>(stmt.function, env))); return Flow::Normal;
     case StmtKind::Return:
@@ -280,6 +281,16 @@ void Evaluator::declare(const Stmt& stmt, const EnvPtr& env, const std::shared_p
     if (same != costs_.end()) *same = cost;
     else costs_.push_back(cost);
   }
+}
+
+void Evaluator::declare_relation(const Stmt& stmt) {
+  DeclaredRelation relation = make_declared_relation(stmt);
+  for (const auto& earlier : relations_)
+    if (earlier.port == relation.port)
+      throw Error(ErrorKind::Syntax,
+                  "a relation for " + relation.port + " is already declared at " + earlier.location.to_string(),
+                  relation.port_location);
+  relations_.push_back(std::move(relation));
 }
 
 std::shared_ptr<OpValue> Evaluator::declared_op(const std::string& name) const {
@@ -446,6 +457,12 @@ Value Evaluator::eval(const Expr& e, const EnvPtr& env) {
       case ExprKind::Not: return Value(!eval(*e.operands[0], env).truthy());
       case ExprKind::Quote: return Value(std::make_shared<TermValue>(quote(*e.operands[0], env)));
       case ExprKind::Lambda: return Value(std::make_shared<Closure>(e.function, env));
+      case ExprKind::Path:
+        throw Error(ErrorKind::Syntax, "the parameter pattern " + e.text + " is only meaningful in a `relation` declaration",
+                    e.location);
+      case ExprKind::Placeholder:
+        throw Error(ErrorKind::Syntax, "the placeholder {" + e.text + "} is only meaningful in a `relation` declaration",
+                    e.location);
       case ExprKind::TypedSymbol:
         throw Error(ErrorKind::Syntax, "a typed symbol `" + e.text + ": " + e.type_name + "[...]` is only meaningful inside `term`",
                     e.location);

@@ -15,6 +15,7 @@
 
 #include "interp/ast.h"
 #include "interp/error.h"
+#include "interp/relation.h"
 #include "interp/term.h"
 #include "interp/value.h"
 
@@ -100,6 +101,8 @@ class Evaluator {
   // Ops declared so far, by name (an `op` declaration does not shadow a builtin function of
   // the same name, such as split or sqrt, but is always listed here).
   std::shared_ptr<OpValue> declared_op(const std::string& name) const;
+  // Parameter relations declared so far (`relation ...`), in declaration order.
+  const std::vector<DeclaredRelation>& relations() const { return relations_; }
 
   Value eval(const Expr& expr, const EnvPtr& env);
 
@@ -114,6 +117,7 @@ class Evaluator {
   Flow exec(const Stmt& stmt, const EnvPtr& env, Value& result);
   void declare(const Stmt& stmt, const EnvPtr& env, const std::shared_ptr<const Stmt>& owner);
   void use(const Stmt& stmt);
+  void declare_relation(const Stmt& stmt);
 
   Value eval_name(const Expr& expr, const EnvPtr& env);
   Value eval_call(const Expr& expr, const EnvPtr& env);
@@ -135,6 +139,7 @@ class Evaluator {
   std::vector<std::shared_ptr<RulesetValue>> rulesets_;
   std::vector<std::shared_ptr<CostValue>> costs_;
   std::map<std::string, std::shared_ptr<OpValue>> declared_ops_;
+  std::vector<DeclaredRelation> relations_;
   std::vector<std::shared_ptr<const Program>> programs_;  // keeps statements alive for closures
 };
 

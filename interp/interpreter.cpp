@@ -108,6 +108,8 @@ void Interpreter::load_declarations(const fs::path& path) {
   guarded([&] { return evaluator_->run_file(path, path.string(), SourceLocation{}, true); });
 }
 
+const std::vector<DeclaredRelation>& Interpreter::declared_relations() const { return evaluator_->relations(); }
+
 bool Interpreter::has_global(const std::string& name) const { return evaluator_->globals()->vars().count(name) > 0; }
 
 Value Interpreter::get_global(const std::string& name) const {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "interp/error.h"
+#include "interp/relation.h"
 #include "interp/value.h"
 
 #include <filesystem>
@@ -54,9 +55,15 @@ class Interpreter {
   // Runs a `.twin` script or loads a `.rules` file (declarations only). Errors name the file
   // as given. The file itself must be readable under the allowed directories.
   Value eval_file(const std::filesystem::path& path);
-  // Loads only the declarations (version, use, op, ruleset, cost) of a script or rules file,
+  // Loads only the declarations (version, use, op, ruleset, cost, relation) of a script or rules file,
   // running none of its statements: what `twin disasm` and `twin verify` need from a script.
   void load_declarations(const std::filesystem::path& path);
+  // The parameter relations (`relation PORT = TERM`) declared by every file and script loaded
+  // so far, in load order, each with its source location: what `twin check` instantiates
+  // against two graphs (check/declared_relations.h).
+  //   twin.load_declarations("bench/check_7b_shape.rules");
+  //   for (const auto& r : twin.declared_relations()) ... r.port, r.location ...
+  const std::vector<DeclaredRelation>& declared_relations() const;
 
   // Globals.
   bool has_global(const std::string& name) const;

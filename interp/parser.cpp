@@ -26,6 +26,7 @@ std::string token_display_name(const antlr4::dfa::Vocabulary& vocabulary, size_t
     case TwinLexer::STRING: return "a string";
     case TwinLexer::PATVAR: return "a pattern variable";
     case TwinLexer::ID: return "a name";
+    case TwinLexer::PATH: return "a parameter pattern";
     case antlr4::Token::EOF: return "end of input";
     default: break;
   }
@@ -38,8 +39,15 @@ std::string describe_expected(const antlr4::misc::IntervalSet& expected, const a
   if (expected.isEmpty()) return "";
   // Any token that can start an expression means "an expression": listing all of them helps no one.
   bool expression = expected.contains(static_cast<size_t>(TwinLexer::NUMBER)) && expected.contains(static_cast<size_t>(TwinLexer::ID));
+  // A name or a pattern, and nothing that starts an expression: the left side of a relation.
+  bool parameter = !expression && expected.contains(static_cast<size_t>(TwinLexer::PATH)) &&
+                   expected.contains(static_cast<size_t>(TwinLexer::ID));
   std::vector<std::string> names;
   if (expression) names.push_back("an expression");
+  if (parameter) {
+    names.push_back("a parameter name or pattern (`layers.{i}.mlp.up_proj.weight`)");
+    expression = true;  // the soft keywords and ID below are names: skip them
+  }
   for (size_t type : expected.toList()) {
     if (expression) {
       std::string literal = vocabulary.getLiteralName(type);
@@ -48,7 +56,7 @@ std::string describe_expected(const antlr4::misc::IntervalSet& expected, const a
                                                 // soft keywords: they can be names, so they start expressions too
                                                 "'cost'", "'op'", "'rule'", "'ruleset'", "'version'", "'use'"};
       bool starts = type == TwinLexer::NUMBER || type == TwinLexer::ID || type == TwinLexer::STRING ||
-                    type == TwinLexer::PATVAR;
+                    type == TwinLexer::PATVAR || type == TwinLexer::PATH;
       for (const char* s : expression_starts) starts = starts || literal == s;
       if (starts) continue;
     }
@@ -198,6 +206,20 @@ class TreeBuilder {
       stmt->text = name(c->name());
       for (auto* arm : c->costArm()) stmt->arms.push_back(cost_arm(arm));
       stmt->close_line = static_cast<int>(c->getStop()->getLine());
+    } else if (auto* c = context->relationDecl()) {
+      stmt->kind = StmtKind::Relation;
+      auto* target = c->relationTarget();
+      ExprPtr lhs;
+      if (target->PATH()) {
+        lhs = path(target->PATH()->getSymbol());
+      } else {
+        auto e = node(ExprKind::Name, at(target));
+        e->text = name(target->name());
+        lhs = e;
+      }
+      stmt->text = lhs->text;
+      stmt->target = lhs;
+      stmt->expr = expr(c->expr());
     } else if (auto* c = context->letStmt()) {
       stmt->kind = StmtKind::Let;
       stmt->text = binding_name(c->name());
@@ -326,6 +348,13 @@ class TreeBuilder {
       names.push_back(a->name() ? name(a->name()) : "");
       args.push_back(expr(a->expr()));
     }
+  }
+
+  // A parameter pattern, kept as written: `layers.{i}.mlp.up_proj.weight`.
+  ExprPtr path(antlr4::Token* token) {
+    auto e = node(ExprKind::Path, at(token));
+    e->text = token->getText();
+    return e;
   }
 
   Rational number(antlr4::Token* token) {
@@ -487,6 +516,14 @@ class TreeBuilder {
     if (auto* c = dynamic_cast<TwinParser::NameRefContext*>(context)) {
       auto e = node(ExprKind::Name, at(c));
       e->text = name(c->name());
+      return e;
+    }
+    if (auto* c = dynamic_cast<TwinParser::PathRefContext*>(context)) return path(c->PATH()->getSymbol());
+    if (auto* c = dynamic_cast<TwinParser::PlaceholderRefContext*>(context)) {
+      auto e = node(ExprKind::Placeholder, at(c));
+      e->text = name(c->name());
+      if (e->text.find('.') != std::string::npos)
+        throw Error(ErrorKind::Syntax, "a placeholder is a plain name; expected `{i}`, found `{" + e->text + "}`", at(c->name()));
       return e;
     }
     if (auto* c = dynamic_cast<TwinParser::ListLitContext*>(context)) {

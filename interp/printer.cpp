@@ -132,6 +132,8 @@ std::string print_unwrapped(const Expr& e) {
       for (std::size_t i = 0; i < e.operands.size(); ++i) out += (i ? ", " : "") + print_expr(*e.operands[i]);
       return out + "]";
     }
+    case ExprKind::Path: return e.text;
+    case ExprKind::Placeholder: return "{" + e.text + "}";
     case ExprKind::Lambda: {
       std::string out = "fn(";
       for (std::size_t i = 0; i < e.function->params.size(); ++i) out += (i ? ", " : "") + e.function->params[i];
@@ -211,6 +213,7 @@ class Formatter {
       case StmtKind::Version: emit(indent, "version " + rational_to_string(s.number), s.location.line); break;
       case StmtKind::Use: emit(indent, "use " + quote_string(s.text), s.location.line); break;
       case StmtKind::Op: emit(indent, print_op(*s.op), s.end_line); break;
+      case StmtKind::Relation: emit(indent, "relation " + s.text + " = " + print_expr(*s.expr), s.end_line); break;
       case StmtKind::Let: emit(indent, "let " + s.text + " = " + print_expr(*s.expr), s.end_line); break;
       case StmtKind::Return: emit(indent, s.expr ? "return " + print_expr(*s.expr) : "return", s.end_line); break;
       case StmtKind::Assert:
