@@ -108,6 +108,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
   report("rules", "loading");
   InterpreterOptions interpreter_options;
   interpreter_options.allowed_read_dirs = options.allow_read;
+  for (const auto& f : options.rule_files) interpreter_options.allowed_read_dirs.push_back(fs::absolute(f).parent_path());
   Interpreter interpreter(std::move(interpreter_options));
   std::vector<fs::path> files;
   if (options.use_stdlib) files = stdlib_files();

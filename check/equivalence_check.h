@@ -52,7 +52,8 @@ struct CheckProgress {
 struct CheckOptions {
   std::vector<std::filesystem::path> rule_files;  // in addition to the stdlib
   bool use_stdlib = true;
-  std::vector<std::filesystem::path> allow_read;  // for the rule files' `use`
+  // Directories the rule files' `use` may read, besides each rule file's own directory.
+  std::vector<std::filesystem::path> allow_read;
   AdmissionOptions admission;
   // Declared relations: port parameter name -> term over reference parameter names. They
   // take precedence over inferred ones.

@@ -67,7 +67,6 @@ int check_main(const Arguments& arguments) {
     else throw UsageError("unexpected argument `" + a + "` (give the graphs with --ref and --port)");
   }
   if (reference_path.empty() || port_path.empty()) throw UsageError("both --ref and --port are required");
-  for (const auto& f : options.rule_files) options.allow_read.push_back(fs::absolute(f).parent_path());
   fs::path bundled = bundled_verdicts();
   if (!bundled.empty()) options.admission.read_only_caches.push_back(bundled);
 

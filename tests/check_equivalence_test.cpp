@@ -1,0 +1,150 @@
+// `twin check` (check/equivalence_check.h) on the shipped llama example, as a user relies on it:
+// the port is proved equivalent with verified rules; every buggy port is not equivalent at
+// the module its `.py` names; a bf16 variance is equivalent in real arithmetic with the norm
+// named; without the RoPE block rule the answer is unproven, never a wrong verdict; a wrong
+// rule is never used.
+#include "capture/graph.h"
+#include "check/equivalence_check.h"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace twin;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kLlama = fs::path(TWIN_SOURCE_DIR) / "examples" / "llama";
+const fs::path kStdlib = fs::path(TWIN_SOURCE_DIR) / "stdlib";
+
+check::CheckOptions options() {
+  check::CheckOptions o;
+  // The stdlib's verdicts as the build computed them (cli/CMakeLists.txt).
+  o.admission.read_only_caches = {fs::path(TWIN_BINARY_DIR) / "stdlib-verdicts"};
+  return o;
+}
+
+const Graph& reference() {
+  static const Graph g = Graph::load(kLlama / "reference.graph");
+  return g;
+}
+
+std::string first_line_module(const fs::path& py) {
+  std::ifstream in(py);
+  std::string line;
+  std::getline(in, line);
+  auto colon = line.find(':');
+  return colon == std::string::npos ? "" : line.substr(line.find_first_not_of(' ', colon + 1));
+}
+
+bool names_module(const std::string& reported, const std::string& want) {
+  return reported == want || reported.rfind(want + ".", 0) == 0 || want.rfind(reported + ".", 0) == 0;
+}
+
+fs::path temp_dir() {
+  fs::path dir = fs::temp_directory_path() / ("twin_check_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("the example port is proved equivalent with block rules, each step in a module") {
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "port.graph"), options());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  CHECK(r.precision_differences.empty());
+  CHECK(r.rejected_rules.empty());
+  auto used = [&](const std::string& rule) {
+    return std::any_of(r.rules_used.begin(), r.rules_used.end(), [&](const auto& u) { return u.rule == rule; });
+  };
+  // The forms of issue 6 that the port writes differently.
+  CHECK(used("linear_algebra.fused_qkv_q"));
+  CHECK(used("linear_algebra.row_parallel"));
+  CHECK(used("linear_algebra.column_parallel"));
+  CHECK(used("rope.rotate_half_as_neox"));
+  CHECK(used("attention.repeat_kv_as_repeat_interleave"));
+  CHECK(used("attention.masked_fill_as_additive_mask"));
+  CHECK(used("attention.prescaled_query"));
+  for (const auto& u : r.rules_used)
+    if (u.rule == "rope.rotate_half_as_neox")
+      CHECK(std::find(u.modules.begin(), u.modules.end(), "layers.0.self_attn") != u.modules.end());
+  // The RoPE tables are built differently (cos of cat(freqs, freqs) against a cached half
+  // table) and meet only through their evaluated values.
+  CHECK(r.stats.value_unions > 0);
+  nlohmann::json j = nlohmann::json::parse(r.to_json());
+  CHECK(j["verdict"] == "equivalent");
+  CHECK(j["rules_used"].size() == r.rules_used.size());
+}
+
+TEST_CASE("each buggy port is not equivalent, diverging in the module its file names") {
+  int ports = 0;
+  for (const auto& entry : fs::directory_iterator(kLlama / "bugs")) {
+    if (entry.path().extension() != ".py") continue;
+    ++ports;
+    std::string want = first_line_module(entry.path());
+    fs::path graph = fs::path(entry.path()).replace_extension(".graph");
+    CAPTURE(graph);
+    check::CheckResult r = check::check_equivalence(reference(), Graph::load(graph), options());
+    CHECK(r.verdict == check::CheckVerdict::NotEquivalent);
+    REQUIRE(r.numerics);
+    bool found = false;
+    for (const auto& d : r.numerics->divergences) found = found || names_module(d.module, want);
+    CHECK(found);
+  }
+  CHECK(ports >= 4);
+}
+
+TEST_CASE("a variance computed in bf16 is equivalent in real arithmetic, at that norm") {
+  check::CheckResult r = check::check_equivalence(Graph::load(kLlama / "reference.bf16.graph"),
+                                                  Graph::load(kLlama / "precision" / "variance_bf16.graph"), options());
+  CHECK(r.verdict == check::CheckVerdict::EquivalentReal);
+  REQUIRE_FALSE(r.precision_differences.empty());
+  CHECK(r.precision_differences[0].module == "layers.0.input_layernorm");
+  CHECK(r.precision_differences[0].rule == "normalization.variance_after_upcast");
+}
+
+TEST_CASE("without the RoPE block rule the example is unproven, and the gap is named") {
+  check::CheckOptions o = options();
+  o.use_stdlib = false;
+  fs::path dir = temp_dir();
+  for (const auto& entry : fs::directory_iterator(kStdlib)) {
+    if (entry.path().extension() != ".rules") continue;
+    if (entry.path().filename() == "rope.rules") continue;
+    o.rule_files.push_back(entry.path());
+  }
+  std::sort(o.rule_files.begin(), o.rule_files.end());
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "port.graph"), o);
+  CHECK(r.verdict == check::CheckVerdict::Unproven);
+  REQUIRE(r.numerics);
+  CHECK(r.numerics->outputs_agree);
+  REQUIRE_FALSE(r.unmatched.empty());
+  for (const auto& u : r.unmatched) CHECK(u.module == "layers.0.self_attn.rotary_emb");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a rule that does not verify is never used, so it cannot hide a bug") {
+  // silu_on_up computes silu(up) * gate; this wrong rule would make it "equivalent".
+  fs::path dir = temp_dir();
+  fs::path rules = dir / "wrong.rules";
+  std::ofstream(rules) << "version 1\nruleset wrong {\n  rule swap_silu: silu(?a) * ?b => silu(?b) * ?a\n}\n";
+  check::CheckOptions o = options();
+  o.rule_files = {rules};
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "bugs" / "silu_on_up.graph"), o);
+  CHECK(r.verdict == check::CheckVerdict::NotEquivalent);
+  REQUIRE(r.rejected_rules.size() == 1);
+  CHECK(r.rejected_rules[0].name == "wrong.swap_silu");
+  CHECK(r.rejected_rules[0].report.verdict == verify::Verdict::Refuted);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a graph checked against itself is equivalent with no rule steps") {
+  check::CheckResult same = check::check_equivalence(reference(), reference(), options());
+  CHECK(same.verdict == check::CheckVerdict::Equivalent);
+  CHECK(same.rules_used.empty());  // identical graphs share every e-class: nothing to prove
+}
