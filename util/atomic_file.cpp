@@ -21,7 +21,13 @@ namespace {
 void replace_file_atomically(const fs::path& path, const std::string& text) {
   fs::path target = fs::is_symlink(path) ? fs::canonical(path) : path;
   struct stat original {};
-  if (::stat(target.c_str(), &original) != 0) fail("cannot stat " + target.string());
+  bool exists = ::stat(target.c_str(), &original) == 0;
+  if (!exists && errno != ENOENT) fail("cannot stat " + target.string());
+  if (!exists) {  // a new file: the permissions a plain create would give (0666 less the umask)
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    original.st_mode = 0666 & ~mask;
+  }
 
   fs::path directory = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   std::string temp_name = ".";  // hidden, beside the file: same file system, so rename is atomic

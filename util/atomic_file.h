@@ -4,7 +4,8 @@
 // rename is atomic), gets the target's permissions, is synced to disk, and is renamed over
 // the target; then the directory is synced so the rename itself is durable. A symbolic link
 // keeps pointing at its (rewritten) target. Used by every command that rewrites a user's
-// file in place (`twin fmt`, `twin verify --write`).
+// file in place (`twin fmt`, `twin verify --write`) and `twin check --proof` (which may
+// create the file: a new file gets the permissions a plain create would).
 #pragma once
 
 #include <filesystem>
