@@ -1,5 +1,6 @@
 #include "check/equivalence_check.h"
 
+#include "check/declared_relations.h"
 #include "check/graph_lowering.h"
 #include "check/tensor_values.h"
 #include "egraph/constant_folding.h"
@@ -163,14 +164,13 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
     for (const auto& t : *group) ref_sources[t.name] = lowering.leaf(t.name + "@reference", t.type, t.value);
 
   report("relations", "inferring parameter relations");
-  result.relations = infer_parameter_relations(reference, port);
+  // Declared relations (`relation` in the rule files) first, the inferred ones for the rest.
+  for (const auto& r : expand_declared_relations(interpreter.declared_relations(), reference, port))
+    result.declared.push_back(r.port);
+  result.relations = declared_and_inferred_relations(interpreter.declared_relations(), reference, port);
   std::map<std::string, TermPtr> relation_terms;
   for (const auto& r : result.relations)
     if (r.related()) relation_terms[r.port] = r.term();
-  for (const auto& [name, term] : options.declared_relations) {
-    relation_terms[name] = term;
-    result.declared.push_back(name);
-  }
   // Reference parameters and buffers (a port buffer may be a copy of the reference's).
   std::map<std::string, LoweredValue> relation_sources = ref_parameters;
   for (const auto* group : {&reference.buffers()})

@@ -7,8 +7,9 @@
 //   1. Rules: the stdlib plus the caller's files; only rules `twin verify` accepts (proved or
 //      tested) are used (check/rule_admission.h).
 //   2. Parameter relations: each port parameter becomes a term over the reference's
-//      parameters (inferred from stored values and confirmed bit for bit, or declared); an
-//      unrelated one stays an unknown of its own.
+//      parameters: declared (`relation` declarations in the rule files,
+//      check/declared_relations.h), else inferred from stored values and confirmed bit for
+//      bit; an unrelated one stays an unknown of its own.
 //   3. Both graphs are lowered into one e-graph (check/graph_lowering.h) over shared inputs
 //      (matched by position), constants are evaluated (check/tensor_values.h), and the rules
 //      saturate it within the limits.
@@ -55,9 +56,6 @@ struct CheckOptions {
   // Directories the rule files' `use` may read, besides each rule file's own directory.
   std::vector<std::filesystem::path> allow_read;
   AdmissionOptions admission;
-  // Declared relations: port parameter name -> term over reference parameter names. They
-  // take precedence over inferred ones.
-  std::vector<std::pair<std::string, TermPtr>> declared_relations;
   egraph::RunLimits limits = [] {
     egraph::RunLimits l;
     l.iterations = 40;
@@ -111,7 +109,7 @@ struct CheckResult {
   std::optional<DivergenceReport> numerics;
   std::vector<UnmatchedPiece> unmatched;
   std::vector<ParameterRelation> relations;
-  std::vector<std::string> declared;          // port parameters related by declaration
+  std::vector<std::string> declared;          // port parameters and buffers related by declaration
   std::vector<AdmittedRule> rejected_rules;   // not admitted (refuted or unknown)
   std::string proof_text;
   CheckStats stats;
