@@ -94,6 +94,7 @@ bool is_identity(const std::string& op, const std::vector<LoweredValue>& operand
   if (op == "reshape" || op == "expand") return in.shape == out.shape;
   if (op == "transpose") return int_attr(a, "dim0") == int_attr(a, "dim1");
   if (op == "slice") return in.shape == out.shape && int_attr(a, "step") == 1;
+  if (op == "repeat_interleave" || op == "repeat") return in.shape == out.shape;  // every count 1
   return false;
 }
 

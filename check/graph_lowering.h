@@ -17,7 +17,8 @@
 //     reshape and expand sizes resolved (no -1);
 //   - split and chunk become one slice per piece;
 //   - the identities are not added: a cast to the operand's dtype, a reshape or expand to its
-//     shape, a whole-tensor slice, transpose of a dim with itself, contiguous, clone, detach.
+//     shape, a whole-tensor slice, transpose of a dim with itself, a repeat or repeat_interleave
+//     by 1 (Llama-2-7B has as many KV heads as heads), contiguous, clone, detach.
 // Each of these is a definition (the two forms denote the same value), not a rule.
 #pragma once
 
