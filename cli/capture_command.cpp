@@ -161,7 +161,9 @@ Options:
   -o, --output OUT.graph   the file to write
   --dtype bf16|f32         convert the module and its floating inputs first (capture in the
                            deployment dtype so that its casts stay in the graph)
-  --no-weights             record the types of parameters and buffers but not their values
+  --no-weights             record the parameters' types but not their values (buffers keep
+                           theirs); a model whose parameters are on the meta device is
+                           traced there, so 7B-sized models capture in seconds
   --quiet                  print nothing on success
 
 Python: $TWIN_PYTHON, then /usr/bin/python3, then python3 on PATH: the first that imports

@@ -213,7 +213,18 @@ class Formatter {
       case StmtKind::Version: emit(indent, "version " + rational_to_string(s.number), s.location.line); break;
       case StmtKind::Use: emit(indent, "use " + quote_string(s.text), s.location.line); break;
       case StmtKind::Op: emit(indent, print_op(*s.op), s.end_line); break;
-      case StmtKind::Relation: emit(indent, "relation " + s.text + " = " + print_expr(*s.expr), s.end_line); break;
+      case StmtKind::Relation: {
+        // On one line when it fits; else the right side on a line of its own, as a rule's.
+        std::string head = "relation " + s.text + " =";
+        std::string right = print_expr(*s.expr);
+        if (static_cast<int>(head.size() + 1 + right.size()) + indent * 2 <= kLineWidth) {
+          emit(indent, head + " " + right, s.end_line);
+        } else {
+          emit(indent, head);
+          emit(indent + 2, right, s.end_line);
+        }
+        break;
+      }
       case StmtKind::Let: emit(indent, "let " + s.text + " = " + print_expr(*s.expr), s.end_line); break;
       case StmtKind::Return: emit(indent, s.expr ? "return " + print_expr(*s.expr) : "return", s.end_line); break;
       case StmtKind::Assert:

@@ -7,8 +7,9 @@
 // Canonical form: two-space indentation; one space around binary operators and after
 // commas; parentheses only where precedence needs them; at most one blank line between
 // items; a rule on one line when it fits in kLineWidth columns, otherwise its left side,
-// `=> right side` and `if guard` on lines of their own. A block that was written on one line
-// with a single simple statement stays on one line (`if n < 2 { return n }`).
+// `=> right side` and `if guard` on lines of their own; a relation on one line when it fits,
+// otherwise `relation PORT =` and its right side on the next line. A block that was written
+// on one line with a single simple statement stays on one line (`if n < 2 { return n }`).
 #pragma once
 
 #include "interp/ast.h"

@@ -125,13 +125,15 @@ TEST_CASE("relations print canonically; twin fmt keeps comments and is idempoten
   CHECK(once ==
         "version 1\n"
         "# the fused projections\n"
-        "relation layers.{i}.self_attn.qkv_proj.weight = cat([layers.{i}.self_attn.q_proj.weight, "
-        "layers.{i}.self_attn.k_proj.weight], dim=0)  # q, k\n"
+        "relation layers.{i}.self_attn.qkv_proj.weight =\n"
+        "    cat([layers.{i}.self_attn.q_proj.weight, layers.{i}.self_attn.k_proj.weight], dim=0)  # q, k\n"
         "\n"
         "relation lm_head.shards.{r}.weight = slice(lm_head.weight, dim=0, start=50 * {r}, end=50 * {r} + 50)\n"
         "relation norm.weight = norm.weight\n");
   CHECK(format_program(parse(once)) == once);
   CHECK(print_statement(*parse(once).statements[3]) == "relation norm.weight = norm.weight");
+  // A short relation written over two lines joins; comments inside move before it.
+  CHECK(format_program(parse("relation a.{i} =  # why\n  b.{i}\n")) == "# why\nrelation a.{i} = b.{i}\n");
 }
 
 TEST_CASE("the interpreter checks a declaration's form and hands the declarations out, located") {

@@ -6,6 +6,7 @@ import os
 import sys
 
 from . import CaptureError
+from .meta import has_meta_tensors, install_meta_kernels
 
 USAGE = "python3 -m twin_capture FILE.py:FACTORY -o OUT.graph [--dtype bf16|f32] [--no-weights]"
 
@@ -121,6 +122,10 @@ def capture(spec, output, dtype=None, with_weights=True):
     fn = load_factory(spec)
     module, inputs = _call_factory(fn, spec)
     module.eval()
+    on_meta = has_meta_tensors(module)
+    if on_meta and with_weights:
+        raise CaptureError(f"{spec}: the model has parameters or buffers on the meta device (no values); "
+                           "capture it with --no-weights")
     if dtype == "bf16":
         module = module.to(torch.bfloat16)
         inputs = [t.to(torch.bfloat16) if t.is_floating_point() else t for t in inputs]
@@ -132,6 +137,16 @@ def capture(spec, output, dtype=None, with_weights=True):
         dtype = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float64: "f64"}.get(
             floating[0] if floating else torch.float32, "f32")
     names = _input_names(module, len(inputs))
+
+    stored_values = {}
+    if on_meta:
+        # Trace on the meta device: every op computes only dtypes and shapes. The buffers that
+        # have values (RoPE caches) and the example inputs are recorded with them.
+        stored_values = {f"buffer/{name}": b.detach().clone() for name, b in module.named_buffers() if not b.is_meta}
+        stored_values.update({f"input/{name}": t for name, t in zip(names, inputs)})
+        module = module.to("meta")
+        inputs = [t.to("meta") for t in inputs]
+        install_meta_kernels()
 
     try:
         with torch.no_grad():
@@ -145,6 +160,7 @@ def capture(spec, output, dtype=None, with_weights=True):
     major_minor = tuple(int(x) for x in version.split("+")[0].split(".")[:2] if x.isdigit())
     use_export = major_minor >= (2, 1)
     builder = GraphBuilder(version, "export" if use_export else "jit.trace", dtype, spec, with_weights)
+    builder.stored_values = stored_values
     if use_export:
         from . import export_capture
 
@@ -158,7 +174,7 @@ def capture(spec, output, dtype=None, with_weights=True):
         raise CaptureError(f"the captured graph has {len(refs)} outputs, the model returned {len(eager)}")
     builder.set_outputs(refs, eager)
     worst = 0.0
-    if concrete is not None:
+    if concrete is not None and not on_meta:
         for a, b in zip(concrete, eager):
             if a.shape != b.shape or a.dtype != b.dtype:
                 raise CaptureError(f"the flattened graph computes {tuple(a.shape)} {a.dtype}, the model {tuple(b.shape)} {b.dtype}")
@@ -172,8 +188,9 @@ def capture(spec, output, dtype=None, with_weights=True):
     except OSError as e:
         raise CaptureError(f"{output}: {e.strerror}") from e
     method = builder.capture["method"]
-    return (f"captured {spec} ({method}, {dtype}, torch {version}): {len(builder.nodes)} nodes, "
-            f"{len(builder.parameters)} parameters -> {output}"
+    return (f"captured {spec} ({method}, {dtype}{', on the meta device' if on_meta else ''}, torch {version}): "
+            f"{len(builder.nodes)} nodes, {len(builder.parameters)} parameters"
+            f"{'' if with_weights else ' (without their values)'} -> {output}"
             + (f"; re-running the flattened graph differs from eager by {worst:.3g} (relative)" if worst > 0 else ""))
 
 

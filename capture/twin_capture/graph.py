@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from . import FORMAT, VERSION, safetensors_writer
+from . import FORMAT, VERSION, CaptureError, safetensors_writer
 
 DTYPE_NAMES = {
     torch.float32: "f32",
@@ -71,7 +71,8 @@ def encode(value):
     if isinstance(value, torch.dtype):
         return {"dtype": dtype_name(value)}
     if isinstance(value, torch.device):
-        return {"device": str(value)}
+        # A model traced on the meta device (captured without weights) runs on the CPU.
+        return {"device": "cpu" if value.type == "meta" else str(value)}
     if isinstance(value, torch.layout):
         return {"layout": LAYOUT_NAMES.get(value, str(value).replace("torch.", ""))}
     if isinstance(value, torch.memory_format):
@@ -97,6 +98,9 @@ class GraphBuilder:
         self.outputs = []
         self.example_outputs = []
         self.tensors = []  # (safetensors name, tensor)
+        # Values for tensors traced on the meta device, by safetensors name ("buffer/NAME",
+        # "input/NAME"): what the model had before it was moved there.
+        self.stored_values = {}
         self.op_counts = {}
 
     def _claim(self, name):
@@ -111,6 +115,12 @@ class GraphBuilder:
         if not keep:
             return None
         key = f"{kind}/{name}"
+        if t.is_meta:
+            t = self.stored_values.get(key)
+            if t is None:
+                if kind in ("parameter", "buffer", "output"):
+                    return None  # no value to record: the type is still there
+                raise CaptureError(f"{kind} {name} was computed on the meta device and has no value to record")
         self.tensors.append((key, t.detach()))
         return key
 
@@ -127,7 +137,9 @@ class GraphBuilder:
 
     def add_buffer(self, name, t):
         self._claim(name)
-        self.buffers.append({"name": name, **tensor_type(t), "tensor": self._store("buffer", name, t, self.with_weights)})
+        # Buffers keep their values even without weights: RoPE caches and the like are small,
+        # and the port's are its own constants, not converted weights.
+        self.buffers.append({"name": name, **tensor_type(t), "tensor": self._store("buffer", name, t)})
         return Ref(name)
 
     def add_constant(self, t):
