@@ -365,14 +365,23 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
       std::map<std::pair<std::string, int>, const ValueMatch*> value_match;
       if (result.numerics)
         for (const auto& m : result.numerics->value_matches) value_match[{m.node, m.output}] = &m;
+      // A gap starts at an unmatched value whose operands are matched and from which some path
+      // to a graph output runs through unmatched values only (as the divergence rule says
+      // for numbers: an unmatched value that is matched again downstream, such as a fused
+      // projection before its split, or a partial product, is harmless).
+      std::map<eg::EClassId, bool> reaches_output;
+      for (std::size_t k = port_lowered.nodes.size(); k-- > 0;) {
+        eg::EClassId id = port_lowered.nodes[k].value.id;
+        bool r = port_outputs.count(id) && !matched(id);
+        for (eg::EClassId c : consumers[id]) r = r || (!matched(c) && reaches_output[c]);
+        reaches_output[id] = r;
+      }
       std::set<eg::EClassId> reported;
       for (const auto& n : port_lowered.nodes) {
-        if (matched(n.value.id)) continue;
+        if (matched(n.value.id) || !reaches_output[n.value.id]) continue;
         bool inputs_matched = true;
         for (eg::EClassId c : operands_of(n.value.id)) inputs_matched = inputs_matched && matched(c);
-        bool healed = !port_outputs.count(n.value.id) && !consumers[n.value.id].empty();
-        for (eg::EClassId c : consumers[n.value.id]) healed = healed && matched(c);
-        if (!inputs_matched || healed || !reported.insert(graph.find(n.value.id)).second) continue;
+        if (!inputs_matched || !reported.insert(graph.find(n.value.id)).second) continue;
         UnmatchedPiece piece{n.node + (n.output ? "[" + std::to_string(n.output) + "]" : ""), n.module, n.op,
                              n.value.type ? n.value.type->to_string() : "", shallow_term(explainer, *ops, n.value.id, 3),
                              "", "", ""};

@@ -83,7 +83,8 @@ struct PrecisionDifference {
 };
 
 // A port value the rules did not connect to the reference although its operands are
-// connected, and whose consumers are not all connected again (so it is where a gap starts).
+// connected, and from which a path of unconnected values reaches a graph output (so it is
+// where a gap starts, not a harmless intermediate such as a fused projection before its split).
 struct UnmatchedPiece {
   std::string node, module, op, type;  // the port node
   std::string term;                    // its term, shallow

@@ -4,8 +4,8 @@
 - fused `qkv_proj` (QKVParallelLinear), then split;
 - fused `gate_up_proj` (MergedColumnParallelLinear) with SiluAndMul;
 - neox RoPE in chunk/cat form over a half-width cos/sin cache;
-- repeat_interleave for the KV heads; Q pre-scaled by 1/sqrt(head_dim); a boolean causal
-  mask applied with masked_fill;
+- repeat_interleave for the KV heads; Q pre-scaled (divided by sqrt(head_dim) as NxD does,
+  before Q K^T rather than after); a boolean causal mask applied with masked_fill;
 - fused residual-add RMSNorm (`norm(x, residual) -> (normed, residual)`);
 - `o_proj`, `down_proj` row-parallel over 2 shards (partial products summed, the
   all-reduce), `lm_head` column-parallel over 2 shards (concatenated, the all-gather).
@@ -13,6 +13,7 @@
 Its weights come from the reference's through `convert_reference_state_dict`, as a real
 port's checkpoint converter does. `model()` returns (module, example_inputs).
 """
+import math
 import os
 import sys
 
@@ -132,7 +133,6 @@ class LlamaAttention(nn.Module):
         self.head_dim = config.hidden_size // self.num_heads
         self.q_size = self.num_heads * self.head_dim
         self.kv_size = self.num_kv_heads * self.head_dim
-        self.scaling = self.head_dim ** -0.5
         self.qkv_proj = QKVParallelLinear(config.hidden_size, self.head_dim, self.num_heads, self.num_kv_heads)
         self.o_proj = RowParallelLinear(self.q_size, config.hidden_size)
         self.rotary_emb = RotaryEmbedding(self.head_dim, config.max_position_embeddings, config.rope_theta)
@@ -142,7 +142,7 @@ class LlamaAttention(nn.Module):
         seq = q.shape[2]
         k = k.repeat_interleave(self.num_heads // self.num_kv_heads, dim=1)
         v = v.repeat_interleave(self.num_heads // self.num_kv_heads, dim=1)
-        scores = torch.matmul(q * self.scaling, k.transpose(-1, -2))
+        scores = torch.matmul(q / math.sqrt(self.head_dim), k.transpose(-1, -2))
         mask = torch.ones(seq, seq, dtype=torch.bool, device=q.device).triu(1)
         scores = scores.masked_fill(mask, float("-inf"))
         probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)

@@ -1,6 +1,6 @@
 # bug in: layers.1.self_attn
 """The port with the 1/sqrt(head_dim) attention scaling dropped in layer 1 only (a per-layer
-attention override that forgot to pre-scale q by `self.scaling`)."""
+attention override that forgot to pre-scale q by 1/sqrt(head_dim))."""
 import os
 import sys
 
@@ -16,7 +16,7 @@ class LlamaAttention(port.LlamaAttention):
         seq = q.shape[2]
         k = k.repeat_interleave(self.num_heads // self.num_kv_heads, dim=1)
         v = v.repeat_interleave(self.num_heads // self.num_kv_heads, dim=1)
-        scores = torch.matmul(q, k.transpose(-1, -2))  # BUG: q is not scaled by self.scaling
+        scores = torch.matmul(q, k.transpose(-1, -2))  # BUG: q is not divided by sqrt(head_dim)
         mask = torch.ones(seq, seq, dtype=torch.bool, device=q.device).triu(1)
         scores = scores.masked_fill(mask, float("-inf"))
         probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
