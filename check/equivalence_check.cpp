@@ -133,7 +133,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
   result.stats.rules_rejected = result.rejected_rules.size();
   result.stats.rules_seconds = since(start);
 
-  // ---- 2. the e-graph, sources and relations ----------------------------------------------
+  // ---- 2. sources and relations -------------------------------------------------------------
   auto lowering_start = Clock::now();
   if (reference.inputs().size() != port.inputs().size())
     throw Error(ErrorKind::Value, port.file() + ": the port takes " + std::to_string(port.inputs().size()) +
@@ -141,28 +141,13 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
   if (reference.outputs().size() != port.outputs().size())
     throw Error(ErrorKind::Value, port.file() + ": the port returns " + std::to_string(port.outputs().size()) +
                                       " outputs, the reference " + std::to_string(reference.outputs().size()));
-  eg::EGraph graph(ops, true);
-  ops::add_shape_analysis(graph);
-  TensorValueAnalysis& values = add_tensor_value_analysis(graph);
-  graph.enable_explanations();
-  GraphLowering lowering(graph, values);
-
-  std::map<std::string, LoweredValue> ref_sources, port_sources;
   for (std::size_t i = 0; i < reference.inputs().size(); ++i) {
     const GraphTensor& r = reference.inputs()[i];
     const GraphTensor& p = port.inputs()[i];
     if (!(r.type == p.type))
       throw Error(ErrorKind::Value, port.file() + ": input " + std::to_string(i) + " (" + p.name + ") is " +
                                         p.type.to_string() + ", the reference's (" + r.name + ") is " + r.type.to_string());
-    LoweredValue v = lowering.leaf("input." + std::to_string(i), r.type);
-    ref_sources[r.name] = v;
-    port_sources[p.name] = v;
   }
-  std::map<std::string, LoweredValue> ref_parameters;
-  for (const auto& t : reference.parameters()) ref_parameters[t.name] = ref_sources[t.name] = lowering.leaf(t.name, t.type);
-  for (const auto* group : {&reference.buffers(), &reference.constants()})
-    for (const auto& t : *group) ref_sources[t.name] = lowering.leaf(t.name + "@reference", t.type, t.value);
-
   report("relations", "inferring parameter relations");
   // Declared relations (`relation` in the rule files) first, the inferred ones for the rest.
   for (const auto& r : expand_declared_relations(interpreter.declared_relations(), reference, port))
@@ -171,90 +156,177 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
   std::map<std::string, TermPtr> relation_terms;
   for (const auto& r : result.relations)
     if (r.related()) relation_terms[r.port] = r.term();
-  // Reference parameters and buffers (a port buffer may be a copy of the reference's).
-  std::map<std::string, LoweredValue> relation_sources = ref_parameters;
-  for (const auto* group : {&reference.buffers()})
-    for (const auto& t : *group) relation_sources[t.name] = ref_sources[t.name];
-  for (const auto* group : {&port.parameters(), &port.buffers()}) {
-    for (const auto& t : *group) {
-      auto it = relation_terms.find(t.name);
-      if (it != relation_terms.end()) {
-        LoweredValue v = lowering.add_term(*it->second, relation_sources);
-        if (!v.type || !(v.type->shape == t.type.shape) || v.type->dtype != t.type.dtype)
-          throw Error(ErrorKind::Value, port.file() + ": the relation for " + t.name + " gives " +
-                                            (v.type ? v.type->to_string() : std::string("no type")) + ", the parameter is " +
-                                            t.type.to_string());
-        port_sources[t.name] = v;
-      } else {
-        // Unrelated: an unknown of its own (a buffer keeps its value, so it can still meet a
-        // reference constant with the same bits).
-        bool is_buffer = group == &port.buffers();
-        port_sources[t.name] = lowering.leaf(t.name + "@port", t.type, is_buffer ? t.value : std::nullopt);
+
+  // ---- 3. one e-graph, saturated --------------------------------------------------------------
+  // An attempt lowers both graphs into a fresh e-graph and saturates it with some rules; the
+  // first attempt uses every admitted rule, later ones (the proof's minimization) fewer.
+  struct Attempt {
+    eg::EGraph graph;
+    TensorValueAnalysis* values = nullptr;
+    std::map<std::string, LoweredValue> ref_sources, port_sources;
+    LoweredGraph ref_lowered, port_lowered;
+    std::vector<bool> outputs_proved;
+    std::size_t iterations = 0;
+    std::string stop_reason = "saturated";
+    double lowering_seconds = 0, saturation_seconds = 0;
+    explicit Attempt(std::shared_ptr<eg::OpTable> ops) : graph(std::move(ops), true) {}
+    bool all_equal() {
+      bool all = true;
+      outputs_proved.assign(ref_lowered.outputs.size(), false);
+      for (std::size_t i = 0; i < ref_lowered.outputs.size(); ++i) {
+        outputs_proved[i] = graph.find(ref_lowered.outputs[i].id) == graph.find(port_lowered.outputs[i].id);
+        all = all && outputs_proved[i];
+      }
+      return all;
+    }
+  };
+  auto attempt = [&](const std::vector<eg::Rewrite>& with, bool show_progress, std::size_t max_iterations) {
+    auto a = std::make_unique<Attempt>(ops);
+    auto lowering_begin = Clock::now();
+    eg::EGraph& graph = a->graph;
+    ops::add_shape_analysis(graph);
+    a->values = &add_tensor_value_analysis(graph);
+    graph.enable_explanations();
+    GraphLowering lowering(graph, *a->values);
+    auto& ref_sources = a->ref_sources;
+    auto& port_sources = a->port_sources;
+    for (std::size_t i = 0; i < reference.inputs().size(); ++i) {
+      LoweredValue v = lowering.leaf("input." + std::to_string(i), reference.inputs()[i].type);
+      ref_sources[reference.inputs()[i].name] = v;
+      port_sources[port.inputs()[i].name] = v;
+    }
+    std::map<std::string, LoweredValue> relation_sources;
+    for (const auto& t : reference.parameters()) relation_sources[t.name] = ref_sources[t.name] = lowering.leaf(t.name, t.type);
+    for (const auto& t : reference.buffers())
+      relation_sources[t.name] = ref_sources[t.name] = lowering.leaf(t.name + "@reference", t.type, t.value);
+    for (const auto& t : reference.constants()) ref_sources[t.name] = lowering.leaf(t.name + "@reference", t.type, t.value);
+    for (const auto* group : {&port.parameters(), &port.buffers()}) {
+      for (const auto& t : *group) {
+        auto it = relation_terms.find(t.name);
+        if (it != relation_terms.end()) {
+          LoweredValue v = lowering.add_term(*it->second, relation_sources);
+          if (!v.type || !(v.type->shape == t.type.shape) || v.type->dtype != t.type.dtype)
+            throw Error(ErrorKind::Value, port.file() + ": the relation for " + t.name + " gives " +
+                                              (v.type ? v.type->to_string() : std::string("no type")) +
+                                              ", the parameter is " + t.type.to_string());
+          port_sources[t.name] = v;
+        } else {
+          // Unrelated: an unknown of its own (a buffer keeps its value, so it can still meet
+          // a reference constant with the same bits).
+          bool is_buffer = group == &port.buffers();
+          port_sources[t.name] = lowering.leaf(t.name + "@port", t.type, is_buffer ? t.value : std::nullopt);
+        }
       }
     }
-  }
-  for (const auto& t : port.constants()) port_sources[t.name] = lowering.leaf(t.name + "@port", t.type, t.value);
+    for (const auto& t : port.constants()) port_sources[t.name] = lowering.leaf(t.name + "@port", t.type, t.value);
+    if (show_progress) report("lowering", "reference");
+    a->ref_lowered = lowering.lower(reference, ref_sources);
+    if (show_progress) report("lowering", "port");
+    a->port_lowered = lowering.lower(port, port_sources);
+    for (std::size_t i = 0; i < a->ref_lowered.outputs.size(); ++i) {
+      const auto& x = a->ref_lowered.outputs[i].type;
+      const auto& y = a->port_lowered.outputs[i].type;
+      if (x && y && !(x->shape == y->shape))
+        throw Error(ErrorKind::Value, port.file() + ": output " + std::to_string(i) + " is " + y->to_string() +
+                                          ", the reference's is " + x->to_string());
+    }
+    a->lowering_seconds = since(lowering_begin);
 
-  report("lowering", "reference");
-  LoweredGraph ref_lowered = lowering.lower(reference, ref_sources);
-  report("lowering", "port");
-  LoweredGraph port_lowered = lowering.lower(port, port_sources);
-  result.stats.reference_nodes = ref_lowered.nodes.size();
-  result.stats.port_nodes = port_lowered.nodes.size();
-  for (std::size_t i = 0; i < ref_lowered.outputs.size(); ++i) {
-    const auto& a = ref_lowered.outputs[i].type;
-    const auto& b = port_lowered.outputs[i].type;
-    if (a && b && !(a->shape == b->shape))
-      throw Error(ErrorKind::Value, port.file() + ": output " + std::to_string(i) + " is " + b->to_string() +
-                                        ", the reference's is " + a->to_string());
+    auto saturation_begin = Clock::now();
+    graph.rebuild();
+    double elapsed = 0;
+    // Saturate in rounds of a few iterations and stop as soon as every output pair has met: a
+    // proof found at iteration 4 does not pay for 36 more. (Each round starts the backoff
+    // scheduler afresh, which only makes it less conservative.)
+    while (!a->all_equal() && a->iterations < max_iterations) {
+      std::size_t completed = a->iterations;
+      auto progress = [&](const eg::Progress& p) {
+        if (show_progress)
+          report("saturating", "iteration " + std::to_string(completed + p.iteration + 1) + ", " +
+                                   std::to_string(p.nodes) + " e-nodes, " + std::string(p.rule));
+      };
+      eg::RunLimits round = options.limits;
+      round.iterations = std::min<std::size_t>(4, max_iterations - a->iterations);
+      round.time_seconds = std::max(0.0, options.limits.time_seconds - elapsed);
+      eg::Report run_report = eg::run(graph, with, round, eg::SchedulerKind::Backoff, progress, check_queries());
+      graph.rebuild();
+      a->iterations += run_report.iterations;
+      elapsed += run_report.seconds;
+      a->stop_reason = std::string(eg::to_string(run_report.stop_reason));
+      if (run_report.stop_reason != eg::StopReason::IterationLimit) break;  // saturated, or out of nodes or time
+      if (run_report.iterations == 0) break;
+    }
+    a->saturation_seconds = since(saturation_begin);
+    return a;
+  };
+
+  std::unique_ptr<Attempt> best = attempt(rewrites, true, options.limits.iterations);
+  result.stats.lowering_seconds = best->lowering_seconds;
+  result.stats.saturation_seconds = best->saturation_seconds;
+  result.stats.reference_nodes = best->ref_lowered.nodes.size();
+  result.stats.port_nodes = best->port_lowered.nodes.size();
+
+  // The rules on a proof's path, in first-use order (host unions such as constant folding and
+  // equal constant values are not rules).
+  auto proof_rules = [&](Attempt& a) {
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < a.ref_lowered.outputs.size(); ++i)
+      for (const auto& e : a.graph.proof_edges(a.port_lowered.outputs[i].id, a.ref_lowered.outputs[i].id))
+        if (rule_by_name.count(e.rule) && std::find(names.begin(), names.end(), e.rule) == names.end())
+          names.push_back(e.rule);
+    return names;
+  };
+  // Minimization: an explanation follows the proof forest as the unions happened, so it may
+  // take detours (a SiLU unfolded into a sigmoid and folded back). Each rule of the proof is
+  // left out in turn (with those already found unnecessary) and the check re-run; when the
+  // outputs still meet, the rule goes, and the new proof's rules are examined. The proof
+  // reported is the last one found: each rule it lists was needed given the others (within
+  // the time budget; past it, the remaining rules are kept as they are).
+  if (best->all_equal() && options.minimize_seconds > 0) {
+    auto minimize_start = Clock::now();
+    std::vector<std::string> needed = proof_rules(*best);
+    std::set<std::string> dropped, tried;
+    // A trial that has not met within a few iterations more than the proof took is a failure.
+    std::size_t trial_iterations = best->iterations + 4;
+    for (std::size_t i = 0; i < needed.size() && since(minimize_start) < options.minimize_seconds; ++i) {
+      if (!tried.insert(needed[i]).second) continue;
+      report("proof", "minimizing: without " + needed[i]);
+      std::vector<eg::Rewrite> fewer;
+      for (const auto& r : rewrites)
+        if (r.name != needed[i] && !dropped.count(r.name)) fewer.push_back(r);
+      std::unique_ptr<Attempt> trial = attempt(fewer, false, trial_iterations);
+      if (trial->all_equal()) {
+        dropped.insert(needed[i]);
+        needed = proof_rules(*trial);
+        best = std::move(trial);
+        i = static_cast<std::size_t>(-1);  // the new proof's rules, from the start (tried ones are skipped)
+        ++result.stats.minimization_drops;
+      }
+    }
+    result.stats.minimization_seconds = since(minimize_start);
   }
-  result.stats.lowering_seconds = since(lowering_start);
+  eg::EGraph& graph = best->graph;
+  TensorValueAnalysis& values = *best->values;
+  auto& ref_sources = best->ref_sources;
+  auto& port_sources = best->port_sources;
+  auto& ref_lowered = best->ref_lowered;
+  auto& port_lowered = best->port_lowered;
+  auto all_equal = [&] {
+    bool all = best->all_equal();
+    result.outputs_proved = best->outputs_proved;
+    return all;
+  };
+  all_equal();
+  result.stats.iterations = best->iterations;
+  result.stats.stop_reason = best->stop_reason;
+  result.stats.enodes = graph.num_nodes();
+  result.stats.eclasses = graph.num_classes();
+  result.stats.value_unions = values.value_unions();
 
   // Modules of exact terms, for attributing proof steps: port first, then reference.
   std::map<eg::EClassId, std::string> port_module, ref_module;
   for (const auto& n : port_lowered.nodes) port_module.emplace(n.value.id, n.module);
   for (const auto& n : ref_lowered.nodes) ref_module.emplace(n.value.id, n.module);
-
-  // ---- 3. saturation ----------------------------------------------------------------------
-  auto saturation_start = Clock::now();
-  auto all_equal = [&] {
-    bool all = true;
-    result.outputs_proved.assign(ref_lowered.outputs.size(), false);
-    for (std::size_t i = 0; i < ref_lowered.outputs.size(); ++i) {
-      result.outputs_proved[i] = graph.find(ref_lowered.outputs[i].id) == graph.find(port_lowered.outputs[i].id);
-      all = all && result.outputs_proved[i];
-    }
-    return all;
-  };
-  graph.rebuild();
-  eg::Report run_report;
-  std::size_t iterations = 0;
-  double elapsed = 0;
-  // Saturate in rounds of a few iterations and stop as soon as every output pair has met: a
-  // proof found at iteration 12 does not pay for 28 more. (Each round starts the backoff
-  // scheduler afresh, which only makes it less conservative.)
-  while (!all_equal() && iterations < options.limits.iterations) {
-    std::size_t completed = iterations;
-    auto progress = [&](const eg::Progress& p) {
-      report("saturating", "iteration " + std::to_string(completed + p.iteration + 1) + ", " + std::to_string(p.nodes) +
-                               " e-nodes, " + std::string(p.rule));
-    };
-    eg::RunLimits round = options.limits;
-    round.iterations = std::min<std::size_t>(4, options.limits.iterations - iterations);
-    round.time_seconds = std::max(0.0, options.limits.time_seconds - elapsed);
-    run_report = eg::run(graph, rewrites, round, eg::SchedulerKind::Backoff, progress, check_queries());
-    graph.rebuild();
-    iterations += run_report.iterations;
-    elapsed += run_report.seconds;
-    if (run_report.stop_reason != eg::StopReason::IterationLimit) break;  // saturated, or out of nodes or time
-    if (run_report.iterations == 0) break;
-  }
-  result.stats.iterations = iterations;
-  result.stats.stop_reason = std::string(eg::to_string(run_report.stop_reason));
-  result.stats.saturation_seconds = since(saturation_start);
-  result.stats.enodes = graph.num_nodes();
-  result.stats.eclasses = graph.num_classes();
-  result.stats.value_unions = values.value_unions();
 
   const eg::Explainer& explainer = *graph.explainer();
   auto module_of = [&](eg::EClassId id) -> std::string {
@@ -310,6 +382,19 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
       }
     }
     result.proof_text = proof.str();
+    // Precision differences in the port's execution order (by module), so the first listed is
+    // where the difference first shows.
+    std::map<std::string, std::size_t> module_order;
+    for (const auto& n : port_lowered.nodes) module_order.emplace(n.module, module_order.size());
+    for (const auto& n : ref_lowered.nodes) module_order.emplace(n.module, module_order.size());
+    std::stable_sort(result.precision_differences.begin(), result.precision_differences.end(),
+                     [&](const PrecisionDifference& a, const PrecisionDifference& b) {
+                       auto rank = [&](const std::string& m) {
+                         auto it = module_order.find(m);
+                         return it == module_order.end() ? module_order.size() : it->second;
+                       };
+                       return rank(a.module) < rank(b.module);
+                     });
     result.verdict = result.precision_differences.empty() ? CheckVerdict::Equivalent : CheckVerdict::EquivalentReal;
   } else {
     // ---- 5. numerics, then what is unmatched ----------------------------------------------
@@ -451,9 +536,10 @@ std::string CheckResult::to_text() const {
     out << "\n";
   }
   char line[256];
-  std::snprintf(line, sizeof line, "%zu e-nodes, %zu iterations, %.2fs (rules %.2fs, saturation %.2fs), peak %.0f MiB\n",
+  std::snprintf(line, sizeof line,
+                "%zu e-nodes, %zu iterations, %.2fs (rules %.2fs, saturation %.2fs, proof minimization %.2fs), peak %.0f MiB\n",
                 stats.enodes, stats.iterations, stats.seconds, stats.rules_seconds, stats.saturation_seconds,
-                stats.peak_rss_mib);
+                stats.minimization_seconds, stats.peak_rss_mib);
   out << line;
   return out.str();
 }
@@ -520,7 +606,9 @@ std::string CheckResult::to_json() const {
                   {"reference_nodes", stats.reference_nodes},
                   {"port_nodes", stats.port_nodes},
                   {"peak_rss_mib", stats.peak_rss_mib},
-                  {"stop_reason", stats.stop_reason}};
+                  {"stop_reason", stats.stop_reason},
+                  {"minimization_seconds", stats.minimization_seconds},
+                  {"minimization_drops", stats.minimization_drops}};
   return out.dump(2);
 }
 

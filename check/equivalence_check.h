@@ -63,6 +63,9 @@ struct CheckOptions {
     l.time_seconds = 60;
     return l;
   }();
+  // After a proof, drop each rule it used in turn and re-check, so the reported proof lists
+  // only rules it needs; at most this long (0: keep the first proof as it is).
+  double minimize_seconds = 10;
   bool numerics = true;     // run the graphs when the proof fails
   bool full_proof = false;  // fill CheckResult::proof_text
   std::function<void(const CheckProgress&)> progress;
@@ -100,6 +103,8 @@ struct CheckStats {
   std::size_t reference_nodes = 0, port_nodes = 0;
   double peak_rss_mib = 0;
   std::string stop_reason;
+  double minimization_seconds = 0;
+  std::size_t minimization_drops = 0;  // rules found unnecessary (each drop re-runs the check)
 };
 
 struct CheckResult {
