@@ -7,6 +7,10 @@
 #include "ops/dtype.h"
 #include "verify/verdict_cache.h"
 
+#ifndef TWIN_BUILD_STDLIB_VERDICTS
+#define TWIN_BUILD_STDLIB_VERDICTS ""
+#endif
+
 namespace twin::check {
 
 namespace fs = std::filesystem;
@@ -25,6 +29,16 @@ bool sets_dtype(const egraph::Pattern& p, const egraph::OpTable& ops) {
 }
 
 }  // namespace
+
+std::vector<fs::path> default_read_only_caches() {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) out.push_back(exe.parent_path() / "stdlib-verdicts");
+  fs::path build(TWIN_BUILD_STDLIB_VERDICTS);
+  if (!build.empty() && (out.empty() || out[0] != build)) out.push_back(build);
+  return out;
+}
 
 std::string rule_meaning(const RuleDecl& decl) {
   std::string text = print_expr(*decl.lhs) + (decl.bidirectional ? " <=> " : " => ") + print_expr(*decl.rhs);

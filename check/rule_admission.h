@@ -40,10 +40,14 @@ struct AdmittedRule {
   std::vector<egraph::Rewrite> rewrites;  // canonical form (check/graph_lowering.h), named `name`
 };
 
+// The stdlib's verdicts the build computed: `stdlib-verdicts` next to the running executable
+// (build/twin), and the build tree's (for other programs of the same build, such as tests).
+std::vector<std::filesystem::path> default_read_only_caches();
+
 struct AdmissionOptions {
   verify::VerifyOptions verify;
   bool use_cache = true;
-  std::vector<std::filesystem::path> read_only_caches;
+  std::vector<std::filesystem::path> read_only_caches = default_read_only_caches();
   // Called before a rule is verified (not for cache hits): for a progress display.
   std::function<void(const std::string& rule)> on_verify;
 };

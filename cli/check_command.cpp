@@ -18,15 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Verdicts of the stdlib computed when Twin was built (the build runs `twin verify` on the
-// stdlib into this directory next to the executable).
-fs::path bundled_verdicts() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  return exe.parent_path() / "stdlib-verdicts";
-}
-
 std::size_t parse_count(const std::string& option, const std::string& text) {
   try {
     std::size_t used = 0;
@@ -67,8 +58,6 @@ int check_main(const Arguments& arguments) {
     else throw UsageError("unexpected argument `" + a + "` (give the graphs with --ref and --port)");
   }
   if (reference_path.empty() || port_path.empty()) throw UsageError("both --ref and --port are required");
-  fs::path bundled = bundled_verdicts();
-  if (!bundled.empty()) options.admission.read_only_caches.push_back(bundled);
 
   return run_with_large_stack([&] {
     bool terminal = !quiet && isatty(STDERR_FILENO);

@@ -1,4 +1,5 @@
 // twin repl [--allow-read DIR]... [FILE...]
+#include "check/script_bindings.h"
 #include "cli/command.h"
 
 #include "interp/repl.h"
@@ -30,6 +31,7 @@ int repl_main(const Arguments& arguments) {
     InterpreterOptions interpreter_options;
     interpreter_options.allowed_read_dirs = readable;
     Interpreter interpreter(std::move(interpreter_options));
+    check::install_check_builtins(interpreter);
     interpreter.set_global("args", make_list());
     return run_repl(interpreter, options);
   });

@@ -1,0 +1,69 @@
+#include "check/script_bindings.h"
+
+#include "capture/graph.h"
+#include "check/equivalence_check.h"
+#include "interp/value.h"
+
+#include <nlohmann/json.hpp>
+
+namespace twin::check {
+
+namespace {
+
+Value from_json(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::null: return Value();
+    case nlohmann::json::value_t::boolean: return Value(j.get<bool>());
+    case nlohmann::json::value_t::number_integer: return Value(static_cast<long long>(j.get<std::int64_t>()));
+    case nlohmann::json::value_t::number_unsigned: return Value(static_cast<long long>(j.get<std::uint64_t>()));
+    case nlohmann::json::value_t::number_float: return Value(j.get<double>());
+    case nlohmann::json::value_t::string: return Value(j.get<std::string>());
+    case nlohmann::json::value_t::array: {
+      auto list = make_list();
+      for (const auto& item : j) list->items.push_back(from_json(item));
+      return Value(list);
+    }
+    case nlohmann::json::value_t::object: {
+      auto map = make_map();
+      for (const auto& [key, value] : j.items()) map->set(Value(key), from_json(value));
+      return Value(map);
+    }
+    default: return Value();
+  }
+}
+
+}  // namespace
+
+void install_check_builtins(Interpreter& interpreter) {
+  interpreter.register_function("check_graphs", [](CallContext& c, CallArgs& a) {
+    args::expect_count(a, 2, 2, "check_graphs");
+    args::allow_named(a, {"rules", "numerics", "stdlib"}, "check_graphs");
+    auto load = [&](const Value& v, const char* what) {
+      std::filesystem::path path = c.interpreter.resolve_script_path(args::string(v, what, a.location), a.location);
+      std::string bytes = c.interpreter.read_text(path, a.location);  // permission and existence checks
+      return Graph::parse(bytes, path.string());
+    };
+    CheckOptions options;
+    if (const Value* rules = a.find_named("rules")) {
+      if (!rules->is_list()) throw Error(ErrorKind::Type, "check_graphs: rules= takes a list of paths", a.location);
+      for (const auto& r : rules->as_list()->items) {
+        std::filesystem::path path =
+            c.interpreter.resolve_script_path(args::string(r, "a rule file", a.location), a.location);
+        c.interpreter.read_text(path, a.location);  // the script must be allowed to read it
+        options.rule_files.push_back(path);
+      }
+    }
+    if (const Value* n = a.find_named("numerics")) options.numerics = n->truthy();
+    if (const Value* s = a.find_named("stdlib")) options.use_stdlib = s->truthy();
+    try {
+      Graph reference = load(a.positional[0], "the reference graph's path");
+      Graph port = load(a.positional[1], "the port graph's path");
+      CheckResult result = check_equivalence(reference, port, options);
+      return from_json(nlohmann::json::parse(result.to_json()));
+    } catch (const Error& e) {
+      throw Error(e.kind() == ErrorKind::Assertion ? ErrorKind::Value : e.kind(), "check_graphs: " + e.message(), a.location);
+    }
+  });
+}
+
+}  // namespace twin::check
