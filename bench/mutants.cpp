@@ -349,6 +349,9 @@ Result run_verifier(const egraph::Rewrite& rewrite, const egraph::OpTable& ops, 
     if (!options.z3_only) {
       verify::VerifyOptions vo;
       vo.z3_timeout_ms = options.timeout_ms;
+      // Inside the bench's own limit, so that a Z3 check that runs over is stopped in time for
+      // random testing to judge the mutant (a rule's verdict, not the bench's kill, decides).
+      vo.rule_seconds = options.item_seconds * 0.8;
       verify::RuleReport r = verify::verify_rule(rewrite, ops, vo);
       result.verdict = r.verdict_text();
       result.detail = r.method + (r.detail.empty() ? "" : ": " + r.detail);
@@ -363,6 +366,7 @@ Result run_verifier(const egraph::Rewrite& rewrite, const egraph::OpTable& ops, 
 #endif
     verify::Z3Options zo;
     zo.timeout_ms = options.timeout_ms;
+    zo.wall_seconds = options.item_seconds * 0.8;
     verify::Z3Verdict v = verify::check_rule_z3(rewrite, ops, zo);
     result.verdict = verify::z3_status_name(v.status);
     result.detail = "z3: " + v.reason;

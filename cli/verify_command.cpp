@@ -1,4 +1,4 @@
-// twin verify [--json] [--write] [--method z3|random] [--trials N] [--seed N] [--no-cache] FILE.rules...
+// twin verify [--json] [--write] [--method z3|random] [--trials N] [--seed N] [--rule-seconds S] [--no-cache] FILE.rules...
 //
 // Validates every rule declared in the given files (not the ones they merely `use`) with the
 // strongest method that applies (verify/rule_verifier.h), prints one row per rule, and exits 1
@@ -250,6 +250,13 @@ int verify_main(const Arguments& arguments) {
       } catch (const std::exception&) {
         throw UsageError("--seed takes a number");
       }
+    } else if (a == "--rule-seconds") {
+      try {
+        options.rule_seconds = std::stod(value("--rule-seconds"));
+      } catch (const std::exception&) {
+        throw UsageError("--rule-seconds takes a number of seconds");
+      }
+      if (!(options.rule_seconds >= 0)) throw UsageError("--rule-seconds takes a number of seconds (0: no limit)");
     } else if (take_allow_read(arguments, i, readable)) {
     } else if (a.starts_with("-")) {
       unknown_option(a);
@@ -324,7 +331,7 @@ int verify_main(const Arguments& arguments) {
 
 const CommandSpec kVerifyCommand{
     .name = "verify",
-    .usage = "verify [--json] [--write] [--method z3|random] [--trials N] [--seed N] [--no-cache] FILE.rules...",
+    .usage = "verify [--json] [--write] [--method z3|random] [--trials N] [--seed N] [--rule-seconds S] [--no-cache] FILE.rules...",
     .summary = "validate every rule of .rules files (Z3, random testing, numerics)",
     .details = R"(Validates each rule declared in the files with the strongest method that applies:
 Z3 when every op of the rule has an encoding (proved or refuted on several small shapes),
@@ -340,6 +347,8 @@ Options:
   --method z3|random force one method
   --trials N         random trials per rule (default 256)
   --seed N           seed of the random inputs (default 7)
+  --rule-seconds S   wall-clock limit per rule (default 60; 0: none): Z3 is stopped after
+                     3/4 of it (unknown, then random testing), random testing after all of it
   --no-cache         ignore and do not update the verdict cache
                      ($TWIN_CACHE_DIR, else $XDG_CACHE_HOME/twin/verify)
   --allow-read DIR   also allow `use` to read under DIR

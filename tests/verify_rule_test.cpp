@@ -2,24 +2,100 @@
 #include "interp/egraph_bindings.h"
 #include "support.h"
 #include "verify/rule_verifier.h"
+#include "verify/z3_checker.h"
 
 #include <doctest/doctest.h>
+
+#include <chrono>
 
 using namespace twin;
 
 namespace {
-verify::RuleReport verify_named(testing::CapturingInterpreter& t, const std::string& ruleset, const std::string& rule) {
+verify::RuleReport verify_named(testing::CapturingInterpreter& t, const std::string& ruleset, const std::string& rule,
+                                const verify::VerifyOptions& options = {}) {
   auto set = t.interpreter.get_global(ruleset).as<RulesetValue>();
   REQUIRE(set != nullptr);
   for (const auto& r : set->rules())
     if (r->name() == rule) {
       auto ops = std::make_shared<egraph::OpTable>();
-      return verify::verify_rule(rule_to_rewrite(t.interpreter, *r, ops), *ops, {});
+      return verify::verify_rule(rule_to_rewrite(t.interpreter, *r, ops), *ops, options);
     }
   FAIL("no rule " << rule);
   return {};
 }
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 }  // namespace
+
+TEST_CASE("a Z3 check that does not stop is cut at its wall-clock limit, and random testing decides") {
+  // Found by bench/mutants: on this mutant of layer_norm_def (the normalization dropped), the
+  // first solver call of Z3 4.8.12 ran for minutes, ignoring its 10 s timeout and the
+  // watchdog's interrupt. The check now runs in a child process that is killed at the limit.
+  testing::CapturingInterpreter t;
+  t.run("ruleset r {\n"
+        "  rule centred_only: layer_norm(?x, normalized_shape=[4], eps=1/100000) => ?x - mean(?x, dim=-1, keepdim=true)\n"
+        "      if dim(?x, -1) == 4\n"
+        "}\n");
+  auto set = t.interpreter.get_global("r").as<RulesetValue>();
+  REQUIRE(set != nullptr);
+  auto ops = std::make_shared<egraph::OpTable>();
+  egraph::Rewrite rewrite = rule_to_rewrite(t.interpreter, *set->rules().at(0), ops);
+
+  verify::Z3Options z3;
+  z3.wall_seconds = 3;
+  auto start = std::chrono::steady_clock::now();
+  verify::Z3Verdict v = verify::check_rule_z3(rewrite, *ops, z3);
+  double seconds = seconds_since(start);
+  CHECK(v.status != verify::Z3Status::Proved);  // unknown (stopped), or refuted if Z3 is quick
+  CHECK(seconds < 3 + 2);
+  if (v.status == verify::Z3Status::Unknown) CHECK(v.reason.find("no answer within") != std::string::npos);
+
+  verify::VerifyOptions options;
+  options.rule_seconds = 8;
+  start = std::chrono::steady_clock::now();
+  verify::RuleReport r = verify_named(t, "r", "centred_only", options);
+  CHECK(r.verdict == verify::Verdict::Refuted);
+  CHECK(seconds_since(start) < 8 + 2);
+}
+
+TEST_CASE("random testing compares the infinities a rule writes, and refutes a rhs that does not evaluate") {
+  // Found by bench/mutants (masked_fill with value="-inf" has no Z3 encoding): these mutants of
+  // stdlib's masked_fill_as_additive_mask were "tested", since an infinite lhs element was read
+  // as outside the lhs's domain, and a rhs that failed to evaluate skipped the instance.
+  testing::CapturingInterpreter t;
+  t.run("ruleset r {\n"
+        "  rule right: masked_fill(?x, ?m, value=\"-inf\") => ?x + masked_fill(cast(?m, dtype=f32) * 0, ?m, value=\"-inf\")\n"
+        "      if dtype(?x) == f32 and dtype(?m) == bool\n"
+        "  rule plus_inf: masked_fill(?x, ?m, value=\"-inf\") => ?x - masked_fill(cast(?m, dtype=f32) * 0, ?m, value=\"-inf\")\n"
+        "      if dtype(?x) == f32 and dtype(?m) == bool\n"
+        "  rule no_mask: masked_fill(?x, ?m, value=\"-inf\") => ?x + cast(?m, dtype=f32) * 0\n"
+        "      if dtype(?x) == f32 and dtype(?m) == bool\n"
+        "  rule integer_fill: masked_fill(?x, ?m, value=\"-inf\") => ?x + masked_fill(?m * 0, ?m, value=\"-inf\")\n"
+        "      if dtype(?x) == f32 and dtype(?m) == bool\n"
+        "}\n");
+  CHECK(verify_named(t, "r", "right").verdict == verify::Verdict::Tested);
+  auto plus_inf = verify_named(t, "r", "plus_inf");
+  CHECK(plus_inf.verdict == verify::Verdict::Refuted);
+  CHECK(plus_inf.counterexample.find("-inf") != std::string::npos);
+  CHECK(verify_named(t, "r", "no_mask").verdict == verify::Verdict::Refuted);
+  auto integer_fill = verify_named(t, "r", "integer_fill");
+  CHECK(integer_fill.verdict == verify::Verdict::Refuted);
+  CHECK(integer_fill.counterexample.find("does not evaluate") != std::string::npos);
+}
+
+TEST_CASE("random testing out of time is unknown, never tested") {
+  testing::CapturingInterpreter t;
+  t.run("ruleset r {\n"
+        "  rule right: embedding(?w, ?i) => index_select(?w, ?i, dim=0) if rank(?i) == 1\n"
+        "}\n");
+  verify::VerifyOptions options;
+  options.rule_seconds = 1e-9;  // spent before the first draw
+  auto r = verify_named(t, "r", "right", options);
+  CHECK(r.verdict == verify::Verdict::Unknown);
+  CHECK(r.detail.find("out of time") != std::string::npos);
+}
 
 TEST_CASE("a rule that changes a term's shape is refuted, even where the values would broadcast") {
   // Found by bench/mutants: both were once proved, the right side broadcast to the left's shape.

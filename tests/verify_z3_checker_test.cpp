@@ -284,6 +284,43 @@ TEST_SUITE("verify_z3_checker") {
           Z3Status::Proved);
   }
 
+  TEST_CASE("a verdict computed in the child process is the verdict computed here") {
+    // check_rule_z3 runs in a child process (Z3Options::wall_seconds > 0, the default); the
+    // verdict crosses the boundary as text, exact rationals and long doubles included.
+    Rules R;
+    auto comm = R.rule("matmul_comm", "(matmul ?a ?b)", "(matmul ?b ?a)",
+                       S::and_(eq(query("shape", {var("a")}), query("shape", {var("b")})),
+                               eq(query("dim", {var("a"), num(-1)}), query("dim", {var("a"), num(-2)}))));
+    auto scale = R.rule("softmax_scale", "(softmax (mul ?x 2) -1)", "(softmax ?x -1)");
+    auto proved = R.rule("matmul_transpose", "(transpose (matmul ?a ?b) -2 -1)",
+                         "(matmul (transpose ?b -2 -1) (transpose ?a -2 -1))");
+    Z3Options here;
+    here.wall_seconds = 0;
+    for (const auto* r : {&comm, &scale, &proved}) {
+      Z3Verdict a = check_rule_z3(*r, R.ops, here), b = check_rule_z3(*r, R.ops);
+      CHECK(a.status == b.status);
+      CHECK(a.reason == b.reason);
+      CHECK(a.uninterpreted == b.uninterpreted);
+      CHECK(a.numeric_confirmation == b.numeric_confirmation);
+      REQUIRE(a.instances.size() == b.instances.size());
+      for (std::size_t i = 0; i < a.instances.size(); ++i) {
+        CHECK(a.instances[i].instance.to_string() == b.instances[i].instance.to_string());
+        CHECK(a.instances[i].result == b.instances[i].result);
+      }
+      REQUIRE(a.counterexample.has_value() == b.counterexample.has_value());
+      if (!a.counterexample) continue;
+      CHECK(a.counterexample->to_string() == b.counterexample->to_string());
+      for (const auto& [name, t] : a.counterexample->inputs) {
+        const auto& u = b.counterexample->inputs.at(name);
+        CHECK(t.shape == u.shape);
+        CHECK(t.exact == u.exact);
+        CHECK(t.approx == u.approx);  // bit for bit
+      }
+      CHECK(a.counterexample->lhs.approx == b.counterexample->lhs.approx);
+      CHECK(a.counterexample->rhs.approx == b.counterexample->rhs.approx);
+    }
+  }
+
   TEST_CASE("instances are deterministic") {
     Rules R;
     auto r = R.rule("matmul_transpose", "(transpose (matmul ?a ?b) -2 -1)",

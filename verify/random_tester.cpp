@@ -296,14 +296,26 @@ struct Setup {
   std::vector<std::string> tensor_vars;  // lhs order
   std::map<std::string, ValueConstraint> guard_constraints;
   std::map<std::string, ops::DType> guard_dtypes;
+  bool infinite_values = false;  // the lhs writes an infinite constant ("-inf"): see compare
 };
 
+bool writes_infinity(const eg::OpTable& ops, const eg::Pattern& p) {
+  if (p.is_var()) return false;
+  const eg::OpInfo& info = ops.info(p.op);
+  if (info.kind == eg::OpKind::String || info.kind == eg::OpKind::Symbol)
+    return info.name == "inf" || info.name == "+inf" || info.name == "-inf";
+  for (const auto& c : p.children)
+    if (writes_infinity(ops, c)) return true;
+  return false;
+}
+
 Setup make_setup(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Instance& any_instance) {
-  Setup s{rule, ops, {}, {}, {}};
+  Setup s{rule, ops, {}, {}, {}, false};
   if (rule.guard) {
     collect_value_constraints(*rule.guard, s.guard_constraints);
     collect_dtype_facts(*rule.guard, s.guard_dtypes);
   }
+  s.infinite_values = writes_infinity(ops, rule.lhs);
   for (const auto& v : rule.lhs.variables())
     if (any_instance.tensors.count(v)) s.tensor_vars.push_back(v);
   return s;
@@ -389,6 +401,7 @@ std::map<std::string, ops::Tensor> tensors_of(const std::map<std::string, std::v
 // ---- comparing the sides -------------------------------------------------------------------
 
 struct Comparison {
+  bool rhs_failed = false;  // the rhs did not evaluate where the lhs did
   bool shapes_differ = false;
   bool differ = false;
   std::int64_t compared = 0;  // lhs elements that were finite
@@ -397,7 +410,10 @@ struct Comparison {
   std::string note;
 };
 
-Comparison compare(const ops::Tensor& lhs, const ops::Tensor& rhs, double rtol, double atol) {
+// `infinite_values`: the rule writes an infinite constant (masked_fill's value="-inf"), so an
+// infinite lhs element is a value of the lhs, to be matched by the same infinity; otherwise an
+// lhs element that is not finite is outside the lhs's domain (log(0), 1/0) and not compared.
+Comparison compare(const ops::Tensor& lhs, const ops::Tensor& rhs, double rtol, double atol, bool infinite_values) {
   Comparison c;
   Shape ls = lhs.shape(), rs = rhs.shape();
   std::vector<double> a = lhs.to_doubles(), b = rhs.to_doubles();
@@ -408,6 +424,16 @@ Comparison compare(const ops::Tensor& lhs, const ops::Tensor& rhs, double rtol, 
     return c;
   }
   for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::isinf(a[i]) && infinite_values) {
+      ++c.compared;
+      if (b[i] != a[i]) {
+        c.differ = true;
+        if (c.where < 0 || c.max_diff != std::numeric_limits<double>::infinity()) c.where = static_cast<std::int64_t>(i);
+        c.max_diff = std::numeric_limits<double>::infinity();
+        c.note = "the lhs is " + std::string(a[i] > 0 ? "inf" : "-inf") + " here, the rhs is not";
+      }
+      continue;
+    }
     if (!std::isfinite(a[i])) continue;  // outside the lhs's domain (or overflow)
     ++c.compared;
     if (!std::isfinite(b[i])) {
@@ -482,8 +508,8 @@ std::string index_text(std::int64_t flat, const Shape& shape) {
 // ---- one trial -----------------------------------------------------------------------------
 
 struct Trial {
-  bool evaluated = false;
-  std::string error;
+  bool evaluated = false;  // the lhs evaluated (then the rhs did too, or cmp.rhs_failed)
+  std::string error;       // why the lhs, or the rhs, did not evaluate
   ops::Tensor lhs, rhs;
   Comparison cmp;
 };
@@ -491,20 +517,30 @@ struct Trial {
 Trial run_trial(const Setup& s, const Z3Instance& inst, const std::map<std::string, VarInfo>& infos,
                 const std::map<std::string, std::vector<double>>& values, const RandomOptions& o) {
   Trial t;
+  auto tensors = tensors_of(values, infos, [](const std::string&, ops::DType d) { return map_dtype(d, Mode::Real); });
+  Evaluator ev{s.ops, Mode::Real, tensors, inst.integers};
   try {
-    auto tensors = tensors_of(values, infos, [](const std::string&, ops::DType d) { return map_dtype(d, Mode::Real); });
-    Evaluator ev{s.ops, Mode::Real, tensors, inst.integers};
     auto l = ev.eval(s.rule.lhs);
-    auto r = ev.eval(s.rule.rhs);
-    if (l.size() != 1 || r.size() != 1) throw std::invalid_argument("a side evaluates to several tensors");
+    if (l.size() != 1) throw std::invalid_argument("the lhs evaluates to several tensors");
     t.lhs = l[0];
-    t.rhs = r[0];
-    t.evaluated = true;
   } catch (const std::exception& e) {
-    t.error = e.what();
+    t.error = e.what();  // the instance is outside the lhs's reach: no trial
     return t;
   }
-  t.cmp = compare(t.lhs, t.rhs, o.relative_tolerance, o.absolute_tolerance);
+  t.evaluated = true;
+  try {
+    auto r = ev.eval(s.rule.rhs);
+    if (r.size() != 1) throw std::invalid_argument("the rhs evaluates to several tensors");
+    t.rhs = r[0];
+  } catch (const std::exception& e) {
+    // The lhs evaluates and the rhs does not (ill-typed, a mask that is not boolean, an index
+    // out of range): the rewrite would break a term that works.
+    t.error = e.what();
+    t.cmp.rhs_failed = t.cmp.differ = true;
+    t.cmp.note = std::string("the rhs does not evaluate where the lhs does: ") + e.what();
+    return t;
+  }
+  t.cmp = compare(t.lhs, t.rhs, o.relative_tolerance, o.absolute_tolerance, s.infinite_values);
   return t;
 }
 
@@ -559,8 +595,13 @@ std::string describe(const Failure& f, const std::string& origin) {
   if (!origin.empty()) out << "  (" << origin << ")";
   out << "\n";
   for (const auto& [name, v] : f.values) out << "  ?" << name << " = " << tensor_text(v, f.infos.at(name).type.shape, 6) << "\n";
-  Shape ls = f.trial.lhs.shape(), rs = f.trial.rhs.shape();
+  Shape ls = f.trial.lhs.shape();
   out << "  lhs = " << tensor_text(f.trial.lhs.to_doubles(), ls, 10) << "\n";
+  if (f.trial.cmp.rhs_failed) {
+    out << "  rhs: " << f.trial.cmp.note << "\n";
+    return out.str();
+  }
+  Shape rs = f.trial.rhs.shape();
   out << "  rhs = " << tensor_text(f.trial.rhs.to_doubles(), rs, 10) << "\n";
   if (f.trial.cmp.shapes_differ)
     out << "  shapes differ: lhs " << shape_text(ls) << ", rhs " << shape_text(rs) << "\n";
@@ -581,9 +622,11 @@ RandomCounterexample structured(const Failure& f) {
   c.inputs = f.values;
   c.integers = f.inst.integers;
   c.lhs_shape = f.trial.lhs.shape();
-  c.rhs_shape = f.trial.rhs.shape();
   c.lhs = f.trial.lhs.to_doubles();
-  c.rhs = f.trial.rhs.to_doubles();
+  if (!f.trial.cmp.rhs_failed) {  // else the rhs has no value: empty
+    c.rhs_shape = f.trial.rhs.shape();
+    c.rhs = f.trial.rhs.to_doubles();
+  }
   return c;
 }
 
@@ -663,7 +706,9 @@ RandomVerdict test_rule_random(const eg::Rewrite& rule, const eg::OpTable& ops, 
     v.seconds = seconds_since(start);
     return v;
   };
-  std::vector<Z3Instance> instances = instances_for(rule, ops, std::max(1, options.instances), 5);
+  std::vector<Z3Instance> instances = !options.instances_given.empty()
+                                          ? options.instances_given
+                                          : instances_for(rule, ops, std::max(1, options.instances), 5);
   if (instances.empty()) {
     verdict.reason = "no shape instance satisfies the guard and the ops' typing";
     return finish(verdict);
@@ -674,11 +719,17 @@ RandomVerdict test_rule_random(const eg::Rewrite& rule, const eg::OpTable& ops, 
   std::vector<std::string> errors;
   int n = static_cast<int>(instances.size());
   int compared_trials = 0;
-  for (int i = 0; i < n && !failure; ++i) {
+  bool out_of_time = false;
+  auto over_budget = [&] { return options.seconds > 0 && seconds_since(start) > options.seconds; };
+  for (int i = 0; i < n && !failure && !out_of_time; ++i) {
     const Z3Instance& inst = instances[i];
     auto infos = var_infos(setup, inst);
     int count = options.trials / n + (i < options.trials % n ? 1 : 0);
     for (int t = 0; t < count; ++t) {
+      if (over_budget()) {
+        out_of_time = true;
+        break;
+      }
       std::map<std::string, std::vector<double>> values;
       try {
         values = draw_inputs(setup, inst, infos, mix_seed(options.seed, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(t)));
@@ -705,7 +756,7 @@ RandomVerdict test_rule_random(const eg::Rewrite& rule, const eg::OpTable& ops, 
   }
 
   // One-variable elementwise rules: sweep every finite bf16 value (in f64).
-  if (!failure && sweepable(setup)) {
+  if (!failure && !out_of_time && sweepable(setup)) {
     const std::string& name = setup.tensor_vars[0];
     Z3Instance inst = instances[0];
     auto infos = var_infos(setup, inst);
@@ -724,7 +775,8 @@ RandomVerdict test_rule_random(const eg::Rewrite& rule, const eg::OpTable& ops, 
         verdict.exhaustive = vi.type.dtype == ops::DType::BF16;  // its whole input space
         if (fails(trial)) {
           // Report the worst value as a one-element tensor.
-          double x = values[static_cast<std::size_t>(trial.cmp.where)];
+          // (No position when the shapes differ or the rhs does not evaluate: the first value.)
+          double x = values[trial.cmp.where >= 0 ? static_cast<std::size_t>(trial.cmp.where) : 0];
           VarInfo one = vi;
           one.type.shape = {1};
           auto one_infos = infos;
@@ -775,10 +827,18 @@ RandomVerdict test_rule_random(const eg::Rewrite& rule, const eg::OpTable& ops, 
     verdict.status = RandomStatus::Refuted;
     verdict.counterexample = describe(*failure, "");
     verdict.example = structured(*failure);
-    verdict.reason = failure->trial.cmp.shapes_differ ? "the sides' shapes differ" : "the sides differ";
+    verdict.reason = failure->trial.cmp.rhs_failed      ? "the rhs does not evaluate where the lhs does"
+                     : failure->trial.cmp.shapes_differ ? "the sides' shapes differ"
+                                                        : "the sides differ";
     return finish(verdict);
   }
 
+  if (out_of_time) {
+    verdict.status = RandomStatus::Unknown;
+    verdict.reason = "out of time after " + std::to_string(verdict.trials) + " of " + std::to_string(options.trials) +
+                     " trials (no failure among them)";
+    return finish(verdict);
+  }
   if (compared_trials == 0 && verdict.swept_values == 0) {
     verdict.status = RandomStatus::Unknown;
     if (!errors.empty()) verdict.reason = "evaluation failed: " + errors.front();
@@ -810,8 +870,11 @@ RandomVerdict test_rule_random(const eg::Rewrite& rule, const eg::OpTable& ops, 
 // otherwise the few largest values would decide R alone.
 
 NumericsVerdict judge_numerics(const eg::Rewrite& rule, const eg::OpTable& ops, const RandomOptions& options) {
+  auto start = std::chrono::steady_clock::now();
   NumericsVerdict verdict;
-  std::vector<Z3Instance> instances = instances_for(rule, ops, std::max(1, options.instances), 5);
+  std::vector<Z3Instance> instances = !options.instances_given.empty()
+                                          ? options.instances_given
+                                          : instances_for(rule, ops, std::max(1, options.instances), 5);
   if (instances.empty()) {
     verdict.detail = "no shape instance satisfies the guard and the ops' typing";
     return verdict;
@@ -829,8 +892,13 @@ NumericsVerdict judge_numerics(const eg::Rewrite& rule, const eg::OpTable& ops, 
   std::vector<std::string> errors;
 
   bool relative = false;  // exhaustive sweeps: errors relative to each element's scale
+  bool out_of_time = false;
   auto accumulate = [&](const Z3Instance& inst, const std::map<std::string, VarInfo>& infos,
                         const std::map<std::string, std::vector<double>>& values) -> bool {
+    if (options.seconds > 0 && seconds_since(start) > options.seconds) {
+      out_of_time = true;
+      return false;
+    }
     try {
       auto low = tensors_of(values, infos, low_dtype);
       auto ref_in = tensors_of(values, infos, low_dtype);
@@ -911,6 +979,11 @@ NumericsVerdict judge_numerics(const eg::Rewrite& rule, const eg::OpTable& ops, 
       dtypes += (dtypes.empty() ? "" : ", ") + ("?" + name) + ": " +
                 std::string(ops::dtype_name(low_dtype(name, instances[0].tensors.at(name).dtype)));
     verdict.detail = std::to_string(verdict.trials) + " trials (" + dtypes + ")";
+  }
+  if (out_of_time) {
+    verdict.numerics = Numerics::Unknown;
+    verdict.detail = "out of time after " + std::to_string(verdict.trials) + " trials";
+    return verdict;
   }
   if (verdict.trials == 0) {
     verdict.numerics = Numerics::Unknown;

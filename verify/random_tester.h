@@ -22,6 +22,7 @@
 #include "egraph/op_table.h"
 #include "egraph/rewrite.h"
 #include "ops/tensor_type.h"
+#include "verify/z3_checker.h"
 
 #include <cstdint>
 #include <map>
@@ -37,6 +38,12 @@ struct RandomOptions {
   int instances = 4;         // shape instantiations
   double relative_tolerance = 1e-9;  // in float64 (real arithmetic up to rounding)
   double absolute_tolerance = 1e-12;
+  // Wall-clock budget in seconds (0: none). Once it has passed, no more inputs are drawn: a
+  // rule not refuted by then is Unknown ("out of time"), never Passed; numerics say Unknown.
+  double seconds = 0;
+  // When not empty: the shape instances to test (find_instances with `instances` and max_dim 5,
+  // done once by the caller); empty: test_rule_random and judge_numerics search.
+  std::vector<Z3Instance> instances_given;
 };
 
 enum class RandomStatus { Passed, Refuted, Unknown };

@@ -3,6 +3,7 @@
 #include "verify/random_tester.h"
 #include "verify/z3_checker.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace twin::verify {
@@ -31,9 +32,24 @@ RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, 
   bool try_random = options.method != Method::Z3;
   bool decided = false;
 
+  // One search for shape instances, shared by Z3 (the first Z3Options::instances of them) and
+  // random testing: the search is often the larger part of a rule's time.
+  RandomOptions random_options;
+  random_options.trials = options.trials;
+  random_options.seed = options.seed;
+  random_options.instances_given = find_instances(rule, ops, [&] {
+    Z3Options search;
+    search.instances = std::max(1, random_options.instances);
+    return search;
+  }());
+
   if (try_z3) {
     Z3Options z3_options;
+    z3_options.instances_given = random_options.instances_given;
     z3_options.timeout_ms = options.z3_timeout_ms;
+    // A hard limit (a check that runs over is stopped: unknown), leaving a quarter of the
+    // rule's time to random testing.
+    z3_options.wall_seconds = options.rule_seconds > 0 ? options.rule_seconds * 0.75 : 0;
     Z3Verdict z3 = check_rule_z3(rule, ops, z3_options);
     switch (z3.status) {
       case Z3Status::Proved:
@@ -60,10 +76,14 @@ RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, 
     if (!decided && options.method == Method::Z3) report.verdict = Verdict::Unknown, report.method = "z3";
   }
 
-  RandomOptions random_options;
-  random_options.trials = options.trials;
-  random_options.seed = options.seed;
+  // What is left of the rule's time (a budget of 0 would mean none, so at least 1 µs).
+  auto time_left = [&] {
+    if (!(options.rule_seconds > 0)) return 0.0;
+    double used = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return std::max(options.rule_seconds - used, 1e-6);
+  };
   if (!decided && try_random) {
+    random_options.seconds = time_left();
     RandomVerdict random = test_rule_random(rule, ops, random_options);
     report.method = random.exhaustive ? "exhaustive" : "random";
     report.trials = random.trials;
@@ -81,6 +101,7 @@ RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, 
   }
 
   if (report.verdict == Verdict::Proved || report.verdict == Verdict::Tested) {
+    random_options.seconds = time_left();
     NumericsVerdict numerics = judge_numerics(rule, ops, random_options);
     if (numerics.numerics != Numerics::Unknown) report.numerics = numerics_name(numerics.numerics);
     report.r_ratio = numerics.r_ratio;

@@ -24,7 +24,12 @@ struct VerifyOptions {
   Method method = Method::Auto;
   int trials = 256;
   std::uint64_t seed = 7;
-  unsigned z3_timeout_ms = 10000;
+  unsigned z3_timeout_ms = 10000;  // per solver call
+  // Wall-clock limit per rule direction, in seconds (0: none). Z3 gets three quarters of it as a
+  // hard limit (Z3Options::wall_seconds: a check that runs over is stopped and says unknown);
+  // random testing and numerics stop drawing once the whole limit has passed (a rule that
+  // runs out of time before its trials are done is unknown, never tested).
+  double rule_seconds = 60;
 };
 
 enum class Verdict { Proved, Tested, Refuted, Unknown };
@@ -46,7 +51,7 @@ struct RuleReport {
 };
 
 // The version of the verification methods: cached verdicts from another version are stale.
-inline constexpr const char* kVerifierVersion = "twin-verify-1";
+inline constexpr const char* kVerifierVersion = "twin-verify-2";
 
 RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, const VerifyOptions& options);
 

@@ -41,7 +41,8 @@ VerdictCache::VerdictCache(fs::path directory) : directory_(directory.empty() ? 
 std::string VerdictCache::key(const std::string& rule_text, const VerifyOptions& options) {
   std::string method = options.method == Method::Z3 ? "z3" : options.method == Method::Random ? "random" : "auto";
   return hash128(std::string(kVerifierVersion) + "\n" + method + "\n" + std::to_string(options.trials) + "\n" +
-                 std::to_string(options.seed) + "\n" + std::to_string(options.z3_timeout_ms) + "\n" + rule_text);
+                 std::to_string(options.seed) + "\n" + std::to_string(options.z3_timeout_ms) + "\n" +
+                 std::to_string(options.rule_seconds) + "\n" + rule_text);
 }
 
 std::optional<RuleReport> VerdictCache::find(const std::string& key) const {

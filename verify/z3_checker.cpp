@@ -1,5 +1,6 @@
 #include "verify/z3_checker.h"
 
+#include "verify/isolated_call.h"
 #include "verify/pattern_layout.h"
 
 #include "ops/op_spec.h"
@@ -10,6 +11,7 @@
 #include <thread>
 #include <mutex>
 #include <condition_variable>
+#include <nlohmann/json.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -531,6 +533,9 @@ struct SearchState {
   const RuleInfo& info;
   std::string last_error;
   std::unique_ptr<z3::context> scratch = std::make_unique<z3::context>();  // for trial walks
+  // For the dims: one context and one solver (push/pop), since making either costs about a ms.
+  std::unique_ptr<z3::context> solving = std::make_unique<z3::context>();
+  std::unique_ptr<z3::solver> solver;
   long walks = 0;  // trial walks so far: the search's budget (deterministic, unlike time)
 };
 constexpr long kMaxWalks = 4000;
@@ -587,11 +592,19 @@ std::vector<Z3Instance> search_instances(SearchState& st) {
     std::vector<std::vector<std::int64_t>> blocked;
     for (int iteration = 0; iteration < 24; ++iteration) {
       if (st.walks > kMaxWalks) return std::nullopt;
-      z3::context ctx;
-      z3::solver s(ctx);
-      z3::params p(ctx);
-      p.set("timeout", 2000u);
-      s.set(p);
+      z3::context& ctx = *st.solving;
+      if (!st.solver) {
+        st.solver = std::make_unique<z3::solver>(ctx);
+        z3::params p(ctx);
+        p.set("timeout", 2000u);
+        st.solver->set(p);
+      }
+      z3::solver& s = *st.solver;
+      s.push();
+      struct Pop {
+        z3::solver& s;
+        ~Pop() { s.pop(); }
+      } pop{s};
       std::vector<z3::expr> slot_vars;
       for (std::size_t i = 0; i < slots.size(); ++i)
         slot_vars.push_back(ctx.int_const(("d" + std::to_string(find(i))).c_str()));
@@ -1156,6 +1169,56 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
   z3::expr differ = ctx.bool_val(false);
   for (const auto& [l, r] : pairs) differ = differ || l != r;
 
+  // Confirming a model, of the whole instance or of one group's slice (below).
+  // Exactly (no uninterpreted function): both sides evaluated on the model differ. A slice's
+  // model must first satisfy every assumption of the instance, which it need not.
+  auto satisfies_all = [&](const z3::model& m) {
+    auto all_true = [&](const z3::expr_vector& v) {
+      for (unsigned i = 0; i < v.size(); ++i)
+        if (!m.eval(v[i], true).is_true()) return false;
+      return true;
+    };
+    return m.eval(guard, true).is_true() && all_true(dom_l) && all_true(input_domain) && all_true(axioms);
+  };
+  auto exact_cex = [&](const z3::model& m) -> std::optional<Z3Counterexample> {
+    Z3Counterexample c = make_cex(m, note);
+    std::vector<z3::expr> lv, rv;
+    bool differs = false;
+    for (std::size_t i = 0; i < lhs_el.size(); ++i) {
+      lv.push_back(m.eval(lhs_el[i], true));
+      rv.push_back(m.eval(rhs_el[i], true));
+    }
+    for (const auto& [l, rr] : pairs) differs = differs || m.eval(l != rr, true).is_true();
+    if (!differs) return std::nullopt;
+    c.lhs = concrete(out_shape, lv);
+    c.rhs = concrete(out_shape, rv);
+    return c;
+  };
+  // By evaluation (uninterpreted functions: a model of the abstraction may be spurious): the
+  // model's inputs only, both sides and the assumptions evaluated with the real functions.
+  auto numeric_cex = [&](const z3::model& m) -> std::optional<Z3Counterexample> {
+    Z3Counterexample c = make_cex(m, note);
+    NumericEval ev{enc, {}, {}, false};
+    for (const auto& [name, t] : inputs)
+      for (std::size_t i = 0; i < t.elements.size(); ++i) ev.values[t.elements[i].id()] = c.inputs[name].approx[i];
+    bool admissible = ev.eval(guard) != 0;
+    for (unsigned i = 0; i < dom_l.size(); ++i) admissible = admissible && ev.eval(dom_l[i]) != 0;
+    for (unsigned i = 0; i < input_domain.size(); ++i) admissible = admissible && ev.eval(input_domain[i]) != 0;
+    bool differs = false;
+    for (const auto& [l, rr] : pairs) differs = differs || clearly_differ(ev.eval(l), ev.eval(rr));
+    if (ev.failed || !admissible || !differs || g.approximated) return std::nullopt;
+    std::vector<long double> lv, rv;
+    for (std::size_t i = 0; i < lhs_el.size(); ++i) {
+      lv.push_back(ev.eval(lhs_el[i]));
+      rv.push_back(ev.eval(rhs_el[i]));
+    }
+    c.lhs = concrete_approx(out_shape, lv);
+    c.rhs = concrete_approx(out_shape, rv);
+    c.note = (c.note.empty() ? "" : c.note + "; ") +
+             std::string("found with uninterpreted functions, confirmed by evaluating both sides in long double");
+    return c;
+  };
+
   // First, per group of output elements over the same inputs, with only the constraints that
   // mention nothing else: a subset of the assumptions, so unsat here is unsat for all of them
   // (and much smaller problems than the whole instance). Anything else goes to the full check.
@@ -1231,6 +1294,23 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
         if (std::getenv("TWIN_Z3_DEBUG"))
           std::fprintf(stderr, "[z3] group of %zu (form %d): %s %.2fs\n", members.size(), form,
                        res == z3::unsat ? "unsat" : res == z3::sat ? "sat" : "unknown", seconds_since(t0));
+        if (res == z3::sat) {
+          // Often a counterexample for the whole instance already (a wrong rule is usually
+          // wrong in every group), and far cheaper than the full check: confirm it as one.
+          z3::model gm = gs.get_model();
+          std::optional<Z3Counterexample> c;
+          if (!suspect) {
+            if (satisfies_all(gm)) c = exact_cex(gm);
+          } else {
+            c = numeric_cex(gm);
+          }
+          if (c) {
+            out.result = "sat";
+            out.numeric = suspect;
+            out.cex = std::move(c);
+            return out;
+          }
+        }
       }
       if (!group_proved) {
         proved_by_slices = false;
@@ -1264,47 +1344,20 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
     }
     z3::model m = s.get_model();
     // Confirm the model.
-    Z3Counterexample c = make_cex(m, note);
     if (!suspect) {
-      std::vector<z3::expr> lv, rv;
-      bool differs = false;
-      for (std::size_t i = 0; i < lhs_el.size(); ++i) {
-        lv.push_back(m.eval(lhs_el[i], true));
-        rv.push_back(m.eval(rhs_el[i], true));
-      }
-      for (const auto& [l, rr] : pairs) differs = differs || m.eval(l != rr, true).is_true();
-      c.lhs = concrete(out_shape, lv);
-      c.rhs = concrete(out_shape, rv);
-      if (differs) {
+      if (auto c = exact_cex(m)) {
         out.result = "sat";
-        out.cex = c;
+        out.cex = std::move(c);
         return out;
       }
       out.result = "unknown";
       out.reason = "Z3's model did not evaluate to a difference";
       return out;
     }
-    NumericEval ev{enc, {}, {}, false};
-    for (const auto& [name, t] : inputs)
-      for (std::size_t i = 0; i < t.elements.size(); ++i)
-        ev.values[t.elements[i].id()] = c.inputs[name].approx[i];
-    bool admissible = ev.eval(guard) != 0;
-    for (unsigned i = 0; i < dom_l.size(); ++i) admissible = admissible && ev.eval(dom_l[i]) != 0;
-    bool differs = false;
-    for (const auto& [l, rr] : pairs) differs = differs || clearly_differ(ev.eval(l), ev.eval(rr));
-    if (!ev.failed && admissible && differs && !g.approximated) {
-      std::vector<long double> lv, rv;
-      for (std::size_t i = 0; i < lhs_el.size(); ++i) {
-        lv.push_back(ev.eval(lhs_el[i]));
-        rv.push_back(ev.eval(rhs_el[i]));
-      }
-      c.lhs = concrete_approx(out_shape, lv);
-      c.rhs = concrete_approx(out_shape, rv);
-      c.note = (c.note.empty() ? "" : c.note + "; ") +
-               std::string("found with uninterpreted functions, confirmed by evaluating both sides in long double");
+    if (auto c = numeric_cex(m)) {
       out.result = "sat";
       out.numeric = true;
-      out.cex = c;
+      out.cex = std::move(c);
       return out;
     }
     // Spurious: block these inputs and ask again.
@@ -1395,9 +1448,7 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
   return out;
 }
 
-}  // namespace
-
-Z3Verdict check_rule_z3(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Options& options) {
+Z3Verdict check_rule_z3_here(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Options& options) {
   auto start = std::chrono::steady_clock::now();
   Z3Verdict verdict;
   auto finish = [&](Z3Status status, std::string reason) {
@@ -1421,7 +1472,14 @@ Z3Verdict check_rule_z3(const eg::Rewrite& rule, const eg::OpTable& ops, const Z
   SearchState st{rule, ops, options, info, ""};
   std::vector<Z3Instance> instances;
   try {
-    instances = search_instances(st);
+    if (!options.instances_given.empty()) {
+      // The caller's search (find_instances), done once for Z3 and random testing.
+      auto n = static_cast<std::size_t>(std::max(1, options.instances));
+      instances.assign(options.instances_given.begin(),
+                       options.instances_given.begin() + static_cast<std::ptrdiff_t>(std::min(n, options.instances_given.size())));
+    } else {
+      instances = search_instances(st);
+    }
   } catch (const std::exception& e) {
     return finish(Z3Status::Unknown, std::string("instance search failed: ") + e.what());
   }
@@ -1468,6 +1526,143 @@ Z3Verdict check_rule_z3(const eg::Rewrite& rule, const eg::OpTable& ops, const Z
   if (!all_proved) return finish(Z3Status::Unknown, unknown_reason);
   return finish(Z3Status::Proved, any_nonvacuous ? "unsat on every instance"
                                                  : "vacuous: the guard admits no input on any instance");
+}
+
+// ---- the check in a child process -----------------------------------------------------------
+//
+// The verdict crosses the process boundary as JSON. Long doubles travel as hexadecimal
+// floating-point text ("%La"), which is exact.
+
+using nlohmann::json;
+
+std::string hex_of(long double x) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%La", x);
+  return buffer;
+}
+
+json instance_json(const Z3Instance& inst) {
+  json tensors = json::object(), integers = json::object();
+  for (const auto& [name, t] : inst.tensors)
+    tensors[name] = {{"dtype", std::string(ops::dtype_name(t.dtype))}, {"shape", t.shape}, {"python_scalar", t.python_scalar}};
+  for (const auto& [name, v] : inst.integers) integers[name] = v;
+  return {{"tensors", tensors}, {"integers", integers}};
+}
+
+Z3Instance instance_from(const json& j) {
+  Z3Instance inst;
+  for (const auto& [name, t] : j.at("tensors").items()) {
+    ops::TensorType type;
+    auto dtype = ops::parse_dtype(t.at("dtype").get<std::string>());
+    if (!dtype) throw std::runtime_error("bad dtype in an isolated verdict");
+    type.dtype = *dtype;
+    type.shape = t.at("shape").get<Shape>();
+    type.python_scalar = t.at("python_scalar").get<bool>();
+    inst.tensors[name] = type;
+  }
+  for (const auto& [name, v] : j.at("integers").items()) inst.integers[name] = v.get<std::int64_t>();
+  return inst;
+}
+
+json tensor_json(const ConcreteTensor& t) {
+  json exact = json::array(), approx = json::array();
+  for (const auto& e : t.exact) exact.push_back(e ? json(rational_to_string(*e)) : json(nullptr));
+  for (auto a : t.approx) approx.push_back(hex_of(a));
+  return {{"shape", t.shape}, {"exact", exact}, {"approx", approx}, {"text", t.text}};
+}
+
+ConcreteTensor tensor_from(const json& j) {
+  ConcreteTensor t;
+  t.shape = j.at("shape").get<Shape>();
+  for (const auto& e : j.at("exact")) {
+    if (e.is_null()) {
+      t.exact.push_back(std::nullopt);
+      continue;
+    }
+    auto r = parse_rational(e.get<std::string>());
+    if (!r) throw std::runtime_error("bad rational in an isolated verdict");
+    t.exact.push_back(*r);
+  }
+  for (const auto& a : j.at("approx")) t.approx.push_back(std::strtold(a.get<std::string>().c_str(), nullptr));
+  t.text = j.at("text").get<std::vector<std::string>>();
+  return t;
+}
+
+std::string verdict_to_text(const Z3Verdict& v) {
+  json j;
+  j["status"] = static_cast<int>(v.status);
+  j["reason"] = v.reason;
+  j["not_encodable"] = v.not_encodable;
+  j["uninterpreted"] = v.uninterpreted;
+  json instances = json::array();
+  for (const auto& r : v.instances)
+    instances.push_back({{"instance", instance_json(r.instance)}, {"result", r.result}, {"seconds", r.seconds}});
+  j["instances"] = instances;
+  if (v.counterexample) {
+    const Z3Counterexample& c = *v.counterexample;
+    json inputs = json::object();
+    for (const auto& [name, t] : c.inputs) inputs[name] = tensor_json(t);
+    j["counterexample"] = {{"instance", instance_json(c.instance)}, {"inputs", inputs}, {"lhs", tensor_json(c.lhs)},
+                           {"rhs", tensor_json(c.rhs)}, {"note", c.note}};
+  }
+  j["numeric_confirmation"] = v.numeric_confirmation;
+  j["seconds"] = v.seconds;
+  // Invalid UTF-8 in a reason (Z3's messages are ASCII) must not stop the verdict.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Z3Verdict verdict_from_text(const std::string& text) {
+  json j = json::parse(text);
+  Z3Verdict v;
+  int status = j.at("status").get<int>();
+  if (status < 0 || status > static_cast<int>(Z3Status::NotEncodable)) throw std::runtime_error("bad status in an isolated verdict");
+  v.status = static_cast<Z3Status>(status);
+  v.reason = j.at("reason").get<std::string>();
+  v.not_encodable = j.at("not_encodable").get<std::vector<std::string>>();
+  v.uninterpreted = j.at("uninterpreted").get<std::vector<std::string>>();
+  for (const auto& r : j.at("instances"))
+    v.instances.push_back(Z3InstanceResult{instance_from(r.at("instance")), r.at("result").get<std::string>(),
+                                           r.at("seconds").get<double>()});
+  if (j.contains("counterexample")) {
+    const json& c = j.at("counterexample");
+    Z3Counterexample cex;
+    cex.instance = instance_from(c.at("instance"));
+    for (const auto& [name, t] : c.at("inputs").items()) cex.inputs[name] = tensor_from(t);
+    cex.lhs = tensor_from(c.at("lhs"));
+    cex.rhs = tensor_from(c.at("rhs"));
+    cex.note = c.at("note").get<std::string>();
+    v.counterexample = std::move(cex);
+  }
+  v.numeric_confirmation = j.at("numeric_confirmation").get<bool>();
+  v.seconds = j.at("seconds").get<double>();
+  return v;
+}
+
+}  // namespace
+
+Z3Verdict check_rule_z3(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Options& options) {
+  if (!(options.wall_seconds > 0)) return check_rule_z3_here(rule, ops, options);
+  IsolatedResult r = run_isolated([&] { return verdict_to_text(check_rule_z3_here(rule, ops, options)); },
+                                  options.wall_seconds);
+  if (r.status == IsolatedResult::Status::Unavailable) return check_rule_z3_here(rule, ops, options);
+  Z3Verdict verdict;
+  if (r.status == IsolatedResult::Status::Done) {
+    try {
+      return verdict_from_text(r.output);
+    } catch (const std::exception& e) {
+      r.why = std::string("unreadable verdict from the child process: ") + e.what();
+    }
+  }
+  // No verdict: Unknown, never Proved.
+  verdict.status = Z3Status::Unknown;
+  verdict.seconds = r.seconds;
+  char limit[32];
+  std::snprintf(limit, sizeof limit, "%g", options.wall_seconds);
+  verdict.reason = r.status == IsolatedResult::Status::TimedOut
+                       ? std::string("Z3 gave no answer within the limit of ") + limit +
+                             " s per rule (stopped; its nonlinear arithmetic does not always honour its timeout)"
+                       : "the Z3 check failed: " + r.why;
+  return verdict;
 }
 
 }  // namespace twin::verify

@@ -28,19 +28,30 @@
 
 namespace twin::verify {
 
-struct Z3Options {
-  unsigned timeout_ms = 10000;  // per solver call
-  int instances = 3;            // concrete shape instantiations to prove
-  std::int64_t max_dim = 5;     // dims are drawn from 2..max_dim (1 only when needed)
-  int max_confirm_attempts = 4; // models tried when uninterpreted functions make them suspect
-};
-
 // One concrete instantiation: a type per tensor variable, a value per integer variable.
 struct Z3Instance {
   std::map<std::string, ops::TensorType> tensors;  // by variable name (no '?')
   std::map<std::string, std::int64_t> integers;    // attribute variables: ?k, ?n
   // "?a: f32[2, 3], ?b: f32[3, 4], ?k = 2"
   std::string to_string() const;
+};
+
+struct Z3Options {
+  unsigned timeout_ms = 10000;  // per solver call
+  int instances = 3;            // concrete shape instantiations to prove
+  std::int64_t max_dim = 5;     // dims are drawn from 2..max_dim (1 only when needed)
+  int max_confirm_attempts = 4; // models tried when uninterpreted functions make them suspect
+  // A hard wall-clock limit on the whole check (instance search, every solver call, model
+  // evaluation), in seconds. Z3 4.8.12 does not always stop at its timeout nor when
+  // interrupted (its nonlinear arithmetic can run on in code that never checks either), so
+  // when this is > 0 the check runs in a child process (verify/isolated_call.h) that is killed
+  // at the limit, and the verdict is Unknown. 0: the check runs in this process, bounded only
+  // by the per-call timeouts and the watchdog that interrupts the context.
+  double wall_seconds = 60;
+  // When not empty: the instances to check (the first `instances` of them) instead of
+  // searching; the caller found them with find_instances (rule_verifier.cpp searches once for
+  // Z3 and random testing). Empty: check_rule_z3 searches.
+  std::vector<Z3Instance> instances_given;
 };
 
 // A tensor of concrete values (a counterexample's input or a side's value).
