@@ -234,27 +234,23 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
 
     auto saturation_begin = Clock::now();
     graph.rebuild();
-    double elapsed = 0;
-    // Saturate in rounds of a few iterations and stop as soon as every output pair has met: a
-    // proof found at iteration 4 does not pay for 36 more. (Each round starts the backoff
-    // scheduler afresh, which only makes it less conservative.)
-    while (!a->all_equal() && a->iterations < max_iterations) {
-      std::size_t completed = a->iterations;
+    if (!a->all_equal()) {
+      // One run, stopped as soon as every output pair has met (a proof found at iteration 4
+      // does not pay for 36 more); one backoff scheduler throughout, so a rule banned for
+      // matching too much comes back with a higher limit, as in egg.
       auto progress = [&](const eg::Progress& p) {
         if (show_progress)
-          report("saturating", "iteration " + std::to_string(completed + p.iteration + 1) + ", " +
-                                   std::to_string(p.nodes) + " e-nodes, " + std::string(p.rule));
+          report("saturating", "iteration " + std::to_string(p.iteration + 1) + ", " + std::to_string(p.nodes) +
+                                   " e-nodes, " + std::string(p.rule));
       };
-      eg::RunLimits round = options.limits;
-      round.iterations = std::min<std::size_t>(4, max_iterations - a->iterations);
-      round.time_seconds = std::max(0.0, options.limits.time_seconds - elapsed);
-      eg::Report run_report = eg::run(graph, with, round, eg::SchedulerKind::Backoff, progress, check_queries());
+      eg::RunLimits limits = options.limits;
+      limits.iterations = max_iterations;
+      Attempt* self = a.get();
+      limits.stop_when = [self](const eg::EGraph&) { return self->all_equal(); };
+      eg::Report run_report = eg::run(graph, with, limits, eg::SchedulerKind::Backoff, progress, check_queries());
       graph.rebuild();
-      a->iterations += run_report.iterations;
-      elapsed += run_report.seconds;
+      a->iterations = run_report.iterations;
       a->stop_reason = std::string(eg::to_string(run_report.stop_reason));
-      if (run_report.stop_reason != eg::StopReason::IterationLimit) break;  // saturated, or out of nodes or time
-      if (run_report.iterations == 0) break;
     }
     a->saturation_seconds = since(saturation_begin);
     return a;

@@ -157,6 +157,25 @@ LoweredValue GraphLowering::add_op(const std::string& name, const std::vector<Lo
   }
   if (name == "reshape" || name == "expand") attributes["shape"] = AttrValue{out.shape};
   if (is_identity(name, operands, attributes, out)) return operands[0];
+  if (name == "reshape" && operands[0].type) {
+    // A reshape of a reshape is one reshape of the first one's input.
+    if (const eg::Explainer* ex = graph_.explainer()) {
+      eg::OpId inner = ex->term_op(operands[0].id);
+      if (graph_.ops().info(inner).kind == eg::OpKind::Apply && graph_.ops().info(inner).name == "reshape") {
+        eg::EClassId source = ex->term_children(operands[0].id)[0];
+        const auto* shapes = graph_.analysis<ops::ShapeAnalysis>();
+        if (auto t = shapes ? shapes->type_of(graph_, source) : std::nullopt)
+          return add_op("reshape", {LoweredValue{source, *t}}, {{"shape", AttrValue{out.shape}}});
+      }
+    }
+    // Dropping or inserting one leading unit dim is a squeeze or an unsqueeze of the first dim
+    // (a batch of one laid out as tokens, and back).
+    const auto& in = operands[0].type->shape;
+    if (in.size() == out.shape.size() + 1 && in[0] == 1 && std::equal(out.shape.begin(), out.shape.end(), in.begin() + 1))
+      return add_op("squeeze", operands, {{"dim", AttrValue::of_int(-static_cast<std::int64_t>(in.size()))}});
+    if (out.shape.size() == in.size() + 1 && out.shape[0] == 1 && std::equal(in.begin(), in.end(), out.shape.begin() + 1))
+      return add_op("unsqueeze", operands, {{"dim", AttrValue::of_int(-static_cast<std::int64_t>(out.shape.size()))}});
+  }
 
   std::vector<eg::EClassId> children;
   bool list_operand = !spec->operands.empty() && spec->operands[0].is_list;

@@ -14,7 +14,9 @@
 //     and stack count against the result's rank); transpose names its dims in increasing
 //     order; reduction dims are sorted;
 //   - slice bounds resolved: 0 <= start <= end <= size (`x[..., k:]` traces end=2^63-1);
-//     reshape and expand sizes resolved (no -1);
+//     reshape and expand sizes resolved (no -1); a reshape of a reshape is one reshape; a
+//     reshape that drops one leading unit dim is `squeeze(x, dim=-rank(x))`, one that inserts
+//     it is `unsqueeze(x, dim=-rank(x)-1)` (vLLM's token layout against [1, seq, hidden]);
 //   - split and chunk become one slice per piece;
 //   - the identities are not added: a cast to the operand's dtype, a reshape or expand to its
 //     shape, a whole-tensor slice, transpose of a dim with itself, a repeat or repeat_interleave

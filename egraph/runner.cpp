@@ -33,6 +33,8 @@ std::string_view to_string(StopReason reason) {
       return "iteration_limit";
     case StopReason::NodeLimit:
       return "node_limit";
+    case StopReason::Goal:
+      return "goal";
     case StopReason::TimeLimit:
       return "time_limit";
   }
@@ -193,6 +195,10 @@ Report run(EGraph& graph, const std::vector<CompiledRewrite>& rules, const RunLi
     report.rebuild_seconds += seconds_since(rebuild_start);
     report.iterations = iteration + 1;
     if (stop) break;
+    if (limits.stop_when && limits.stop_when(graph)) {
+      stop = StopReason::Goal;
+      break;
+    }
     bool unchanged = applied == 0 && graph.live_node_count() == nodes_before && graph.class_count() == classes_before;
     if (unchanged && scheduler.can_stop(iteration)) {
       stop = StopReason::Saturated;

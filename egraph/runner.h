@@ -38,10 +38,13 @@ struct RunLimits {
   // per-rule search_seconds are then not measured (the shared search time is reported as a
   // whole in Report::search_seconds).
   bool shared_search = false;
+  // Checked after every iteration (on the rebuilt e-graph): true stops the run with
+  // StopReason::Goal (egg's hooks), e.g. once the terms a caller wants equal have met.
+  std::function<bool(const EGraph&)> stop_when;
 };
 
-enum class StopReason { Saturated, IterationLimit, NodeLimit, TimeLimit };
-std::string_view to_string(StopReason reason);  // "saturated", "iteration_limit", ...
+enum class StopReason { Saturated, IterationLimit, NodeLimit, TimeLimit, Goal };
+std::string_view to_string(StopReason reason);  // "saturated", "iteration_limit", ..., "goal"
 
 struct RuleReport {
   std::string name;

@@ -190,3 +190,24 @@ TEST_CASE("a shared search over all rules gives the same run as searching rule b
   CHECK(once(true, SchedulerKind::Simple) == once(false, SchedulerKind::Simple));
   CHECK(once(true, SchedulerKind::Backoff) == once(false, SchedulerKind::Backoff));
 }
+
+TEST_CASE("a stop_when hook ends the run as soon as its goal holds") {
+  auto ops = std::make_shared<OpTable>();
+  EGraph g = egg_math::make_egraph(ops);
+  EClassId a = g.add_expr(parse_term("(add x (add y z))", *ops));
+  EClassId b = g.add_expr(parse_term("(add z (add y x))", *ops));
+  RunLimits limits;
+  limits.iterations = 30;
+  limits.nodes = 100'000;
+  std::size_t checks = 0;
+  limits.stop_when = [&](const EGraph& graph) {
+    ++checks;
+    return graph.find(a) == graph.find(b);
+  };
+  Report r = run(g, egg_math::rules(*ops), limits);
+  CHECK(r.stop_reason == StopReason::Goal);
+  CHECK(to_string(r.stop_reason) == "goal");
+  CHECK(g.equivalent(a, b));
+  CHECK(r.iterations == checks);  // checked once per iteration, stopping at the first success
+  CHECK(r.iterations < 30);
+}
