@@ -4,6 +4,7 @@
 // strongest method that applies (verify/rule_verifier.h), prints one row per rule, and exits 1
 // when any rule is refuted. --write records each verdict in the file as an annotation,
 // rewriting it atomically in canonical form.
+#include "check/rule_admission.h"
 #include "cli/command.h"
 
 #include "egraph/op_table.h"
@@ -39,13 +40,6 @@ struct Row {
   verify::RuleReport report;
   bool cached = false;
 };
-
-// The rule's meaning, without annotations: what the cache key hashes.
-std::string rule_meaning(const RuleDecl& decl) {
-  std::string text = print_expr(*decl.lhs) + (decl.bidirectional ? " <=> " : " => ") + print_expr(*decl.rhs);
-  if (decl.guard) text += " if " + print_expr(*decl.guard);
-  return text;
-}
 
 std::string pad(const std::string& text, std::size_t width) {
   return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
@@ -179,44 +173,6 @@ void write_annotations(const std::string& file, const std::vector<Row>& rows) {
   if (text != contents.str()) replace_file_atomically(file, text);
 }
 
-// A `<=>` rule holds when both directions do: the weakest direction's verdict is the rule's.
-verify::RuleReport verify_directions(const std::vector<egraph::Rewrite>& rewrites, const egraph::OpTable& ops,
-                                     const verify::VerifyOptions& options) {
-  auto strength = [](verify::Verdict v) {
-    switch (v) {
-      case verify::Verdict::Refuted: return 0;
-      case verify::Verdict::Unknown: return 1;
-      case verify::Verdict::Tested: return 2;
-      case verify::Verdict::Proved: return 3;
-    }
-    return 1;
-  };
-  auto numerics_rank = [](const std::string& n) {
-    return n == "changes precision" ? 0 : n == "within bf16 baseline" ? 1 : n == "exact" ? 2 : 3;
-  };
-  verify::RuleReport combined;
-  for (std::size_t i = 0; i < rewrites.size(); ++i) {
-    verify::RuleReport r = verify::verify_rule(rewrites[i], ops, options);
-    if (i > 0 && !r.counterexample.empty()) r.counterexample = "right to left: " + r.counterexample;
-    if (i == 0) {
-      combined = r;
-      continue;
-    }
-    double seconds = combined.seconds + r.seconds;
-    if (strength(r.verdict) < strength(combined.verdict)) {
-      std::string numerics = combined.numerics;
-      combined = r;
-      combined.numerics = numerics;
-    }
-    if (numerics_rank(r.numerics) < numerics_rank(combined.numerics)) {
-      combined.numerics = r.numerics;
-      combined.r_ratio = r.r_ratio;
-    }
-    combined.seconds = seconds;
-  }
-  return combined;
-}
-
 int verify_main(const Arguments& arguments) {
   bool json = false, write = false, use_cache = true;
   verify::VerifyOptions options;
@@ -288,7 +244,7 @@ int verify_main(const Arguments& arguments) {
             if (!at.file || at.file->path() != canonical) continue;
             Row row{file, ruleset->name(), rule->name(), at.line, {}, false};
             std::vector<egraph::Rewrite> rewrites = rule_to_rewrites(interpreter, *rule, ops);
-            std::string key = verify::VerdictCache::key(rule_meaning(rule->decl()), options);
+            std::string key = verify::VerdictCache::key(check::rule_meaning(rule->decl()), options);
             if (use_cache) {
               if (auto hit = cache.find(key)) {
                 row.report = *hit;
@@ -298,7 +254,7 @@ int verify_main(const Arguments& arguments) {
             if (!row.cached) {
               if (terminal) std::fprintf(stderr, "\r\033[K  verifying %s.%s ...", row.ruleset.c_str(), row.rule.c_str());
               try {
-                row.report = verify_directions(rewrites, *ops, options);
+                row.report = check::verify_directions(rewrites, *ops, options);
               } catch (const std::exception& e) {
                 row.report.verdict = verify::Verdict::Unknown;
                 row.report.detail = std::string("verification failed: ") + e.what();
