@@ -199,7 +199,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
     for (const auto& t : reference.parameters()) relation_sources[t.name] = ref_sources[t.name] = lowering.leaf(t.name, t.type);
     for (const auto& t : reference.buffers())
       relation_sources[t.name] = ref_sources[t.name] = lowering.leaf(t.name + "@reference", t.type, t.value);
-    for (const auto& t : reference.constants()) ref_sources[t.name] = lowering.leaf(t.name + "@reference", t.type, t.value);
+    for (const auto& t : reference.constants()) ref_sources[t.name] = lowering.constant(t.name + "@reference", t.type, t.value);
     for (const auto* group : {&port.parameters(), &port.buffers()}) {
       for (const auto& t : *group) {
         auto it = relation_terms.find(t.name);
@@ -218,7 +218,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
         }
       }
     }
-    for (const auto& t : port.constants()) port_sources[t.name] = lowering.leaf(t.name + "@port", t.type, t.value);
+    for (const auto& t : port.constants()) port_sources[t.name] = lowering.constant(t.name + "@port", t.type, t.value);
     if (show_progress) report("lowering", "reference");
     a->ref_lowered = lowering.lower(reference, ref_sources);
     if (show_progress) report("lowering", "port");

@@ -6,6 +6,7 @@
 #include "verify/pattern_layout.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace twin::check {
@@ -115,6 +116,17 @@ LoweredValue GraphLowering::leaf(const std::string& name, const TensorType& type
   eg::OpId op = graph_.ops().intern_symbol(typed_name(name, type));
   if (value) values_.set_leaf_value(op, *value);
   return {graph_.add(op), type};
+}
+
+LoweredValue GraphLowering::constant(const std::string& name, const TensorType& type,
+                                    const std::optional<ops::Tensor>& value) {
+  if (value && type.rank() == 0 && type.dtype == ops::DType::I64 && !type.python_scalar) {
+    double v = value->to_doubles().at(0);
+    if (std::abs(v) < 9007199254740992.0)  // exact below 2^53
+      return {graph_.add(graph_.ops().intern_constant(Rational(static_cast<std::int64_t>(v)))),
+              TensorType{ops::DType::I64, {}, true}};
+  }
+  return leaf(name, type, value);
 }
 
 eg::EClassId GraphLowering::attribute_leaf(const AttrValue& value) {

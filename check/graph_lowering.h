@@ -66,6 +66,10 @@ class GraphLowering {
   // A typed symbol `name: f32[2, 8]`, with a known value when `value` is given.
   LoweredValue leaf(const std::string& name, const ops::TensorType& type,
                     const std::optional<ops::Tensor>& value = std::nullopt);
+  // A graph constant: a rank-0 i64 tensor (a size the trace turned into a tensor, `x / x.shape[-1]`)
+  // is the number itself, as a python int (PyTorch promotes a 0-dim i64 tensor exactly as a
+  // python int); anything else is leaf(name, type, value).
+  LoweredValue constant(const std::string& name, const ops::TensorType& type, const std::optional<ops::Tensor>& value);
   // Adds op `name` on operands with attributes, in canonical form (see above). Returns the
   // operand itself for an identity. Throws twin::Error (Value) for an op Twin does not know or
   // operands that do not fit it.
