@@ -507,10 +507,13 @@ std::string CheckResult::to_text() const {
     out << "first divergences (port nodes whose inputs match the reference but whose values do not):\n";
     for (const Divergence* d : numerics->first_per_module()) {
       char line[512];
-      std::snprintf(line, sizeof line, "  %s  %s (%s)  max abs %.3g, rel %.3g, R-ratio %.3g\n",
+      std::snprintf(line, sizeof line, "  %s  %s (%s)  max abs %.3g, rel %.3g, R-ratio %.3g",
                     d->module.empty() ? "<model>" : d->module.c_str(), d->node.c_str(), d->op.c_str(), d->max_abs_error,
                     d->rel_error, d->r_ratio);
       out << line;
+      if (d->masked_mismatches > 0)
+        out << ", " << d->masked_mismatches << " positions masked (infinite or a fill value) on one side only";
+      out << "\n";
     }
   }
   if (verdict == CheckVerdict::Unproven) {
@@ -564,6 +567,7 @@ std::string CheckResult::to_json() const {
       divergences.push_back({{"module", d.module}, {"node", d.node}, {"op", d.op}, {"aten_op", d.aten_op},
                              {"type", d.type}, {"first_in_module", d.first_in_module},
                              {"closest_reference", d.closest_reference}, {"max_abs_error", num(d.max_abs_error)},
+                             {"masked_mismatches", d.masked_mismatches},
                              {"rel_error", num(d.rel_error)}, {"r_ratio", num(d.r_ratio)}});
     }
   }
