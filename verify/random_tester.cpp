@@ -248,7 +248,7 @@ struct Evaluator {
     int slot = 0;
     for (std::size_t i = 0; i < p.children.size(); ++i) {
       if (layout.child_attr[i].empty()) {
-        if (p.children[i].is_var()) var_operands.push_back({p.children[i].var, slot});
+        if (auto var = rearranged_var(p.children[i])) var_operands.push_back({*var, slot});
         for (auto& v : eval(p.children[i])) operands.push_back(std::move(v));
         ++slot;
       } else {
@@ -264,6 +264,21 @@ struct Evaluator {
     std::vector<ops::Tensor> outs = ops::evaluate(info.name, operands, attrs);
     for (auto& o : outs) o = settle(o);
     return outs;
+  }
+
+  // The variable an operand is, or only rearranges (squeeze(?i), reshape(?i), ...): an op's
+  // domain for the operand (indices in range, positive values, masks) applies to every element
+  // of the variable, since these rearrangements keep all of its elements (a slice, which drops
+  // some, is not one: drawing the dropped ones from the domain would narrow the test).
+  std::optional<std::string> rearranged_var(const eg::Pattern& p) const {
+    if (p.is_var()) return p.var;
+    const eg::OpInfo& info = ops.info(p.op);
+    static const char* kRearrangements[] = {"squeeze", "unsqueeze", "reshape", "transpose", "permute", "expand",
+                                            "contiguous", "clone", "detach"};
+    if (info.kind != eg::OpKind::Apply || p.children.empty()) return std::nullopt;
+    if (std::find(std::begin(kRearrangements), std::end(kRearrangements), info.name) == std::end(kRearrangements))
+      return std::nullopt;
+    return rearranged_var(p.children[0]);
   }
 
   void record_domains(const std::string& op, const std::vector<std::pair<std::string, int>>& vars,
