@@ -85,6 +85,32 @@ TEST_CASE("random testing compares the infinities a rule writes, and refutes a r
   CHECK(integer_fill.counterexample.find("does not evaluate") != std::string::npos);
 }
 
+TEST_CASE("instances vary what a wrong rule could hide in: integers, ranks, unit dims under a squeeze") {
+  // Found by bench/mutants: each wrong rule here was proved, because every instance checked
+  // happened to have ?r == ?b (integers were not kept apart), ?d at the front (one assignment
+  // per rank tuple), a rank-2 ?k (no rank-3 ?k typed sdpa within the search's repairs), or no
+  // dim of size 1 under the squeeze (where it does nothing).
+  testing::CapturingInterpreter t;
+  t.run("ruleset r {\n"
+        "  rule repeats_b: reshape(expand(unsqueeze(?x, dim=-3), shape=[?b, ?h, ?r, ?s, ?d]), shape=[?b, ?hr, ?s, ?d])\n"
+        "      => repeat_interleave(?x, repeats=?b, dim=-3)\n"
+        "      if rank(?x) == 4 and dim(?x, 0) == ?b and dim(?x, 1) == ?h and dim(?x, 2) == ?s and dim(?x, 3) == ?d\n"
+        "         and ?hr == ?h * ?r and ?r > 1\n"
+        "  rule front_only: unsqueeze(cat([?a, ?b], dim=-1), dim=?d)\n"
+        "      => cat([unsqueeze(?a, dim=0), unsqueeze(?b, dim=?d)], dim=-1)\n"
+        "      if ?d < -1 and -1 - rank(?a) <= ?d and shape(?a) == shape(?b)\n"
+        "  rule sdpa_dim0: scaled_dot_product_attention(?q, ?k, ?v, scale=1/4)\n"
+        "      => matmul(softmax(matmul(?q, transpose(?k, dim0=0, dim1=-1)) * 0.25, dim=-1), ?v) if rank(?q) == 3\n"
+        "  rule squeeze_dropped: -squeeze(?x, dim=?d) => -?x if ?d + rank(?x) == 0\n"
+        "  rule squeeze_kept: -squeeze(?x, dim=?d) => squeeze(-?x, dim=?d) if ?d + rank(?x) == 0\n"
+        "}\n");
+  for (const char* wrong : {"repeats_b", "front_only", "sdpa_dim0", "squeeze_dropped"}) {
+    auto r = verify_named(t, "r", wrong);
+    CHECK_MESSAGE(r.verdict == verify::Verdict::Refuted, wrong << ": " << r.verdict_text() << " " << r.detail);
+  }
+  CHECK(verify_named(t, "r", "squeeze_kept").verdict == verify::Verdict::Proved);
+}
+
 TEST_CASE("random testing out of time is unknown, never tested") {
   testing::CapturingInterpreter t;
   t.run("ruleset r {\n"

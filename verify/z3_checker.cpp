@@ -527,6 +527,8 @@ std::vector<std::vector<int>> rank_tuples(std::size_t vars, std::size_t limit) {
 }
 
 struct SearchState {
+  SearchState(const eg::Rewrite& r, const eg::OpTable& o, const Z3Options& opt, const RuleInfo& i)
+      : rule(r), ops(o), options(opt), info(i) {}
   const eg::Rewrite& rule;
   const eg::OpTable& ops;
   const Z3Options& options;
@@ -570,124 +572,205 @@ std::string try_instance(SearchState& st, const Z3Instance& inst, int& progress,
   }
 }
 
+// squeeze(?x, dim=D) in the lhs, with D a constant or an integer variable: where ?x's dim D is
+// not 1 the squeeze does nothing, so instances with a unit dim there are searched too.
+struct SqueezeSite {
+  std::string tensor;                 // ?x
+  std::optional<std::int64_t> dim;    // a constant dim
+  std::string dim_var;                // or an integer variable
+};
+
+void collect_squeezes(const eg::OpTable& ops, const eg::Pattern& p, std::vector<SqueezeSite>& out) {
+  if (p.is_var()) return;
+  const eg::OpInfo& info = ops.info(p.op);
+  if (info.is_leaf()) return;
+  for (const auto& c : p.children) collect_squeezes(ops, c, out);
+  if (info.name != "squeeze") return;
+  NodeLayout layout;
+  try {
+    layout = layout_of(ops, p);
+  } catch (const std::exception&) {
+    return;
+  }
+  SqueezeSite site;
+  bool has_dim = false;
+  for (std::size_t i = 0; i < p.children.size(); ++i) {
+    const eg::Pattern& c = p.children[i];
+    if (layout.child_attr[i].empty()) {
+      if (!c.is_var()) return;
+      site.tensor = c.var;
+    } else if (layout.child_attr[i] == "dim") {
+      if (c.is_var()) {
+        site.dim_var = c.var;
+        has_dim = true;
+      } else if (const eg::OpInfo& d = ops.info(c.op); d.kind == eg::OpKind::Constant && is_integer(d.constant)) {
+        site.dim = boost::multiprecision::numerator(d.constant).convert_to<std::int64_t>();
+        has_dim = true;
+      } else if (d.name == "neg" && c.children.size() == 1 && !c.children[0].is_var()) {
+        const eg::OpInfo& n = ops.info(c.children[0].op);
+        if (n.kind != eg::OpKind::Constant || !is_integer(n.constant)) return;
+        site.dim = -boost::multiprecision::numerator(n.constant).convert_to<std::int64_t>();
+        has_dim = true;
+      }
+    }
+  }
+  if (!site.tensor.empty() && has_dim) out.push_back(site);
+}
+
 std::vector<Z3Instance> search_instances(SearchState& st) {
   const auto& tensors = st.info.roles.tensors;
   const auto& integers = st.info.roles.integers;
   std::vector<Z3Instance> found;
   auto tuples = rank_tuples(tensors.size(), kMaxRankTuples);
 
-  // Tries one rank tuple; `block_previous` adds blocking clauses for instances found so far.
-  auto attempt = [&](const std::vector<int>& ranks) -> std::optional<Z3Instance> {
-    // Dim slots and their union-find classes.
-    std::vector<std::pair<std::size_t, int>> slots;  // (tensor index, dim)
-    std::map<std::pair<std::size_t, int>, std::size_t> slot_of;
+  // A rank tuple's dim slots: (tensor index, dim).
+  struct Slots {
+    std::vector<int> ranks;
+    std::vector<std::pair<std::size_t, int>> list;
+    std::map<std::pair<std::size_t, int>, std::size_t> of;
+  };
+  auto slots_of = [&](const std::vector<int>& ranks) {
+    Slots sl;
+    sl.ranks = ranks;
     for (std::size_t t = 0; t < tensors.size(); ++t)
       for (int d = 0; d < ranks[t]; ++d) {
-        slot_of[{t, d}] = slots.size();
-        slots.push_back({t, d});
+        sl.of[{t, d}] = sl.list.size();
+        sl.list.push_back({t, d});
       }
-    std::vector<std::size_t> parent(slots.size());
-    for (std::size_t i = 0; i < parent.size(); ++i) parent[i] = i;
-    std::function<std::size_t(std::size_t)> find = [&](std::size_t i) { return parent[i] == i ? i : parent[i] = find(parent[i]); };
+    return sl;
+  };
+  // Extra constraints of a variant search, over the slots' and the integer variables' terms.
+  using Extra = std::function<z3::expr(z3::context&, const std::vector<z3::expr>& slot_vars,
+                                       const std::vector<z3::expr>& int_vars)>;
+  struct Solved {
+    Z3Instance inst;
+    std::vector<std::int64_t> assignment;   // per class (in class order), then per integer
+    std::vector<std::int64_t> slot_values;  // per slot
+  };
+  // Solves the dims (slots grouped in classes: cls[slot] is its class) and the integers under
+  // the guard, excluding `blocked` assignments, with the preferences: distinct integers,
+  // distinct dims, dims in 2..max_dim, non-negative integers, dropped in turn when
+  // unsatisfiable.
+  auto solve = [&](const Slots& sl, const std::vector<std::size_t>& cls,
+                   const std::vector<std::vector<std::int64_t>>& blocked, const Extra& extra) -> std::optional<Solved> {
+    z3::context& ctx = *st.solving;
+    if (!st.solver) {
+      st.solver = std::make_unique<z3::solver>(ctx);
+      z3::params p(ctx);
+      p.set("timeout", 2000u);
+      st.solver->set(p);
+    }
+    z3::solver& s = *st.solver;
+    s.push();
+    struct Pop {
+      z3::solver& s;
+      ~Pop() { s.pop(); }
+    } pop{s};
+    std::vector<z3::expr> slot_vars;
+    for (std::size_t i = 0; i < sl.list.size(); ++i) slot_vars.push_back(ctx.int_const(("d" + std::to_string(cls[i])).c_str()));
+    std::vector<z3::expr> int_vars;
+    GuardTranslator g{ctx, false, {}, {}, {}, {}, false, 0};
+    for (std::size_t t = 0; t < tensors.size(); ++t) {
+      std::vector<z3::expr> ds;
+      for (int d = 0; d < sl.ranks[t]; ++d) ds.push_back(z3::to_real(slot_vars[sl.of.at({t, d})]));
+      g.dims[tensors[t]] = ds;
+    }
+    for (const auto& name : integers) {
+      int_vars.push_back(ctx.int_const(("k_" + name).c_str()));
+      g.integers.emplace(name, z3::to_real(int_vars.back()));
+    }
+    g.dtypes = st.info.dtypes;
+    std::set<std::size_t> classes(cls.begin(), cls.end());
+    for (std::size_t i = 0; i < sl.list.size(); ++i)
+      s.add(slot_vars[i] >= 1 && slot_vars[i] <= static_cast<int>(st.options.max_dim) + 1);
+    for (const auto& k : int_vars) s.add(k >= -8 && k <= 16);
+    if (st.rule.guard) s.add(g.as_bool(*st.rule.guard));
+    if (extra) s.add(extra(ctx, slot_vars, int_vars));
+    std::vector<z3::expr> class_vars;
+    for (auto c : classes) class_vars.push_back(ctx.int_const(("d" + std::to_string(c)).c_str()));
+    std::vector<z3::expr> all_vars = class_vars;
+    for (const auto& k : int_vars) all_vars.push_back(k);
+    for (const auto& b : blocked) {
+      z3::expr differs = ctx.bool_val(false);
+      for (std::size_t i = 0; i < all_vars.size() && i < b.size(); ++i) differs = differs || all_vars[i] != static_cast<int>(b[i]);
+      s.add(differs);
+    }
+    z3::expr_vector distinct(ctx);
+    for (const auto& c : class_vars) distinct.push_back(c);
+    z3::expr in_range = ctx.bool_val(true);
+    for (const auto& c : class_vars) in_range = in_range && c >= 2 && c <= static_cast<int>(st.options.max_dim);
+    z3::expr positive = ctx.bool_val(true);
+    for (const auto& k : int_vars) positive = positive && k >= 0;
+    z3::expr_vector int_distinct(ctx);
+    for (const auto& k : int_vars) int_distinct.push_back(k);
+    z3::expr pref_distinct = ctx.bool_const("pref_distinct"), pref_range = ctx.bool_const("pref_range"),
+             pref_pos = ctx.bool_const("pref_pos"), pref_int_distinct = ctx.bool_const("pref_int_distinct");
+    s.add(z3::implies(pref_distinct, distinct.size() > 1 ? z3::distinct(distinct) : ctx.bool_val(true)));
+    s.add(z3::implies(pref_range, in_range));
+    s.add(z3::implies(pref_pos, positive));
+    s.add(z3::implies(pref_int_distinct, int_distinct.size() > 1 ? z3::distinct(int_distinct) : ctx.bool_val(true)));
+    // Distinct integers first: a rule that confuses two of them (repeats=?b for repeats=?r)
+    // must not meet only instances where they happen to be equal.
+    std::vector<std::vector<z3::expr>> tries = {{pref_distinct, pref_range, pref_pos}, {pref_range, pref_pos},
+                                                {pref_range}, {}};
+    if (int_distinct.size() > 1)
+      tries.insert(tries.begin(), std::vector<z3::expr>{pref_distinct, pref_int_distinct, pref_range, pref_pos});
+    bool sat = false;
+    for (auto& t : tries) {
+      z3::expr_vector a(ctx);
+      for (auto& x : t) a.push_back(x);
+      if (s.check(a) == z3::sat) {
+        sat = true;
+        break;
+      }
+    }
+    if (!sat) return std::nullopt;
+    z3::model m = s.get_model();
+    auto value_of = [&](const z3::expr& e) { return static_cast<std::int64_t>(m.eval(e, true).get_numeral_int64()); };
+    Solved out;
+    for (const auto& v : all_vars) out.assignment.push_back(value_of(v));
+    for (const auto& v : slot_vars) out.slot_values.push_back(value_of(v));
+    for (std::size_t t = 0; t < tensors.size(); ++t) {
+      ops::TensorType type;
+      auto dt = st.info.dtypes.find(tensors[t]);
+      type.dtype = dt == st.info.dtypes.end() ? ops::DType::F32 : dt->second;
+      for (int d = 0; d < sl.ranks[t]; ++d) type.shape.push_back(out.slot_values[sl.of.at({t, d})]);
+      out.inst.tensors[tensors[t]] = type;
+    }
+    for (std::size_t i = 0; i < integers.size(); ++i) out.inst.integers[integers[i]] = value_of(int_vars[i]);
+    return out;
+  };
+
+  // Tries one rank tuple: solve, walk the lhs, and when an op rejects its operands, unify two
+  // dims seen there (matmul's inner dims...) when that gets the walk further, else block the
+  // assignment and solve again. Failing that, all dims equal (every equality an op can ask for
+  // holds), then each slot split off in turn while the walk still succeeds.
+  auto attempt = [&](const std::vector<int>& ranks, const Extra& extra) -> std::optional<Z3Instance> {
+    Slots sl = slots_of(ranks);
+    std::vector<std::size_t> cls(sl.list.size());
+    for (std::size_t i = 0; i < cls.size(); ++i) cls[i] = i;
+    auto unite = [&](std::size_t into, std::size_t from) {
+      std::size_t a = cls[into], b = cls[from];
+      for (auto& c : cls)
+        if (c == b) c = a;
+    };
     std::vector<std::vector<std::int64_t>> blocked;
+    bool structural = false;  // the walk fails whatever the dims (not encodable)
     for (int iteration = 0; iteration < 24; ++iteration) {
       if (st.walks > kMaxWalks) return std::nullopt;
-      z3::context& ctx = *st.solving;
-      if (!st.solver) {
-        st.solver = std::make_unique<z3::solver>(ctx);
-        z3::params p(ctx);
-        p.set("timeout", 2000u);
-        st.solver->set(p);
-      }
-      z3::solver& s = *st.solver;
-      s.push();
-      struct Pop {
-        z3::solver& s;
-        ~Pop() { s.pop(); }
-      } pop{s};
-      std::vector<z3::expr> slot_vars;
-      for (std::size_t i = 0; i < slots.size(); ++i)
-        slot_vars.push_back(ctx.int_const(("d" + std::to_string(find(i))).c_str()));
-      std::vector<z3::expr> int_vars;
-      GuardTranslator g{ctx, false, {}, {}, {}, {}, false, 0};
-      for (std::size_t t = 0; t < tensors.size(); ++t) {
-        std::vector<z3::expr> ds;
-        for (int d = 0; d < ranks[t]; ++d) ds.push_back(z3::to_real(slot_vars[slot_of[{t, d}]]));
-        g.dims[tensors[t]] = ds;
-      }
-      for (const auto& name : integers) {
-        int_vars.push_back(ctx.int_const(("k_" + name).c_str()));
-        g.integers.emplace(name, z3::to_real(int_vars.back()));
-      }
-      g.dtypes = st.info.dtypes;
-      std::set<std::size_t> classes;
-      for (std::size_t i = 0; i < slots.size(); ++i) classes.insert(find(i));
-      for (std::size_t i = 0; i < slots.size(); ++i) s.add(slot_vars[i] >= 1 && slot_vars[i] <= static_cast<int>(st.options.max_dim) + 1);
-      for (const auto& k : int_vars) s.add(k >= -8 && k <= 16);
-      if (st.rule.guard) s.add(g.as_bool(*st.rule.guard));
-      // Blocking: previous assignments (all variables) for this rank tuple.
-      auto all_vars = [&] {
-        std::vector<z3::expr> v;
-        for (auto c : classes) v.push_back(ctx.int_const(("d" + std::to_string(c)).c_str()));
-        for (const auto& k : int_vars) v.push_back(k);
-        return v;
-      }();
-      for (const auto& b : blocked) {
-        z3::expr differs = ctx.bool_val(false);
-        for (std::size_t i = 0; i < all_vars.size() && i < b.size(); ++i) differs = differs || all_vars[i] != static_cast<int>(b[i]);
-        s.add(differs);
-      }
-      // Preferences, dropped in turn when unsatisfiable: distinct dims, dims >= 2 and <= max, positive integers.
-      z3::expr_vector distinct(ctx);
-      std::vector<z3::expr> class_vars;
-      for (auto c : classes) class_vars.push_back(ctx.int_const(("d" + std::to_string(c)).c_str()));
-      for (const auto& c : class_vars) distinct.push_back(c);
-      z3::expr in_range = ctx.bool_val(true);
-      for (const auto& c : class_vars) in_range = in_range && c >= 2 && c <= static_cast<int>(st.options.max_dim);
-      z3::expr positive = ctx.bool_val(true);
-      for (const auto& k : int_vars) positive = positive && k >= 0;
-      z3::expr pref_distinct = ctx.bool_const("pref_distinct"), pref_range = ctx.bool_const("pref_range"),
-               pref_pos = ctx.bool_const("pref_pos");
-      s.add(z3::implies(pref_distinct, distinct.size() > 1 ? z3::distinct(distinct) : ctx.bool_val(true)));
-      s.add(z3::implies(pref_range, in_range));
-      s.add(z3::implies(pref_pos, positive));
-      std::vector<std::vector<z3::expr>> tries = {{pref_distinct, pref_range, pref_pos}, {pref_range, pref_pos},
-                                                  {pref_range}, {}};
-      bool sat = false;
-      for (auto& t : tries) {
-        z3::expr_vector a(ctx);
-        for (auto& x : t) a.push_back(x);
-        if (s.check(a) == z3::sat) {
-          sat = true;
-          break;
-        }
-      }
-      if (!sat) return std::nullopt;
-      z3::model m = s.get_model();
-      auto value_of = [&](const z3::expr& e) {
-        return static_cast<std::int64_t>(m.eval(e, true).get_numeral_int64());
-      };
-      Z3Instance inst;
-      std::vector<std::int64_t> assignment;
-      for (const auto& c : class_vars) assignment.push_back(value_of(c));
-      for (const auto& k : int_vars) assignment.push_back(value_of(k));
-      for (std::size_t t = 0; t < tensors.size(); ++t) {
-        ops::TensorType type;
-        auto dt = st.info.dtypes.find(tensors[t]);
-        type.dtype = dt == st.info.dtypes.end() ? ops::DType::F32 : dt->second;
-        for (int d = 0; d < ranks[t]; ++d) type.shape.push_back(value_of(slot_vars[slot_of[{t, d}]]));
-        inst.tensors[tensors[t]] = type;
-      }
-      for (std::size_t i = 0; i < integers.size(); ++i) inst.integers[integers[i]] = value_of(int_vars[i]);
+      auto solved = solve(sl, cls, blocked, extra);
+      if (!solved) break;
       int progress = 0;
       std::vector<std::vector<ops::TensorType>> failed;
-      std::string err = try_instance(st, inst, progress, &failed);
-      if (err.empty()) return inst;
+      std::string err = try_instance(st, solved->inst, progress, &failed);
+      if (err.empty()) return solved->inst;
       st.last_error = err;
-      if (progress < 0) return std::nullopt;  // not encodable: no shape will do
-      // Repair: unify two dims seen at the failing node when that gets the walk further.
+      if (progress < 0) {
+        structural = true;
+        break;
+      }
       std::map<std::int64_t, std::vector<std::size_t>> by_value;  // dim value -> slots
-      for (std::size_t i = 0; i < slots.size(); ++i) by_value[value_of(slot_vars[i])].push_back(i);
+      for (std::size_t i = 0; i < sl.list.size(); ++i) by_value[solved->slot_values[i]].push_back(i);
       std::set<std::int64_t> values;
       if (!failed.empty())
         for (const auto& t : failed.back())
@@ -698,31 +781,99 @@ std::vector<Z3Instance> search_instances(SearchState& st) {
         for (std::size_t b = 0; b < vals.size() && !repaired; ++b) {
           if (a == b || !by_value.count(vals[a]) || !by_value.count(vals[b])) continue;
           // Make every slot of value vals[b] take vals[a].
-          Z3Instance trial = inst;
+          Z3Instance trial = solved->inst;
           for (std::size_t t = 0; t < tensors.size(); ++t)
             for (auto& d : trial.tensors[tensors[t]].shape)
               if (d == vals[b]) d = vals[a];
           int p2 = 0;
           std::string e2 = try_instance(st, trial, p2);
           if (e2.empty() || p2 > progress) {
-            std::size_t ra = find(by_value[vals[a]][0]);
-            for (auto slot : by_value[vals[b]]) parent[find(slot)] = ra;
+            for (auto slot : by_value[vals[b]]) unite(by_value[vals[a]][0], slot);
             repaired = true;
           }
         }
       if (!repaired) {
-        if (blocked.size() >= 4) return std::nullopt;
-        blocked.push_back(assignment);
+        if (blocked.size() >= 4) break;
+        blocked.push_back(solved->assignment);
       }
     }
-    return std::nullopt;
+    if (structural || sl.list.empty() || st.walks > kMaxWalks) return std::nullopt;
+    // All dims equal, then split.
+    std::vector<std::size_t> one(sl.list.size(), 0);
+    auto solved = solve(sl, one, {}, extra);
+    int progress = 0;
+    if (!solved || !try_instance(st, solved->inst, progress).empty()) return std::nullopt;
+    Z3Instance best = solved->inst;
+    std::size_t next_class = sl.list.size();
+    for (std::size_t i = 1; i < one.size() && st.walks <= kMaxWalks; ++i) {
+      std::vector<std::size_t> split = one;
+      split[i] = next_class;
+      auto s2 = solve(sl, split, {}, extra);
+      if (!s2 || !try_instance(st, s2->inst, progress).empty()) continue;
+      one = split;
+      ++next_class;
+      best = s2->inst;
+    }
+    return best;
+  };
+
+  // Variants of a found instance, on the same ranks: other integer values (a rule wrong only
+  // where two integers differ, ?r vs ?b, or for another admissible ?d), and a unit dim under
+  // each squeeze of the lhs (elsewhere a squeeze does nothing). They do not count against
+  // Z3Options::instances.
+  std::vector<SqueezeSite> squeezes;
+  collect_squeezes(st.ops, st.rule.lhs, squeezes);
+  auto variants = [&](const std::vector<int>& ranks, const Z3Instance& base) {
+    std::vector<Z3Instance> out;
+    auto add = [&](std::optional<Z3Instance> v) {
+      if (!v) return;
+      for (const auto& o : out)
+        if (o.to_string() == v->to_string()) return;
+      if (v->to_string() == base.to_string()) return;
+      v->variant = true;
+      out.push_back(std::move(*v));
+    };
+    if (!integers.empty()) {
+      add(attempt(ranks, [&](z3::context& ctx, const std::vector<z3::expr>&, const std::vector<z3::expr>& ks) {
+        z3::expr differs = ctx.bool_val(false);
+        for (std::size_t i = 0; i < integers.size(); ++i) differs = differs || ks[i] != static_cast<int>(base.integers.at(integers[i]));
+        return differs;
+      }));
+    }
+    Slots sl = slots_of(ranks);
+    for (const auto& site : squeezes) {
+      auto t = std::find(tensors.begin(), tensors.end(), site.tensor);
+      if (t == tensors.end()) continue;
+      std::size_t ti = static_cast<std::size_t>(t - tensors.begin());
+      int rank = ranks[ti];
+      if (rank == 0) continue;
+      std::ptrdiff_t k = site.dim_var.empty() ? -1 : std::find(integers.begin(), integers.end(), site.dim_var) - integers.begin();
+      if (!site.dim_var.empty() && k == static_cast<std::ptrdiff_t>(integers.size())) continue;
+      add(attempt(ranks, [&](z3::context& ctx, const std::vector<z3::expr>& slot_vars, const std::vector<z3::expr>& ks) {
+        z3::expr unit = ctx.bool_val(false);
+        for (int d = 0; d < rank; ++d) {
+          z3::expr is_unit = slot_vars[sl.of.at({ti, d})] == 1;
+          if (site.dim) {
+            if (*site.dim == d || *site.dim == d - rank) unit = unit || is_unit;
+          } else {
+            unit = unit || ((ks[static_cast<std::size_t>(k)] == d || ks[static_cast<std::size_t>(k)] == d - rank) && is_unit);
+          }
+        }
+        return unit;
+      }));
+    }
+    return out;
   };
 
   std::size_t tried = 0;
+  int bases = 0;
   for (const auto& ranks : tuples) {
-    if (static_cast<int>(found.size()) >= st.options.instances || st.walks > kMaxWalks || ++tried > kMaxRankTuples) break;
-    if (auto inst = attempt(ranks)) {
+    if (bases >= st.options.instances || st.walks > kMaxWalks || ++tried > kMaxRankTuples) break;
+    if (auto inst = attempt(ranks, nullptr)) {
       found.push_back(*inst);
+      ++bases;
+      if (bases <= 2)
+        for (auto& v : variants(ranks, *inst)) found.push_back(std::move(v));
     }
   }
   return found;
@@ -925,7 +1076,7 @@ std::vector<Z3Instance> find_instances(const eg::Rewrite& rule, const eg::OpTabl
     // Shapes need typing, not encodings: only an op that ops/ does not know stops the search.
     for (const auto& op : info.not_encodable)
       if (!ops::find_op(op) && op != "getitem") return {};
-    SearchState st{rule, ops, options, info, ""};
+    SearchState st{rule, ops, options, info};
     return search_instances(st);
   } catch (const std::exception&) {
     return {};
@@ -1469,14 +1620,17 @@ Z3Verdict check_rule_z3_here(const eg::Rewrite& rule, const eg::OpTable& ops, co
     for (const auto& n : verdict.not_encodable) names += (names.empty() ? "" : ", ") + n;
     return finish(Z3Status::NotEncodable, "no Z3 encoding for: " + names);
   }
-  SearchState st{rule, ops, options, info, ""};
+  SearchState st{rule, ops, options, info};
   std::vector<Z3Instance> instances;
   try {
     if (!options.instances_given.empty()) {
-      // The caller's search (find_instances), done once for Z3 and random testing.
-      auto n = static_cast<std::size_t>(std::max(1, options.instances));
-      instances.assign(options.instances_given.begin(),
-                       options.instances_given.begin() + static_cast<std::ptrdiff_t>(std::min(n, options.instances_given.size())));
+      // The caller's search (find_instances), done once for Z3 and random testing: its first
+      // `instances` instances, with their variants.
+      int bases = 0;
+      for (const auto& inst : options.instances_given) {
+        if (!inst.variant && ++bases > std::max(1, options.instances)) break;
+        instances.push_back(inst);
+      }
     } else {
       instances = search_instances(st);
     }
@@ -1546,7 +1700,7 @@ json instance_json(const Z3Instance& inst) {
   for (const auto& [name, t] : inst.tensors)
     tensors[name] = {{"dtype", std::string(ops::dtype_name(t.dtype))}, {"shape", t.shape}, {"python_scalar", t.python_scalar}};
   for (const auto& [name, v] : inst.integers) integers[name] = v;
-  return {{"tensors", tensors}, {"integers", integers}};
+  return {{"tensors", tensors}, {"integers", integers}, {"variant", inst.variant}};
 }
 
 Z3Instance instance_from(const json& j) {
@@ -1561,6 +1715,7 @@ Z3Instance instance_from(const json& j) {
     inst.tensors[name] = type;
   }
   for (const auto& [name, v] : j.at("integers").items()) inst.integers[name] = v.get<std::int64_t>();
+  inst.variant = j.at("variant").get<bool>();
   return inst;
 }
 

@@ -32,6 +32,9 @@ namespace twin::verify {
 struct Z3Instance {
   std::map<std::string, ops::TensorType> tensors;  // by variable name (no '?')
   std::map<std::string, std::int64_t> integers;    // attribute variables: ?k, ?n
+  // A variant of the previous instance's ranks: other integer values, or a unit dim under a
+  // squeeze. Variants follow their instance and do not count against Z3Options::instances.
+  bool variant = false;
   // "?a: f32[2, 3], ?b: f32[3, 4], ?k = 2"
   std::string to_string() const;
 };
