@@ -103,8 +103,18 @@ TEST_CASE("instances vary what a wrong rule could hide in: integers, ranks, unit
         "      => matmul(softmax(matmul(?q, transpose(?k, dim0=0, dim1=-1)) * 0.25, dim=-1), ?v) if rank(?q) == 3\n"
         "  rule squeeze_dropped: -squeeze(?x, dim=?d) => -?x if ?d + rank(?x) == 0\n"
         "  rule squeeze_kept: -squeeze(?x, dim=?d) => squeeze(-?x, dim=?d) if ?d + rank(?x) == 0\n"
+        "  rule start_d: slice(squeeze(?x, dim=?d), dim=-1, start=?s, end=?e)\n"
+        "      => squeeze(slice(?x, dim=-1, start=?d, end=?e), dim=?d) if ?d + rank(?x) == 0 and rank(?x) > 2\n"
+        "  rule squeeze_s: slice(squeeze(?x, dim=?d), dim=-1, start=?s, end=?e)\n"
+        "      => squeeze(slice(?x, dim=-1, start=?s, end=?e), dim=?s) if ?d + rank(?x) == 0 and rank(?x) > 2\n"
+        "  rule indices_squeezed: embedding(?w, squeeze(?i, dim=-2)) => squeeze(?w, dim=-3) if rank(?i) == 2\n"
         "}\n");
-  for (const char* wrong : {"repeats_b", "front_only", "sdpa_dim0", "squeeze_dropped"}) {
+  // start=?d (negative: from the end) met only instances where it named ?s's position, and
+  // squeeze(dim=?s) only ?s == 0 on a unit dim 0: integers are now also varied together with a
+  // unit dim. The indices of embedding, read through a squeeze, are integers (they were f32,
+  // and no instance typed).
+  for (const char* wrong : {"repeats_b", "front_only", "sdpa_dim0", "squeeze_dropped", "start_d", "squeeze_s",
+                            "indices_squeezed"}) {
     auto r = verify_named(t, "r", wrong);
     CHECK_MESSAGE(r.verdict == verify::Verdict::Refuted, wrong << ": " << r.verdict_text() << " " << r.detail);
   }

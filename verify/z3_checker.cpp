@@ -87,10 +87,22 @@ void collect_roles(const eg::OpTable& ops, const eg::Pattern& p, bool attribute,
   // domains are known, so the random tester can instantiate and evaluate it.
   if (!is_encodable(info.name) && info.name != "getitem") not_encodable.insert(info.name);
   const ops::OpSpec* spec = ops::find_op(info.name);
+  // The variable an operand is, or only rearranges (squeeze(?i), reshape(?i)...): a domain's
+  // dtype (indices, masks) is the variable's too.
+  std::function<const eg::Pattern*(const eg::Pattern&)> rearranged = [&](const eg::Pattern& c) -> const eg::Pattern* {
+    if (c.is_var()) return &c;
+    const eg::OpInfo& ci = ops.info(c.op);
+    static const std::set<std::string> kRearrangements = {"squeeze", "unsqueeze", "reshape",    "view",  "transpose",
+                                                          "permute", "expand",    "contiguous", "clone", "detach"};
+    if (ci.kind != eg::OpKind::Apply || c.children.empty() || !kRearrangements.count(ci.name)) return nullptr;
+    return rearranged(c.children[0]);
+  };
   for (std::size_t i = 0; i < p.children.size(); ++i) {
     bool attr = !layout.child_attr[i].empty();
     collect_roles(ops, p.children[i], attr, roles, not_encodable);
-    if (attr || !p.children[i].is_var()) continue;
+    if (attr) continue;
+    const eg::Pattern* var = rearranged(p.children[i]);
+    if (!var) continue;
     // Domain hints: masks are boolean, indices integral.
     ops::OperandDomain::Kind kind = ops::OperandDomain::Kind::Any;
     if (spec && i < spec->domains.size()) kind = spec->domains[i].kind;
@@ -98,8 +110,8 @@ void collect_roles(const eg::OpTable& ops, const eg::Pattern& p, bool attribute,
       kind = ops::OperandDomain::Kind::BoolMask;
     else if (!spec && info.name == "index_select" && i == 1)
       kind = ops::OperandDomain::Kind::Index;
-    if (kind == ops::OperandDomain::Kind::BoolMask) roles.dtype_hint[p.children[i].var] = ops::DType::Bool;
-    if (kind == ops::OperandDomain::Kind::Index) roles.dtype_hint[p.children[i].var] = ops::DType::I64;
+    if (kind == ops::OperandDomain::Kind::BoolMask) roles.dtype_hint[var->var] = ops::DType::Bool;
+    if (kind == ops::OperandDomain::Kind::Index) roles.dtype_hint[var->var] = ops::DType::I64;
   }
 }
 
@@ -818,49 +830,74 @@ std::vector<Z3Instance> search_instances(SearchState& st) {
   };
 
   // Variants of a found instance, on the same ranks: other integer values (a rule wrong only
-  // where two integers differ, ?r vs ?b, or for another admissible ?d), and a unit dim under
-  // each squeeze of the lhs (elsewhere a squeeze does nothing). They do not count against
+  // where two integers differ, ?r vs ?b, or for another admissible ?d; as many integers changed
+  // as the guard lets change), and a unit dim under each squeeze of the lhs (elsewhere a squeeze
+  // does nothing), also with its integers changed. They do not count against
   // Z3Options::instances.
   std::vector<SqueezeSite> squeezes;
   collect_squeezes(st.ops, st.rule.lhs, squeezes);
+  auto both = [](const Extra& a, const Extra& b) -> Extra {
+    if (!a) return b;
+    return [a, b](z3::context& ctx, const std::vector<z3::expr>& sv, const std::vector<z3::expr>& ks) {
+      return a(ctx, sv, ks) && b(ctx, sv, ks);
+    };
+  };
   auto variants = [&](const std::vector<int>& ranks, const Z3Instance& base) {
     std::vector<Z3Instance> out;
-    auto add = [&](std::optional<Z3Instance> v) {
-      if (!v) return;
+    auto add = [&](std::optional<Z3Instance> v) -> std::optional<Z3Instance> {
+      if (!v || v->to_string() == base.to_string()) return v;
       for (const auto& o : out)
-        if (o.to_string() == v->to_string()) return;
-      if (v->to_string() == base.to_string()) return;
+        if (o.to_string() == v->to_string()) return v;
       v->variant = true;
-      out.push_back(std::move(*v));
+      out.push_back(*v);
+      return v;
     };
-    if (!integers.empty()) {
-      add(attempt(ranks, [&](z3::context& ctx, const std::vector<z3::expr>&, const std::vector<z3::expr>& ks) {
-        z3::expr differs = ctx.bool_val(false);
-        for (std::size_t i = 0; i < integers.size(); ++i) differs = differs || ks[i] != static_cast<int>(base.integers.at(integers[i]));
-        return differs;
-      }));
-    }
     Slots sl = slots_of(ranks);
+    std::vector<std::size_t> own(sl.list.size());
+    for (std::size_t i = 0; i < own.size(); ++i) own[i] = i;
+    auto differs = [&](std::vector<std::size_t> which, const Z3Instance& from) -> Extra {
+      return [which, from, &integers](z3::context& ctx, const std::vector<z3::expr>&, const std::vector<z3::expr>& ks) {
+        z3::expr all = ctx.bool_val(true);
+        for (auto i : which) all = all && ks[i] != static_cast<int>(from.integers.at(integers[i]));
+        return all;
+      };
+    };
+    // Every integer the guard lets change (alone), changed at once; else one at a time.
+    auto vary_integers = [&](const Z3Instance& from, const Extra& keep) -> std::optional<Z3Instance> {
+      std::vector<std::size_t> free;
+      for (std::size_t i = 0; i < integers.size(); ++i)
+        if (solve(sl, own, {}, both(keep, differs({i}, from)))) free.push_back(i);
+      if (free.empty()) return std::nullopt;
+      if (auto v = attempt(ranks, both(keep, differs(free, from)))) return v;
+      if (free.size() > 1)
+        for (auto i : free)
+          if (auto v = attempt(ranks, both(keep, differs({i}, from)))) return v;
+      return std::nullopt;
+    };
+    if (!integers.empty()) add(vary_integers(base, nullptr));
     for (const auto& site : squeezes) {
       auto t = std::find(tensors.begin(), tensors.end(), site.tensor);
       if (t == tensors.end()) continue;
       std::size_t ti = static_cast<std::size_t>(t - tensors.begin());
       int rank = ranks[ti];
       if (rank == 0) continue;
-      std::ptrdiff_t k = site.dim_var.empty() ? -1 : std::find(integers.begin(), integers.end(), site.dim_var) - integers.begin();
-      if (!site.dim_var.empty() && k == static_cast<std::ptrdiff_t>(integers.size())) continue;
-      add(attempt(ranks, [&](z3::context& ctx, const std::vector<z3::expr>& slot_vars, const std::vector<z3::expr>& ks) {
-        z3::expr unit = ctx.bool_val(false);
+      std::size_t k = site.dim_var.empty() ? 0 : static_cast<std::size_t>(std::find(integers.begin(), integers.end(), site.dim_var) - integers.begin());
+      if (!site.dim_var.empty() && k == integers.size()) continue;
+      Extra unit = [&sl, site, ti, rank, k](z3::context& ctx, const std::vector<z3::expr>& slot_vars,
+                                              const std::vector<z3::expr>& ks) {
+        z3::expr any = ctx.bool_val(false);
         for (int d = 0; d < rank; ++d) {
           z3::expr is_unit = slot_vars[sl.of.at({ti, d})] == 1;
           if (site.dim) {
-            if (*site.dim == d || *site.dim == d - rank) unit = unit || is_unit;
+            if (*site.dim == d || *site.dim == d - rank) any = any || is_unit;
           } else {
-            unit = unit || ((ks[static_cast<std::size_t>(k)] == d || ks[static_cast<std::size_t>(k)] == d - rank) && is_unit);
+            any = any || ((ks[k] == d || ks[k] == d - rank) && is_unit);
           }
         }
-        return unit;
-      }));
+        return any;
+      };
+      auto u = add(attempt(ranks, unit));
+      if (u && !integers.empty()) add(vary_integers(*u, unit));
     }
     return out;
   };
