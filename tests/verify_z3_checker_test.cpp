@@ -3,14 +3,18 @@
 // proved or refuted by Z3, with counterexamples checked by exact evaluation.
 #include "verify/z3_checker.h"
 
+#include "verify/isolated_call.h"
+
 #include "egraph/sexpr.h"
 
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <stdexcept>
 
 namespace {
 
@@ -319,6 +323,47 @@ TEST_SUITE("verify_z3_checker") {
       CHECK(a.counterexample->lhs.approx == b.counterexample->lhs.approx);
       CHECK(a.counterexample->rhs.approx == b.counterexample->rhs.approx);
     }
+  }
+
+  TEST_CASE("a check over its wall-clock limit is stopped and unknown, never proved") {
+    Rules R;
+    auto proved = R.rule("matmul_transpose", "(transpose (matmul ?a ?b) -2 -1)",
+                         "(matmul (transpose ?b -2 -1) (transpose ?a -2 -1))");
+    Z3Options tight;
+    tight.wall_seconds = 0.02;  // far less than the search and the checks take
+    auto start = std::chrono::steady_clock::now();
+    Z3Verdict v = check_rule_z3(proved, R.ops, tight);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(v.status == Z3Status::Unknown);
+    CHECK(v.reason.find("no answer within") != std::string::npos);
+    CHECK(seconds < 2);
+    CHECK(check_rule_z3(proved, R.ops).status == Z3Status::Proved);
+  }
+
+  TEST_CASE("run_isolated: an answer, a computation that never ends, one that throws, one that dies") {
+    IsolatedResult done = run_isolated([] { return std::string("forty-two"); }, 10);
+    CHECK(done.status == IsolatedResult::Status::Done);
+    CHECK(done.output == "forty-two");
+    auto start = std::chrono::steady_clock::now();
+    IsolatedResult spin = run_isolated(
+        [] {
+          volatile unsigned long n = 0;
+          for (;;) n = n + 1;  // ignores everything, like Z3 in its nonlinear arithmetic
+          return std::string();
+        },
+        0.3);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(spin.status == IsolatedResult::Status::TimedOut);
+    CHECK(seconds < 2);
+    IsolatedResult thrown = run_isolated([]() -> std::string { throw std::runtime_error("no model"); }, 10);
+    CHECK(thrown.status == IsolatedResult::Status::Failed);
+    CHECK(thrown.why == "no model");
+    IsolatedResult died = run_isolated([]() -> std::string {
+      std::raise(SIGKILL);  // as the kernel's OOM killer would (no core file)
+      return std::string();
+    }, 10);
+    CHECK(died.status == IsolatedResult::Status::Failed);
+    CHECK(died.why.find("signal") != std::string::npos);
   }
 
   TEST_CASE("instances are deterministic") {

@@ -1384,8 +1384,7 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
   };
   // By evaluation (uninterpreted functions: a model of the abstraction may be spurious): the
   // model's inputs only, both sides and the assumptions evaluated with the real functions.
-  auto numeric_cex = [&](const z3::model& m) -> std::optional<Z3Counterexample> {
-    Z3Counterexample c = make_cex(m, note);
+  auto numeric_confirm = [&](Z3Counterexample c, const char* how) -> std::optional<Z3Counterexample> {
     NumericEval ev{enc, {}, {}, false};
     for (const auto& [name, t] : inputs)
       for (std::size_t i = 0; i < t.elements.size(); ++i) ev.values[t.elements[i].id()] = c.inputs[name].approx[i];
@@ -1402,10 +1401,51 @@ InstanceOutcome check_instance(const eg::Rewrite& rule, const eg::OpTable& ops, 
     }
     c.lhs = concrete_approx(out_shape, lv);
     c.rhs = concrete_approx(out_shape, rv);
-    c.note = (c.note.empty() ? "" : c.note + "; ") +
-             std::string("found with uninterpreted functions, confirmed by evaluating both sides in long double");
+    c.note = (c.note.empty() ? "" : c.note + "; ") + how;
     return c;
   };
+  auto numeric_cex = [&](const z3::model& m) {
+    return numeric_confirm(make_cex(m, note),
+                           "found with uninterpreted functions, confirmed by evaluating both sides in long double");
+  };
+
+  // Before any solving, where the sides use sqrt or an uninterpreted function (the nonlinear
+  // problems on which Z3 can get stuck, and whose models need evaluating anyway): a few fixed
+  // inputs, nonzero halves in [-2, 2] (then their absolute values), masks and indices 0/1,
+  // are evaluated on both sides. A wrong rule usually shows a difference right there, confirmed
+  // as any model of the abstraction is; inputs outside the guard or the lhs's domain prove nothing.
+  if (!enc.uninterpreted_used().empty() || axioms.size() > 0) {
+    for (int round = 0; round < 3; ++round) {
+      Z3Counterexample c;
+      c.instance = inst;
+      c.note = note;
+      std::uint64_t state = 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(round + 1);
+      for (const auto& [name, t] : inputs) {
+        ops::DType dt = inst.tensors.at(name).dtype;
+        std::vector<z3::expr> vals;
+        for (std::size_t i = 0; i < t.elements.size(); ++i) {
+          state += 0x9e3779b97f4a7c15ULL;
+          std::uint64_t z = state;
+          z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+          z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+          z ^= z >> 31;
+          long k = static_cast<long>(z % 8);  // 0..7
+          Rational v;
+          if (dt == ops::DType::Bool || dt == ops::DType::I64 || dt == ops::DType::I32) v = Rational(k % 2);
+          else v = Rational(k < 4 ? k - 4 : k - 3, 2);  // -2, -3/2, -1, -1/2, 1/2, 1, 3/2, 2
+          if (round == 2 && v < 0) v = -v;
+          vals.push_back(enc.real(v));
+        }
+        c.inputs[name] = concrete(t.shape, vals);
+      }
+      if (auto confirmed = numeric_confirm(std::move(c), "a fixed probe input; both sides evaluated in long double")) {
+        out.result = "sat";
+        out.numeric = true;
+        out.cex = std::move(confirmed);
+        return out;
+      }
+    }
+  }
 
   // First, per group of output elements over the same inputs, with only the constraints that
   // mention nothing else: a subset of the assumptions, so unsat here is unsat for all of them
