@@ -21,75 +21,10 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import reference  # noqa: E402
+# The blocks that do not depend on the layout are port.py's.
+from port import (TP, ColumnParallelLinear, LlamaMLP, QKVParallelLinear, RMSNorm,  # noqa: E402,F401
+                  RowParallelLinear, convert_reference_state_dict)
 
-TP = 2  # tensor-parallel degree simulated in one process
-
-
-class RMSNorm(nn.Module):
-    """vLLM's RMSNorm.forward_native: with a residual, adds it first (fused add + norm)."""
-
-    def __init__(self, hidden_size, eps=1e-6):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(hidden_size))
-        self.variance_epsilon = eps
-
-    def forward(self, x, residual=None):
-        orig_dtype = x.dtype
-        x = x.to(torch.float32)
-        if residual is not None:
-            x = x + residual.to(torch.float32)
-            residual = x.to(orig_dtype)
-        variance = x.pow(2).mean(dim=-1, keepdim=True)
-        x = x * torch.rsqrt(variance + self.variance_epsilon)
-        x = x.to(orig_dtype) * self.weight
-        if residual is None:
-            return x
-        return x, residual
-
-
-class ColumnParallelLinear(nn.Module):
-    """Output features split over TP shards; the shards' outputs are gathered (concatenated)."""
-
-    def __init__(self, in_features, out_features, tp=TP):
-        super().__init__()
-        assert out_features % tp == 0
-        self.shards = nn.ModuleList([nn.Linear(in_features, out_features // tp, bias=False) for _ in range(tp)])
-
-    def forward(self, x):
-        return torch.cat([shard(x) for shard in self.shards], dim=-1)
-
-
-class RowParallelLinear(nn.Module):
-    """Input features split over TP shards; the partial products are summed (all-reduce)."""
-
-    def __init__(self, in_features, out_features, tp=TP):
-        super().__init__()
-        assert in_features % tp == 0
-        self.tp = tp
-        self.shards = nn.ModuleList([nn.Linear(in_features // tp, out_features, bias=False) for _ in range(tp)])
-
-    def forward(self, x):
-        pieces = x.chunk(self.tp, dim=-1)
-        out = self.shards[0](pieces[0])
-        for rank in range(1, self.tp):
-            out = out + self.shards[rank](pieces[rank])
-        return out
-
-
-class QKVParallelLinear(nn.Linear):
-    def __init__(self, hidden_size, head_dim, num_heads, num_kv_heads):
-        super().__init__(hidden_size, (num_heads + 2 * num_kv_heads) * head_dim, bias=False)
-
-
-class MergedColumnParallelLinear(nn.Linear):
-    def __init__(self, hidden_size, output_sizes):
-        super().__init__(hidden_size, sum(output_sizes), bias=False)
-
-
-class SiluAndMul(nn.Module):
-    def forward(self, x):
-        d = x.shape[-1] // 2
-        return nn.functional.silu(x[..., :d]) * x[..., d:]
 
 
 class RotaryEmbedding(nn.Module):
@@ -157,17 +92,6 @@ class LlamaAttention(nn.Module):
         return self.o_proj(attn_output)
 
 
-class LlamaMLP(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.gate_up_proj = MergedColumnParallelLinear(config.hidden_size, [config.intermediate_size] * 2)
-        self.down_proj = RowParallelLinear(config.intermediate_size, config.hidden_size)
-        self.act_fn = SiluAndMul()
-
-    def forward(self, x):
-        return self.down_proj(self.act_fn(self.gate_up_proj(x)))
-
-
 class LlamaDecoderLayer(nn.Module):
     def __init__(self, config):
         super().__init__()
@@ -212,26 +136,6 @@ class LlamaForCausalLM(nn.Module):
         hidden_states, _ = self.norm(hidden_states, residual)
         logits = self.lm_head(hidden_states)
         return logits.view(input_ids.shape[0], input_ids.shape[1], -1)
-
-
-def convert_reference_state_dict(ref, config, tp=TP):
-    """The reference's (HF) checkpoint -> the port's: fuse q/k/v and gate/up, shard o_proj,
-    down_proj (by input columns) and lm_head (by output rows)."""
-    out = {"embed_tokens.weight": ref["embed_tokens.weight"], "norm.weight": ref["norm.weight"]}
-    for i in range(config.num_hidden_layers):
-        p = f"layers.{i}."
-        out[p + "self_attn.qkv_proj.weight"] = torch.cat(
-            [ref[p + "self_attn.q_proj.weight"], ref[p + "self_attn.k_proj.weight"], ref[p + "self_attn.v_proj.weight"]], 0)
-        for rank, w in enumerate(ref[p + "self_attn.o_proj.weight"].chunk(tp, dim=1)):
-            out[p + f"self_attn.o_proj.shards.{rank}.weight"] = w
-        out[p + "mlp.gate_up_proj.weight"] = torch.cat([ref[p + "mlp.gate_proj.weight"], ref[p + "mlp.up_proj.weight"]], 0)
-        for rank, w in enumerate(ref[p + "mlp.down_proj.weight"].chunk(tp, dim=1)):
-            out[p + f"mlp.down_proj.shards.{rank}.weight"] = w
-        out[p + "input_layernorm.weight"] = ref[p + "input_layernorm.weight"]
-        out[p + "post_attention_layernorm.weight"] = ref[p + "post_attention_layernorm.weight"]
-    for rank, w in enumerate(ref["lm_head.weight"].chunk(tp, dim=0)):
-        out[f"lm_head.shards.{rank}.weight"] = w
-    return {k: v.clone().contiguous() for k, v in out.items()}
 
 
 def port_model(cls=LlamaForCausalLM, config=reference.LlamaConfig):
