@@ -10,8 +10,8 @@
 - `o_proj`, `down_proj` row-parallel over 2 shards (partial products summed, the
   all-reduce), `lm_head` column-parallel over 2 shards (concatenated, the all-gather).
 
-Its weights come from the reference's through `convert_reference_state_dict`, as a real
-port's checkpoint converter does. `model()` returns (module, example_inputs).
+Its weights come from the reference's through port.py's `convert_reference_state_dict`, as a
+real port's checkpoint converter does. `model()` returns (module, example_inputs).
 """
 import os
 import sys
@@ -20,11 +20,11 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import port  # noqa: E402
 import reference  # noqa: E402
-# The blocks that do not depend on the layout are port.py's.
-from port import (TP, ColumnParallelLinear, LlamaMLP, QKVParallelLinear, RMSNorm,  # noqa: E402,F401
-                  RowParallelLinear, convert_reference_state_dict)
 
+# The blocks that do not depend on the layout are port.py's.
+from port import QKVParallelLinear, RowParallelLinear  # noqa: E402
 
 
 class RotaryEmbedding(nn.Module):
@@ -92,39 +92,19 @@ class LlamaAttention(nn.Module):
         return self.o_proj(attn_output)
 
 
-class LlamaDecoderLayer(nn.Module):
+class LlamaDecoderLayer(port.LlamaDecoderLayer):
+    """port.py's layer (fused residual-add norms, the MLP) with the token-layout attention."""
+
     def __init__(self, config):
-        super().__init__()
+        super().__init__(config)
         self.self_attn = LlamaAttention(config)
-        self.mlp = LlamaMLP(config)
-        self.input_layernorm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
-        self.post_attention_layernorm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
-
-    def forward(self, positions, hidden_states, residual):
-        if residual is None:
-            residual = hidden_states
-            hidden_states = self.input_layernorm(hidden_states)
-        else:
-            hidden_states, residual = self.input_layernorm(hidden_states, residual)
-        hidden_states = self.self_attn(positions, hidden_states)
-        hidden_states, residual = self.post_attention_layernorm(hidden_states, residual)
-        hidden_states = self.mlp(hidden_states)
-        return hidden_states, residual
 
 
-class LlamaForCausalLM(nn.Module):
+class LlamaForCausalLM(port.LlamaForCausalLM):
     """Takes input_ids [batch=1, seq] like the reference and flattens them to vLLM's token
     layout [num_tokens]."""
 
     layer_class = LlamaDecoderLayer
-
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.layers = nn.ModuleList([self.layer_class(config) for _ in range(config.num_hidden_layers)])
-        self.norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
-        self.lm_head = ColumnParallelLinear(config.hidden_size, config.vocab_size)
 
     def forward(self, input_ids):
         tokens = input_ids.reshape(-1)
@@ -138,22 +118,5 @@ class LlamaForCausalLM(nn.Module):
         return logits.view(input_ids.shape[0], input_ids.shape[1], -1)
 
 
-def port_model(cls=LlamaForCausalLM, config=reference.LlamaConfig):
-    ported = cls(config)
-    state = convert_reference_state_dict(reference.reference_model(config).state_dict(), config)
-    ported.load_state_dict(state, strict=True)  # the non-persistent RoPE caches are computed
-    return ported.eval()
-
-
 def model():
-    return port_model(), reference.example_inputs()
-
-
-if __name__ == "__main__":
-    ref, (ids,) = reference.model()
-    port, _ = model()
-    with torch.no_grad():
-        for dtype in (torch.float32, torch.bfloat16):
-            a, b = ref.to(dtype)(ids), port.to(dtype)(ids)
-            err = ((a.double() - b.double()).abs().max() / a.double().abs().max()).item()
-            print(f"{dtype}: max rel error port vs reference {err:.3g}")
+    return port.port_model(cls=LlamaForCausalLM), reference.example_inputs()
