@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 namespace twin::check {
@@ -130,22 +131,13 @@ LoweredValue GraphLowering::constant(const std::string& name, const TensorType& 
 }
 
 eg::EClassId GraphLowering::attribute_leaf(const AttrValue& value) {
-  eg::OpTable& ops = graph_.ops();
-  return std::visit(
-      [&](const auto& v) -> eg::EClassId {
-        using V = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<V, std::monostate>) return graph_.add(ops.intern_symbol("none"));
-        else if constexpr (std::is_same_v<V, bool>) return graph_.add(ops.intern_symbol(v ? "true" : "false"));
-        else if constexpr (std::is_same_v<V, Rational>) return graph_.add(ops.intern_constant(v));
-        else if constexpr (std::is_same_v<V, std::string>) return graph_.add(ops.intern_string(v));
-        else if constexpr (std::is_same_v<V, ops::DType>) return graph_.add(ops.intern_symbol(ops::dtype_name(v)));
-        else {
-          std::vector<eg::EClassId> items;
-          for (std::int64_t i : v) items.push_back(graph_.add(ops.intern_constant(Rational(i))));
-          return graph_.add(ops.intern_apply("list", static_cast<std::uint32_t>(items.size())), items);
-        }
-      },
-      value.value);
+  // The same leaves a rule's pattern gets for the value (attribute_pattern), added as a term.
+  std::function<eg::EClassId(const eg::Pattern&)> add = [&](const eg::Pattern& p) {
+    std::vector<eg::EClassId> children;
+    for (const auto& child : p.children) children.push_back(add(child));
+    return graph_.add(p.op, children);
+  };
+  return add(attribute_pattern(value, graph_.ops()));
 }
 
 LoweredValue GraphLowering::add_op(const std::string& name, const std::vector<LoweredValue>& operands,
@@ -358,6 +350,24 @@ LoweredGraph GraphLowering::lower(const Graph& graph, const std::map<std::string
   return out;
 }
 
+eg::Pattern attribute_pattern(const AttrValue& value, eg::OpTable& ops) {
+  return std::visit(
+      [&](const auto& v) -> eg::Pattern {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::monostate>) return eg::Pattern::Node(ops.intern_symbol("none"));
+        else if constexpr (std::is_same_v<V, bool>) return eg::Pattern::Node(ops.intern_symbol(v ? "true" : "false"));
+        else if constexpr (std::is_same_v<V, Rational>) return eg::Pattern::Node(ops.intern_constant(v));
+        else if constexpr (std::is_same_v<V, std::string>) return eg::Pattern::Node(ops.intern_string(v));
+        else if constexpr (std::is_same_v<V, ops::DType>) return eg::Pattern::Node(ops.intern_symbol(ops::dtype_name(v)));
+        else {
+          std::vector<eg::Pattern> items;
+          for (std::int64_t i : v) items.push_back(eg::Pattern::Node(ops.intern_constant(Rational(i))));
+          return eg::Pattern::Node(ops.intern_apply("list", static_cast<std::uint32_t>(items.size())), items);
+        }
+      },
+      value.value);
+}
+
 eg::Pattern canonical_pattern(const eg::Pattern& pattern, eg::OpTable& ops) {
   if (pattern.is_var()) return pattern;
   const eg::OpInfo& info = ops.info(pattern.op);
@@ -392,22 +402,7 @@ eg::Pattern canonical_pattern(const eg::Pattern& pattern, eg::OpTable& ops) {
       continue;
     }
     if (!a.default_value) return out;  // a required attribute is missing: leave it (it will not match)
-    const AttrValue& d = *a.default_value;
-    std::visit(
-        [&](const auto& v) {
-          using V = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<V, std::monostate>) children.push_back(eg::Pattern::Node(ops.intern_symbol("none")));
-          else if constexpr (std::is_same_v<V, bool>) children.push_back(eg::Pattern::Node(ops.intern_symbol(v ? "true" : "false")));
-          else if constexpr (std::is_same_v<V, Rational>) children.push_back(eg::Pattern::Node(ops.intern_constant(v)));
-          else if constexpr (std::is_same_v<V, std::string>) children.push_back(eg::Pattern::Node(ops.intern_string(v)));
-          else if constexpr (std::is_same_v<V, ops::DType>) children.push_back(eg::Pattern::Node(ops.intern_symbol(ops::dtype_name(v))));
-          else {
-            std::vector<eg::Pattern> items;
-            for (std::int64_t i : v) items.push_back(eg::Pattern::Node(ops.intern_constant(Rational(i))));
-            children.push_back(eg::Pattern::Node(ops.intern_apply("list", static_cast<std::uint32_t>(items.size())), items));
-          }
-        },
-        d.value);
+    children.push_back(attribute_pattern(*a.default_value, ops));
   }
   return eg::Pattern::Node(ops.intern_apply(info.name, static_cast<std::uint32_t>(children.size()), names), children);
 }

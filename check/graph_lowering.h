@@ -88,6 +88,10 @@ class GraphLowering {
   TensorValueAnalysis& values_;
 };
 
+// The leaves an attribute value is written as (a constant, a string, `true`/`false`/`none`, a
+// dtype symbol, a `list` of constants): one spelling for lowered graphs and rule patterns.
+egraph::Pattern attribute_pattern(const ops::AttrValue& value, egraph::OpTable& ops);
+
 // A rule's pattern in the canonical form of lowered graphs: attributes completed with their
 // defaults and put in declared order (an op not in ops/op_spec.h is left as written).
 egraph::Pattern canonical_pattern(const egraph::Pattern& pattern, egraph::OpTable& ops);
