@@ -156,16 +156,7 @@ std::vector<double> slice(const std::vector<double>& data, const Shape& shape, s
 
 // Chunk `k` of size `size` along dim `dim` of `data` (row-major, `shape`).
 std::vector<double> chunk(const std::vector<double>& data, const Shape& shape, std::size_t dim, std::int64_t size, std::int64_t k) {
-  std::int64_t outer = 1, inner = 1;
-  for (std::size_t i = 0; i < dim; ++i) outer *= shape[i];
-  for (std::size_t i = dim + 1; i < shape.size(); ++i) inner *= shape[i];
-  std::vector<double> out;
-  out.reserve(static_cast<std::size_t>(outer * size * inner));
-  for (std::int64_t o = 0; o < outer; ++o) {
-    const auto base = (o * shape[dim] + k * size) * inner;
-    out.insert(out.end(), data.begin() + base, data.begin() + base + size * inner);
-  }
-  return out;
+  return slice(data, shape, dim, k * size, size);
 }
 
 // Every permutation of 0..rank-1 except the identity (rank <= 6; above that, none).
