@@ -5,6 +5,7 @@
 #include "verify/random_tester.h"
 
 #include "egraph/sexpr.h"
+#include "verify_support.h"
 #include "ops/tensor.h"
 #include "verify/pattern_layout.h"
 
@@ -20,47 +21,9 @@ namespace {
 using namespace twin;
 using namespace twin::verify;
 namespace eg = twin::egraph;
-using S = eg::ScalarExpr;
 
-struct Rules {
-  eg::OpTable ops;
-  std::map<std::pair<std::string, std::uint32_t>, std::vector<std::string>> named = {
-      {{"transpose", 3}, {"dim0", "dim1"}}, {{"cat", 2}, {"dim"}},          {{"slice", 4}, {"dim", "start", "end"}},
-      {{"softmax", 2}, {"dim"}},            {{"gelu", 2}, {"approximate"}}, {{"index_select", 3}, {"dim"}},
-  };
-  eg::Pattern name_attributes(const eg::Pattern& p) {
-    if (p.is_var()) return p;
-    std::vector<eg::Pattern> children;
-    for (const auto& c : p.children) children.push_back(name_attributes(c));
-    const eg::OpInfo& info = ops.info(p.op);
-    eg::OpId op = p.op;
-    if (!info.is_leaf())
-      if (auto it = named.find({info.name, info.arity}); it != named.end())
-        op = ops.intern_apply(info.name, info.arity, it->second);
-    return eg::Pattern::Node(op, std::move(children));
-  }
-  eg::Rewrite rule(const std::string& name, const std::string& lhs, const std::string& rhs,
-                   std::optional<S> guard = std::nullopt) {
-    eg::Rewrite r;
-    r.name = name;
-    r.lhs = name_attributes(eg::parse_pattern(lhs, ops));
-    r.rhs = name_attributes(eg::parse_pattern(rhs, ops));
-    r.guard = std::move(guard);
-    return r;
-  }
-};
+using namespace twin::testing::verify;
 
-S var(const char* v) { return S::var(v); }
-S num(long v) { return S::constant(Rational(v)); }
-S query(const char* q, std::vector<S> args) { return S::query(q, std::move(args)); }
-S eq(S a, S b) { return S::compare_op(S::CompareOp::Eq, std::move(a), std::move(b)); }
-S lt(S a, S b) { return S::compare_op(S::CompareOp::Lt, std::move(a), std::move(b)); }
-S gt(S a, S b) { return S::compare_op(S::CompareOp::Gt, std::move(a), std::move(b)); }
-S all(std::vector<S> v) {
-  S acc = v[0];
-  for (std::size_t i = 1; i < v.size(); ++i) acc = S::and_(acc, v[i]);
-  return acc;
-}
 S row_guard(bool wrong) {
   std::vector<S> v = {eq(query("dim", {var("x"), num(-1)}), var("n")), eq(query("dim", {var("w"), num(1)}), var("n"))};
   if (wrong) v.push_back(eq(var("n"), S::arith_op(S::ArithOp::Mul, num(2), var("k"))));
