@@ -458,11 +458,7 @@ Value Evaluator::eval(const Expr& e, const EnvPtr& env) {
       case ExprKind::Quote: return Value(std::make_shared<TermValue>(quote(*e.operands[0], env)));
       case ExprKind::Lambda: return Value(std::make_shared<Closure>(e.function, env));
       case ExprKind::Path:
-        throw Error(ErrorKind::Syntax, "the parameter pattern " + e.text + " is only meaningful in a `relation` declaration",
-                    e.location);
-      case ExprKind::Placeholder:
-        throw Error(ErrorKind::Syntax, "the placeholder {" + e.text + "} is only meaningful in a `relation` declaration",
-                    e.location);
+      case ExprKind::Placeholder: reject_relation_syntax(e);
       case ExprKind::TypedSymbol:
         throw Error(ErrorKind::Syntax, "a typed symbol `" + e.text + ": " + e.type_name + "[...]` is only meaningful inside `term`",
                     e.location);

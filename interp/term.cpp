@@ -246,11 +246,7 @@ TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars
     case ExprKind::Quote: return lower_term(*e.operands[0], splice, allow_vars);
     case ExprKind::Lambda: return not_a_term("a function");
     case ExprKind::Path:
-      throw Error(ErrorKind::Syntax, "the parameter pattern " + e.text + " is only meaningful in a `relation` declaration",
-                  e.location);
-    case ExprKind::Placeholder:
-      throw Error(ErrorKind::Syntax, "the placeholder {" + e.text + "} is only meaningful in a `relation` declaration",
-                  e.location);
+    case ExprKind::Placeholder: reject_relation_syntax(e);
     case ExprKind::TypedSymbol: {
       // A typed symbol is a symbol whose name carries its type, in canonical spelling:
       // `x: bf16[2, 8, 64]`. Printing the symbol gives back the source form.
@@ -265,6 +261,14 @@ TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars
     }
   }
   return not_a_term("this expression");
+}
+
+void reject_relation_syntax(const Expr& e) {
+  if (e.kind == ExprKind::Path)
+    throw Error(ErrorKind::Syntax, "the parameter pattern " + e.text + " is only meaningful in a `relation` declaration",
+                e.location);
+  throw Error(ErrorKind::Syntax, "the placeholder {" + e.text + "} is only meaningful in a `relation` declaration",
+              e.location);
 }
 
 std::vector<std::string> term_variables(const Term& term) {

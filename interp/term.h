@@ -67,6 +67,10 @@ TermPtr lower_term(const Expr& expr, const SpliceEvaluator& splice, bool allow_v
 // The pattern variables of a term, in first-occurrence order.
 std::vector<std::string> term_variables(const Term& term);
 
+// The error for a parameter pattern (`layers.{i}.w`) or a placeholder (`{i}`) outside a
+// `relation` declaration, where they mean nothing (evaluating or quoting one).
+[[noreturn]] void reject_relation_syntax(const Expr& e);
+
 class TermValue : public Object {
  public:
   explicit TermValue(TermPtr term) : term_(std::move(term)) {}
