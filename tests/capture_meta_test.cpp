@@ -9,6 +9,8 @@
 #include "interp/interpreter.h"
 #include "tests/support.h"
 
+#include "support.h"
+
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -25,21 +27,8 @@ namespace {
 const std::string kTwin = TWIN_BINARY_DIR "/twin";
 const std::string kSource = TWIN_SOURCE_DIR;
 
-struct Outcome {
-  int status = -1;
-  std::string output;
-};
-
-Outcome shell(const std::string& command) {
-  Outcome outcome;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) outcome.output.append(buffer, n);
-  int status = ::pclose(pipe);
-  outcome.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return outcome;
-}
+using twin::testing::Outcome;
+using twin::testing::shell;
 
 bool have_torch() {
   for (const char* python : {"/usr/bin/python3", "python3"})

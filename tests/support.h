@@ -1,8 +1,13 @@
 // Helpers shared by the test files: run a script and collect what it printed; make
-// temporary directories that clean up after themselves.
+// temporary directories that clean up after themselves; run a shell command.
 #pragma once
 
 #include "interp/interpreter.h"
+
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
 
 #include <filesystem>
 #include <fstream>
@@ -10,6 +15,23 @@
 #include <string>
 
 namespace twin::testing {
+
+// A shell command's exit status (128 + signal when killed) and its output (stdout and stderr).
+struct Outcome {
+  int status = -1;
+  std::string output;
+};
+
+inline Outcome shell(const std::string& command) {
+  Outcome outcome;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) outcome.output.append(buffer, n);
+  int status = ::pclose(pipe);
+  outcome.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return outcome;
+}
 
 struct TempDir {
   std::filesystem::path path;
