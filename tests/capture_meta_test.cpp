@@ -9,8 +9,6 @@
 #include "interp/interpreter.h"
 #include "tests/support.h"
 
-#include "support.h"
-
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
