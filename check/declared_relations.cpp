@@ -395,6 +395,7 @@ std::vector<ExpandedRelation> expand_declared_relations_located(const std::vecto
     r.rank = target.type.rank();
     RelationReader(evaluator).read(*inst.term, r);
     r.note = "declared at " + decl.location.to_string();
+    r.declared = true;
 
     // Confirm on the values when both sides have them.
     if (target.value) {

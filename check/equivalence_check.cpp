@@ -150,9 +150,9 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port, const C
   }
   report("relations", "inferring parameter relations");
   // Declared relations (`relation` in the rule files) first, the inferred ones for the rest.
-  for (const auto& r : expand_declared_relations(interpreter.declared_relations(), reference, port))
-    result.declared.push_back(r.port);
   result.relations = declared_and_inferred_relations(interpreter.declared_relations(), reference, port);
+  for (const auto& r : result.relations)
+    if (r.declared) result.declared.push_back(r.port);
   std::map<std::string, TermPtr> relation_terms;
   for (const auto& r : result.relations)
     if (r.related()) relation_terms[r.port] = r.term();

@@ -73,6 +73,7 @@ struct ParameterRelation {
   bool transposed = false;
   bool confirmed = false;          // evaluated and compared bit for bit (true for every relation returned)
   bool is_buffer = false;          // the port tensor is a buffer, not a parameter
+  bool declared = false;           // from a `relation` declaration (check/declared_relations.h)
   std::string note;                // unrelated: why (no stored value, no match ...)
 
   bool related() const { return kind != RelationKind::Unrelated; }
