@@ -14,8 +14,6 @@
 
 namespace twin::cli {
 
-namespace fs = std::filesystem;
-
 namespace {
 
 std::size_t parse_count(const std::string& option, const std::string& text) {
