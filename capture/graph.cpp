@@ -2,7 +2,7 @@
 // onto Twin's op vocabulary. Every check names the file and, inside the graph, the node.
 #include "capture/graph.h"
 
-#include "interp/error.h"
+#include "util/error.h"
 #include "ops/op_spec.h"
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
 #include "capture/graph_runner.h"
 
-#include "interp/error.h"
+#include "util/error.h"
 #include "ops/op_spec.h"
 
 #include <algorithm>

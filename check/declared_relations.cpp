@@ -2,7 +2,7 @@
 // type, convert to a ParameterRelation, confirm on the values when there are values.
 #include "check/declared_relations.h"
 
-#include "interp/error.h"
+#include "util/error.h"
 #include "ops/dtype.h"
 #include "ops/op_spec.h"
 #include "ops/tensor.h"

@@ -2,7 +2,7 @@
 #include "check/divergence.h"
 
 #include "capture/graph_runner.h"
-#include "interp/error.h"
+#include "util/error.h"
 
 #include <algorithm>
 #include <cmath>

@@ -4,7 +4,7 @@
 #include "check/graph_lowering.h"
 #include "check/tensor_values.h"
 #include "egraph/constant_folding.h"
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/evaluator.h"
 #include "interp/interpreter.h"
 #include "ops/shape_analysis.h"

@@ -1,6 +1,6 @@
 #include "check/graph_lowering.h"
 
-#include "interp/error.h"
+#include "util/error.h"
 #include "ops/op_spec.h"
 #include "ops/shape_analysis.h"
 #include "verify/pattern_layout.h"

@@ -8,7 +8,7 @@
 // assert, a file that is not canonically formatted); 2 bad input or usage.
 #pragma once
 
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/interpreter.h"
 
 #include <filesystem>

@@ -7,7 +7,7 @@
 //      the same text (`twin fmt` is idempotent). A violation aborts with both texts printed.
 //
 // Build and run: fuzz/run.sh [SECONDS]   (see docs/building.md, "Fuzzing")
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/parser.h"
 #include "interp/printer.h"
 

@@ -9,7 +9,7 @@
 // every room that needs it; each field's comment says which kinds use it.
 #pragma once
 
-#include "interp/source.h"
+#include "util/source.h"
 #include "util/rational.h"
 
 #include <memory>

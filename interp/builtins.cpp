@@ -3,7 +3,7 @@
 // Builtins touch the outside world only through the Interpreter, which enforces the host's
 // permissions: read_text is the one way a script reads a file, and nothing here writes
 // files or starts processes.
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/evaluator.h"
 #include "interp/interpreter.h"
 

@@ -9,7 +9,7 @@
 #include "egraph/runner.h"
 #include "egraph/scalar_expr.h"
 #include "egraph/scheduler.h"
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/evaluator.h"
 #include "interp/printer.h"
 #include "interp/term.h"

@@ -1,6 +1,6 @@
 #include "interp/evaluator.h"
 
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/interpreter.h"
 #include "interp/parser.h"
 #include "interp/printer.h"

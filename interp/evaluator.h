@@ -14,7 +14,7 @@
 #pragma once
 
 #include "interp/ast.h"
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/relation.h"
 #include "interp/term.h"
 #include "interp/value.h"

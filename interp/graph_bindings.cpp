@@ -5,7 +5,7 @@
 
 #include "capture/graph.h"
 #include "capture/graph_runner.h"
-#include "interp/error.h"
+#include "util/error.h"
 
 #include <functional>
 #include <sstream>

@@ -15,7 +15,7 @@
 // An Interpreter is not thread-safe: use one per thread.
 #pragma once
 
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/relation.h"
 #include "interp/value.h"
 

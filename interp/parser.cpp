@@ -4,7 +4,7 @@
 // `#undef EOF`.
 #include "interp/parser.h"
 
-#include "interp/error.h"
+#include "util/error.h"
 
 #include "TwinLexer.h"
 #include "TwinParser.h"

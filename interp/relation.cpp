@@ -1,7 +1,7 @@
 // Declared parameter relations (relation.h): patterns and the instantiation of a declaration.
 #include "interp/relation.h"
 
-#include "interp/error.h"
+#include "util/error.h"
 
 #include <algorithm>
 #include <stdexcept>

@@ -1,6 +1,6 @@
 #include "interp/term.h"
 
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/printer.h"
 
 #include <set>

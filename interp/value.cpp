@@ -1,6 +1,6 @@
 #include "interp/value.h"
 
-#include "interp/error.h"
+#include "util/error.h"
 
 #include <charconv>
 #include <cmath>

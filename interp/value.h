@@ -9,7 +9,7 @@
 // deriving from Object (see docs/embedding.md).
 #pragma once
 
-#include "interp/source.h"
+#include "util/source.h"
 #include "util/rational.h"
 
 #include <functional>

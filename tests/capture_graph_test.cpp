@@ -3,7 +3,7 @@
 // tested independently of the Python capture tool.
 #include "capture/graph.h"
 #include "capture/graph_runner.h"
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/graph_bindings.h"
 #include "interp/interpreter.h"
 #include "ops/tensor.h"

@@ -3,7 +3,7 @@
 // names and types, and confirmed on the values when the graphs have them.
 #include "check/declared_relations.h"
 #include "capture/graph.h"
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/interpreter.h"
 #include "interp/term.h"
 

@@ -1,7 +1,7 @@
 // check_graphs(...) in scripts (check/script_bindings.h): a validation script runs the check
 // and reads its answer as a map; bad paths are script errors, not crashes.
 #include "check/script_bindings.h"
-#include "interp/error.h"
+#include "util/error.h"
 #include "support.h"
 
 #include <doctest/doctest.h>

@@ -1,5 +1,5 @@
 // The front end: every form of LANGUAGE.md parses, and bad input gets a located error.
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/parser.h"
 
 #include <doctest/doctest.h>

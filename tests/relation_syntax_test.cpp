@@ -1,6 +1,6 @@
 // `relation` declarations: their syntax (the PATH token, `{i}` placeholders), the canonical
 // printer, located errors, and the declarations as the embedding API hands them out.
-#include "interp/error.h"
+#include "util/error.h"
 #include "interp/interpreter.h"
 #include "interp/parser.h"
 #include "interp/printer.h"

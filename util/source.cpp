@@ -1,4 +1,4 @@
-#include "interp/source.h"
+#include "util/source.h"
 
 namespace twin {
 

@@ -1,4 +1,4 @@
-#include "interp/error.h"
+#include "util/error.h"
 
 namespace twin {
 

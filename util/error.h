@@ -14,7 +14,7 @@
 // (bad input). Nothing a user writes may crash Twin: anything else thrown inside the interpreter is a bug.
 #pragma once
 
-#include "interp/source.h"
+#include "util/source.h"
 
 #include <stdexcept>
 #include <string>
