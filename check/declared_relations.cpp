@@ -2,6 +2,8 @@
 // type, convert to a ParameterRelation, confirm on the values when there are values.
 #include "check/declared_relations.h"
 
+#include "compiler/term_printer.h"
+
 #include "util/error.h"
 #include "ops/dtype.h"
 #include "ops/op_spec.h"

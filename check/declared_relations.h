@@ -28,7 +28,7 @@
 
 #include "capture/graph.h"
 #include "check/parameter_relations.h"
-#include "interp/relation.h"
+#include "compiler/relation_template.h"
 
 #include <vector>
 

@@ -28,7 +28,8 @@
 #include "check/tensor_values.h"
 #include "egraph/egraph.h"
 #include "egraph/pattern.h"
-#include "interp/term.h"
+#include "compiler/term.h"
+#include "compiler/term_printer.h"
 #include "ops/attributes.h"
 #include "ops/tensor_type.h"
 

@@ -28,7 +28,8 @@
 #pragma once
 
 #include "capture/graph.h"
-#include "interp/term.h"
+#include "compiler/term.h"
+#include "compiler/term_printer.h"
 #include "ops/tensor.h"
 
 #include <cstdint>

@@ -1,5 +1,8 @@
 #include "interp/printer.h"
 
+#include "compiler/operator_precedence.h"
+#include "compiler/term_printer.h"
+
 #include <algorithm>
 #include <climits>
 #include <set>
@@ -8,20 +11,7 @@
 namespace twin {
 namespace {
 
-// Binding strength, loosest first. Mirrors the `expr` rule of grammar/Twin.g4.
-enum Precedence {
-  kQuote = 1,
-  kOr,
-  kAnd,
-  kNot,
-  kCompare,
-  kAdd,
-  kMul,
-  kUnary,
-  kPower,
-  kPostfix,
-  kAtom,
-};
+using namespace precedence;
 
 int precedence(const Expr& e) {
   switch (e.kind) {
@@ -30,38 +20,14 @@ int precedence(const Expr& e) {
     case ExprKind::And: return kAnd;
     case ExprKind::Not: return kNot;
     case ExprKind::Compare: return kCompare;
-    case ExprKind::Binary:
-      if (e.text == "+" || e.text == "-") return kAdd;
-      if (e.text == "**") return kPower;
-      return kMul;
+    case ExprKind::Binary: return of_binary(e.text);
     case ExprKind::Unary: return kUnary;
     case ExprKind::Call:
     case ExprKind::Index:
     case ExprKind::Member: return kPostfix;
-    case ExprKind::Number:
-      // A rational prints as `1/3` (or `-1/3`) and a negative as `-2`: they bind like `/` and
-      // unary `-`. The fraction test comes first: `-1/3` parses as (-1)/3.
-      if (e.text.find('/') != std::string::npos) return kMul;
-      if (!e.text.empty() && e.text[0] == '-') return kUnary;
-      return kAtom;
+    case ExprKind::Number: return of_number_text(e.text);
     default: return kAtom;
   }
-}
-
-std::string quote_string(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\0': out += "\\0"; break;
-      default: out += c;
-    }
-  }
-  return out + "\"";
 }
 
 std::string print_at_least(const Expr& e, int needed);

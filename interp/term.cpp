@@ -7,66 +7,12 @@
 
 namespace twin {
 
-bool Term::operator==(const Term& other) const {
-  if (kind != other.kind || name != other.name) return false;
-  if (kind == TermKind::Constant && constant != other.constant) return false;
-  if (kind == TermKind::EClass && (eclass != other.eclass || egraph != other.egraph)) return false;
-  if (operands.size() != other.operands.size() || attributes.size() != other.attributes.size()) return false;
-  for (std::size_t i = 0; i < operands.size(); ++i)
-    if (!(*operands[i] == *other.operands[i])) return false;
-  for (std::size_t i = 0; i < attributes.size(); ++i)
-    if (attributes[i].first != other.attributes[i].first || !(*attributes[i].second == *other.attributes[i].second))
-      return false;
-  return true;
-}
-
-TermPtr make_symbol(std::string name) {
-  auto t = std::make_shared<Term>();
-  t->kind = TermKind::Symbol;
-  t->name = std::move(name);
-  return t;
-}
-
-TermPtr make_constant(Rational value) {
-  auto t = std::make_shared<Term>();
-  t->kind = TermKind::Constant;
-  t->constant = std::move(value);
-  return t;
-}
-
-TermPtr make_apply(std::string op, std::vector<TermPtr> operands, std::vector<std::pair<std::string, TermPtr>> attributes) {
-  auto t = std::make_shared<Term>();
-  t->kind = TermKind::Apply;
-  t->name = std::move(op);
-  t->operands = std::move(operands);
-  t->attributes = std::move(attributes);
-  return t;
-}
-
-std::string infix_operator_name(const std::string& infix) {
-  if (infix == "+") return "add";
-  if (infix == "-") return "sub";
-  if (infix == "*") return "mul";
-  if (infix == "/") return "div";
-  if (infix == "**") return "pow";
-  return "";
-}
-
 namespace {
 
 std::shared_ptr<Expr> expr_node(ExprKind kind) {
   auto e = std::make_shared<Expr>();
   e->kind = kind;
   return e;
-}
-
-const char* binary_spelling(const std::string& op) {
-  if (op == "add") return "+";
-  if (op == "sub") return "-";
-  if (op == "mul") return "*";
-  if (op == "div") return "/";
-  if (op == "pow") return "**";
-  return nullptr;
 }
 
 }  // namespace
@@ -111,6 +57,11 @@ ExprPtr term_to_expr(const Term& term) {
       splice->operands.push_back(e);
       return splice;
     }
+    case TermKind::Placeholder: {
+      auto e = expr_node(ExprKind::Placeholder);
+      e->text = term.name;
+      return e;
+    }
     case TermKind::List: {
       auto e = expr_node(ExprKind::List);
       for (const auto& item : term.operands) e->operands.push_back(term_to_expr(*item));
@@ -118,7 +69,7 @@ ExprPtr term_to_expr(const Term& term) {
     }
     case TermKind::Apply: {
       if (term.attributes.empty()) {
-        if (const char* infix = binary_spelling(term.name); infix && term.operands.size() == 2) {
+        if (const char* infix = infix_spelling(term.name); infix && term.operands.size() == 2) {
           auto e = expr_node(ExprKind::Binary);
           e->text = infix;
           e->operands = {term_to_expr(*term.operands[0]), term_to_expr(*term.operands[1])};
@@ -149,34 +100,29 @@ ExprPtr term_to_expr(const Term& term) {
   return expr_node(ExprKind::Nil);
 }
 
-std::string print_term(const Term& term) { return print_expr(*term_to_expr(term)); }
-
-TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars) {
+TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars, TermSyntax syntax) {
   auto not_a_term = [&](const std::string& what) -> TermPtr {
     throw Error(ErrorKind::Syntax, what + " cannot appear in a term; expected an operator application, a name, a number, a string or a list",
                 e.location);
   };
+  auto lower = [&](const Expr& x) { return lower_term(x, splice, allow_vars, syntax); };
+  auto node = [&](TermKind kind) {
+    auto t = std::make_shared<Term>();
+    t->kind = kind;
+    t->location = e.location;
+    return t;
+  };
   switch (e.kind) {
-    case ExprKind::Number: return make_constant(e.number);
-    case ExprKind::String: {
-      auto t = std::make_shared<Term>();
-      t->kind = TermKind::String;
-      t->name = e.text;
-      return t;
-    }
-    case ExprKind::Bool: return make_symbol(e.boolean ? "true" : "false");
+    case ExprKind::Number: return make_constant(e.number, e.location);
+    case ExprKind::String: return make_string(e.text, e.location);
+    case ExprKind::Bool: return make_symbol(e.boolean ? "true" : "false", e.location);
     case ExprKind::Name: {
-      if (e.text == "_") {
-        auto t = std::make_shared<Term>();
-        t->kind = TermKind::Wildcard;
-        return t;
-      }
-      return make_symbol(e.text);
+      if (e.text == "_") return node(TermKind::Wildcard);
+      return make_symbol(e.text, e.location);
     }
     case ExprKind::PatternVar: {
       if (!allow_vars) return not_a_term("a pattern variable");
-      auto t = std::make_shared<Term>();
-      t->kind = TermKind::Var;
+      auto t = node(TermKind::Var);
       t->name = e.text;
       return t;
     }
@@ -185,22 +131,20 @@ TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars
       return splice(*e.operands[0]);
     }
     case ExprKind::List: {
-      auto t = std::make_shared<Term>();
-      t->kind = TermKind::List;
-      for (const auto& item : e.operands) t->operands.push_back(lower_term(*item, splice, allow_vars));
+      auto t = node(TermKind::List);
+      for (const auto& item : e.operands) t->operands.push_back(lower(*item));
       return t;
     }
     case ExprKind::Call: {
       const Expr& callee = *e.operands[0];
       if (callee.kind != ExprKind::Name)
         throw Error(ErrorKind::Syntax, "in a term, only an operator name can be applied; expected name(...)", callee.location);
-      auto t = std::make_shared<Term>();
-      t->kind = TermKind::Apply;
+      auto t = node(TermKind::Apply);
       t->name = callee.text;
       std::set<std::string> seen;
       for (std::size_t i = 1; i < e.operands.size(); ++i) {
         const std::string& name = e.arg_names[i - 1];
-        auto operand = lower_term(*e.operands[i], splice, allow_vars);
+        auto operand = lower(*e.operands[i]);
         if (name.empty()) {
           if (!t->attributes.empty())
             throw Error(ErrorKind::Syntax, "a positional operand after an attribute; expected operands first, then name=value attributes",
@@ -215,13 +159,15 @@ TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars
       return t;
     }
     case ExprKind::Unary: {
-      auto operand = lower_term(*e.operands[0], splice, allow_vars);
+      auto operand = lower(*e.operands[0]);
       // `-2` is a constant (and `-1/3`, which parses as (-1)/3: see Binary below).
-      if (operand->kind == TermKind::Constant && e.operands[0]->kind == ExprKind::Number) return make_constant(-operand->constant);
-      return make_apply("neg", {operand});
+      if (operand->kind == TermKind::Constant && e.operands[0]->kind == ExprKind::Number)
+        return make_constant(-operand->constant, e.location);
+      return make_apply("neg", {operand}, {}, e.location);
     }
     case ExprKind::Binary: {
       std::string op = infix_operator_name(e.text);
+      if (op.empty() && syntax == TermSyntax::Relation && e.text == "%") op = "%";  // folded on instantiation
       if (op.empty()) return not_a_term("the operator '" + e.text + "'");
       // An integer literal over an integer literal is an exact rational constant: 1/3, and
       // -1/3 (a negated literal over a literal).
@@ -232,8 +178,9 @@ TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars
       };
       bool negated = l.kind == ExprKind::Unary && !l.parenthesized && integer_literal(*l.operands[0]);
       if (op == "div" && (integer_literal(l) || negated) && integer_literal(r) && r.number > 0)
-        return make_constant(negated ? Rational(-l.operands[0]->number / r.number) : Rational(l.number / r.number));
-      return make_apply(op, {lower_term(l, splice, allow_vars), lower_term(r, splice, allow_vars)});
+        return make_constant(negated ? Rational(-l.operands[0]->number / r.number) : Rational(l.number / r.number),
+                             e.location);
+      return make_apply(op, {lower(l), lower(r)}, {}, e.location);
     }
     case ExprKind::Nil: return not_a_term("nil");
     case ExprKind::Map: return not_a_term("a map");
@@ -243,10 +190,17 @@ TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars
     case ExprKind::And:
     case ExprKind::Or:
     case ExprKind::Not: return not_a_term("a logical operator");
-    case ExprKind::Quote: return lower_term(*e.operands[0], splice, allow_vars);
+    case ExprKind::Quote: return lower(*e.operands[0]);
     case ExprKind::Lambda: return not_a_term("a function");
     case ExprKind::Path:
-    case ExprKind::Placeholder: reject_relation_syntax(e);
+      if (syntax != TermSyntax::Relation) reject_relation_syntax(e);
+      return make_symbol(e.text, e.location);
+    case ExprKind::Placeholder: {
+      if (syntax != TermSyntax::Relation) reject_relation_syntax(e);
+      auto t = node(TermKind::Placeholder);
+      t->name = e.text;
+      return t;
+    }
     case ExprKind::TypedSymbol: {
       // A typed symbol is a symbol whose name carries its type, in canonical spelling:
       // `x: bf16[2, 8, 64]`. Printing the symbol gives back the source form.
@@ -257,7 +211,7 @@ TermPtr lower_term(const Expr& e, const SpliceEvaluator& splice, bool allow_vars
           throw Error(ErrorKind::Syntax, "a dimension of a typed symbol must be a non-negative integer", e.operands[i]->location);
         name += (i ? ", " : "") + rational_to_string(dim->constant);
       }
-      return make_symbol(name + "]");
+      return make_symbol(name + "]", e.location);
     }
   }
   return not_a_term("this expression");
@@ -271,21 +225,6 @@ void reject_relation_syntax(const Expr& e) {
               e.location);
 }
 
-std::vector<std::string> term_variables(const Term& term) {
-  std::vector<std::string> out;
-  std::function<void(const Term&)> walk = [&](const Term& t) {
-    if (t.kind == TermKind::Var) {
-      for (const auto& v : out)
-        if (v == t.name) return;
-      out.push_back(t.name);
-    }
-    for (const auto& o : t.operands) walk(*o);
-    for (const auto& [n, a] : t.attributes) walk(*a);
-  };
-  walk(term);
-  return out;
-}
-
 namespace {
 const char* term_kind_name(TermKind kind) {
   switch (kind) {
@@ -297,6 +236,7 @@ const char* term_kind_name(TermKind kind) {
     case TermKind::Var: return "var";
     case TermKind::Wildcard: return "wildcard";
     case TermKind::EClass: return "eclass";
+    case TermKind::Placeholder: return "placeholder";
   }
   return "?";
 }

@@ -1,71 +1,38 @@
 // Terms, patterns, rules, rulesets and cost functions as values a script can hold.
 //
-// A Term is the language-side tree of an expression quoted with `term` (or a rule's side):
-// an operator applied to operands and named attributes, a list, or a leaf (symbol, exact
-// constant, string, pattern variable, or a reference to an e-class spliced in with `$`).
-// Infix operators are ordinary operators: `a + b` is `add(a, b)`, `-a` is `neg(a)`, `a ** b`
-// is `pow(a, b)`. The literal forms `1/3` and `-2` are exact constants, not operators.
-//
-// The e-graph never sees a Term: the bindings (egraph_bindings.cpp) translate Terms into the
-// engine's RecExpr and Pattern, and back, so the engine stays free of syntax.
+// The Term itself (compiler/term.h) knows no syntax; this room converts between the front
+// end's syntax tree and Terms (lower_term, term_to_expr) and wraps terms, rules, rulesets,
+// cost functions and op declarations as script values. The e-graph never sees a Term: the
+// rule compiler (compiler/) turns Terms into the engine's patterns.
 #pragma once
 
+#include "compiler/term.h"
+#include "compiler/term_printer.h"
 #include "interp/ast.h"
 #include "interp/value.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace twin {
 
-struct Term;
-using TermPtr = std::shared_ptr<const Term>;
-
-enum class TermKind {
-  Apply,     // name(operands..., attribute=value...)
-  List,      // [operands...]
-  Symbol,    // name (dtype names such as bf16 are symbols too)
-  Constant,  // an exact number
-  String,    // "text"
-  Var,       // ?name (patterns only)
-  Wildcard,  // _ (cost arms only)
-  EClass,    // an e-class id spliced into a term with $id
-};
-
-struct Term {
-  TermKind kind = TermKind::Symbol;
-  std::string name;  // Apply: operator; Symbol/Var: name; String: text
-  Rational constant;
-  std::vector<TermPtr> operands;
-  std::vector<std::pair<std::string, TermPtr>> attributes;
-  std::uint32_t eclass = 0;          // EClass: the id
-  const void* egraph = nullptr;      // EClass: the e-graph it belongs to (identity only)
-
-  bool operator==(const Term& other) const;
-};
-
-TermPtr make_symbol(std::string name);
-TermPtr make_constant(Rational value);
-TermPtr make_apply(std::string op, std::vector<TermPtr> operands,
-                   std::vector<std::pair<std::string, TermPtr>> attributes = {});
-
-// The operator an infix form stands for: "+" -> "add", ..., "**" -> "pow"; "" if none.
-std::string infix_operator_name(const std::string& infix);
-
-// Canonical source text of a term (through the one printer, printer.cpp).
-std::string print_term(const Term& term);
 // The syntax tree that prints as this term.
 ExprPtr term_to_expr(const Term& term);
 
-// Converts a quoted expression into a term. `splice` evaluates a `$x` splice in the script's
-// scope (it may be null: then a splice is an error, as in rules). Throws Error on forms that
-// are not terms (comparisons, maps, lambdas ...).
-using SpliceEvaluator = std::function<TermPtr(const Expr& spliced)>;
-TermPtr lower_term(const Expr& expr, const SpliceEvaluator& splice, bool allow_vars = true);
+// How lower_term treats the forms that only a relation's right side may use.
+enum class TermSyntax {
+  Plain,     // a quoted term or a rule side: parameter patterns and placeholders are errors
+  Relation,  // a relation's template: `layers.{i}.w` is a symbol, `{r}` a Placeholder, `%` the Apply "%"
+};
 
-// The pattern variables of a term, in first-occurrence order.
-std::vector<std::string> term_variables(const Term& term);
+// Converts a quoted expression into a term, each node located where it is written. `splice`
+// evaluates a `$x` splice in the script's scope (it may be null: then a splice is an error, as
+// in rules). Throws Error on forms that are not terms (comparisons, maps, lambdas ...).
+using SpliceEvaluator = std::function<TermPtr(const Expr& spliced)>;
+TermPtr lower_term(const Expr& expr, const SpliceEvaluator& splice, bool allow_vars = true,
+                   TermSyntax syntax = TermSyntax::Plain);
 
 // The error for a parameter pattern (`layers.{i}.w`) or a placeholder (`{i}`) outside a
 // `relation` declaration, where they mean nothing (evaluating or quoting one).

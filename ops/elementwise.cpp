@@ -8,7 +8,7 @@ namespace {
 
 using Kind = OperandDomain::Kind;
 
-enum class Unary { Keep, Float, FloatOnly, NoBool };
+enum class Unary { Keep, Float, FloatOnly, NoBool, BoolToLong };
 
 OpSpec binary(const std::string& name, const std::string& second, std::vector<OperandDomain> domains = {}) {
   OpSpec s;
@@ -52,6 +52,9 @@ OpSpec unary(const std::string& name, Unary rule, Kind domain = Kind::Any, std::
       case Unary::NoBool:
         if (out.dtype == DType::Bool) fail(name, "not supported on a bool tensor");
         break;
+      case Unary::BoolToLong:  // square(bool) is pow(bool, 2): an integer
+        if (out.dtype == DType::Bool) out.dtype = DType::I64;
+        break;
     }
     if (name == "gelu") {
       std::string approximate = attr_string(attrs, "approximate");
@@ -85,6 +88,10 @@ void register_elementwise_ops(std::vector<OpSpec>& out) {
   out.push_back(unary("gelu", Unary::FloatOnly, Kind::Any,
                       {with_default("approximate", AttrKind::String, string_value("none"))}));
   out.push_back(unary("relu", Unary::NoBool));
+  out.push_back(unary("erf", Unary::Float));
+  out.push_back(unary("abs", Unary::NoBool));
+  out.push_back(unary("reciprocal", Unary::Float, Kind::NonZero));
+  out.push_back(unary("square", Unary::BoolToLong));
 }
 
 }  // namespace twin::ops::detail

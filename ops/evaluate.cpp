@@ -100,6 +100,10 @@ const std::map<std::string, Fn, std::less<>>& table() {
     one("silu", [](const Ts& x, const Attributes&) { return at::silu(x[0]); });
     one("gelu", [](const Ts& x, const Attributes& a) { return at::gelu(x[0], attr_string(a, "approximate")); });
     one("relu", [](const Ts& x, const Attributes&) { return at::relu(x[0]); });
+    one("erf", [](const Ts& x, const Attributes&) { return at::erf(x[0]); });
+    one("abs", [](const Ts& x, const Attributes&) { return at::abs(x[0]); });
+    one("reciprocal", [](const Ts& x, const Attributes&) { return at::reciprocal(x[0]); });
+    one("square", [](const Ts& x, const Attributes&) { return at::square(x[0]); });
     // reductions
     one("sum", [](const Ts& x, const Attributes& a) {
       return at::sum(x[0], opt_dims(attr_opt_ints(a, "dim")), attr_bool(a, "keepdim"), opt_dtype(a, "dtype"));
@@ -123,6 +127,9 @@ const std::map<std::string, Fn, std::less<>>& table() {
     one("transpose", [](const Ts& x, const Attributes& a) { return at::transpose(x[0], attr_int(a, "dim0"), attr_int(a, "dim1")); });
     one("permute", [](const Ts& x, const Attributes& a) { return at::permute(x[0], attr_ints(a, "dims")); });
     one("reshape", [](const Ts& x, const Attributes& a) { return at::reshape(x[0], attr_ints(a, "shape")); });
+    one("flatten", [](const Ts& x, const Attributes& a) {
+      return at::flatten(x[0], attr_int(a, "start_dim"), attr_int(a, "end_dim"));
+    });
     one("unsqueeze", [](const Ts& x, const Attributes& a) { return at::unsqueeze(x[0], attr_int(a, "dim")); });
     one("squeeze", [](const Ts& x, const Attributes& a) {
       if (auto d = attr_opt_int(a, "dim")) return at::squeeze(x[0], *d);
@@ -194,7 +201,7 @@ const std::map<std::string, Fn, std::less<>>& table() {
 
 std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& operands, const Attributes& attributes) {
   const OpSpec* spec = find_op(name);
-  auto it = table().find(name);
+  auto it = spec ? table().find(spec->name) : table().end();
   if (!spec || it == table().end()) throw std::invalid_argument("unknown op: " + std::string(name));
   bool has_list = false;
   std::size_t required_count = 0;

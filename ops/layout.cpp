@@ -132,6 +132,22 @@ void register_layout_ops(std::vector<OpSpec>& out) {
                          return s;
                        }));
   out.push_back(layout("reshape", {required("shape", AttrKind::Ints)}, reshape_rule));
+  out.back().aliases = {"view"};
+  out.push_back(layout("flatten",
+                       {with_default("start_dim", AttrKind::Int, int_value(0)),
+                        with_default("end_dim", AttrKind::Int, int_value(-1))},
+                       [](const std::string& op, const Shape& x, const Attributes& a) {
+                         std::int64_t start = wrap_dim(op, attr_int(a, "start_dim"), rank_of(x));
+                         std::int64_t end = wrap_dim(op, attr_int(a, "end_dim"), rank_of(x));
+                         if (x.empty()) return Shape{1};
+                         if (start > end) fail(op, "flatten() has invalid args: start_dim cannot come after end_dim");
+                         Shape s(x.begin(), x.begin() + start);
+                         std::int64_t n = 1;
+                         for (std::int64_t i = start; i <= end; ++i) n *= x[i];
+                         s.push_back(n);
+                         s.insert(s.end(), x.begin() + end + 1, x.end());
+                         return s;
+                       }));
   out.push_back(layout("unsqueeze", {required("dim", AttrKind::Int)},
                        [](const std::string& op, const Shape& x, const Attributes& a) {
                          std::int64_t d = wrap_dim(op, attr_int(a, "dim"), rank_of(x) + 1);

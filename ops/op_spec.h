@@ -1,7 +1,13 @@
-// The op vocabulary of Llama-family graphs: for each op, its signature (tensor operands and
-// attributes), its shape and dtype inference, and the input domain random testing draws from.
-// Evaluation through libtorch lives in evaluate.h (behind the Tensor handle); Z3 encodings
-// live in verify/. All three are keyed by the op's name.
+// The op registry: every tensor op Twin knows is declared once, here, with its signature
+// (tensor operands, attributes with defaults), its aliases, its shape and dtype inference, the
+// input domain random testing draws from, and how rules over it are validated. The backends
+// register against these entries from their own layers, keyed by the op's registered name:
+//   - evaluation through libtorch (ops/evaluate.cpp, behind the Tensor handle);
+//   - the Z3 encoding (verify/, one file per op family), required when validation is Symbolic;
+//   - the ATen mapping that turns captured nodes into these ops (capture/).
+// tests/ops_registry_test.cpp enumerates the registry and fails when an op lacks a backend its
+// validation kind requires, or when a backend's table names an op that is not registered.
+// docs/ops.md's table is `twin ops --markdown`, and a test keeps them the same.
 //
 // Conventions (PyTorch's): dims may be negative (-1 is the last); binary elementwise ops
 // broadcast; `linear(x, w[, b])` is x @ w^T + b with w of shape [out, in]; `cast(x, dtype)`
@@ -57,23 +63,38 @@ struct OperandDomain {
   std::string bound_dim_attr;
 };
 
+// How rules over an op are validated (verify/rule_verifier.h).
+enum class Validation {
+  Symbolic,    // Z3 over concrete shapes: the op must have a Z3 encoding
+  RandomOnly,  // constraint-aware random testing only (gathers, data-dependent indexing)
+};
+
 struct OpSpec {
   std::string name;
+  // Other names rules and graphs may use for this op (`view` for reshape); the registry
+  // resolves them, and the compiler's canonical form uses `name`.
+  std::vector<std::string> aliases;
+  std::string summary;  // one line for docs/ops.md and `twin ops`
   std::vector<OperandSpec> operands;
   std::vector<AttrSpec> attributes;
   // Output types from operand types (list operands flattened in place) and attributes.
   // Most ops have one output; split and chunk have several. Throws ShapeError.
   std::function<std::vector<TensorType>(const std::vector<TensorType>&, const Attributes&)> infer;
   std::vector<OperandDomain> domains;  // per operand (empty: Any for all)
-  // True for ops whose result is exactly representable in real arithmetic from Z3's point of
-  // view (informational; verify/ decides by its own table).
+  Validation validation = Validation::Symbolic;
+  // Elementwise arithmetic: the result at each position depends only on the operands at that
+  // position (after broadcasting). Python numbers in, a python number out.
   bool elementwise = false;
   // split and chunk: the result is a tuple of tensors (even of one), read with getitem.
   bool multi_output = false;
 };
 
+// The op registered under `name` or under one of its aliases; nullptr when none is.
 const OpSpec* find_op(std::string_view name);
+// Every registered op, in registration order (by family: elementwise, reductions, linear
+// algebra, layout, others).
 const std::vector<OpSpec>& all_ops();
+const char* validation_name(Validation validation);  // "symbolic", "random only"
 
 // Fills in default attribute values and checks kinds; throws ShapeError naming the problem.
 // Conversions: an Ints attribute accepts one integer (`dim=-1` -> [-1]); a DType attribute

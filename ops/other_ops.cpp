@@ -60,6 +60,7 @@ void register_other_ops(std::vector<OpSpec>& out) {
   {
     OpSpec s;
     s.name = "embedding";
+    s.validation = Validation::RandomOnly;  // a gather by data-dependent indices
     s.operands = {operand("weight"), operand("indices")};
     s.domains = {OperandDomain{}, OperandDomain{Kind::Index, 0, 0}};
     s.infer = [](const Types& in, const Attributes&) -> Types {
@@ -101,6 +102,7 @@ void register_other_ops(std::vector<OpSpec>& out) {
   {
     OpSpec s;
     s.name = "cast";
+    s.aliases = {"to"};
     s.operands = {operand("input")};
     s.attributes = {required("dtype", AttrKind::DType)};
     s.infer = [](const Types& in, const Attributes& a) -> Types { return {tensor(attr_dtype(a, "dtype"), in[0].shape)}; };

@@ -257,11 +257,18 @@ const std::vector<OpSpec>& all_ops() {
 const OpSpec* find_op(std::string_view name) {
   static const std::map<std::string, const OpSpec*, std::less<>> index = [] {
     std::map<std::string, const OpSpec*, std::less<>> m;
-    for (const OpSpec& spec : all_ops()) m.emplace(spec.name, &spec);
+    for (const OpSpec& spec : all_ops()) {
+      m.emplace(spec.name, &spec);
+      for (const auto& alias : spec.aliases) m.emplace(alias, &spec);
+    }
     return m;
   }();
   auto it = index.find(name);
   return it == index.end() ? nullptr : it->second;
+}
+
+const char* validation_name(Validation validation) {
+  return validation == Validation::Symbolic ? "symbolic" : "random only";
 }
 
 Attributes complete_attributes(const OpSpec& spec, const Attributes& given) {

@@ -181,8 +181,9 @@ TEST_CASE("a python scalar does not promote a tensor of its category; a zero-dim
 }
 
 TEST_CASE("unary elementwise ops keep the shape; floating ops turn integers into f32") {
-  for (std::string op : {"neg", "sqrt", "rsqrt", "exp", "log", "tanh", "sigmoid", "sin", "cos", "silu", "relu"}) {
-    bool errors = op == "neg" || op == "silu" || op == "relu";
+  for (std::string op : {"neg", "sqrt", "rsqrt", "exp", "log", "tanh", "sigmoid", "sin", "cos", "silu", "relu", "erf",
+                         "abs", "reciprocal", "square"}) {
+    bool errors = op == "neg" || op == "silu" || op == "relu" || op == "abs";
     oracle(op, [](Gen& g) { return unary_case(g, kAll); }, 40, errors);
   }
   oracle("gelu", [](Gen& g) {
@@ -292,6 +293,16 @@ TEST_CASE("transpose, permute, unsqueeze and squeeze move dims; negative dims co
     if (g.chance(0.7)) c.attrs["dim"] = I(g.dim(c.operands[0].rank()));
     return c;
   });
+}
+
+TEST_CASE("flatten merges the dims from start_dim to end_dim (all by default); a scalar becomes [1]") {
+  oracle("flatten", [](Gen& g) {
+    Case c = unary_case(g, kAll);
+    std::int64_t r = std::max<std::int64_t>(c.operands[0].rank(), 1);
+    if (g.chance(0.7)) c.attrs["start_dim"] = I(g.uniform(-r - 1, r));
+    if (g.chance(0.7)) c.attrs["end_dim"] = I(g.uniform(-r - 1, r));
+    return c;
+  }, 200, true);
 }
 
 TEST_CASE("reshape infers one -1 dim and keeps the element count") {
