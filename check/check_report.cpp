@@ -28,6 +28,19 @@ std::string CheckResult::to_text() const {
     case CheckVerdict::Unproven: out << "unproven"; break;
   }
   out << "\n";
+  if (alarm) {
+    out << "SOUNDNESS ALARM: " << alarm->message << "\n  rules of the proof:";
+    for (const auto& r : alarm->rules) out << " " << r;
+    out << "\n";
+    if (numerics)
+      for (const auto& o : numerics->outputs)
+        if (!o.agree) {
+          char line[256];
+          std::snprintf(line, sizeof line, "  output %s against %s: max abs %.3g, rel %.3g\n", o.port.c_str(),
+                        o.reference.c_str(), o.max_abs_error, o.rel_error);
+          out << line;
+        }
+  }
   if (verdict == CheckVerdict::Equivalent || verdict == CheckVerdict::EquivalentReal) {
     out << "proof: " << rules_used.size() << " rules\n";
     for (const auto& u : rules_used) {
@@ -131,6 +144,7 @@ std::string CheckResult::to_json() const {
   for (const auto& r : rejected_rules)
     rejected.push_back({{"rule", r.name}, {"verdict", verify::verdict_name(r.report.verdict)}, {"detail", r.report.detail}});
   out["rules_rejected"] = rejected;
+  if (alarm) out["soundness_alarm"] = {{"rules", alarm->rules}, {"message", alarm->message}};
   out["stats"] = {{"seconds", stats.seconds},
                   {"rules_seconds", stats.rules_seconds},
                   {"lowering_seconds", stats.lowering_seconds},

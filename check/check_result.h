@@ -42,6 +42,14 @@ struct UnmatchedPiece {
   std::string numeric_match, reference, reference_module;
 };
 
+// Raised when the rules proved the graphs equal but their outputs, run on the example inputs,
+// differ beyond what precision explains: some rule of the proof is wrong (a forged verdict, a
+// bug in a rule's validation). The verdict is then "not equivalent", never "equivalent".
+struct SoundnessAlarm {
+  std::vector<std::string> rules;  // the rules of the proof, any of which may be the wrong one
+  std::string message;
+};
+
 struct CheckStats {
   double seconds = 0, rules_seconds = 0, lowering_seconds = 0, saturation_seconds = 0, numerics_seconds = 0;
   std::size_t enodes = 0, eclasses = 0, iterations = 0, value_unions = 0;
@@ -63,6 +71,7 @@ struct CheckResult {
   std::vector<ParameterRelation> relations;
   std::vector<std::string> declared;          // port parameters and buffers related by declaration
   std::vector<AdmittedRule> rejected_rules;   // not admitted (refuted or unknown)
+  std::optional<SoundnessAlarm> alarm;
   std::string proof_text;
   CheckStats stats;
 

@@ -54,6 +54,37 @@ bool runnable(const Graph& reference, const Graph& port) {
   return true;
 }
 
+// Defence in depth: a proof is a chain of verified rules, and a rule can only have been admitted
+// wrongly by a route that bypassed verification (a forged cache, a bug). When both graphs can
+// run, the proof is confirmed on the example inputs; outputs that disagree beyond what
+// precision explains (the matcher's tolerance: relative for f32 captures, the 3-tensor R-ratio
+// at bf16) raise the alarm instead of answering "equivalent". An "equivalent in real
+// arithmetic" proof moved a cast, so its outputs may differ by precision; only a disagreement
+// far beyond precision (relative error above 5%) raises the alarm there.
+void confirm_proof(const Graph& reference, const Graph& port, const CheckOptions& options, CheckResult& result,
+                   const std::function<void(const std::string&, const std::string&)>& report) {
+  if (!options.numerics || !runnable(reference, port)) return;
+  report("numerics", "confirming the proof on the example inputs");
+  try {
+    result.numerics = localize_divergence(reference, port);
+  } catch (const Error&) {
+    result.numerics.reset();  // no stored inputs: nothing to confirm with
+    return;
+  }
+  bool contradicted = false;
+  for (const auto& o : result.numerics->outputs) {
+    bool far = !(o.rel_error <= 0.05);  // NaN counts as far
+    if (!o.agree && (result.verdict == CheckVerdict::Equivalent || far)) contradicted = true;
+  }
+  if (!contradicted) return;
+  SoundnessAlarm alarm;
+  for (const auto& use : result.rules_used) alarm.rules.push_back(use.rule);
+  alarm.message = "the rules prove the graphs equal, but their outputs on the example inputs differ beyond what "
+                  "precision explains: a rule of the proof is wrong (re-verify them with `twin verify --no-cache`)";
+  result.alarm = std::move(alarm);
+  result.verdict = CheckVerdict::NotEquivalent;
+}
+
 }  // namespace
 
 CheckResult check_equivalence(const Graph& reference, const Graph& port,
@@ -130,6 +161,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
     report("proof", "summarizing");
     summarize_proof(*best, rule_by_name, options.full_proof, result);
     result.verdict = result.precision_differences.empty() ? CheckVerdict::Equivalent : CheckVerdict::EquivalentReal;
+    confirm_proof(reference, port, options, result, report);
   } else {
     // ---- 5. numerics ------------------------------------------------------------------------
     auto numerics_start = Clock::now();

@@ -61,6 +61,7 @@ int check_main(const Arguments& arguments) {
   return run_with_large_stack([&] {
     TerminalProgress terminal(!quiet && isatty(STDERR_FILENO));
     options.progress = [&](const check::CheckProgress& p) { terminal.progress(p.stage + ": " + p.detail, p.seconds); };
+    options.verification.warn = [&](const std::string& message) { terminal.warning(message); };
     try {
       auto declarations = load_rule_files(rules);
       Graph reference = Graph::load(reference_path);

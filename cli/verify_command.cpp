@@ -68,8 +68,11 @@ void print_table(const std::vector<Row>& rows) {
   }
   std::map<std::string, int> counts;
   for (const auto& row : rows) counts[verify::verdict_name(row.report.verdict)]++;
-  std::cout << rows.size() << " rules: " << counts["proved"] << " proved, " << counts["tested"] << " tested, "
-            << counts["refuted"] << " refuted, " << counts["unknown"] << " unknown\n";
+  // The verdicts that occur, in order of strength ("3 rules: 2 proved, 1 refuted").
+  std::string summary;
+  for (const char* verdict : {"proved", "tested", "refuted", "unknown"})
+    if (counts[verdict] > 0) summary += (summary.empty() ? "" : ", ") + std::to_string(counts[verdict]) + " " + verdict;
+  std::cout << rows.size() << (rows.size() == 1 ? " rule" : " rules") << (summary.empty() ? "" : ": " + summary) << "\n";
 }
 
 void print_json(const std::vector<Row>& rows) {
@@ -230,6 +233,7 @@ int verify_main(const Arguments& arguments) {
     std::vector<Row> rows;
     TerminalProgress terminal(isatty(STDERR_FILENO));
     verification.on_verify = [&](const std::string& rule) { terminal.progress("verifying " + rule, 1.0); };
+    verification.warn = [&](const std::string& message) { terminal.warning(message); };
     verify::CachedVerifier verifier(verification);
     try {
       for (const auto& file : files) interpreter.load_declarations(file);

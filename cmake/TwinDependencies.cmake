@@ -1,7 +1,9 @@
 # Every dependency is a Debian package; nothing is downloaded at build time.
 #   antlr4 + libantlr4-runtime-dev, libz3-dev, libboost-dev, doctest-dev, libedit-dev,
-#   nlohmann-json3-dev, libtorch-dev.
+#   nlohmann-json3-dev, libtorch-dev, libssl-dev.
 find_package(Boost 1.74 REQUIRED)
+# libcrypto (libssl-dev): HMAC-SHA256 signatures of cached verdicts (verify/signing_key.h).
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
 find_package(nlohmann_json 3 REQUIRED)
 
 # ANTLR: the tool (4.7.2, a Java program) generates C++ that works with the 4.9 runtime.

@@ -16,6 +16,7 @@ packages=(
   doctest-dev                            # unit tests
   libedit-dev                            # REPL line editing
   nlohmann-json3-dev                     # --json output
+  libssl-dev                             # signed verdict caches (HMAC-SHA256)
   python3 python3-torch                  # graph capture
   tmux                                   # REPL tests
   "$@"

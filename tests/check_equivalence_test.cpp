@@ -5,7 +5,9 @@
 // rule is never used.
 #include "capture/graph.h"
 #include "check/equivalence_check.h"
+#include "compiler/rule_compiler.h"
 #include "interp/rule_files.h"
+#include "verify/verdict_cache.h"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -148,6 +150,35 @@ TEST_CASE("a rule that does not verify is never used, so it cannot hide a bug") 
   REQUIRE(r.rejected_rules.size() == 1);
   CHECK(r.rejected_rules[0].name == "wrong.swap_silu");
   CHECK(r.rejected_rules[0].report.verdict == verify::Verdict::Refuted);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a wrong rule admitted by a route around verification raises the soundness alarm, never equivalent") {
+  // A bug or a forged verdict stands in for the route: the wrong rule's entry is signed with
+  // the user's own key, so the cache believes it. The proof then connects silu(up) * gate to
+  // silu(gate) * up, and running both graphs contradicts it.
+  fs::path dir = temp_dir();
+  fs::path wrong = dir / "wrong.rules";
+  std::ofstream(wrong) << "version 1\nruleset wrong {\n  rule swap_silu: silu(?a) * ?b => silu(?b) * ?a\n}\n";
+  auto declarations = rules({wrong});
+  check::CheckOptions o = options();
+  o.verification.cache_directory = dir / "cache";
+  o.verification.key_file = dir / "key";
+  compiler::RuleCompiler compiler(declarations, std::make_shared<egraph::OpTable>());
+  auto rule = compiler.compile(declarations->all_rules().back());
+  REQUIRE(rule->source->qualified_name() == "wrong.swap_silu");
+  verify::RuleReport forged;
+  forged.verdict = verify::Verdict::Proved;
+  forged.method = "z3";
+  verify::VerdictCache cache({o.verification.cache_directory, true, o.verification.key_file, {}});
+  cache.store(verify::VerdictCache::key(rule->meaning_text, o.verification.verify), rule->meaning_text, forged);
+
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "bugs" / "silu_on_up.graph"), declarations, o);
+  CHECK(r.verdict == check::CheckVerdict::NotEquivalent);
+  REQUIRE(r.alarm);
+  CHECK(std::find(r.alarm->rules.begin(), r.alarm->rules.end(), "wrong.swap_silu") != r.alarm->rules.end());
+  CHECK(r.to_text().find("SOUNDNESS ALARM") != std::string::npos);
+  CHECK(nlohmann::json::parse(r.to_json()).contains("soundness_alarm"));
   fs::remove_all(dir);
 }
 

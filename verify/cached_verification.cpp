@@ -55,19 +55,27 @@ RuleReport verify_directions(const std::vector<egraph::Rewrite>& rewrites, const
   return combined;
 }
 
-CachedVerifier::CachedVerifier(VerificationOptions options)
-    : options_(std::move(options)), cache_(options_.cache_directory) {
-  for (const auto& dir : options_.read_only_caches) read_only_.emplace_back(dir);
+namespace {
+
+std::optional<VerdictCache> open_cache(const VerificationOptions& options) {
+  if (!options.use_cache) return std::nullopt;  // no cache: nothing read, nothing written, no key made
+  return VerdictCache({options.cache_directory, true, options.key_file, options.warn});
+}
+
+}  // namespace
+
+CachedVerifier::CachedVerifier(VerificationOptions options) : options_(std::move(options)), cache_(open_cache(options_)) {
+  if (options_.use_cache)
+    for (const auto& dir : options_.read_only_caches) read_only_.emplace_back(VerdictCache::Options{dir, false, options_.key_file, options_.warn});
 }
 
 VerifiedRule CachedVerifier::verify(const compiler::CompiledRule& rule, const egraph::OpTable& ops) {
   VerifiedRule out;
   std::string key = VerdictCache::key(rule.meaning_text, options_.verify);
-  if (options_.use_cache) {
-    if (auto hit = cache_.find(key)) return {*hit, true};
-    for (const auto& cache : read_only_)
-      if (auto hit = cache.find(key)) return {*hit, true};
-  }
+  if (cache_)
+    if (auto hit = cache_->find(key, rule.meaning_text)) return {*hit, true};
+  for (const auto& cache : read_only_)
+    if (auto hit = cache.find(key, rule.meaning_text)) return {*hit, true};
   if (options_.on_verify) options_.on_verify(rule.source->qualified_name());
   try {
     out.report = verify_directions(rule.meaning, ops, options_.verify);
@@ -75,7 +83,7 @@ VerifiedRule CachedVerifier::verify(const compiler::CompiledRule& rule, const eg
     out.report.verdict = Verdict::Unknown;
     out.report.detail = std::string("verification failed: ") + e.what();
   }
-  if (options_.use_cache && out.report.verdict != Verdict::Unknown) cache_.store(key, out.report);
+  if (cache_ && out.report.verdict != Verdict::Unknown) cache_->store(key, rule.meaning_text, out.report);
   return out;
 }
 

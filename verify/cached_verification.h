@@ -6,7 +6,8 @@
 // numerics are the rule's. A verdict comes from a cache when the rule's meaning and the
 // options that change the outcome are unchanged (verify/verdict_cache.h): the user's cache
 // first, then read-only caches such as the one the build fills for the stdlib. Unknown
-// verdicts are never stored: the next run tries again.
+// verdicts are never stored: the next run tries again. Cached entries are believed only when
+// this user's key signed them for this rule (verdict_cache.h); anything else is verified again.
 #pragma once
 
 #include "compiler/rule_compiler.h"
@@ -17,6 +18,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,9 +29,12 @@ struct VerificationOptions {
   bool use_cache = true;
   std::filesystem::path cache_directory;  // empty: VerdictCache's default location
   std::vector<std::filesystem::path> read_only_caches;
+  std::filesystem::path key_file;  // empty: SigningKey::default_file()
   // Called before a rule is verified (not for cache hits), with its qualified name: for a
   // progress display.
   std::function<void(const std::string& rule)> on_verify;
+  // Told, once per kind of problem, why a cache or a cached entry is not believed.
+  std::function<void(const std::string& message)> warn;
 };
 
 struct VerifiedRule {
@@ -58,7 +63,7 @@ class CachedVerifier {
 
  private:
   VerificationOptions options_;
-  VerdictCache cache_;
+  std::optional<VerdictCache> cache_;
   std::vector<VerdictCache> read_only_;
 };
 

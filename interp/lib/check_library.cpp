@@ -58,6 +58,9 @@ void open_check_library(Interpreter& interpreter) {
     }
     if (const Value* n = a.find_named("numerics")) options.numerics = n->truthy();
     if (const Value* s = a.find_named("stdlib")) rule_files.stdlib = s->truthy();
+    options.verification.warn = [&c](const std::string& message) {
+      c.interpreter.diagnose({Diagnostic::Kind::Warning, "check_graphs", message});
+    };
     options.progress = [&c](const check::CheckProgress& p) {
       c.interpreter.diagnose({Diagnostic::Kind::Progress, "check_graphs", p.stage + ": " + p.detail});
     };
