@@ -1,7 +1,9 @@
-// The `.graph` loader: safetensors header and data, the graph JSON, and the mapping of ATen ops
-// onto Twin's op vocabulary. Every check names the file and, inside the graph, the node.
+// The `.graph` loader: the graph JSON (in the metadata of a safetensors file,
+// capture/safetensors.h), and the mapping of ATen ops onto Twin's op vocabulary. Every check
+// names the file and, inside the graph, the node.
 #include "capture/graph.h"
 
+#include "capture/safetensors.h"
 #include "util/error.h"
 #include "ops/op_spec.h"
 
@@ -21,43 +23,7 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr std::uint64_t kMaxHeader = 512ull << 20;  // a header beyond 512 MiB is not a graph
-
 std::string q(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-std::size_t element_size(std::string_view dtype) {
-  if (dtype == "F64" || dtype == "I64") return 8;
-  if (dtype == "F32" || dtype == "I32") return 4;
-  if (dtype == "F16" || dtype == "BF16" || dtype == "I16") return 2;
-  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL") return 1;
-  return 0;
-}
-
-ops::DType safetensors_twin_dtype(std::string_view dtype) {
-  if (dtype == "F64") return ops::DType::F64;
-  if (dtype == "F32") return ops::DType::F32;
-  if (dtype == "F16") return ops::DType::F16;
-  if (dtype == "BF16") return ops::DType::BF16;
-  if (dtype == "I64") return ops::DType::I64;
-  if (dtype == "BOOL") return ops::DType::Bool;
-  return ops::DType::I32;  // I32, I16, I8, U8
-}
-
-double half_to_double(std::uint16_t h) {
-  int sign = (h >> 15) & 1, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-  double v;
-  if (exponent == 0) v = std::ldexp(mantissa, -24);
-  else if (exponent == 31) v = mantissa ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
-  else v = std::ldexp(mantissa + 1024, exponent - 25);
-  return sign ? -v : v;
-}
-
-template <class T>
-T read_le(const unsigned char* p) {
-  T value;
-  std::memcpy(&value, p, sizeof(T));  // the machines Twin runs on are little-endian
-  return value;
-}
 
 // A readable twin dtype name from the graph JSON: Twin's names, torch's, and the narrow
 // integer types (widened to i32, as their tensors are).
@@ -83,34 +49,6 @@ std::optional<ops::DType> scalar_type_code(std::int64_t code) {
 }
 
 }  // namespace
-
-ops::Tensor tensor_from_bytes(const unsigned char* data, const std::vector<std::int64_t>& shape, std::string_view dtype) {
-  std::size_t size = element_size(dtype);
-  if (size == 0) throw std::invalid_argument("unsupported safetensors dtype " + std::string(dtype));
-  std::int64_t count = 1;
-  for (auto d : shape) count *= d;
-  std::vector<double> values(static_cast<std::size_t>(count));
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const unsigned char* p = data + i * size;
-    double v = 0;
-    if (dtype == "F64") v = read_le<double>(p);
-    else if (dtype == "F32") v = read_le<float>(p);
-    else if (dtype == "BF16") {
-      std::uint32_t bits = static_cast<std::uint32_t>(read_le<std::uint16_t>(p)) << 16;
-      float f;
-      std::memcpy(&f, &bits, 4);
-      v = f;
-    } else if (dtype == "F16") v = half_to_double(read_le<std::uint16_t>(p));
-    else if (dtype == "I64") v = static_cast<double>(read_le<std::int64_t>(p));
-    else if (dtype == "I32") v = read_le<std::int32_t>(p);
-    else if (dtype == "I16") v = read_le<std::int16_t>(p);
-    else if (dtype == "I8") v = static_cast<std::int8_t>(*p);
-    else if (dtype == "U8") v = *p;
-    else if (dtype == "BOOL") v = *p ? 1.0 : 0.0;
-    values[i] = v;
-  }
-  return ops::Tensor::from_doubles(values, shape, safetensors_twin_dtype(dtype));
-}
 
 std::string GraphNode::twin_op() const {
   if (opaque) return "opaque";
@@ -139,104 +77,27 @@ class GraphLoader {
   GraphLoader(std::string_view bytes, std::string file) : bytes_(bytes) { graph_.file_ = std::move(file); }
 
   Graph load() {
-    read_safetensors();
+    storage_ = capture::SafetensorsFile::parse(bytes_, graph_.file_);
+    const auto& meta = storage_.metadata();
+    if (!meta) bad("no __metadata__ in the safetensors header: not a twin graph");
+    auto graph = meta->find("graph");
+    if (graph == meta->end()) bad("no graph in __metadata__: not a twin graph");
+    if (auto format = meta->find("format"); format != meta->end() && format->second != "twin-graph")
+      bad("__metadata__ format is not twin-graph");
+    graph_text_ = graph->second;
     read_graph();
     return std::move(graph_);
   }
 
  private:
-  struct Entry {
-    std::string dtype;
-    std::vector<std::int64_t> shape;
-    std::uint64_t begin = 0, end = 0;
-  };
-
   std::string_view bytes_;
+  capture::SafetensorsFile storage_;
   Graph graph_;
-  std::map<std::string, Entry, std::less<>> entries_;
-  std::uint64_t data_start_ = 0;
+  std::string graph_text_;
   std::string where_;  // "node linear_0 (aten::linear)" while reading a node
 
-  [[noreturn]] void fail(ErrorKind kind, const std::string& what) const {
-    throw Error(kind, graph_.file_ + ": " + (where_.empty() ? "" : where_ + ": ") + what);
-  }
-  [[noreturn]] void bad(const std::string& what) const { fail(ErrorKind::Value, what); }
-
-  // ---- safetensors ----
-
-  void read_safetensors() {
-    if (bytes_.size() < 8)
-      fail(ErrorKind::Io, "truncated file: " + std::to_string(bytes_.size()) + " bytes, too short for a safetensors header");
-    std::uint64_t n = read_le<std::uint64_t>(reinterpret_cast<const unsigned char*>(bytes_.data()));
-    if (n > kMaxHeader) bad("not a graph file: header length " + std::to_string(n) + " is implausible");
-    if (n > bytes_.size() - 8)
-      fail(ErrorKind::Io, "truncated file: the header needs " + std::to_string(n) + " bytes, the file has " +
-                              std::to_string(bytes_.size() - 8) + " after the length");
-    data_start_ = 8 + n;
-    json header = json::parse(bytes_.substr(8, n), nullptr, false);
-    if (header.is_discarded() || !header.is_object()) bad("the safetensors header is not a JSON object");
-    std::uint64_t data_size = bytes_.size() - data_start_;
-    for (auto it = header.begin(); it != header.end(); ++it) {
-      if (it.key() == "__metadata__") continue;
-      const std::string& name = it.key();
-      const json& e = it.value();
-      auto tbad = [&](const std::string& what) { bad("tensor " + q(name) + ": " + what); };
-      if (!e.is_object()) tbad("header entry is not an object");
-      Entry entry;
-      if (!e.contains("dtype") || !e["dtype"].is_string()) tbad("no dtype");
-      entry.dtype = e["dtype"].get<std::string>();
-      std::size_t size = element_size(entry.dtype);
-      if (size == 0) tbad("unsupported dtype " + entry.dtype);
-      if (!e.contains("shape") || !e["shape"].is_array()) tbad("no shape");
-      std::uint64_t count = 1;
-      bool overflow = false;
-      for (const auto& d : e["shape"]) {
-        if (!d.is_number_integer() || d.get<std::int64_t>() < 0) tbad("shape has a non-integer or negative size");
-        auto v = static_cast<std::uint64_t>(d.get<std::int64_t>());
-        if (v != 0 && count > (std::uint64_t(1) << 62) / v) overflow = true;
-        count *= v;
-        entry.shape.push_back(static_cast<std::int64_t>(v));
-      }
-      if (!e.contains("data_offsets") || !e["data_offsets"].is_array() || e["data_offsets"].size() != 2 ||
-          !e["data_offsets"][0].is_number_unsigned() || !e["data_offsets"][1].is_number_unsigned())
-        tbad("data_offsets must be two non-negative integers");
-      entry.begin = e["data_offsets"][0].get<std::uint64_t>();
-      entry.end = e["data_offsets"][1].get<std::uint64_t>();
-      if (entry.begin > entry.end) tbad("data_offsets begin after they end");
-      if (entry.end > data_size)
-        fail(ErrorKind::Io, "truncated file: tensor " + q(name) + " ends at data byte " + std::to_string(entry.end) +
-                                " but the data section has " + std::to_string(data_size) + " bytes");
-      if (overflow || count * size != entry.end - entry.begin)
-        tbad(entry.dtype + " shape " + e["shape"].dump() + " needs " + (overflow ? "too many" : std::to_string(count * size)) +
-             " bytes, data_offsets hold " + std::to_string(entry.end - entry.begin));
-      entries_.emplace(name, std::move(entry));
-    }
-    if (!header.contains("__metadata__") || !header["__metadata__"].is_object())
-      bad("no __metadata__ in the safetensors header: not a twin graph");
-    const json& meta = header["__metadata__"];
-    if (!meta.contains("graph") || !meta["graph"].is_string()) bad("no graph in __metadata__: not a twin graph");
-    if (meta.contains("format") && meta["format"] != "twin-graph") bad("__metadata__ format is not twin-graph");
-    graph_text_ = meta["graph"].get<std::string>();
-  }
-
-  std::string graph_text_;
-
-  ops::Tensor load_tensor(const std::string& key, const ops::TensorType& type, const std::string& what) {
-    auto it = entries_.find(key);
-    if (it == entries_.end()) bad(what + ": no tensor " + q(key) + " in the file");
-    const Entry& e = it->second;
-    if (e.shape != type.shape)
-      bad(what + ": shape mismatch with the stored tensor " + q(key) + ": the graph says " + type.to_string() +
-          ", the file holds " + ops::TensorType{safetensors_twin_dtype(e.dtype), e.shape}.to_string());
-    if (safetensors_twin_dtype(e.dtype) != type.dtype)
-      bad(what + ": dtype mismatch with the stored tensor " + q(key) + ": the graph says " +
-          std::string(ops::dtype_name(type.dtype)) + ", the file holds " + e.dtype);
-    auto data = reinterpret_cast<const unsigned char*>(bytes_.data()) + data_start_ + e.begin;
-    try {
-      return tensor_from_bytes(data, e.shape, e.dtype);
-    } catch (const std::exception& ex) {
-      bad(what + ": " + ex.what());
-    }
+  [[noreturn]] void bad(const std::string& what) const {
+    throw Error(ErrorKind::Value, graph_.file_ + ": " + (where_.empty() ? "" : where_ + ": ") + what);
   }
 
   // ---- the graph JSON ----
@@ -286,7 +147,7 @@ class GraphLoader {
       std::string what = singular + " " + q(t.name);
       t.type = type_field(j, what);
       t.tensor_key = string_field(j, "tensor", what, false);
-      if (!t.tensor_key.empty()) t.value = load_tensor(t.tensor_key, t.type, what);
+      if (!t.tensor_key.empty()) t.value = storage_.load(t.tensor_key, t.type, what);
       declare(t.name, kind, out.size());
       out.push_back(std::move(t));
     }
@@ -343,7 +204,7 @@ class GraphLoader {
         if (!ex[i].is_string()) bad("example output " + std::to_string(i) + " is not a tensor name");
         const ops::TensorType* type = graph_.type_of(graph_.outputs_[i]);
         graph_.example_outputs_.push_back(
-            load_tensor(ex[i].get<std::string>(), *type, "example output " + std::to_string(i) + " (of " +
+            storage_.load(ex[i].get<std::string>(), *type, "example output " + std::to_string(i) + " (of " +
                                                            graph_.outputs_[i].to_string() + ")"));
       }
     }

@@ -10,6 +10,7 @@
 // cannot be read or is cut short, ErrorKind::Value for bad content) whose message names the
 // file, the node and what is wrong. No input makes the loader crash.
 //
+// The file's container is read by capture/safetensors.h (tensor_from_bytes lives there).
 // Execution lives in capture/graph_runner.h.
 #pragma once
 
@@ -140,11 +141,5 @@ class Graph {
 
   friend class GraphLoader;
 };
-
-// Decodes `count` little-endian elements of a safetensors dtype ("F32", "BF16", "F16", "F64",
-// "I64", "I32", "I16", "I8", "U8", "BOOL") into a tensor of Twin's dtype (I16, I8 and U8 widen
-// to i32). Exact for every value. Throws std::invalid_argument for another dtype.
-ops::Tensor tensor_from_bytes(const unsigned char* data, const std::vector<std::int64_t>& shape,
-                              std::string_view safetensors_dtype);
 
 }  // namespace twin
