@@ -10,7 +10,8 @@
 // cannot be read or is cut short, ErrorKind::Value for bad content) whose message names the
 // file, the node and what is wrong. No input makes the loader crash.
 //
-// The file's container is read by capture/safetensors.h (tensor_from_bytes lives there).
+// The rooms behind this header: capture/safetensors.h (the file's container, tensor_from_bytes),
+// capture/graph_reader.cpp (the graph JSON, and for now the mapping of ATen ops onto Twin's).
 // Execution lives in capture/graph_runner.h.
 #pragma once
 
