@@ -11,7 +11,8 @@
 // file, the node and what is wrong. No input makes the loader crash.
 //
 // The rooms behind this header: capture/safetensors.h (the file's container, tensor_from_bytes),
-// capture/graph_reader.cpp (the graph JSON, and for now the mapping of ATen ops onto Twin's).
+// capture/graph_reader.cpp (the graph JSON), capture/aten_call.h and capture/aten_mapping.h
+// (the mapping of ATen calls onto Twin's ops, one file per op family under capture/aten/).
 // Execution lives in capture/graph_runner.h.
 #pragma once
 
