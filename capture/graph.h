@@ -10,6 +10,9 @@
 // cannot be read or is cut short, ErrorKind::Value for bad content) whose message names the
 // file, the node and what is wrong. No input makes the loader crash.
 //
+// The rooms behind this header: capture/safetensors.h (the file's container, tensor_from_bytes),
+// capture/graph_reader.cpp (the graph JSON), capture/aten_call.h and capture/aten_mapping.h
+// (the mapping of ATen calls onto Twin's ops, one file per op family under capture/aten/).
 // Execution lives in capture/graph_runner.h.
 #pragma once
 
@@ -140,11 +143,5 @@ class Graph {
 
   friend class GraphLoader;
 };
-
-// Decodes `count` little-endian elements of a safetensors dtype ("F32", "BF16", "F16", "F64",
-// "I64", "I32", "I16", "I8", "U8", "BOOL") into a tensor of Twin's dtype (I16, I8 and U8 widen
-// to i32). Exact for every value. Throws std::invalid_argument for another dtype.
-ops::Tensor tensor_from_bytes(const unsigned char* data, const std::vector<std::int64_t>& shape,
-                              std::string_view safetensors_dtype);
 
 }  // namespace twin

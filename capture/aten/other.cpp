@@ -1,0 +1,152 @@
+// ATen's other ops onto Twin's: copies (clone, detach, eval-mode dropout), casts in their many
+// spellings (to, _to_copy, type_as, x.float()), tensors created from sizes (full, zeros, ones,
+// their `_like` forms, arange), masks (triu, tril, masked_fill, where), embedding, layer_norm and
+// scaled_dot_product_attention.
+#include "capture/aten/mapping_context.h"
+
+#include <map>
+
+namespace twin::capture {
+
+namespace {
+
+void map_identity(MappingContext& c) { c.step(c.op(), {c.tensor()}); }
+
+// alias, lift_fresh, dropout in eval mode, ...: a copy of the input.
+void map_copy(MappingContext& c) { c.step("clone", {c.tensor(0, "input")}); }
+
+// to(self, dtype, ...), to(self, device, dtype, ...), to(self, other, ...), type(self, dtype),
+// _to_copy(self, dtype=...). A move to another device keeps the recorded dtype.
+void map_to(MappingContext& c) {
+  const std::string& op = c.op();
+  const AtenCall& call = c.call();
+  if (op != "_to_copy" && is_tensor(c.arg(1, "other"))) {
+    c.cast_like(c.tensor(), c.tensor(1, "other"));
+    return;
+  }
+  std::optional<ops::DType> dt;
+  if (auto it = call.kwargs.find("dtype"); it != call.kwargs.end() && !it->second.is_none()) dt = dtype_of(&it->second);
+  for (std::size_t i = 1; !dt && i < call.args.size(); ++i)
+    if (call.args[i].is_dtype()) dt = dtype_of(&call.args[i]);
+  if (!dt && op == "to" && call.args.size() >= 2) {
+    // ScalarType codes: to(self, dtype, non_blocking, copy, memory_format), or with a device first.
+    const AtenValue* candidate = &call.args[1];
+    if (candidate->is_device() && call.args.size() >= 3) candidate = &call.args[2];
+    if (candidate->is_int()) dt = dtype_of(candidate);
+    else if (candidate->is_string()) dt = dtype_from_name(candidate->string());
+  }
+  if (!dt) dt = c.out_dtype();
+  c.step("cast", {c.tensor()}, {{"dtype", dtype_attr(*dt)}});
+}
+
+void map_type_as(MappingContext& c) { c.cast_like(c.tensor(), c.tensor(1, "other")); }
+
+// x.float(), x.long(), ...
+void map_cast_method(MappingContext& c) {
+  static const std::map<std::string, ops::DType, std::less<>> dtypes = {
+      {"float", ops::DType::F32}, {"double", ops::DType::F64}, {"half", ops::DType::F16}, {"bfloat16", ops::DType::BF16},
+      {"long", ops::DType::I64},  {"int", ops::DType::I32},    {"bool", ops::DType::Bool}};
+  if (!is_tensor(c.arg(0, "self"))) throw Unmappable{"Twin has no mapping for this op"};
+  c.step("cast", {c.tensor()}, {{"dtype", dtype_attr(dtypes.at(c.op()))}});
+}
+
+// full, zeros, ones and their `_like` forms. The recorded dtype decides: it is what PyTorch
+// chose, its default dtype included.
+void map_filled(MappingContext& c) {
+  const std::string& op = c.op();
+  bool like = op.size() > 5 && op.substr(op.size() - 5) == "_like";
+  std::string base = like ? op.substr(0, op.size() - 5) : op;
+  ops::Attributes at{{"shape", ints_attr(like ? c.out_shape() : ints_of(c.arg(0, "size"), "size"))}};
+  if (base == "full") {
+    const AtenValue* f = c.arg(1, "fill_value");
+    if (!is_number(f) && !(f && f->is_bool())) throw Unmappable{"fill_value is not a number"};
+    at["fill_value"] = f->is_bool() ? int_attr(f->bool_value() ? 1 : 0) : number_attr(*f);
+  }
+  at["dtype"] = dtype_attr(c.out_dtype());
+  c.step(base, {}, at);
+}
+
+// arange(end), arange(start, end), arange(start, end, step), positionally or by keyword.
+void map_arange(MappingContext& c) {
+  const AtenCall& call = c.call();
+  std::vector<const AtenValue*> numbers;
+  for (std::size_t i = 0; i < call.args.size() && i < 3 && is_number(&call.args[i]); ++i) numbers.push_back(&call.args[i]);
+  for (const char* k : {"start", "end", "step"})
+    if (auto it = call.kwargs.find(k); it != call.kwargs.end() && is_number(&it->second)) numbers.push_back(&it->second);
+  ops::Attributes at;
+  if (numbers.size() == 1) at = {{"start", int_attr(0)}, {"end", number_attr(*numbers[0])}, {"step", int_attr(1)}};
+  else if (numbers.size() == 2)
+    at = {{"start", number_attr(*numbers[0])}, {"end", number_attr(*numbers[1])}, {"step", int_attr(1)}};
+  else if (numbers.size() == 3)
+    at = {{"start", number_attr(*numbers[0])}, {"end", number_attr(*numbers[1])}, {"step", number_attr(*numbers[2])}};
+  else throw Unmappable{"arange with " + std::to_string(numbers.size()) + " bounds"};
+  at["dtype"] = dtype_attr(c.out_dtype());
+  c.step("arange", {}, at);
+}
+
+void map_triangle(MappingContext& c) {
+  const AtenValue* d = c.arg(1, "diagonal");
+  c.step(c.op(), {c.tensor()}, {{"diagonal", int_attr(d ? int_of(d, "diagonal") : 0)}});
+}
+
+void map_embedding(MappingContext& c) { c.step("embedding", {c.tensor(0, "weight"), c.tensor(1, "indices")}); }
+
+// masked_fill(self, mask, number); masked_fill.Tensor(self, mask, value) is where(mask, value, self).
+void map_masked_fill(MappingContext& c) {
+  const AtenValue* v = c.arg(2, "value");
+  if (is_tensor(v)) {
+    c.step("where", {c.tensor(1, "mask"), c.tensor(2, "value"), c.tensor()});
+    return;
+  }
+  if (!is_number(v) && !(v && v->is_bool())) throw Unmappable{"masked_fill value is not a number"};
+  ops::AttrValue value = v->is_bool() ? int_attr(v->bool_value() ? 1 : 0) : number_attr(*v);
+  c.step("masked_fill", {c.tensor(), c.tensor(1, "mask")}, {{"value", value}});
+}
+
+void map_where(MappingContext& c) {
+  c.step("where", {c.tensor(0, "condition"), c.operand(1, "self"), c.operand(2, "other")});
+}
+
+void map_layer_norm(MappingContext& c) {
+  std::vector<GraphOperand> operands{c.tensor(0, "input")};
+  bool has_weight = is_tensor(c.arg(2, "weight")), has_bias = is_tensor(c.arg(3, "bias"));
+  if (has_bias && !has_weight) throw Unmappable{"layer_norm with a bias but no weight"};
+  if (has_weight) operands.push_back(c.tensor(2, "weight"));
+  if (has_bias) operands.push_back(c.tensor(3, "bias"));
+  ops::Attributes at{{"normalized_shape", ints_attr(ints_of(c.arg(1, "normalized_shape"), "normalized_shape"))}};
+  if (auto e = c.arg(4, "eps"); is_number(e)) at["eps"] = number_attr(*e);
+  c.step("layer_norm", operands, at);
+}
+
+void map_attention(MappingContext& c) {
+  std::vector<GraphOperand> operands{c.tensor(0, "query"), c.tensor(1, "key"), c.tensor(2, "value")};
+  if (is_tensor(c.arg(3, "attn_mask"))) operands.push_back(c.tensor(3, "attn_mask"));
+  if (auto p = c.arg(4, "dropout_p"); p && !(is_number(p) && p->number() == 0)) throw Unmappable{"attention dropout"};
+  ops::Attributes at;
+  if (auto causal = c.arg(5, "is_causal"); causal && causal->is_bool()) at["is_causal"] = ops::AttrValue{causal->bool_value()};
+  if (auto s = c.arg(6, "scale"); is_number(s)) at["scale"] = number_attr(*s);
+  c.step("scaled_dot_product_attention", operands, at);
+}
+
+}  // namespace
+
+void register_other_mappings(std::vector<AtenMapping>& out) {
+  for (const char* name : {"contiguous", "clone", "detach"}) add_mapping(out, {name}, {name}, map_identity);
+  add_mapping(out, {"alias", "lift_fresh", "lift_fresh_copy", "dropout", "feature_dropout"}, {"clone"}, map_copy);
+  add_mapping(out, {"to", "type", "_to_copy"}, {"cast"}, map_to);
+  add_mapping(out, {"type_as"}, {"cast"}, map_type_as);
+  add_mapping(out, {"float", "double", "half", "bfloat16", "long", "int", "bool"}, {"cast"}, map_cast_method);
+  add_mapping(out, {"full", "full_like"}, {"full"}, map_filled);
+  add_mapping(out, {"zeros", "zeros_like"}, {"zeros"}, map_filled);
+  add_mapping(out, {"ones", "ones_like"}, {"ones"}, map_filled);
+  add_mapping(out, {"arange"}, {"arange"}, map_arange);
+  add_mapping(out, {"triu"}, {"triu"}, map_triangle);
+  add_mapping(out, {"tril"}, {"tril"}, map_triangle);
+  add_mapping(out, {"embedding"}, {"embedding"}, map_embedding);
+  add_mapping(out, {"masked_fill"}, {"masked_fill", "where"}, map_masked_fill);
+  add_mapping(out, {"where"}, {"where"}, map_where);
+  add_mapping(out, {"layer_norm"}, {"layer_norm"}, map_layer_norm);
+  add_mapping(out, {"scaled_dot_product_attention"}, {"scaled_dot_product_attention"}, map_attention);
+}
+
+}  // namespace twin::capture

@@ -1,0 +1,44 @@
+// ATen's reductions onto Twin's: mean, sum, amax (dims, keepdim, an accumulation dtype) and
+// the softmax family (_softmax's third argument is half_to_float, not a dtype).
+#include "capture/aten/mapping_context.h"
+
+namespace twin::capture {
+
+namespace {
+
+void map_reduction(MappingContext& c) {
+  const std::string& op = c.op();
+  ops::Attributes at;
+  if (auto d = c.arg(1, "dim")) {
+    if (d->is_dtype()) at["dtype"] = dtype_attr(*dtype_of(d));  // sum(self, dtype=...)
+    else at["dim"] = ints_attr(ints_of(d, "dim"));
+  }
+  if (auto k = c.arg(2, "keepdim")) {
+    if (!k->is_bool()) throw Unmappable{"keepdim is not a boolean"};
+    at["keepdim"] = ops::AttrValue{k->bool_value()};
+  }
+  if (op != "amax")
+    if (auto dt = dtype_of(c.arg(3, "dtype"))) at["dtype"] = dtype_attr(*dt);
+  if (op == "amax" && !at.count("dim")) at["dim"] = ints_attr({});
+  c.step(op, {c.tensor()}, at);
+}
+
+void map_softmax(MappingContext& c) {
+  const std::string& op = c.op();
+  ops::Attributes at{{"dim", int_attr(int_of(c.arg(1, "dim"), "dim"))}};
+  const AtenValue* d = op == "_softmax" ? nullptr : c.arg(2, "dtype");  // _softmax: half_to_float
+  if (auto dt = dtype_of(d)) at["dtype"] = dtype_attr(*dt);
+  c.step(op == "_softmax" ? "softmax" : op, {c.tensor()}, at);
+}
+
+}  // namespace
+
+void register_reduction_mappings(std::vector<AtenMapping>& out) {
+  add_mapping(out, {"mean"}, {"mean"}, map_reduction);
+  add_mapping(out, {"sum"}, {"sum"}, map_reduction);
+  add_mapping(out, {"amax"}, {"amax"}, map_reduction);
+  add_mapping(out, {"softmax", "_softmax"}, {"softmax"}, map_softmax);
+  add_mapping(out, {"log_softmax"}, {"log_softmax"}, map_softmax);
+}
+
+}  // namespace twin::capture
