@@ -37,8 +37,9 @@ std::optional<fs::path> capture_package_dir() {
     fs::path installed = exe.parent_path().parent_path() / "share" / "twin" / "capture";
     if (has_package(installed)) return installed;
   }
-  // A build tree: the source tree this file was compiled from.
-  fs::path source = fs::path(__FILE__).parent_path().parent_path() / "capture";
+  // A build tree: the source tree this Twin was configured from (not __FILE__, which a
+  // compiler cache may make relative).
+  fs::path source = fs::path(TWIN_SOURCE_DIR) / "capture";
   if (has_package(source)) return source;
   return std::nullopt;
 }
