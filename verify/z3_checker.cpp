@@ -40,15 +40,11 @@ std::string shape_text(const Shape& s) {
 // ---- how a pattern node's children are read ------------------------------------------------
 
 // Which children of a node are operands and which attributes: the shared reading of
-// verify/pattern_layout.h, with the encoder's own table for ops ops/ does not know. An op
-// neither knows is not encodable.
-NodeLayout layout_of(const eg::OpTable& ops, const eg::Pattern& node) {
-  auto encoder_table = [](std::string_view op) -> std::optional<LayoutSignature> {
-    if (const EncodedOpSignature* sig = encoded_signature(op)) return LayoutSignature{sig->operands, sig->attributes};
-    return std::nullopt;
-  };
+// verify/pattern_layout.h (the op registry's signature). An op the registry does not know is
+// not encodable.
+NodeLayout encoder_layout_of(const eg::OpTable& ops, const eg::Pattern& node) {
   try {
-    return verify::layout_of(ops, node, encoder_table);
+    return layout_of(ops, node);
   } catch (const LayoutError& e) {
     throw NotEncodable(e.op(), e.unknown_op() ? "unknown op" : e.what());
   }
@@ -76,7 +72,7 @@ void collect_roles(const eg::OpTable& ops, const eg::Pattern& p, bool attribute,
   }
   NodeLayout layout;
   try {
-    layout = layout_of(ops, p);
+    layout = encoder_layout_of(ops, p);
   } catch (const NotEncodable& e) {
     // An op neither ops/ nor the encoder knows: its children can only be tensors.
     not_encodable.insert(info.name);
@@ -166,7 +162,7 @@ struct Walker {
         for (auto& v : eval(c)) out.push_back(std::move(v));
       return out;
     }
-    NodeLayout layout = layout_of(ops, p);
+    NodeLayout layout = encoder_layout_of(ops, p);
     std::vector<TVal> operands;
     ops::Attributes attrs;
     for (std::size_t i = 0; i < p.children.size(); ++i) {
@@ -600,7 +596,7 @@ void collect_squeezes(const eg::OpTable& ops, const eg::Pattern& p, std::vector<
   if (info.name != "squeeze") return;
   NodeLayout layout;
   try {
-    layout = layout_of(ops, p);
+    layout = encoder_layout_of(ops, p);
   } catch (const std::exception&) {
     return;
   }
