@@ -11,25 +11,16 @@ namespace twin::verify {
 
 namespace eg = twin::egraph;
 
-NodeLayout layout_of(const eg::OpTable& ops, const eg::Pattern& node, const LayoutFallback& fallback) {
+NodeLayout layout_of(const eg::OpTable& ops, const eg::Pattern& node) {
   const eg::OpInfo& info = ops.info(node.op);
   if (node.is_var() || info.kind != eg::OpKind::Apply)
     throw LayoutError(node.is_var() ? "?" + node.var : info.name, "not an applied op", false);
   NodeLayout layout;
   std::vector<std::string> attr_order;
-  std::optional<LayoutSignature> sig;
-  if (const ops::OpSpec* spec = ops::find_op(info.name)) {
-    layout.operand_slots = static_cast<int>(spec->operands.size());
-    for (const auto& a : spec->attributes) attr_order.push_back(a.name);
-  } else if (fallback && (sig = fallback(info.name))) {
-    layout.operand_slots = sig->operands;
-    attr_order = sig->attributes;
-  } else if (info.name == "getitem") {
-    layout.operand_slots = 1;
-    attr_order = {"index"};
-  } else {
-    throw LayoutError(info.name, "unknown op", true);
-  }
+  const ops::OpSpec* spec = ops::find_op(info.name);
+  if (!spec) throw LayoutError(info.name, "unknown op", true);
+  layout.operand_slots = static_cast<int>(spec->operands.size());
+  for (const auto& a : spec->attributes) attr_order.push_back(a.name);
   std::size_t n = node.children.size();
   std::size_t positional = n - std::min(n, info.attr_names.size());
   std::set<std::string> named(info.attr_names.begin(), info.attr_names.end());

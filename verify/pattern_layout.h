@@ -3,9 +3,8 @@
 // the same way.
 //
 // Rules (the language's lowering, egraph/op_table.h):
-//   - the op's signature (tensor operands, attributes in order) comes from ops::find_op, else
-//     from the caller's `fallback` (e.g. the Z3 encoder's own table), else `getitem` is
-//     (1 operand; attribute index); an op none of them knows throws LayoutError (unknown_op);
+//   - the op's signature (tensor operands, attributes in order) comes from the op registry,
+//     ops::find_op (a name or an alias); an op it does not know throws LayoutError (unknown_op);
 //   - the trailing children named by OpInfo::attr_names are those attributes;
 //   - of the positional children, the first `operand_slots` are operands, except that a
 //     dtype leaf (`cast(?x, f32)`: a Symbol naming a dtype) is always an attribute; the
@@ -21,12 +20,9 @@
 #include "ops/attributes.h"
 
 #include <cstdint>
-#include <functional>
 #include <map>
-#include <optional>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace twin::verify {
@@ -34,11 +30,6 @@ namespace twin::verify {
 struct NodeLayout {
   int operand_slots = 0;                // positional children that are tensor operands
   std::vector<std::string> child_attr;  // per child: attribute name, or "" for an operand
-};
-
-struct LayoutSignature {
-  int operands = 1;                     // positional tensor operands (a list counts one)
-  std::vector<std::string> attributes;  // in positional order
 };
 
 class LayoutError : public std::invalid_argument {
@@ -53,10 +44,8 @@ class LayoutError : public std::invalid_argument {
   bool unknown_op_;
 };
 
-using LayoutFallback = std::function<std::optional<LayoutSignature>(std::string_view op)>;
-
 // `node` must be an Apply node. Throws LayoutError as described above.
-NodeLayout layout_of(const egraph::OpTable& ops, const egraph::Pattern& node, const LayoutFallback& fallback = {});
+NodeLayout layout_of(const egraph::OpTable& ops, const egraph::Pattern& node);
 
 // The value an attribute child spells, for one instantiation of the rule: an integer
 // variable (`end=?k`) takes its value from `integers`; constants, strings, dtype names,

@@ -11,6 +11,10 @@
 // broadcast, `linear(x, w[, b])` is x @ w^T + b, `cast` is the identity in real arithmetic.
 // Operands are passed flattened (a list operand's tensors in place), as ops::OpSpec::infer
 // takes them. Only verify/ includes <z3++.h>.
+//
+// The per-op encodings live in verify/z3/, one file per op family, in a table keyed by the
+// registered op name (verify/z3/op_encoding.h); this file is the encoder they share: exact
+// constants, uninterpreted functions and their axioms, and the domain conditions of a side.
 #pragma once
 
 #include "ops/attributes.h"
@@ -53,18 +57,17 @@ class EncodingShapeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The names of the ops encode() knows, sorted.
-const std::vector<std::string>& encodable_ops();
+// The Z3 encoding table (verify/z3/op_encoding.h), keyed by the registered op names of
+// ops/op_spec.h: whether `registered_name` has an encoding (an alias does not count), and every
+// name that has one, sorted. Every op whose validation is Symbolic has one.
+bool has_z3_encoding(std::string_view registered_name);
+std::vector<std::string> z3_encoded_ops();
+// Whether encode() knows `op`, by its registered name or an alias (`view`, `to`).
 bool is_encodable(std::string_view op);
-// The tensor operands an op takes before its attributes (list operands count as one), and its
-// attribute names in positional order: how a positional child past the operands is named.
-// Unknown op: nullptr.
-struct EncodedOpSignature {
-  int operands = 1;           // positional tensor operands (a list counts one)
-  int optional_operands = 0;  // of which trailing ones may be absent (linear's bias)
-  std::vector<std::string> attributes;
-};
-const EncodedOpSignature* encoded_signature(std::string_view op);
+
+namespace encoding {
+class EncodeCall;
+}
 
 class Z3Encoder {
  public:
@@ -78,9 +81,10 @@ class Z3Encoder {
   // A tensor of fresh Real constants named `prefix[i,j]`.
   SymTensor fresh(const std::string& prefix, const std::vector<std::int64_t>& shape);
 
-  // Encodes `op` on operands (list operands flattened) and attributes (by name; missing ones
-  // take PyTorch's defaults). Most ops give one tensor; split and chunk give several.
-  // Throws NotEncodable or EncodingShapeError.
+  // Encodes `op` (a registered name or an alias) on operands (list operands flattened) and
+  // attributes (by the registry's names; missing ones take PyTorch's defaults), through the
+  // encoding registered for the op. Most ops give one tensor; split and chunk give several.
+  // Throws NotEncodable (no encoding, or none for these attributes) or EncodingShapeError.
   std::vector<SymTensor> encode(std::string_view op, const std::vector<SymTensor>& operands,
                                 const ops::Attributes& attributes);
 
@@ -103,6 +107,8 @@ class Z3Encoder {
   bool is_uf(const z3::func_decl& decl, std::string* name) const;
 
  private:
+  friend class encoding::EncodeCall;  // an op's encoding builds terms through the encoder
+
   z3::expr apply_uf(const std::string& name, const z3::expr& arg);
   z3::expr uf_constant(const std::string& name);
   z3::expr sqrt_of(const z3::expr& x);

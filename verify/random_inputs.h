@@ -1,0 +1,112 @@
+// Internal to verify/: what random testing draws for a rule's variables, and how.
+//
+//   - Numbers come from a splitmix64 generator of our own (Rng), bit-identical on every
+//     platform: the same seed gives the same draws, verdicts and counterexamples everywhere.
+//     mix_seed derives one stream per (seed, instance, trial) and per variable.
+//   - Shapes come from find_instances (the Z3 checker's shape solver); integer attribute
+//     variables (?k) take the instance's values.
+//   - A variable's values honour the lhs ops' operand domains (Positive, NonZero, Index with
+//     its bound resolved on the instance, BoolMask; where several ops constrain a variable, the
+//     strictest kind wins and an Index takes the smallest bound) and the guard's elementwise
+//     value constraints between a variable and a constant (`?x > 0`, `?x <= 3`, `?x != 0`).
+//     Floating values: standard normal; Positive uniform in [0.1, 4]; NonZero ±[0.5, 4];
+//     intervals uniformly. Variables are drawn in the order the lhs first mentions them.
+//   - Sweeps: where a rule has one tensor variable and only elementwise ops (casts and
+//     identities included), every finite value of a 16-bit float dtype in its domain is a
+//     small enough input space to test whole (all_values, sweepable).
+#pragma once
+
+#include "egraph/op_table.h"
+#include "egraph/rewrite.h"
+#include "egraph/scalar_expr.h"
+#include "ops/op_spec.h"
+#include "ops/tensor.h"
+#include "verify/z3_checker.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace twin::verify::random_testing {
+
+// ---- deterministic random numbers ----------------------------------------------------------
+
+std::uint64_t splitmix(std::uint64_t& state);
+std::uint64_t mix_seed(std::uint64_t a, std::uint64_t b, std::uint64_t c = 0);
+
+struct Rng {
+  std::uint64_t state;
+  explicit Rng(std::uint64_t seed) : state(seed) {}
+  double uniform();                                 // [0, 1)
+  double normal();                                  // Box-Muller
+  std::int64_t integer(std::int64_t lo, std::int64_t hi);  // [lo, hi)
+};
+
+// ---- what the guard and the ops say about a variable's values -------------------------------
+
+struct ValueConstraint {
+  std::optional<double> lo, hi;
+  bool lo_strict = false, hi_strict = false;
+  std::vector<double> excluded;
+
+  void lower(double v, bool strict);
+  void upper(double v, bool strict);
+  bool admits(double v) const;
+};
+
+using DomainKind = ops::OperandDomain::Kind;
+
+// How strict a domain kind is (Any < NonZero < Positive < Index < BoolMask).
+int domain_rank(DomainKind k);
+
+struct VarInfo {
+  ops::TensorType type;            // the instance's type (dtype from guard or domain hints)
+  DomainKind kind = DomainKind::Any;
+  std::int64_t index_bound = -1;   // Index: the smallest bound seen
+  ValueConstraint constraint;      // guard + op domain
+};
+
+// A rule with what its guard says, shared by every instance.
+struct Setup {
+  const egraph::Rewrite& rule;
+  const egraph::OpTable& ops;
+  std::vector<std::string> tensor_vars;  // lhs order
+  std::map<std::string, ValueConstraint> guard_constraints;
+  std::map<std::string, ops::DType> guard_dtypes;
+  bool infinite_values = false;  // the lhs writes an infinite constant ("-inf"): see compare
+};
+
+Setup make_setup(const egraph::Rewrite& rule, const egraph::OpTable& ops, const Z3Instance& any_instance);
+
+// Variable information on one instance: domains from a pass over the lhs with placeholder
+// inputs (ones, zeros for integer and bool tensors), merged with the guard's constraints.
+std::map<std::string, VarInfo> var_infos(const Setup& s, const Z3Instance& inst);
+
+// Values for every tensor variable (row-major); throws std::runtime_error when a variable's
+// constraints cannot be met.
+std::map<std::string, std::vector<double>> draw_inputs(const Setup& s, const Z3Instance& inst,
+                                                       const std::map<std::string, VarInfo>& infos, std::uint64_t seed);
+
+// The values as tensors, each in the dtype `dtype(name, instance dtype)` gives it.
+std::map<std::string, ops::Tensor> tensors_of(const std::map<std::string, std::vector<double>>& values,
+                                              const std::map<std::string, VarInfo>& infos,
+                                              const std::function<ops::DType(const std::string&, ops::DType)>& dtype);
+
+// The instances to test: find_instances with `count` instances and dims up to `max_dim`, or
+// nothing.
+std::vector<Z3Instance> instances_for(const egraph::Rewrite& rule, const egraph::OpTable& ops, int count,
+                                      std::int64_t max_dim);
+
+// ---- exhaustive 16-bit sweeps --------------------------------------------------------------
+
+// Every finite value of a 16-bit float dtype (bf16 or f16) that the variable admits, in
+// ascending bit order.
+std::vector<double> all_values(ops::DType dtype, const VarInfo& vi);
+// One tensor variable, every op elementwise (dtype casts included): the input space of a
+// 16-bit variable is small enough to sweep.
+bool sweepable(const Setup& s);
+
+}  // namespace twin::verify::random_testing
