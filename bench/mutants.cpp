@@ -35,6 +35,7 @@
 #include "egraph/rewrite.h"
 #include "compiler/rule_compiler.h"
 #include "compiler/term_printer.h"
+#include "ops/op_spec.h"
 #include "interp/interpreter.h"
 #include "verify/z3_checker.h"
 #ifdef TWIN_HAVE_RULE_VERIFIER
@@ -92,48 +93,18 @@ std::shared_ptr<Term> copy(const Term& t) { return std::make_shared<Term>(t); }
 
 TermPtr constant(const Rational& r) { return make_constant(r); }
 
-const std::map<std::string, std::vector<std::string>>& op_swaps() {
-  static const std::map<std::string, std::vector<std::string>> swaps = {
-      {"add", {"sub", "mul"}},
-      {"sub", {"add"}},
-      {"mul", {"div", "add"}},
-      {"div", {"mul"}},
-      {"pow", {"mul"}},
-      {"sum", {"mean", "amax"}},
-      {"mean", {"sum"}},
-      {"amax", {"sum"}},
-      {"softmax", {"log_softmax"}},
-      {"log_softmax", {"softmax"}},
-      {"exp", {"log", "sigmoid"}},
-      {"log", {"exp"}},
-      {"sqrt", {"rsqrt"}},
-      {"rsqrt", {"sqrt"}},
-      {"sigmoid", {"tanh", "exp"}},
-      {"tanh", {"sigmoid"}},
-      {"silu", {"gelu", "sigmoid"}},
-      {"gelu", {"silu"}},
-      {"relu", {"silu", "neg"}},
-      {"neg", {"relu"}},
-      {"sin", {"cos"}},
-      {"cos", {"sin"}},
-      {"triu", {"tril"}},
-      {"tril", {"triu"}},
-      {"cat", {"stack"}},
-      {"stack", {"cat"}},
-      {"squeeze", {"unsqueeze"}},
-      {"unsqueeze", {"squeeze"}},
-      {"matmul", {"mul"}},
-      {"bmm", {"matmul"}},
-      {"contiguous", {"neg"}},
-      {"clone", {"neg"}},
-      {"detach", {"neg"}},
-  };
-  return swaps;
+// The ops a port writes by mistake in `op`'s place: the registry's `confusable` (ops/op_spec.h).
+const std::vector<std::string>* op_swaps(const std::string& op) {
+  const ops::OpSpec* spec = ops::find_op(op);
+  return spec && !spec->confusable.empty() ? &spec->confusable : nullptr;
 }
 
+// Binary arithmetic whose operands do not commute (sub, div, pow, matmul, bmm): swapping them
+// is a port's typical slip.
 bool non_commutative(const std::string& op) {
-  static const std::set<std::string> ops = {"sub", "div", "pow", "matmul", "bmm"};
-  return ops.count(op) > 0;
+  const ops::OpSpec* spec = ops::find_op(op);
+  return spec && spec->operands.size() == 2 && !spec->commutative &&
+         (spec->family == ops::OpFamily::Elementwise || spec->family == ops::OpFamily::LinearAlgebra);
 }
 
 bool is_dim_attribute(const std::string& name) {
@@ -237,12 +208,17 @@ void mutate(const Term& t, const VarRoles& roles, const std::function<void(TermP
 
   // Ops swapped.
   if (t.kind == TermKind::Apply) {
-    if (auto it = op_swaps().find(op); it != op_swaps().end()) {
-      for (const auto& other : it->second) {
+    if (const auto* swaps = op_swaps(op)) {
+      for (const auto& other : *swaps) {
         auto m = copy(t);
         m->name = other;
         // Attributes that the new op does not take are dropped (sum's dim is fine for mean).
-        if (other == "neg" || other == "relu" || other == "sigmoid" || other == "exp" || other == "silu") m->attributes.clear();
+        const ops::OpSpec* target = ops::find_op(other);
+        std::vector<std::pair<std::string, TermPtr>> kept;
+        for (const auto& attribute : m->attributes)
+          for (const auto& declared : target->attributes)
+            if (declared.name == attribute.first) kept.push_back(attribute);
+        m->attributes = std::move(kept);
         if ((op == "squeeze" || op == "unsqueeze") && m->attributes.empty()) continue;
         emit(m, op + " -> " + other);
       }

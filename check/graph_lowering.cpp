@@ -21,85 +21,6 @@ namespace {
 
 [[noreturn]] void fail(const std::string& message) { throw Error(ErrorKind::Value, message); }
 
-std::int64_t int_attr(const Attributes& a, const std::string& name) { return a.at(name).as_int(); }
-bool is_none(const Attributes& a, const std::string& name) {
-  auto it = a.find(name);
-  return it == a.end() || std::holds_alternative<std::monostate>(it->second.value);
-}
-
-// `dim` counted from the end of a rank-`rank` tensor: -1 is the last dim.
-std::int64_t from_end(std::int64_t dim, std::int64_t rank, const std::string& op) {
-  auto d = ops::normalize_dim(dim, rank);
-  if (!d) fail("`" + op + "`: dim " + std::to_string(dim) + " is out of range for rank " + std::to_string(rank));
-  return *d - rank;
-}
-
-// The ops whose `dim` counts against the operand's rank, and those counting against the result's.
-bool has_operand_dim(const std::string& op) {
-  static const char* names[] = {"slice", "cat", "chunk", "split", "softmax", "log_softmax", "select",
-                                "index_select", "repeat_interleave", "squeeze"};
-  return std::find(std::begin(names), std::end(names), op) != std::end(names);
-}
-
-void canonicalize_attributes(const std::string& op, const std::vector<LoweredValue>& operands, Attributes& a) {
-  if (operands.empty()) return;
-  const auto& first = operands[0].type;
-  std::int64_t rank = first ? first->rank() : -1;
-  if (op == "cat" || op == "stack") {
-    // operands are the list items (flattened)
-    if (rank < 0) return;
-    std::int64_t r = op == "stack" ? rank + 1 : rank;
-    a["dim"] = AttrValue::of_int(from_end(int_attr(a, "dim"), r, op));
-    return;
-  }
-  if (rank < 0) return;
-  if (op == "unsqueeze") {
-    a["dim"] = AttrValue::of_int(from_end(int_attr(a, "dim"), rank + 1, op));
-  } else if (op == "transpose") {
-    std::int64_t d0 = from_end(int_attr(a, "dim0"), rank, op), d1 = from_end(int_attr(a, "dim1"), rank, op);
-    a["dim0"] = AttrValue::of_int(std::min(d0, d1));
-    a["dim1"] = AttrValue::of_int(std::max(d0, d1));
-  } else if (op == "sum" || op == "mean" || op == "amax") {
-    if (!is_none(a, "dim")) {
-      auto& v = a["dim"].value;
-      std::vector<std::int64_t> dims;
-      if (auto* list = std::get_if<std::vector<std::int64_t>>(&v)) dims = *list;
-      else dims = {a["dim"].as_int()};
-      for (auto& d : dims) d = from_end(d, rank, op);
-      std::sort(dims.begin(), dims.end());
-      a["dim"] = AttrValue{dims};
-    }
-  } else if (has_operand_dim(op) && !is_none(a, "dim")) {
-    a["dim"] = AttrValue::of_int(from_end(int_attr(a, "dim"), rank, op));
-  }
-  if (op == "slice" && rank > 0) {
-    std::int64_t size = first->shape[static_cast<std::size_t>(rank + int_attr(a, "dim"))];
-    auto bound = [&](const char* name, std::int64_t dflt) {
-      if (is_none(a, name)) return dflt;
-      std::int64_t v = a[name].as_int();
-      if (v < 0) v += size;
-      return std::clamp<std::int64_t>(v, 0, size);
-    };
-    std::int64_t start = bound("start", 0), end = std::max(start, bound("end", size));
-    a["start"] = AttrValue::of_int(start);
-    a["end"] = AttrValue::of_int(end);
-  }
-}
-
-bool is_identity(const std::string& op, const std::vector<LoweredValue>& operands, const Attributes& a,
-                 const TensorType& out) {
-  if (op == "contiguous" || op == "clone" || op == "detach") return true;
-  if (operands.empty() || !operands[0].type) return false;
-  const TensorType& in = *operands[0].type;
-  if (in.python_scalar) return false;
-  if (op == "cast") return in.dtype == out.dtype;
-  if (op == "reshape" || op == "expand") return in.shape == out.shape;
-  if (op == "transpose") return int_attr(a, "dim0") == int_attr(a, "dim1");
-  if (op == "slice") return in.shape == out.shape && int_attr(a, "step") == 1;
-  if (op == "repeat_interleave" || op == "repeat") return in.shape == out.shape;  // every count 1
-  return false;
-}
-
 std::vector<TensorType> operand_types(const std::vector<LoweredValue>& operands, const std::string& op) {
   std::vector<TensorType> types;
   for (const auto& o : operands) {
@@ -146,18 +67,18 @@ LoweredValue GraphLowering::add_op(const std::string& name, const std::vector<Lo
   } catch (const std::exception& e) {
     fail("`" + name + "`: " + e.what());
   }
-  canonicalize_attributes(name, operands, attributes);
   std::vector<TensorType> types = operand_types(operands, name);
   TensorType out;
   try {
     std::vector<TensorType> outs = spec->infer(types, attributes);
     if (outs.size() != 1) fail("`" + name + "` gives " + std::to_string(outs.size()) + " results where one is expected");
     out = outs[0];
+    // The canonical form each op declares (ops/op_spec.h), and its identities.
+    if (spec->canonicalize) spec->canonicalize(types, out, attributes);
+    if (spec->is_identity && spec->is_identity(types, out, attributes)) return operands[0];
   } catch (const ops::ShapeError& e) {
     fail("`" + name + "`: " + e.what());
   }
-  if (name == "reshape" || name == "expand") attributes["shape"] = AttrValue{out.shape};
-  if (is_identity(name, operands, attributes, out)) return operands[0];
   if (name == "reshape" && operands[0].type) {
     // A reshape of a reshape is one reshape of the first one's input.
     if (const eg::Explainer* ex = graph_.explainer()) {
@@ -311,7 +232,8 @@ LoweredGraph GraphLowering::lower(const Graph& graph, const std::map<std::string
             }
             operands.push_back(v);
           }
-          if (step.op == "chunk" || step.op == "split") {
+          const ops::OpSpec* step_spec = ops::find_op(step.op);
+          if (step_spec && step_spec->multi_output) {
             if (operands.size() != 1) fail("`" + step.op + "` takes one operand");
             steps.push_back(add_pieces(step.op, operands[0], attributes));
           } else {

@@ -85,5 +85,6 @@ extern const CommandSpec kDisasmCommand;
 extern const CommandSpec kVerifyCommand;
 extern const CommandSpec kCaptureCommand;
 extern const CommandSpec kCheckCommand;
+extern const CommandSpec kOpsCommand;
 
 }  // namespace twin::cli

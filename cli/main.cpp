@@ -10,7 +10,7 @@ namespace {
 
 // Adding a command: define its CommandSpec in <name>_command.cpp, declare it in command.h,
 // and add one line here. `twin --help` lists them in this order.
-constexpr std::array<const CommandSpec*, 7> kCommands = {
+constexpr std::array<const CommandSpec*, 8> kCommands = {
     &kRunCommand,
     &kReplCommand,
     &kFmtCommand,
@@ -18,6 +18,7 @@ constexpr std::array<const CommandSpec*, 7> kCommands = {
     &kCaptureCommand,
     &kCheckCommand,
     &kDisasmCommand,
+    &kOpsCommand,
 };
 
 const CommandSpec* find_command(std::string_view name) {

@@ -68,26 +68,34 @@ OpSpec unary(const std::string& name, Unary rule, Kind domain = Kind::Any, std::
 
 }  // namespace
 
-void register_elementwise_ops(std::vector<OpSpec>& out) {
-  out.push_back(binary("add", "other"));
-  out.push_back(binary("sub", "other"));
-  out.push_back(binary("mul", "other"));
-  out.push_back(binary("div", "other", {OperandDomain{}, OperandDomain{Kind::NonZero}}));
-  out.push_back(binary("pow", "exponent", {OperandDomain{Kind::Positive}, OperandDomain{}}));
+// `confusable`: the ops a port writes by mistake in the op's place (bench/mutants).
+OpSpec with(OpSpec spec, std::vector<std::string> confusable, bool commutative = false) {
+  spec.confusable = std::move(confusable);
+  spec.commutative = commutative;
+  return spec;
+}
 
-  out.push_back(unary("neg", Unary::NoBool));
-  out.push_back(unary("sqrt", Unary::Float, Kind::Positive));
-  out.push_back(unary("rsqrt", Unary::Float, Kind::Positive));
-  out.push_back(unary("exp", Unary::Float));
-  out.push_back(unary("log", Unary::Float, Kind::Positive));
-  out.push_back(unary("tanh", Unary::Float));
-  out.push_back(unary("sigmoid", Unary::Float));
-  out.push_back(unary("sin", Unary::Float));
-  out.push_back(unary("cos", Unary::Float));
-  out.push_back(unary("silu", Unary::FloatOnly));
-  out.push_back(unary("gelu", Unary::FloatOnly, Kind::Any,
-                      {with_default("approximate", AttrKind::String, string_value("none"))}));
-  out.push_back(unary("relu", Unary::NoBool));
+void register_elementwise_ops(std::vector<OpSpec>& out) {
+  out.push_back(with(binary("add", "other"), {"sub", "mul"}, true));
+  out.push_back(with(binary("sub", "other"), {"add"}));
+  out.push_back(with(binary("mul", "other"), {"div", "add"}, true));
+  out.push_back(with(binary("div", "other", {OperandDomain{}, OperandDomain{Kind::NonZero}}), {"mul"}));
+  out.push_back(with(binary("pow", "exponent", {OperandDomain{Kind::Positive}, OperandDomain{}}), {"mul"}));
+
+  out.push_back(with(unary("neg", Unary::NoBool), {"relu"}));
+  out.push_back(with(unary("sqrt", Unary::Float, Kind::Positive), {"rsqrt"}));
+  out.push_back(with(unary("rsqrt", Unary::Float, Kind::Positive), {"sqrt"}));
+  out.push_back(with(unary("exp", Unary::Float), {"log", "sigmoid"}));
+  out.push_back(with(unary("log", Unary::Float, Kind::Positive), {"exp"}));
+  out.push_back(with(unary("tanh", Unary::Float), {"sigmoid"}));
+  out.push_back(with(unary("sigmoid", Unary::Float), {"tanh", "exp"}));
+  out.push_back(with(unary("sin", Unary::Float), {"cos"}));
+  out.push_back(with(unary("cos", Unary::Float), {"sin"}));
+  out.push_back(with(unary("silu", Unary::FloatOnly), {"gelu", "sigmoid"}));
+  out.push_back(with(unary("gelu", Unary::FloatOnly, Kind::Any,
+                           {with_default("approximate", AttrKind::String, string_value("none"))}),
+                     {"silu"}));
+  out.push_back(with(unary("relu", Unary::NoBool), {"silu", "neg"}));
   out.push_back(unary("erf", Unary::Float));
   out.push_back(unary("abs", Unary::NoBool));
   out.push_back(unary("reciprocal", Unary::Float, Kind::NonZero));

@@ -199,6 +199,17 @@ const std::map<std::string, Fn, std::less<>>& table() {
 
 }  // namespace
 
+bool has_kernel(std::string_view name) {
+  const OpSpec* spec = find_op(name);
+  return spec && table().count(spec->name) > 0;
+}
+
+std::vector<std::string> kernel_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, kernel] : table()) names.push_back(name);
+  return names;
+}
+
 std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& operands, const Attributes& attributes) {
   const OpSpec* spec = find_op(name);
   auto it = spec ? table().find(spec->name) : table().end();

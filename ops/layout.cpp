@@ -105,9 +105,16 @@ DType list_dtype(const Types& in) {
   return result_type(plain);
 }
 
+// Sets the canonical graph form's hooks of the op just registered (OpSpec::canonicalize).
+void canonical(std::vector<OpSpec>& out, CanonicalizeFn canonicalize, IdentityFn is_identity = nullptr) {
+  out.back().canonicalize = std::move(canonicalize);
+  out.back().is_identity = std::move(is_identity);
+}
+
 }  // namespace
 
 void register_layout_ops(std::vector<OpSpec>& out) {
+  std::size_t first = out.size();
   out.push_back(layout("transpose", {required("dim0", AttrKind::Int), required("dim1", AttrKind::Int)},
                        [](const std::string& op, const Shape& x, const Attributes& a) {
                          std::int64_t d0 = wrap_dim(op, attr_int(a, "dim0"), rank_of(x));
@@ -116,6 +123,7 @@ void register_layout_ops(std::vector<OpSpec>& out) {
                          if (!s.empty()) std::swap(s[d0], s[d1]);
                          return s;
                        }));
+  canonical(out, ordered_dims_from_end("dim0", "dim1"), equal_attributes("dim0", "dim1"));
   out.push_back(layout("permute", {required("dims", AttrKind::Ints)},
                        [](const std::string& op, const Shape& x, const Attributes& a) {
                          Shape dims = attr_ints(a, "dims");
@@ -133,6 +141,7 @@ void register_layout_ops(std::vector<OpSpec>& out) {
                        }));
   out.push_back(layout("reshape", {required("shape", AttrKind::Ints)}, reshape_rule));
   out.back().aliases = {"view"};
+  canonical(out, shape_from_result("shape"), same_shape());
   out.push_back(layout("flatten",
                        {with_default("start_dim", AttrKind::Int, int_value(0)),
                         with_default("end_dim", AttrKind::Int, int_value(-1))},
@@ -155,6 +164,8 @@ void register_layout_ops(std::vector<OpSpec>& out) {
                          s.insert(s.begin() + d, 1);
                          return s;
                        }));
+  canonical(out, dims_from_end({"dim"}, /*of_result=*/true));
+  out.back().confusable = {"squeeze"};
   out.push_back(layout("squeeze", {optional_attr("dim", AttrKind::Int)},
                        [](const std::string& op, const Shape& x, const Attributes& a) {
                          Shape s;
@@ -168,7 +179,10 @@ void register_layout_ops(std::vector<OpSpec>& out) {
                          }
                          return s;
                        }));
+  canonical(out, dims_from_end({"dim"}));
+  out.back().confusable = {"unsqueeze"};
   out.push_back(layout("expand", {required("shape", AttrKind::Ints)}, expand_rule));
+  canonical(out, shape_from_result("shape"), same_shape());
   out.push_back(layout("repeat", {required("repeats", AttrKind::Ints)},
                        [](const std::string& op, const Shape& x, const Attributes& a) {
                          Shape r = attr_ints(a, "repeats");
@@ -183,6 +197,7 @@ void register_layout_ops(std::vector<OpSpec>& out) {
                          }
                          return s;
                        }));
+  canonical(out, nullptr, same_shape());  // every count 1
   out.push_back(layout("repeat_interleave", {required("repeats", AttrKind::Int), optional_attr("dim", AttrKind::Int)},
                        [](const std::string& op, const Shape& x, const Attributes& a) {
                          std::int64_t r = attr_int(a, "repeats");
@@ -198,6 +213,7 @@ void register_layout_ops(std::vector<OpSpec>& out) {
                          for (auto v : x) n *= v;
                          return Shape{n * r};
                        }));
+  canonical(out, dims_from_end({"dim"}), same_shape());  // every count 1
   {
     OpSpec s;
     s.name = "cat";
@@ -231,6 +247,8 @@ void register_layout_ops(std::vector<OpSpec>& out) {
       }
       return {tensor(dtype, out)};
     };
+    s.canonicalize = dims_from_end({"dim"});
+    s.confusable = {"stack"};
     out.push_back(std::move(s));
   }
   {
@@ -249,6 +267,8 @@ void register_layout_ops(std::vector<OpSpec>& out) {
       out.insert(out.begin() + dim, static_cast<std::int64_t>(in.size()));
       return {tensor(list_dtype(in), out)};
     };
+    s.canonicalize = dims_from_end({"dim"}, /*of_result=*/true);
+    s.confusable = {"cat"};
     out.push_back(std::move(s));
   }
   {
@@ -260,6 +280,7 @@ void register_layout_ops(std::vector<OpSpec>& out) {
     s.infer = [](const Types& in, const Attributes& a) -> Types {
       return split_rule("split", tensor(in[0].dtype, in[0].shape), attr_int(a, "split_size"), attr_int(a, "dim"));
     };
+    s.canonicalize = dims_from_end({"dim"});
     out.push_back(std::move(s));
   }
   {
@@ -279,6 +300,7 @@ void register_layout_ops(std::vector<OpSpec>& out) {
       if (split_size == 0 && size == 0) return split_sizes("chunk", x, dim, Shape(chunks, 0));
       return split_rule("chunk", x, split_size, dim);
     };
+    s.canonicalize = dims_from_end({"dim"});
     out.push_back(std::move(s));
   }
   out.push_back(layout("slice",
@@ -301,6 +323,26 @@ void register_layout_ops(std::vector<OpSpec>& out) {
                          s[dim] = (end - start + step - 1) / step;
                          return s;
                        }));
+  // A slice's bounds resolved against the sliced dim: 0 <= start <= end <= size (`x[..., k:]`
+  // traces end=2^63-1); a whole-tensor slice with step 1 is the tensor.
+  canonical(out,
+            all_of({dims_from_end({"dim"}),
+                    [](const Types& in, const TensorType&, Attributes& a) {
+                      if (in.empty() || in[0].rank() == 0) return;
+                      std::int64_t size = in[0].shape[wrap_dim("slice", attr_int(a, "dim"), in[0].rank())];
+                      auto bound = [&](const char* name, std::int64_t none) {
+                        if (!has_attr(a, name)) return none;
+                        std::int64_t v = attr_int(a, name);
+                        if (v < 0) v += size;
+                        return std::clamp<std::int64_t>(v, 0, size);
+                      };
+                      std::int64_t start = bound("start", 0), end = std::max(start, bound("end", size));
+                      a["start"] = AttrValue::of_int(start);
+                      a["end"] = AttrValue::of_int(end);
+                    }}),
+            [](const Types& in, const TensorType& out, const Attributes& a) {
+              return same_shape()(in, out, a) && attr_int(a, "step") == 1;
+            });
   out.push_back(layout("select", {required("dim", AttrKind::Int), required("index", AttrKind::Int)},
                        [](const std::string& op, const Shape& x, const Attributes& a) {
                          if (x.empty()) fail(op, "cannot be applied to a 0-dim tensor");
@@ -313,6 +355,7 @@ void register_layout_ops(std::vector<OpSpec>& out) {
                          s.erase(s.begin() + dim);
                          return s;
                        }));
+  canonical(out, dims_from_end({"dim"}));
   {
     OpSpec s;
     s.name = "index_select";
@@ -334,6 +377,7 @@ void register_layout_ops(std::vector<OpSpec>& out) {
       out[dim] = index.numel();
       return {tensor(x.dtype, out)};
     };
+    s.canonicalize = dims_from_end({"dim"});
     out.push_back(std::move(s));
   }
   {
@@ -349,6 +393,10 @@ void register_layout_ops(std::vector<OpSpec>& out) {
     };
     out.push_back(std::move(s));
   }
+  // The views: their result is the operand's elements moved, values and dtype kept.
+  for (std::size_t i = first; i < out.size(); ++i)
+    for (const char* view : {"transpose", "permute", "reshape", "flatten", "unsqueeze", "squeeze", "expand"})
+      if (out[i].name == view) out[i].rearranges = true;
 }
 
 }  // namespace twin::ops::detail

@@ -37,6 +37,7 @@ void register_linear_algebra_ops(std::vector<OpSpec>& out) {
   {
     OpSpec s;
     s.name = "matmul";
+    s.confusable = {"mul"};
     s.operands = {operand("input"), operand("other")};
     s.infer = [](const Types& in, const Attributes&) -> Types {
       same_dtype("matmul", in);
@@ -47,6 +48,7 @@ void register_linear_algebra_ops(std::vector<OpSpec>& out) {
   {
     OpSpec s;
     s.name = "bmm";
+    s.confusable = {"matmul"};
     s.operands = {operand("input"), operand("mat2")};
     s.infer = [](const Types& in, const Attributes&) -> Types {
       const Shape &a = in[0].shape, &b = in[1].shape;

@@ -40,6 +40,23 @@ DType attr_dtype(const Attributes& a, const std::string& name);
 std::optional<DType> attr_opt_dtype(const Attributes& a, const std::string& name);
 double attr_double(const Attributes& a, const std::string& name);
 
+// The canonical graph form's pieces (OpSpec::canonicalize, OpSpec::is_identity).
+// Each named int attribute (when not none) counted from the end of the first operand's rank,
+// or of the result's (unsqueeze, stack): dim=1 of a rank-3 tensor is dim=-2.
+CanonicalizeFn dims_from_end(std::vector<std::string> names, bool of_result = false);
+// An `ints` attribute (when not none) counted from the end and sorted (reductions).
+CanonicalizeFn sorted_dims_from_end(std::string name);
+// Two dims counted from the end and put in increasing order (transpose).
+CanonicalizeFn ordered_dims_from_end(std::string first, std::string second);
+// An `ints` shape attribute replaced by the result's shape (reshape, expand: no -1 left).
+CanonicalizeFn shape_from_result(std::string name);
+// Each piece in turn.
+CanonicalizeFn all_of(std::vector<CanonicalizeFn> pieces);
+IdentityFn same_shape();   // the result has the first operand's shape (and dtype)
+IdentityFn same_dtype();   // the result has the first operand's dtype (cast)
+IdentityFn always();       // contiguous, clone, detach
+IdentityFn equal_attributes(std::string first, std::string second);  // transpose(x, d, d)
+
 // Spec building shorthands.
 OperandSpec operand(std::string name, bool optional = false);
 OperandSpec list_operand(std::string name);

@@ -69,8 +69,25 @@ enum class Validation {
   RandomOnly,  // constraint-aware random testing only (gathers, data-dependent indexing)
 };
 
+enum class OpFamily { Elementwise, Reduction, LinearAlgebra, Layout, Other };
+const char* family_name(OpFamily family);  // "elementwise", "reduction", ...
+
+// The canonical form of lowered graphs (check/graph_lowering.h), declared with each op so a
+// new op brings its own. After its attributes are completed and its result type inferred,
+// `canonicalize` rewrites the attributes so that equal calls are written alike (a dim counted
+// from the end, a transpose's two dims in order, a slice's bounds resolved); `is_identity`
+// says whether the call returns its first operand unchanged (a cast to its own dtype, a
+// reshape to its own shape, contiguous), so the lowering does not add it. Both throw
+// ShapeError for a dim out of range. Each is a definition, not a rule: both spellings denote
+// the same value.
+using CanonicalizeFn =
+    std::function<void(const std::vector<TensorType>& operands, const TensorType& result, Attributes& attributes)>;
+using IdentityFn =
+    std::function<bool(const std::vector<TensorType>& operands, const TensorType& result, const Attributes& attributes)>;
+
 struct OpSpec {
   std::string name;
+  OpFamily family = OpFamily::Other;  // set by the registry from the file that registers it
   // Other names rules and graphs may use for this op (`view` for reshape); the registry
   // resolves them, and the compiler's canonical form uses `name`.
   std::vector<std::string> aliases;
@@ -87,6 +104,19 @@ struct OpSpec {
   bool elementwise = false;
   // split and chunk: the result is a tuple of tensors (even of one), read with getitem.
   bool multi_output = false;
+  bool commutative = false;  // f(a, b) = f(b, a) for two operands (add, mul)
+  // Each result element depends only on the operand elements at its position: elementwise
+  // arithmetic, casts, copies (contiguous, clone, detach). Set for every elementwise op.
+  bool per_element = false;
+  // The result is the first operand's elements moved or copied, values and dtype kept
+  // (reshape, transpose, squeeze, expand, contiguous...): what holds of the operand's values
+  // (an index domain, a mask) holds of the result's.
+  bool rearranges = false;
+  // Ops a port writes by mistake in this one's place (sum for mean, tril for triu): the
+  // mutations bench/mutants derives, and the near misses a gap diagnosis may name.
+  std::vector<std::string> confusable;
+  CanonicalizeFn canonicalize;  // may be empty: the attributes are canonical as completed
+  IdentityFn is_identity;       // may be empty: never an identity
 };
 
 // The op registered under `name` or under one of its aliases; nullptr when none is.

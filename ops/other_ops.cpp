@@ -16,6 +16,9 @@ bool is_index_dtype(DType d) { return d == DType::I64 || d == DType::I32; }
 OpSpec identity(const std::string& name) {
   OpSpec s;
   s.name = name;
+  s.is_identity = always();
+  s.per_element = s.rearranges = true;
+  s.confusable = {"neg"};
   s.operands = {operand("input")};
   s.infer = [](const Types& in, const Attributes&) -> Types { return {tensor(in[0].dtype, in[0].shape)}; };
   return s;
@@ -98,7 +101,9 @@ void register_other_ops(std::vector<OpSpec>& out) {
     out.push_back(std::move(s));
   }
   out.push_back(triangle("triu"));
+  out.back().confusable = {"tril"};
   out.push_back(triangle("tril"));
+  out.back().confusable = {"triu"};
   {
     OpSpec s;
     s.name = "cast";
@@ -106,6 +111,8 @@ void register_other_ops(std::vector<OpSpec>& out) {
     s.operands = {operand("input")};
     s.attributes = {required("dtype", AttrKind::DType)};
     s.infer = [](const Types& in, const Attributes& a) -> Types { return {tensor(attr_dtype(a, "dtype"), in[0].shape)}; };
+    s.is_identity = same_dtype();
+    s.per_element = true;
     out.push_back(std::move(s));
   }
   out.push_back(filled("zeros"));

@@ -2,6 +2,7 @@
 // with `keepdim`; softmax and log_softmax along one `dim`, optionally computing in `dtype`.
 #include "ops/op_registration.h"
 
+#include <map>
 #include <set>
 
 namespace twin::ops::detail {
@@ -75,11 +76,20 @@ OpSpec softmax_like(const std::string& name) {
 }  // namespace
 
 void register_reduction_ops(std::vector<OpSpec>& out) {
-  out.push_back(reduction("sum"));
-  out.push_back(reduction("mean"));
-  out.push_back(reduction("amax"));
-  out.push_back(softmax_like("softmax"));
-  out.push_back(softmax_like("log_softmax"));
+  // `confusable`: the ops a port writes by mistake in the op's place (bench/mutants).
+  const std::map<std::string, std::vector<std::string>> confusable = {
+      {"sum", {"mean", "amax"}}, {"mean", {"sum"}}, {"amax", {"sum"}}, {"softmax", {"log_softmax"}},
+      {"log_softmax", {"softmax"}}};
+  for (const char* name : {"sum", "mean", "amax"}) {
+    out.push_back(reduction(name));
+    out.back().canonicalize = sorted_dims_from_end("dim");
+    out.back().confusable = confusable.at(name);
+  }
+  for (const char* name : {"softmax", "log_softmax"}) {
+    out.push_back(softmax_like(name));
+    out.back().canonicalize = dims_from_end({"dim"});
+    out.back().confusable = confusable.at(name);
+  }
 }
 
 }  // namespace twin::ops::detail

@@ -2,6 +2,7 @@
 // shape rules (broadcasting, type promotion, dim wrapping, attribute access).
 #include "ops/op_registration.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -84,6 +85,84 @@ std::optional<DType> attr_opt_dtype(const Attributes& a, const std::string& name
   return attr_dtype(a, name);
 }
 double attr_double(const Attributes& a, const std::string& name) { return attribute_double(get(a, name)); }
+
+namespace {
+
+// `dim` counted from the end of a rank-`rank` tensor: -1 is the last dim.
+std::int64_t from_end(const std::string& op, std::int64_t dim, std::int64_t rank) {
+  return wrap_dim(op, dim, rank) - std::max<std::int64_t>(rank, 1);
+}
+
+std::int64_t rank_for(const Types& operands, const TensorType& result, bool of_result) {
+  if (of_result) return result.rank();
+  return operands.empty() ? result.rank() : operands[0].rank();
+}
+
+}  // namespace
+
+CanonicalizeFn dims_from_end(std::vector<std::string> names, bool of_result) {
+  return [names = std::move(names), of_result](const Types& operands, const TensorType& result, Attributes& a) {
+    std::int64_t rank = rank_for(operands, result, of_result);
+    for (const auto& name : names)
+      if (has_attr(a, name)) a[name] = AttrValue::of_int(from_end(name, attr_int(a, name), rank));
+  };
+}
+
+CanonicalizeFn sorted_dims_from_end(std::string name) {
+  return [name = std::move(name)](const Types& operands, const TensorType& result, Attributes& a) {
+    if (!has_attr(a, name)) return;
+    Shape dims = attr_ints(a, name);
+    for (auto& d : dims) d = from_end(name, d, rank_for(operands, result, false));
+    std::sort(dims.begin(), dims.end());
+    a[name] = AttrValue{dims};
+  };
+}
+
+CanonicalizeFn ordered_dims_from_end(std::string first, std::string second) {
+  return [first = std::move(first), second = std::move(second)](const Types& operands, const TensorType& result,
+                                                                 Attributes& a) {
+    std::int64_t rank = rank_for(operands, result, false);
+    std::int64_t d0 = from_end(first, attr_int(a, first), rank), d1 = from_end(second, attr_int(a, second), rank);
+    a[first] = AttrValue::of_int(std::min(d0, d1));
+    a[second] = AttrValue::of_int(std::max(d0, d1));
+  };
+}
+
+CanonicalizeFn shape_from_result(std::string name) {
+  return [name = std::move(name)](const Types&, const TensorType& result, Attributes& a) { a[name] = AttrValue{result.shape}; };
+}
+
+CanonicalizeFn all_of(std::vector<CanonicalizeFn> pieces) {
+  return [pieces = std::move(pieces)](const Types& operands, const TensorType& result, Attributes& a) {
+    for (const auto& piece : pieces) piece(operands, result, a);
+  };
+}
+
+// A python number is never returned as the op's result: the op makes a tensor of it.
+bool tensor_operand(const Types& operands) { return !operands.empty() && !operands[0].python_scalar; }
+
+IdentityFn same_shape() {
+  return [](const Types& operands, const TensorType& result, const Attributes&) {
+    return tensor_operand(operands) && operands[0].shape == result.shape && operands[0].dtype == result.dtype;
+  };
+}
+
+IdentityFn same_dtype() {
+  return [](const Types& operands, const TensorType& result, const Attributes&) {
+    return tensor_operand(operands) && operands[0].dtype == result.dtype;
+  };
+}
+
+IdentityFn always() {
+  return [](const Types&, const TensorType&, const Attributes&) { return true; };
+}
+
+IdentityFn equal_attributes(std::string first, std::string second) {
+  return [first = std::move(first), second = std::move(second)](const Types& operands, const TensorType&,
+                                                                 const Attributes& a) {
+    return tensor_operand(operands) && attr_int(a, first) == attr_int(a, second);
+  };
+}
 
 OperandSpec operand(std::string name, bool optional) { return OperandSpec{std::move(name), false, optional}; }
 OperandSpec list_operand(std::string name) { return OperandSpec{std::move(name), true, false}; }
@@ -217,14 +296,20 @@ bool kind_matches(AttrKind kind, AttrValue& v, const std::string& op, const std:
 
 std::vector<OpSpec> build_registry() {
   std::vector<OpSpec> ops;
-  register_elementwise_ops(ops);
-  register_reduction_ops(ops);
-  register_linear_algebra_ops(ops);
-  register_layout_ops(ops);
-  register_other_ops(ops);
+  auto add_family = [&ops](OpFamily family, void (*register_family)(std::vector<OpSpec>&)) {
+    std::size_t first = ops.size();
+    register_family(ops);
+    for (std::size_t i = first; i < ops.size(); ++i) ops[i].family = family;
+  };
+  add_family(OpFamily::Elementwise, register_elementwise_ops);
+  add_family(OpFamily::Reduction, register_reduction_ops);
+  add_family(OpFamily::LinearAlgebra, register_linear_algebra_ops);
+  add_family(OpFamily::Layout, register_layout_ops);
+  add_family(OpFamily::Other, register_other_ops);
   // Wrap every shape rule: check the operand count and complete the attributes first, so
   // the rules themselves can rely on every attribute being present and of its kind.
   for (OpSpec& spec : ops) {
+    spec.per_element = spec.per_element || spec.elementwise;
     auto raw = std::move(spec.infer);
     OpSpec copy = spec;  // without infer: the signature only
     spec.infer = [raw = std::move(raw), copy = std::move(copy)](const std::vector<TensorType>& operands,
@@ -265,6 +350,17 @@ const OpSpec* find_op(std::string_view name) {
   }();
   auto it = index.find(name);
   return it == index.end() ? nullptr : it->second;
+}
+
+const char* family_name(OpFamily family) {
+  switch (family) {
+    case OpFamily::Elementwise: return "elementwise";
+    case OpFamily::Reduction: return "reduction";
+    case OpFamily::LinearAlgebra: return "linear algebra";
+    case OpFamily::Layout: return "layout";
+    case OpFamily::Other: return "other";
+  }
+  return "other";
 }
 
 const char* validation_name(Validation validation) {

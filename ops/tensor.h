@@ -56,6 +56,11 @@ Tensor random_tensor(const TensorType& type, const OperandDomain& domain, std::u
 // attributes libtorch (or the signature) rejects, std::invalid_argument for unknown ops.
 // split and chunk return several tensors, every other op one.
 std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& operands, const Attributes& attributes);
+// Whether the libtorch backend has a kernel for the op registered as `name` (an alias counts as
+// its op). tests/ops_registry_test.cpp checks that every registered op has one.
+bool has_kernel(std::string_view name);
+// The names the backend's kernel table holds, sorted: each must be a registered op.
+std::vector<std::string> kernel_names();
 
 // ||a - b||_2, ||a||_2, max |a - b|, computed in float64 whatever the dtypes. a and b must have
 // the same shape (std::invalid_argument otherwise).

@@ -23,10 +23,8 @@ ops::DType map_dtype(ops::DType d, Mode mode) {
 }
 
 bool elementwise_op(const std::string& name) {
-  static const std::set<std::string> extra = {"cast", "to", "contiguous", "clone", "detach"};
-  if (extra.count(name)) return true;
   const ops::OpSpec* spec = ops::find_op(name);
-  return spec && spec->elementwise;
+  return spec && spec->per_element;
 }
 
 // ---- evaluating a pattern through libtorch --------------------------------------------------
@@ -86,11 +84,9 @@ std::vector<ops::Tensor> Evaluator::eval(const eg::Pattern& p) const {
 std::optional<std::string> Evaluator::rearranged_var(const eg::Pattern& p) const {
   if (p.is_var()) return p.var;
   const eg::OpInfo& info = ops.info(p.op);
-  static const char* kRearrangements[] = {"squeeze", "unsqueeze", "reshape", "transpose", "permute", "expand",
-                                          "contiguous", "clone", "detach"};
   if (info.kind != eg::OpKind::Apply || p.children.empty()) return std::nullopt;
-  if (std::find(std::begin(kRearrangements), std::end(kRearrangements), info.name) == std::end(kRearrangements))
-    return std::nullopt;
+  const twin::ops::OpSpec* spec = twin::ops::find_op(info.name);
+  if (!spec || !spec->rearranges) return std::nullopt;
   return rearranged_var(p.children[0]);
 }
 

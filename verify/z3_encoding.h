@@ -17,6 +17,8 @@
 // constants, uninterpreted functions and their axioms, and the domain conditions of a side.
 #pragma once
 
+#include "verify/encodable_ops.h"
+
 #include "ops/attributes.h"
 #include "util/rational.h"
 
@@ -57,13 +59,6 @@ class EncodingShapeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The Z3 encoding table (verify/z3/op_encoding.h), keyed by the registered op names of
-// ops/op_spec.h: whether `registered_name` has an encoding (an alias does not count), and every
-// name that has one, sorted. Every op whose validation is Symbolic has one.
-bool has_z3_encoding(std::string_view registered_name);
-std::vector<std::string> z3_encoded_ops();
-// Whether encode() knows `op`, by its registered name or an alias (`view`, `to`).
-bool is_encodable(std::string_view op);
 
 namespace encoding {
 class EncodeCall;

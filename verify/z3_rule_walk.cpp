@@ -58,9 +58,8 @@ void collect_roles(const eg::OpTable& ops, const eg::Pattern& p, bool attribute,
   std::function<const eg::Pattern*(const eg::Pattern&)> rearranged = [&](const eg::Pattern& c) -> const eg::Pattern* {
     if (c.is_var()) return &c;
     const eg::OpInfo& ci = ops.info(c.op);
-    static const std::set<std::string> kRearrangements = {"squeeze", "unsqueeze", "reshape",    "view",  "transpose",
-                                                          "permute", "expand",    "contiguous", "clone", "detach"};
-    if (ci.kind != eg::OpKind::Apply || c.children.empty() || !kRearrangements.count(ci.name)) return nullptr;
+    const twin::ops::OpSpec* rearranging = ci.kind == eg::OpKind::Apply ? twin::ops::find_op(ci.name) : nullptr;
+    if (!rearranging || !rearranging->rearranges || c.children.empty()) return nullptr;
     return rearranged(c.children[0]);
   };
   for (std::size_t i = 0; i < p.children.size(); ++i) {
