@@ -89,8 +89,9 @@ class TensorBackend {
 inline constexpr std::uint32_t kTensorBackendAbiVersion = 1;
 
 // A fingerprint of the layouts of the types passed by value or reference across the
-// boundary. It catches a change to one of them (a field added to AttrValue, OperandDomain,
-// TensorType) that was not accompanied by a bump of kTensorBackendAbiVersion.
+// boundary: a safety net under kTensorBackendAbiVersion, not a replacement for bumping it. It
+// catches a change that alters a size (a field added to AttrValue, OperandDomain or
+// TensorType; the other std::string ABI), not one that only reorders fields.
 constexpr std::uint32_t tensor_backend_layout() {
 #ifdef _GLIBCXX_USE_CXX11_ABI
   constexpr std::size_t kStringAbi = _GLIBCXX_USE_CXX11_ABI;  // std::string's two layouts
