@@ -33,11 +33,9 @@
 // The last line is: mutants=N killed=N equivalent=N survivors=N kill_rate=X% seconds=S
 #include "egraph/op_table.h"
 #include "egraph/rewrite.h"
-#include "interp/egraph_bindings.h"
-#include "interp/evaluator.h"
+#include "compiler/rule_compiler.h"
+#include "compiler/term_printer.h"
 #include "interp/interpreter.h"
-#include "interp/printer.h"
-#include "interp/term.h"
 #include "ops/backend_loader.h"
 #include "verify/z3_checker.h"
 #ifdef TWIN_HAVE_RULE_VERIFIER
@@ -545,12 +543,12 @@ struct Mutant {
   std::string source;  // ruleset.rule
   std::string what;
   std::string text;    // lhs => rhs if guard
-  std::shared_ptr<RuleValue> rule;
+  std::shared_ptr<const compiler::RuleSource> rule;
 };
 
-std::string rule_text(const Term& lhs, const Term& rhs, const RuleDecl& decl) {
+std::string rule_text(const Term& lhs, const Term& rhs, const compiler::RuleSource& rule) {
   std::string text = print_term(lhs) + " => " + print_term(rhs);
-  if (decl.guard) text += " if " + print_expr(*decl.guard);
+  if (!rule.guard_text.empty()) text += " if " + rule.guard_text;
   return text;
 }
 
@@ -620,22 +618,24 @@ int main(int argc, char** argv) {
   // The source rules, by file.
   struct Source {
     std::string file, name;
-    std::shared_ptr<RuleValue> rule;
+    std::shared_ptr<const compiler::RuleSource> rule;
   };
   std::vector<Source> sources;
   for (const auto& f : files) {
-    std::size_t before = interpreter.evaluator().rulesets().size();
+    std::size_t before = interpreter.declarations()->rulesets.size();
     try {
       interpreter.load_declarations(f);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "mutants: %s\n", e.what());
       return 2;
     }
-    const auto& rulesets = interpreter.evaluator().rulesets();
+    const auto& rulesets = interpreter.declarations()->rulesets;
     for (std::size_t r = before; r < rulesets.size(); ++r)
-      for (const auto& rule : rulesets[r]->rules())
-        sources.push_back({f.filename().string(), rulesets[r]->name() + "." + rule->name(), rule});
+      for (const auto& rule : rulesets[r]->rules)
+        sources.push_back({f.filename().string(), rule->qualified_name(), rule});
   }
+  compiler::RuleCompiler compiler(interpreter.declarations(), ops);
+  auto meaning = [&](const std::shared_ptr<const compiler::RuleSource>& rule) { return compiler.compile(rule)->meaning.front(); };
 
   auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&]() { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
@@ -644,9 +644,9 @@ int main(int argc, char** argv) {
     // Verify the rules themselves: both directions of a `<=>` rule.
     std::vector<std::pair<std::size_t, egraph::Rewrite>> rewrites;
     for (std::size_t s = 0; s < sources.size(); ++s) {
-      egraph::Rewrite forward = rule_to_rewrite(interpreter, *sources[s].rule, ops);
+      egraph::Rewrite forward = meaning(sources[s].rule);
       rewrites.emplace_back(s, forward);
-      if (sources[s].rule->decl().bidirectional)
+      if (sources[s].rule->bidirectional)
         rewrites.emplace_back(s, egraph::Rewrite{forward.name, forward.rhs, forward.lhs, forward.guard, true});
     }
     int refuted = 0, proved = 0, other = 0;
@@ -677,7 +677,7 @@ int main(int argc, char** argv) {
     std::vector<std::optional<egraph::Rewrite>> forward(sources.size());
     for (std::size_t i = 0; i < sources.size(); ++i) {
       try {
-        forward[i] = rule_to_rewrite(interpreter, *sources[i].rule, ops);
+        forward[i] = meaning(sources[i].rule);
       } catch (const std::exception&) {
       }
     }
@@ -703,17 +703,19 @@ int main(int argc, char** argv) {
   std::set<std::string> seen;
   for (std::size_t si = 0; si < sources.size(); ++si) {
     const Source& s = sources[si];
-    const RuleValue& rule = *s.rule;
-    std::string original = rule_text(*rule.lhs(), *rule.rhs(), rule.decl());
+    const compiler::RuleSource& rule = *s.rule;
+    std::string original = rule_text(*rule.lhs, *rule.rhs, rule);
     seen.insert(original);
     if (!verified[si]) continue;
     VarRoles roles;
-    collect_roles(*rule.lhs(), false, roles);
+    collect_roles(*rule.lhs, false, roles);
     // A variable used as both (rare) stays in both sets; drop such ambiguity from integers.
-    mutate(*rule.rhs(), roles, [&](TermPtr rhs, std::string what) {
-      std::string text = rule_text(*rule.lhs(), *rhs, rule.decl());
+    mutate(*rule.rhs, roles, [&](TermPtr rhs, std::string what) {
+      std::string text = rule_text(*rule.lhs, *rhs, rule);
       if (text == original || !seen.insert(text).second) return;
-      auto value = std::make_shared<RuleValue>(rule.decl_ptr(), rule.ruleset(), rule.lhs(), rhs);
+      auto value = std::make_shared<compiler::RuleSource>(rule);
+      value->rhs = rhs;
+      value->bidirectional = false;
       mutants.push_back({s.name, std::move(what), std::move(text), std::move(value)});
     });
   }
@@ -735,7 +737,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> lowering_errors(mutants.size());
   for (std::size_t i = 0; i < mutants.size(); ++i) {
     try {
-      rewrites[i] = rule_to_rewrite(interpreter, *mutants[i].rule, ops);
+      rewrites[i] = meaning(mutants[i].rule);
       rewrites[i]->name = mutants[i].source;
     } catch (const std::exception& e) {
       lowering_errors[i] = e.what();

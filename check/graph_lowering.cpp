@@ -3,7 +3,7 @@
 #include "util/error.h"
 #include "ops/op_spec.h"
 #include "ops/shape_analysis.h"
-#include "verify/pattern_layout.h"
+#include "compiler/canonical_form.h"
 
 #include <algorithm>
 #include <cmath>
@@ -131,13 +131,10 @@ LoweredValue GraphLowering::constant(const std::string& name, const TensorType& 
 }
 
 eg::EClassId GraphLowering::attribute_leaf(const AttrValue& value) {
-  // The same leaves a rule's pattern gets for the value (attribute_pattern), added as a term.
-  std::function<eg::EClassId(const eg::Pattern&)> add = [&](const eg::Pattern& p) {
-    std::vector<eg::EClassId> children;
-    for (const auto& child : p.children) children.push_back(add(child));
-    return graph_.add(p.op, children);
-  };
-  return add(attribute_pattern(value, graph_.ops()));
+  // The same leaves a rule's canonical pattern has for the value (compiler::attribute_term).
+  return compiler::add_term(graph_, *compiler::attribute_term(value), [](const Term&) -> eg::EClassId {
+    throw Error(ErrorKind::Value, "an attribute value holds no e-class");
+  });
 }
 
 LoweredValue GraphLowering::add_op(const std::string& name, const std::vector<LoweredValue>& operands,
@@ -348,63 +345,6 @@ LoweredGraph GraphLowering::lower(const Graph& graph, const std::map<std::string
     out.outputs.push_back(it->second);
   }
   return out;
-}
-
-eg::Pattern attribute_pattern(const AttrValue& value, eg::OpTable& ops) {
-  return std::visit(
-      [&](const auto& v) -> eg::Pattern {
-        using V = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<V, std::monostate>) return eg::Pattern::Node(ops.intern_symbol("none"));
-        else if constexpr (std::is_same_v<V, bool>) return eg::Pattern::Node(ops.intern_symbol(v ? "true" : "false"));
-        else if constexpr (std::is_same_v<V, Rational>) return eg::Pattern::Node(ops.intern_constant(v));
-        else if constexpr (std::is_same_v<V, std::string>) return eg::Pattern::Node(ops.intern_string(v));
-        else if constexpr (std::is_same_v<V, ops::DType>) return eg::Pattern::Node(ops.intern_symbol(ops::dtype_name(v)));
-        else {
-          std::vector<eg::Pattern> items;
-          for (std::int64_t i : v) items.push_back(eg::Pattern::Node(ops.intern_constant(Rational(i))));
-          return eg::Pattern::Node(ops.intern_apply("list", static_cast<std::uint32_t>(items.size())), items);
-        }
-      },
-      value.value);
-}
-
-eg::Pattern canonical_pattern(const eg::Pattern& pattern, eg::OpTable& ops) {
-  if (pattern.is_var()) return pattern;
-  const eg::OpInfo& info = ops.info(pattern.op);
-  eg::Pattern out = pattern;
-  for (auto& c : out.children) c = canonical_pattern(c, ops);
-  if (info.kind != eg::OpKind::Apply || info.name == "list") return out;
-  const ops::OpSpec* spec = ops::find_op(info.name);
-  if (!spec || spec->attributes.empty()) return out;
-  verify::NodeLayout layout;
-  try {
-    layout = verify::layout_of(ops, pattern);
-  } catch (const std::exception&) {
-    return out;
-  }
-  std::vector<eg::Pattern> children;
-  std::map<std::string, eg::Pattern> given;
-  for (std::size_t i = 0; i < out.children.size(); ++i) {
-    if (layout.child_attr[i].empty()) children.push_back(out.children[i]);
-    else given.emplace(layout.child_attr[i], out.children[i]);
-  }
-  std::vector<std::string> names;
-  for (const auto& a : spec->attributes) {
-    names.push_back(a.name);
-    auto it = given.find(a.name);
-    if (it != given.end()) {
-      const eg::Pattern& g = it->second;
-      bool single_int = !g.is_var() && ops.kind(g.op) == eg::OpKind::Constant;
-      if (a.kind == ops::AttrKind::Ints && single_int)  // `dim=-1` for `dim: ints` is `dim=[-1]`
-        children.push_back(eg::Pattern::Node(ops.intern_apply("list", 1), {g}));
-      else
-        children.push_back(g);
-      continue;
-    }
-    if (!a.default_value) return out;  // a required attribute is missing: leave it (it will not match)
-    children.push_back(attribute_pattern(*a.default_value, ops));
-  }
-  return eg::Pattern::Node(ops.intern_apply(info.name, static_cast<std::uint32_t>(children.size()), names), children);
 }
 
 }  // namespace twin::check

@@ -6,9 +6,10 @@
 // substitutes for the port's parameters (their relations to the reference's); buffers and
 // graph constants are symbols whose values the TensorValueAnalysis knows.
 //
-// Canonical form (every op goes through GraphLowering::add_op, and rules are put in the same
-// form by canonical_pattern, so a rule written `slice(?x, dim=-1, start=0, end=?k)` matches
-// a traced `x[..., :k]`):
+// Canonical form (every op goes through GraphLowering::add_op; rules are in the compiler's
+// canonical form, compiler/canonical_form.h, which this extends with what only the types of a
+// graph's values decide, so a rule written `slice(?x, dim=-1, start=0, end=?k)` matches a
+// traced `x[..., :k]`):
 //   - attributes complete (defaults filled in) and in the op's declared order (ops/op_spec.h);
 //   - every dim counted from the end: `dim=-1` for the last dim whatever the rank (unsqueeze
 //     and stack count against the result's rank); transpose names its dims in increasing
@@ -88,13 +89,5 @@ class GraphLowering {
   egraph::EGraph& graph_;
   TensorValueAnalysis& values_;
 };
-
-// The leaves an attribute value is written as (a constant, a string, `true`/`false`/`none`, a
-// dtype symbol, a `list` of constants): one spelling for lowered graphs and rule patterns.
-egraph::Pattern attribute_pattern(const ops::AttrValue& value, egraph::OpTable& ops);
-
-// A rule's pattern in the canonical form of lowered graphs: attributes completed with their
-// defaults and put in declared order (an op not in ops/op_spec.h is left as written).
-egraph::Pattern canonical_pattern(const egraph::Pattern& pattern, egraph::OpTable& ops);
 
 }  // namespace twin::check

@@ -4,11 +4,11 @@
 // this file reads the options, shows progress on a terminal and prints the answer.
 #include "check/equivalence_check.h"
 #include "cli/command.h"
+#include "interp/rule_files.h"
 #include "util/atomic_file.h"
 
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 
@@ -30,6 +30,7 @@ int check_main(const Arguments& arguments) {
   std::string reference_path, port_path, proof_path;
   bool json = false, quiet = false;
   check::CheckOptions options;
+  RuleFiles rules;
   for (std::size_t i = 0; i < arguments.size();) {
     const std::string& a = arguments[i];
     auto value = [&](const std::string& name) -> std::string {
@@ -37,17 +38,17 @@ int check_main(const Arguments& arguments) {
       i += 2;
       return arguments[i - 1];
     };
-    if (take_allow_read(arguments, i, options.allow_read)) continue;
+    if (take_allow_read(arguments, i, rules.allow_read)) continue;
     if (a == "--ref" || a == "--reference") reference_path = value(a);
     else if (a == "--port") port_path = value(a);
     else if (a == "--rules") {
-      options.rule_files.push_back(value(a));
-      while (i < arguments.size() && arguments[i].rfind("--", 0) != 0) options.rule_files.push_back(arguments[i++]);
+      rules.files.push_back(value(a));
+      while (i < arguments.size() && arguments[i].rfind("--", 0) != 0) rules.files.push_back(arguments[i++]);
     } else if (a == "--json") json = true, ++i;
     else if (a == "--quiet" || a == "-q") quiet = true, ++i;
     else if (a == "--proof") proof_path = value(a), options.full_proof = true;
-    else if (a == "--no-stdlib") options.use_stdlib = false, ++i;
-    else if (a == "--no-cache") options.admission.use_cache = false, ++i;
+    else if (a == "--no-stdlib") rules.stdlib = false, ++i;
+    else if (a == "--no-cache") options.verification.use_cache = false, ++i;
     else if (a == "--no-numerics") options.numerics = false, ++i;
     else if (a == "--iterations") options.limits.iterations = parse_count(a, value(a));
     else if (a == "--nodes") options.limits.nodes = parse_count(a, value(a));
@@ -58,34 +59,21 @@ int check_main(const Arguments& arguments) {
   if (reference_path.empty() || port_path.empty()) throw UsageError("both --ref and --port are required");
 
   return run_with_large_stack([&] {
-    bool terminal = !quiet && isatty(STDERR_FILENO);
-    auto last = std::chrono::steady_clock::now();
-    bool shown = false;
-    if (terminal) {
-      options.progress = [&](const check::CheckProgress& p) {
-        auto now = std::chrono::steady_clock::now();
-        if (p.seconds < 1.0 || now - last < std::chrono::milliseconds(100)) return;
-        last = now;
-        shown = true;
-        std::fprintf(stderr, "\r\033[K  [%5.1fs] %s: %.100s", p.seconds, p.stage.c_str(), p.detail.c_str());
-        std::fflush(stderr);
-      };
-    }
-    auto clear = [&] {
-      if (shown) std::fprintf(stderr, "\r\033[K"), std::fflush(stderr);
-    };
+    TerminalProgress terminal(!quiet && isatty(STDERR_FILENO));
+    options.progress = [&](const check::CheckProgress& p) { terminal.progress(p.stage + ": " + p.detail, p.seconds); };
     try {
+      auto declarations = load_rule_files(rules);
       Graph reference = Graph::load(reference_path);
       Graph port = Graph::load(port_path);
-      check::CheckResult result = check::check_equivalence(reference, port, options);
-      clear();
+      check::CheckResult result = check::check_equivalence(reference, port, declarations, options);
+      terminal.clear();
       if (!proof_path.empty()) replace_file_atomically(proof_path, result.proof_text);
       if (json) std::cout << result.to_json() << "\n";
       else std::cout << result.to_text();
       bool holds = result.verdict == check::CheckVerdict::Equivalent || result.verdict == check::CheckVerdict::EquivalentReal;
       return holds ? kExitSuccess : kExitPropertyFails;
     } catch (const Error& e) {
-      clear();
+      terminal.clear();
       return report(e);
     }
   });

@@ -53,6 +53,28 @@ int run_with_large_stack(const std::function<int()>& body);
 // it. Returns false (index unchanged) if arguments[index] is not that option.
 bool take_allow_read(const Arguments& arguments, std::size_t& index, std::vector<std::filesystem::path>& dirs);
 
+// Shows progress on standard error when it is a terminal: one line, rewritten in place, at
+// most every 100 ms and only after the first second; warnings are always printed.
+class TerminalProgress {
+ public:
+  explicit TerminalProgress(bool enabled);
+  void progress(const std::string& text, double seconds);
+  void warning(const std::string& text);
+  void clear();  // erases the progress line, if one is shown
+  // A diagnostics callback for an Interpreter (InterpreterOptions::diagnostics).
+  std::function<void(const Diagnostic&)> diagnostics();
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  double started_ = 0;
+  double last_ = -1;
+};
+
+// An interpreter for a command that runs scripts (run, repl): every library open, progress
+// and warnings shown on a terminal.
+void open_for_scripts(Interpreter& interpreter, TerminalProgress& progress);
+
 // `arguments[index]` starts with '-' and is not an option the command knows.
 [[noreturn]] void unknown_option(const std::string& option);
 

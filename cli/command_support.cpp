@@ -1,7 +1,12 @@
 // What the commands share: exit statuses, error reporting, the large-stack thread, options.
 #include "cli/command.h"
 
+#include "interp/lib/libraries.h"
+
 #include <pthread.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include <csignal>
 #include <cstdio>
@@ -93,5 +98,52 @@ bool take_allow_read(const Arguments& arguments, std::size_t& index, std::vector
 }
 
 void unknown_option(const std::string& option) { throw UsageError("unknown option " + option); }
+
+namespace {
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+TerminalProgress::TerminalProgress(bool enabled) : enabled_(enabled), started_(now_seconds()) {}
+
+void TerminalProgress::progress(const std::string& text, double seconds) {
+  if (!enabled_) return;
+  double now = now_seconds();
+  if (seconds < 1.0 || (last_ >= 0 && now - last_ < 0.1)) return;
+  last_ = now;
+  shown_ = true;
+  std::fprintf(stderr, "\r\033[K  [%5.1fs] %.110s", seconds, text.c_str());
+  std::fflush(stderr);
+}
+
+void TerminalProgress::warning(const std::string& text) {
+  clear();
+  std::cout.flush();
+  std::fprintf(stderr, "twin: warning: %s\n", text.c_str());
+  std::fflush(stderr);
+}
+
+void TerminalProgress::clear() {
+  if (!shown_) return;
+  std::fprintf(stderr, "\r\033[K");
+  std::fflush(stderr);
+  shown_ = false;
+}
+
+std::function<void(const Diagnostic&)> TerminalProgress::diagnostics() {
+  return [this](const Diagnostic& d) {
+    switch (d.kind) {
+      case Diagnostic::Kind::Progress: progress(d.source + ": " + d.message, now_seconds() - started_); break;
+      case Diagnostic::Kind::ProgressDone: clear(); break;
+      case Diagnostic::Kind::Warning: warning(d.source.empty() ? d.message : d.source + ": " + d.message); break;
+    }
+  };
+}
+
+void open_for_scripts(Interpreter& interpreter, TerminalProgress& progress) {
+  open_all_libraries(interpreter);
+  interpreter.set_diagnostics(progress.diagnostics());
+}
 
 }  // namespace twin::cli

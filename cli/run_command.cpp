@@ -1,8 +1,9 @@
 // twin run [--allow-read DIR]... FILE.twin [ARGS...]
-#include "check/script_bindings.h"
 #include "cli/command.h"
 
 #include "interp/interpreter.h"
+
+#include <unistd.h>
 
 namespace twin::cli {
 
@@ -31,7 +32,8 @@ int run_main(const Arguments& arguments) {
     InterpreterOptions interpreter_options;
     interpreter_options.allowed_read_dirs = readable;
     Interpreter interpreter(std::move(interpreter_options));
-    check::install_check_builtins(interpreter);
+    TerminalProgress progress(isatty(STDERR_FILENO));
+    open_for_scripts(interpreter, progress);
     interpreter.set_global("args", make_list(script_arguments));
     try {
       interpreter.eval_file(script);

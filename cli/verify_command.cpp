@@ -4,18 +4,14 @@
 // strongest method that applies (verify/rule_verifier.h), prints one row per rule, and exits 1
 // when any rule is refuted. --write records each verdict in the file as an annotation,
 // rewriting it atomically in canonical form.
-#include "check/rule_admission.h"
 #include "cli/command.h"
 
+#include "compiler/rule_compiler.h"
 #include "egraph/op_table.h"
-#include "interp/egraph_bindings.h"
-#include "interp/evaluator.h"
 #include "interp/parser.h"
 #include "interp/printer.h"
-#include "interp/term.h"
 #include "util/atomic_file.h"
-#include "verify/rule_verifier.h"
-#include "verify/verdict_cache.h"
+#include "verify/cached_verification.h"
 
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -174,8 +170,9 @@ void write_annotations(const std::string& file, const std::vector<Row>& rows) {
 }
 
 int verify_main(const Arguments& arguments) {
-  bool json = false, write = false, use_cache = true;
-  verify::VerifyOptions options;
+  bool json = false, write = false;
+  verify::VerificationOptions verification;
+  verify::VerifyOptions& options = verification.verify;
   std::vector<fs::path> readable;
   std::vector<std::string> files;
   for (std::size_t i = 0; i < arguments.size();) {
@@ -187,7 +184,7 @@ int verify_main(const Arguments& arguments) {
     };
     if (a == "--json") json = true, ++i;
     else if (a == "--write") write = true, ++i;
-    else if (a == "--no-cache") use_cache = false, ++i;
+    else if (a == "--no-cache") verification.use_cache = false, ++i;
     else if (a == "--method") {
       std::string m = value("--method");
       if (m == "z3") options.method = verify::Method::Z3;
@@ -230,46 +227,30 @@ int verify_main(const Arguments& arguments) {
     InterpreterOptions interpreter_options;
     interpreter_options.allowed_read_dirs = readable;
     Interpreter interpreter(std::move(interpreter_options));
-    auto ops = std::make_shared<egraph::OpTable>();
-    verify::VerdictCache cache;
     std::vector<Row> rows;
-    bool terminal = isatty(STDERR_FILENO);
+    TerminalProgress terminal(isatty(STDERR_FILENO));
+    verification.on_verify = [&](const std::string& rule) { terminal.progress("verifying " + rule, 1.0); };
+    verify::CachedVerifier verifier(verification);
     try {
       for (const auto& file : files) interpreter.load_declarations(file);
+      compiler::RuleCompiler compiler(interpreter.declarations(), std::make_shared<egraph::OpTable>());
       for (const auto& file : files) {
         std::string canonical = fs::weakly_canonical(fs::absolute(file, ignored), ignored).string();
-        for (const auto& ruleset : interpreter.evaluator().rulesets()) {
-          for (const auto& rule : ruleset->rules()) {
-            const SourceLocation& at = rule->decl().location;
-            if (!at.file || at.file->path() != canonical) continue;
-            Row row{file, ruleset->name(), rule->name(), at.line, {}, false};
-            std::vector<egraph::Rewrite> rewrites = rule_to_rewrites(interpreter, *rule, ops);
-            std::string key = verify::VerdictCache::key(check::rule_meaning(rule->decl()), options);
-            if (use_cache) {
-              if (auto hit = cache.find(key)) {
-                row.report = *hit;
-                row.cached = true;
-              }
-            }
-            if (!row.cached) {
-              if (terminal) std::fprintf(stderr, "\r\033[K  verifying %s.%s ...", row.ruleset.c_str(), row.rule.c_str());
-              try {
-                row.report = check::verify_directions(rewrites, *ops, options);
-              } catch (const std::exception& e) {
-                row.report.verdict = verify::Verdict::Unknown;
-                row.report.detail = std::string("verification failed: ") + e.what();
-              }
-              if (use_cache && row.report.verdict != verify::Verdict::Unknown) cache.store(key, row.report);
-            }
-            rows.push_back(std::move(row));
-          }
+        for (const auto& rule : compiler.declarations()->all_rules()) {
+          const SourceLocation& at = rule->location;
+          if (!at.file || at.file->path() != canonical) continue;
+          Row row{file, rule->ruleset, rule->name, at.line, {}, false};
+          verify::VerifiedRule verified = verifier.verify(*compiler.compile(rule), *compiler.ops());
+          row.report = verified.report;
+          row.cached = verified.cached;
+          rows.push_back(std::move(row));
         }
       }
-      if (terminal) std::fprintf(stderr, "\r\033[K");
+      terminal.clear();
       if (write)
         for (const auto& file : files) write_annotations(file, rows);
     } catch (const Error& error) {
-      if (terminal) std::fprintf(stderr, "\r\033[K");
+      terminal.clear();
       return report(error);
     } catch (const FileWriteError& error) {
       std::cerr << "twin verify: " << error.what() << "\n";

@@ -1,5 +1,7 @@
 #include "interp/evaluator.h"
 
+#include "interp/guard_lowering.h"
+
 #include "util/error.h"
 #include "interp/interpreter.h"
 #include "interp/parser.h"
@@ -225,13 +227,27 @@ Evaluator::Flow Evaluator::exec(const Stmt& stmt, const EnvPtr& env, Value& resu
 void Evaluator::declare(const Stmt& stmt, const EnvPtr& env, const std::shared_ptr<const Stmt>& owner) {
   if (stmt.kind == StmtKind::Op) {
     static const std::set<std::string> kinds = {"int", "float", "bool", "str", "dtype", "ints", "floats"};
-    for (const auto& a : stmt.op->attributes)
+    auto source = std::make_shared<compiler::OpSource>();
+    source->name = stmt.op->name;
+    source->operands = stmt.op->operands;
+    source->location = stmt.op->location;
+    for (const auto& a : stmt.op->attributes) {
       if (!kinds.count(a.type))
         throw Error(ErrorKind::Syntax, "unknown attribute type '" + a.type + "' for " + a.name +
                                            "; expected one of int, float, bool, str, dtype, ints, floats",
                     stmt.op->location);
-    auto op = std::make_shared<OpValue>(stmt.op);
+      // `= nil` is the attribute's "no value", the symbol `none` in terms.
+      TermPtr default_value;
+      if (a.default_value)
+        default_value = a.default_value->kind == ExprKind::Nil ? make_symbol("none", a.default_value->location)
+                                                               : lower_term(*a.default_value, nullptr);
+      source->attributes.push_back({a.name, a.type, default_value});
+    }
+    if (stmt.op->body) source->body = lower_term(*stmt.op->body, nullptr);
+    auto op = std::make_shared<OpValue>(stmt.op, source);
     declared_ops_[stmt.op->name] = op;
+    declarations_.ops[source->name] = source;
+    snapshot_.reset();
     // A builtin function keeps its name: `use "std/ops.rules"` must not turn split() or
     // sqrt() into term builders.
     const Value* existing = env->lookup(stmt.op->name);
@@ -240,14 +256,22 @@ void Evaluator::declare(const Stmt& stmt, const EnvPtr& env, const std::shared_p
   }
   if (stmt.kind == StmtKind::Ruleset) {
     std::vector<std::shared_ptr<RuleValue>> rules;
+    auto ruleset_source = std::make_shared<compiler::RulesetSource>();
+    ruleset_source->name = stmt.text;
+    ruleset_source->location = stmt.location;
     std::set<std::string> names;
     for (const auto& decl : stmt.rules) {
       if (!names.insert(decl->name).second)
         throw Error(ErrorKind::Syntax, "rule '" + decl->name + "' is defined twice in ruleset " + stmt.text, decl->location);
-      TermPtr lhs = lower_term(*decl->lhs, nullptr);
-      TermPtr rhs = lower_term(*decl->rhs, nullptr);
-      auto lhs_vars = term_variables(*lhs);
-      auto rhs_vars = term_variables(*rhs);
+      auto source = std::make_shared<compiler::RuleSource>();
+      source->ruleset = stmt.text;
+      source->name = decl->name;
+      source->lhs = lower_term(*decl->lhs, nullptr);
+      source->rhs = lower_term(*decl->rhs, nullptr);
+      source->bidirectional = decl->bidirectional;
+      source->location = decl->location;
+      auto lhs_vars = term_variables(*source->lhs);
+      auto rhs_vars = term_variables(*source->rhs);
       auto bound = [](const std::vector<std::string>& vars, const std::string& v) {
         return std::find(vars.begin(), vars.end(), v) != vars.end();
       };
@@ -261,7 +285,16 @@ void Evaluator::declare(const Stmt& stmt, const EnvPtr& env, const std::shared_p
             throw Error(ErrorKind::Syntax,
                         "?" + v + " on the left side of `<=>` rule " + decl->name + " is not bound by its right side",
                         decl->lhs->location);
-      rules.push_back(std::make_shared<RuleValue>(decl, stmt.text, lhs, rhs));
+      if (decl->guard) {
+        source->guard = lower_scalar(*decl->guard, "the guard of rule " + decl->name);
+        source->guard_text = print_expr(*decl->guard);
+        for (const auto& v : source->guard->variables())
+          if (!bound(lhs_vars, v))
+            throw Error(ErrorKind::Syntax, "?" + v + " in the guard of rule " + decl->name + " is not bound by its left side",
+                        decl->guard->location);
+      }
+      ruleset_source->rules.push_back(source);
+      rules.push_back(std::make_shared<RuleValue>(decl, std::move(source)));
     }
     std::shared_ptr<const Stmt> self = owner ? owner : std::make_shared<Stmt>(stmt);
     auto ruleset = std::make_shared<RulesetValue>(stmt.text, std::move(rules), self);
@@ -269,28 +302,51 @@ void Evaluator::declare(const Stmt& stmt, const EnvPtr& env, const std::shared_p
     auto same = std::find_if(rulesets_.begin(), rulesets_.end(), [&](const auto& r) { return r->name() == stmt.text; });
     if (same != rulesets_.end()) *same = ruleset;
     else rulesets_.push_back(ruleset);
+    auto same_source = std::find_if(declarations_.rulesets.begin(), declarations_.rulesets.end(),
+                                    [&](const auto& r) { return r->name == stmt.text; });
+    if (same_source != declarations_.rulesets.end()) *same_source = ruleset_source;
+    else declarations_.rulesets.push_back(ruleset_source);
+    snapshot_.reset();
     return;
   }
   if (stmt.kind == StmtKind::Cost) {
-    std::vector<CostArmValue> arms;
-    for (const auto& arm : stmt.arms) arms.push_back(CostArmValue{lower_term(*arm->pattern, nullptr), arm->guard, arm->cost});
+    auto source = std::make_shared<compiler::CostSource>();
+    source->name = stmt.text;
+    std::string context = "cost " + stmt.text;
+    for (const auto& arm : stmt.arms) {
+      compiler::CostSource::Arm lowered{lower_term(*arm->pattern, nullptr),
+                                        arm->guard ? std::optional(lower_scalar(*arm->guard, context)) : std::nullopt,
+                                        lower_scalar(*arm->cost, context), arm->location};
+      source->arms.push_back(std::move(lowered));
+    }
     std::shared_ptr<const Stmt> self = owner ? owner : std::make_shared<Stmt>(stmt);
-    auto cost = std::make_shared<CostValue>(stmt.text, std::move(arms), self);
+    auto cost = std::make_shared<CostValue>(std::move(source), self);
     env->define(stmt.text, Value(cost));
     auto same = std::find_if(costs_.begin(), costs_.end(), [&](const auto& c) { return c->name() == stmt.text; });
     if (same != costs_.end()) *same = cost;
     else costs_.push_back(cost);
+    auto same_source = std::find_if(declarations_.costs.begin(), declarations_.costs.end(),
+                                    [&](const auto& c) { return c->name == stmt.text; });
+    if (same_source != declarations_.costs.end()) *same_source = cost->source();
+    else declarations_.costs.push_back(cost->source());
+    snapshot_.reset();
   }
 }
 
 void Evaluator::declare_relation(const Stmt& stmt) {
   DeclaredRelation relation = make_declared_relation(stmt);
-  for (const auto& earlier : relations_)
+  for (const auto& earlier : declarations_.relations)
     if (earlier.port == relation.port)
       throw Error(ErrorKind::Syntax,
                   "a relation for " + relation.port + " is already declared at " + earlier.location.to_string(),
                   relation.port_location);
-  relations_.push_back(std::move(relation));
+  declarations_.relations.push_back(std::move(relation));
+  snapshot_.reset();
+}
+
+std::shared_ptr<const compiler::Declarations> Evaluator::declarations() const {
+  if (!snapshot_) snapshot_ = std::make_shared<const compiler::Declarations>(declarations_);
+  return snapshot_;
 }
 
 std::shared_ptr<OpValue> Evaluator::declared_op(const std::string& name) const {

@@ -13,6 +13,7 @@
 // evaluating user code; unexpected ones are converted (see Interpreter).
 #pragma once
 
+#include "compiler/declarations.h"
 #include "interp/ast.h"
 #include "util/error.h"
 #include "interp/relation.h"
@@ -102,7 +103,10 @@ class Evaluator {
   // the same name, such as split or sqrt, but is always listed here).
   std::shared_ptr<OpValue> declared_op(const std::string& name) const;
   // Parameter relations declared so far (`relation ...`), in declaration order.
-  const std::vector<DeclaredRelation>& relations() const { return relations_; }
+  const std::vector<DeclaredRelation>& relations() const { return declarations_.relations; }
+  // Everything declared so far, frozen: what the rule compiler reads (compiler/declarations.h).
+  // The same snapshot is returned until a declaration is added.
+  std::shared_ptr<const compiler::Declarations> declarations() const;
 
   Value eval(const Expr& expr, const EnvPtr& env);
 
@@ -139,7 +143,8 @@ class Evaluator {
   std::vector<std::shared_ptr<RulesetValue>> rulesets_;
   std::vector<std::shared_ptr<CostValue>> costs_;
   std::map<std::string, std::shared_ptr<OpValue>> declared_ops_;
-  std::vector<DeclaredRelation> relations_;
+  compiler::Declarations declarations_;  // in step with the values above
+  mutable std::shared_ptr<const compiler::Declarations> snapshot_;
   std::vector<std::shared_ptr<const Program>> programs_;  // keeps statements alive for closures
 };
 

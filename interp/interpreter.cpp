@@ -1,7 +1,5 @@
 #include "interp/interpreter.h"
 
-#include "interp/egraph_bindings.h"
-#include "interp/graph_bindings.h"
 #include "interp/evaluator.h"
 #include "interp/parser.h"
 #include "interp/term.h"
@@ -86,8 +84,6 @@ Interpreter::Interpreter(InterpreterOptions options) : options_(std::move(option
   for (const auto& dir : options_.allowed_read_dirs) allowed_canonical_.push_back(canonical_or_self(dir));
   evaluator_ = std::make_unique<Evaluator>(*this);
   install_builtins(*this);
-  install_egraph_builtins(*this);
-  install_graph_builtins(*this);
 }
 
 Interpreter::~Interpreter() = default;
@@ -109,6 +105,8 @@ void Interpreter::load_declarations(const fs::path& path) {
 }
 
 const std::vector<DeclaredRelation>& Interpreter::declared_relations() const { return evaluator_->relations(); }
+
+std::shared_ptr<const compiler::Declarations> Interpreter::declarations() const { return evaluator_->declarations(); }
 
 bool Interpreter::has_global(const std::string& name) const { return evaluator_->globals()->vars().count(name) > 0; }
 
@@ -144,6 +142,14 @@ void Interpreter::request_interrupt() { evaluator_->request_interrupt(); }
 void Interpreter::set_output(std::function<void(std::string_view)> output) { options_.output = std::move(output); }
 
 void Interpreter::print(std::string_view text) { options_.output(text); }
+
+void Interpreter::set_diagnostics(std::function<void(const Diagnostic&)> diagnostics) {
+  options_.diagnostics = std::move(diagnostics);
+}
+
+void Interpreter::diagnose(const Diagnostic& diagnostic) {
+  if (options_.diagnostics) options_.diagnostics(diagnostic);
+}
 
 void Interpreter::allow_read(const fs::path& directory) {
   options_.allowed_read_dirs.push_back(directory);

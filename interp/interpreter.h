@@ -8,14 +8,18 @@
 //
 // As in Lua, the host is in charge. A script touches nothing outside the interpreter unless
 // the host allows it: it reads files (read_text, use) only under the allowed directories and
-// the library path, writes no files, and cannot start processes. Errors reach the host as
-// twin::Error exceptions (error.h) carrying file:line:col, what was expected, and the call
-// chain; the interpreter stays usable after any error.
+// the library path, writes no files, and cannot start processes. The interpreter starts with
+// the language alone; the host opens the libraries scripts may use (interp/lib/libraries.h:
+// egraph, graph, check), and only those link their dependencies. Errors reach the host as
+// twin::Error exceptions (util/error.h) carrying file:line:col, what was expected, and the
+// call chain; the interpreter stays usable after any error. Progress of long builtins and
+// warnings reach the host through the diagnostics callback, never a terminal directly.
 //
 // An Interpreter is not thread-safe: use one per thread.
 #pragma once
 
 #include "util/error.h"
+#include "compiler/declarations.h"
 #include "interp/relation.h"
 #include "interp/value.h"
 
@@ -32,6 +36,17 @@ class Evaluator;
 class RulesetValue;
 class CostValue;
 
+// Something a builtin wants the host to show while it runs.
+struct Diagnostic {
+  enum class Kind {
+    Progress,      // a long builtin's progress ("running: iteration 3, 12034 e-nodes ...")
+    ProgressDone,  // the progress shown so far may be erased
+    Warning,       // something the user should know (a stale cache entry, a refused file)
+  } kind = Kind::Progress;
+  std::string source;   // the builtin: "g.run", "check_graphs"
+  std::string message;
+};
+
 struct InterpreterOptions {
   // Directories under which scripts may read files (read_text, use). Empty: none.
   std::vector<std::filesystem::path> allowed_read_dirs;
@@ -40,6 +55,8 @@ struct InterpreterOptions {
   std::vector<std::filesystem::path> library_path;
   // Receives everything scripts print. Default: standard output.
   std::function<void(std::string_view)> output;
+  // Receives progress and warnings (Diagnostic). Default: none (nothing is shown).
+  std::function<void(const Diagnostic&)> diagnostics;
 };
 
 class Interpreter {
@@ -64,6 +81,9 @@ class Interpreter {
   //   twin.load_declarations("bench/check_7b_shape.rules");
   //   for (const auto& r : twin.declared_relations()) ... r.port, r.location ...
   const std::vector<DeclaredRelation>& declared_relations() const;
+  // Everything declared so far (ops, rulesets, costs, relations), frozen: what the rule
+  // compiler, the checker and the verifier read (compiler/declarations.h).
+  std::shared_ptr<const compiler::Declarations> declarations() const;
 
   // Globals.
   bool has_global(const std::string& name) const;
@@ -79,6 +99,9 @@ class Interpreter {
   // Output and permissions.
   void set_output(std::function<void(std::string_view)> output);
   void print(std::string_view text);
+  void set_diagnostics(std::function<void(const Diagnostic&)> diagnostics);
+  // Passes a diagnostic to the host's callback (nothing happens without one).
+  void diagnose(const Diagnostic& diagnostic);
   void allow_read(const std::filesystem::path& directory);
   bool may_read(const std::filesystem::path& path) const;
   // Reads a file for a script: checks permission (Error Permission) and existence (Error Io).

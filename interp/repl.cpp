@@ -1,7 +1,7 @@
 // The REPL: session core, history file, and the libedit front end. See repl.h.
 #include "interp/repl.h"
 
-#include "interp/egraph_bindings.h"
+#include "interp/disassembly.h"
 
 #include "interp/parser.h"
 #include "interp/term.h"

@@ -272,11 +272,11 @@ std::string RuleValue::to_string() const { return print_rule(*decl_); }
 
 std::optional<Value> RuleValue::member(const std::string& name) {
   if (name == "name") return Value(decl_->name);
-  if (name == "lhs") return Value(std::make_shared<TermValue>(lhs_));
-  if (name == "rhs") return Value(std::make_shared<TermValue>(rhs_));
+  if (name == "lhs") return Value(std::make_shared<TermValue>(source_->lhs));
+  if (name == "rhs") return Value(std::make_shared<TermValue>(source_->rhs));
   if (name == "guard") return decl_->guard ? Value(print_expr(*decl_->guard)) : Value();
   if (name == "bidirectional") return Value(decl_->bidirectional);
-  if (name == "ruleset") return Value(ruleset_);
+  if (name == "ruleset") return Value(source_->ruleset);
   if (name == "location") return Value(decl_->location.to_string());
   if (name == "annotations") {
     auto list = make_list();
@@ -303,11 +303,11 @@ std::optional<Value> RulesetValue::member(const std::string& name) {
 
 std::string CostValue::to_string() const {
   if (decl_) return print_statement(*decl_);
-  return "<cost " + name_ + ">";
+  return "<cost " + source_->name + ">";
 }
 
 std::optional<Value> CostValue::member(const std::string& name) {
-  if (name == "name") return Value(name_);
+  if (name == "name") return Value(source_->name);
   return std::nullopt;
 }
 

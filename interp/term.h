@@ -6,6 +6,7 @@
 // rule compiler (compiler/) turns Terms into the engine's patterns.
 #pragma once
 
+#include "compiler/declarations.h"
 #include "compiler/term.h"
 #include "compiler/term_printer.h"
 #include "interp/ast.h"
@@ -54,8 +55,8 @@ class TermValue : public Object {
 
 class RuleValue : public Object {
  public:
-  RuleValue(std::shared_ptr<const RuleDecl> decl, std::string ruleset, TermPtr lhs, TermPtr rhs)
-      : decl_(std::move(decl)), ruleset_(std::move(ruleset)), lhs_(std::move(lhs)), rhs_(std::move(rhs)) {}
+  RuleValue(std::shared_ptr<const RuleDecl> decl, std::shared_ptr<const compiler::RuleSource> source)
+      : decl_(std::move(decl)), source_(std::move(source)) {}
   std::string type_name() const override { return "rule"; }
   std::string to_string() const override;
   std::optional<Value> member(const std::string& name) override;
@@ -64,16 +65,16 @@ class RuleValue : public Object {
   }
   const RuleDecl& decl() const { return *decl_; }
   const std::shared_ptr<const RuleDecl>& decl_ptr() const { return decl_; }
+  // What the rule compiler reads (stage 3).
+  const std::shared_ptr<const compiler::RuleSource>& source() const { return source_; }
   const std::string& name() const { return decl_->name; }
-  const std::string& ruleset() const { return ruleset_; }
-  const TermPtr& lhs() const { return lhs_; }
-  const TermPtr& rhs() const { return rhs_; }
+  const std::string& ruleset() const { return source_->ruleset; }
+  const TermPtr& lhs() const { return source_->lhs; }
+  const TermPtr& rhs() const { return source_->rhs; }
 
  private:
   std::shared_ptr<const RuleDecl> decl_;
-  std::string ruleset_;
-  TermPtr lhs_;
-  TermPtr rhs_;
+  std::shared_ptr<const compiler::RuleSource> source_;
 };
 
 class RulesetValue : public Object {
@@ -93,39 +94,35 @@ class RulesetValue : public Object {
   std::shared_ptr<const Stmt> decl_;
 };
 
-struct CostArmValue {
-  TermPtr pattern;  // Wildcard for `_`
-  ExprPtr guard;    // may be null
-  ExprPtr cost;
-};
-
 class CostValue : public Object {
  public:
-  CostValue(std::string name, std::vector<CostArmValue> arms, std::shared_ptr<const Stmt> decl)
-      : name_(std::move(name)), arms_(std::move(arms)), decl_(std::move(decl)) {}
+  CostValue(std::shared_ptr<const compiler::CostSource> source, std::shared_ptr<const Stmt> decl)
+      : source_(std::move(source)), decl_(std::move(decl)) {}
   std::string type_name() const override { return "cost"; }
   std::string to_string() const override;
   std::optional<Value> member(const std::string& name) override;
-  const std::string& name() const { return name_; }
-  const std::vector<CostArmValue>& arms() const { return arms_; }
+  const std::string& name() const { return source_->name; }
+  const std::shared_ptr<const compiler::CostSource>& source() const { return source_; }
 
  private:
-  std::string name_;
-  std::vector<CostArmValue> arms_;
+  std::shared_ptr<const compiler::CostSource> source_;
   std::shared_ptr<const Stmt> decl_;
 };
 
 class OpValue : public Object {
  public:
-  explicit OpValue(std::shared_ptr<const OpDecl> decl) : decl_(std::move(decl)) {}
+  OpValue(std::shared_ptr<const OpDecl> decl, std::shared_ptr<const compiler::OpSource> source)
+      : decl_(std::move(decl)), source_(std::move(source)) {}
   std::string type_name() const override { return "op"; }
   std::string to_string() const override;
   std::optional<Value> member(const std::string& name) override;
   std::vector<std::string> member_names() const override { return {"name", "operands", "attributes", "body"}; }
   const OpDecl& decl() const { return *decl_; }
+  const std::shared_ptr<const compiler::OpSource>& source() const { return source_; }
 
  private:
   std::shared_ptr<const OpDecl> decl_;
+  std::shared_ptr<const compiler::OpSource> source_;
 };
 
 }  // namespace twin

@@ -4,7 +4,7 @@
 #include "capture/graph.h"
 #include "capture/graph_runner.h"
 #include "util/error.h"
-#include "interp/graph_bindings.h"
+#include "interp/lib/graph_library.h"
 #include "interp/interpreter.h"
 #include "ops/tensor.h"
 #include "support.h"
@@ -320,7 +320,7 @@ TEST_CASE("scripts load, inspect, run and replay graphs") {
   std::string printed;
   options.output = [&](std::string_view s) { printed += s; };
   Interpreter in(options);
-  install_graph_builtins(in);  // idempotent: the Interpreter constructor may already have
+  open_graph_library(in);
   in.set_global("dir", Value(dir.path.string()));
   in.eval_string(R"(
 let g = load_graph(dir + "/tiny.graph")

@@ -5,6 +5,7 @@
 // rule is never used.
 #include "capture/graph.h"
 #include "check/equivalence_check.h"
+#include "interp/rule_files.h"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -26,6 +27,14 @@ const fs::path kStdlib = fs::path(TWIN_SOURCE_DIR) / "stdlib";
 check::CheckOptions options() {
   // The stdlib's verdicts come from the build's cache (check/rule_admission.h).
   return check::CheckOptions{};
+}
+
+// The stdlib's declarations and those of `files`, loaded by the front end as `twin check` does.
+std::shared_ptr<const compiler::Declarations> rules(std::vector<fs::path> files = {}, bool stdlib = true) {
+  RuleFiles request;
+  request.files = std::move(files);
+  request.stdlib = stdlib;
+  return load_rule_files(request);
 }
 
 const Graph& reference() {
@@ -54,7 +63,7 @@ fs::path temp_dir() {
 }  // namespace
 
 TEST_CASE("the example port is proved equivalent with block rules, each step in a module") {
-  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "port.graph"), options());
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "port.graph"), rules(), options());
   CHECK(r.verdict == check::CheckVerdict::Equivalent);
   CHECK(r.precision_differences.empty());
   CHECK(r.rejected_rules.empty());
@@ -90,7 +99,7 @@ TEST_CASE("each buggy port is not equivalent, diverging in the module its file n
     std::string want = first_line_module(entry.path());
     fs::path graph = fs::path(entry.path()).replace_extension(".graph");
     CAPTURE(graph);
-    check::CheckResult r = check::check_equivalence(reference(), Graph::load(graph), options());
+    check::CheckResult r = check::check_equivalence(reference(), Graph::load(graph), rules(), options());
     CHECK(r.verdict == check::CheckVerdict::NotEquivalent);
     REQUIRE(r.numerics);
     bool found = false;
@@ -102,7 +111,8 @@ TEST_CASE("each buggy port is not equivalent, diverging in the module its file n
 
 TEST_CASE("a variance computed in bf16 is equivalent in real arithmetic, at that norm") {
   check::CheckResult r = check::check_equivalence(Graph::load(kLlama / "reference.bf16.graph"),
-                                                  Graph::load(kLlama / "precision" / "variance_bf16.graph"), options());
+                                                  Graph::load(kLlama / "precision" / "variance_bf16.graph"), rules(),
+                                                  options());
   CHECK(r.verdict == check::CheckVerdict::EquivalentReal);
   REQUIRE_FALSE(r.precision_differences.empty());
   CHECK(r.precision_differences[0].module == "layers.0.input_layernorm");
@@ -110,16 +120,15 @@ TEST_CASE("a variance computed in bf16 is equivalent in real arithmetic, at that
 }
 
 TEST_CASE("without the RoPE block rule the example is unproven, and the gap is named") {
-  check::CheckOptions o = options();
-  o.use_stdlib = false;
   fs::path dir = temp_dir();
+  std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(kStdlib)) {
     if (entry.path().extension() != ".rules") continue;
     if (entry.path().filename() == "rope.rules") continue;
-    o.rule_files.push_back(entry.path());
+    files.push_back(entry.path());
   }
-  std::sort(o.rule_files.begin(), o.rule_files.end());
-  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "port.graph"), o);
+  std::sort(files.begin(), files.end());
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "port.graph"), rules(files, false), options());
   CHECK(r.verdict == check::CheckVerdict::Unproven);
   REQUIRE(r.numerics);
   CHECK(r.numerics->outputs_agree);
@@ -131,11 +140,10 @@ TEST_CASE("without the RoPE block rule the example is unproven, and the gap is n
 TEST_CASE("a rule that does not verify is never used, so it cannot hide a bug") {
   // silu_on_up computes silu(up) * gate; this wrong rule would make it "equivalent".
   fs::path dir = temp_dir();
-  fs::path rules = dir / "wrong.rules";
-  std::ofstream(rules) << "version 1\nruleset wrong {\n  rule swap_silu: silu(?a) * ?b => silu(?b) * ?a\n}\n";
-  check::CheckOptions o = options();
-  o.rule_files = {rules};
-  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "bugs" / "silu_on_up.graph"), o);
+  fs::path wrong = dir / "wrong.rules";
+  std::ofstream(wrong) << "version 1\nruleset wrong {\n  rule swap_silu: silu(?a) * ?b => silu(?b) * ?a\n}\n";
+  check::CheckResult r =
+      check::check_equivalence(reference(), Graph::load(kLlama / "bugs" / "silu_on_up.graph"), rules({wrong}), options());
   CHECK(r.verdict == check::CheckVerdict::NotEquivalent);
   REQUIRE(r.rejected_rules.size() == 1);
   CHECK(r.rejected_rules[0].name == "wrong.swap_silu");
@@ -144,15 +152,14 @@ TEST_CASE("a rule that does not verify is never used, so it cannot hide a bug") 
 }
 
 TEST_CASE("a graph checked against itself is equivalent with no rule steps") {
-  check::CheckResult same = check::check_equivalence(reference(), reference(), options());
+  check::CheckResult same = check::check_equivalence(reference(), reference(), rules(), options());
   CHECK(same.verdict == check::CheckVerdict::Equivalent);
   CHECK(same.rules_used.empty());  // identical graphs share every e-class: nothing to prove
 }
 
 TEST_CASE("a correct port the rules cannot connect yet (vLLM's token layout) is never called not equivalent") {
-  check::CheckOptions o = options();
-  o.rule_files = {kLlama / "token_layout" / "token_layout.rules"};
-  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "token_layout" / "port_tokens.graph"), o);
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "token_layout" / "port_tokens.graph"),
+                                                  rules({kLlama / "token_layout" / "token_layout.rules"}), options());
   CHECK(r.verdict != check::CheckVerdict::NotEquivalent);
   if (r.verdict == check::CheckVerdict::Unproven) {
     REQUIRE(r.numerics);

@@ -2,6 +2,7 @@
 // by value (check/tensor_values.h): what lets a rule written once match every traced form.
 #include "check/graph_lowering.h"
 #include "check/tensor_values.h"
+#include "compiler/canonical_form.h"
 #include "egraph/egraph.h"
 #include "ops/shape_analysis.h"
 #include "ops/tensor.h"
@@ -84,22 +85,26 @@ TEST_CASE("chunk and split become slices") {
   CHECK(pieces[1].id == f.lowering->add_op("slice", {x}, {{"dim", i(1)}, {"start", i(4)}, {"end", i(8)}}).id);
 }
 
-TEST_CASE("a rule's pattern gets the lowered form's attributes") {
+TEST_CASE("a rule's pattern, in the compiler's canonical form, is the lowered form's node") {
   Fixture f;
   eg::OpTable& ops = *f.ops;
-  // slice(?x, dim=-1, end=?k): start and step are filled in, in declared order.
-  eg::Pattern p = eg::Pattern::Node(ops.intern_apply("slice", 3, {"dim", "end", "start"}),
-                                    {eg::Pattern::Var("x"), eg::Pattern::Node(ops.intern_constant(-1)),
-                                     eg::Pattern::Var("k"), eg::Pattern::Node(ops.intern_constant(0))});
-  eg::Pattern c = canonical_pattern(p, ops);
+  compiler::CanonicalForm form;
+  auto var = [](const char* name) {
+    auto t = std::make_shared<Term>();
+    t->kind = TermKind::Var;
+    t->name = name;
+    return TermPtr(t);
+  };
+  // slice(?x, dim=-1, end=?k, start=0): put in declared order, step filled in.
+  TermPtr slice =
+      make_apply("slice", {var("x")}, {{"dim", make_constant(-1)}, {"end", var("k")}, {"start", make_constant(0)}});
+  eg::Pattern c = compiler::to_pattern(*form.canonical(slice), ops);
   LoweredValue s = f.lowering->add_op("slice", {f.x({2, 8})}, {{"dim", i(1)}, {"start", i(0)}, {"end", i(4)}});
   CHECK(c.op == f.graph.class_nodes(s.id)[0].op);
   CHECK(c.to_string(ops) == "(slice ?x -1 0 ?k 1)");
   // A single dim for an `ints` attribute is a one-element list.
-  eg::Pattern m = eg::Pattern::Node(ops.intern_apply("mean", 3, {"dim", "keepdim"}),
-                                    {eg::Pattern::Var("x"), eg::Pattern::Node(ops.intern_constant(-1)),
-                                     eg::Pattern::Node(ops.intern_symbol("true"))});
-  CHECK(canonical_pattern(m, ops).to_string(ops) == "(mean ?x (list -1) true none)");
+  TermPtr mean = make_apply("mean", {var("x")}, {{"dim", make_constant(-1)}, {"keepdim", make_symbol("true")}});
+  CHECK(compiler::to_pattern(*form.canonical(mean), ops).to_string(ops) == "(mean ?x (list -1) true none)");
 }
 
 TEST_CASE("constants with the same bits are unioned; anything reading a parameter is not a constant") {

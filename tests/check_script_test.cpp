@@ -1,6 +1,6 @@
-// check_graphs(...) in scripts (check/script_bindings.h): a validation script runs the check
+// check_graphs(...) in scripts (interp/lib/check_library.h): a validation script runs the check
 // and reads its answer as a map; bad paths are script errors, not crashes.
-#include "check/script_bindings.h"
+#include "interp/lib/check_library.h"
 #include "util/error.h"
 #include "support.h"
 
@@ -23,7 +23,6 @@ InterpreterOptions readable() {
 
 TEST_CASE("a script checks a port and reads the verdict, the proof and the divergences") {
   CapturingInterpreter twin(readable());
-  check::install_check_builtins(twin.interpreter);
   std::string out = twin.run("let r = check_graphs(\"" + kLlama + "/reference.graph\", \"" + kLlama +
                              "/port.graph\")\n"
                              "print(r.verdict)\n"
@@ -36,10 +35,8 @@ TEST_CASE("a script checks a port and reads the verdict, the proof and the diver
 
 TEST_CASE("a graph the script may not read, or that does not exist, is a located error") {
   CapturingInterpreter twin;  // no readable directories beyond the script's own
-  check::install_check_builtins(twin.interpreter);
   CHECK_THROWS_AS(twin.run("check_graphs(\"" + kLlama + "/reference.graph\", \"" + kLlama + "/port.graph\")"), Error);
   CapturingInterpreter allowed(readable());
-  check::install_check_builtins(allowed.interpreter);
   try {
     allowed.run("check_graphs(\"" + kLlama + "/nope.graph\", \"" + kLlama + "/port.graph\")", "s.twin");
     FAIL("expected an error");

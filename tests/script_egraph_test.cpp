@@ -1,6 +1,6 @@
-// The e-graph as scripts see it (interp/egraph_bindings.cpp): terms in, e-class ids,
+// The e-graph as scripts see it (interp/lib/egraph_library.cpp): terms in, e-class ids,
 // reports, extraction with DSL cost functions, explanations, snapshots, disassembly.
-#include "interp/egraph_bindings.h"
+#include "interp/disassembly.h"
 #include "support.h"
 
 #include <doctest/doctest.h>
@@ -194,6 +194,6 @@ TEST_CASE("an op with a body is validated through its body") {
   t.run("op my_square(x) = x * x\nruleset r { rule sq: my_square(?a) => ?a * ?a }\n");
   auto rule = t.interpreter.get_global("r").as<RulesetValue>()->rules().at(0);
   auto ops = std::make_shared<twin::egraph::OpTable>();
-  twin::egraph::Rewrite rewrite = rule_to_rewrite(t.interpreter, *rule, ops);
+  twin::egraph::Rewrite rewrite = testing::rule_meaning(t.interpreter, *rule, ops);
   CHECK(rewrite.lhs == rewrite.rhs);
 }

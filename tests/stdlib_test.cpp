@@ -6,10 +6,10 @@
 // full check (three instances, both directions, random testing where Z3 cannot decide).
 // A rule Z3 cannot decide here (unknown, not encodable) passes this test: only a
 // refutation fails it.
-#include "interp/egraph_bindings.h"
 #include "interp/evaluator.h"
 #include "interp/interpreter.h"
 #include "interp/term.h"
+#include "support.h"
 #include "verify/z3_checker.h"
 
 #include <doctest/doctest.h>
@@ -66,7 +66,7 @@ TEST_CASE("every stdlib file loads on its own, and its rules lower to rewrites")
       for (const auto& rule : ruleset->rules()) {
         std::string rule_name = rule->name();
         CAPTURE(rule_name);
-        CHECK_NOTHROW(rule_to_rewrite(interpreter, *rule, ops));
+        CHECK_NOTHROW(testing::rule_meaning(interpreter, *rule, ops));
       }
     }
   }
@@ -102,7 +102,7 @@ TEST_CASE("Z3 refutes no stdlib rule") {
       for (const auto& rule : ruleset->rules()) {
         std::string where = file.filename().string() + ": " + rule->to_string();
         CAPTURE(where);
-        egraph::Rewrite rewrite = rule_to_rewrite(interpreter, *rule, ops);
+        egraph::Rewrite rewrite = testing::rule_meaning(interpreter, *rule, ops);
         verify::Z3Verdict verdict = verify::check_rule_z3(rewrite, *ops, options);
         std::string why = verdict.reason + (verdict.counterexample ? "\n" + verdict.counterexample->to_string() : "");
         CAPTURE(why);

@@ -2,7 +2,10 @@
 // temporary directories that clean up after themselves; run a shell command.
 #pragma once
 
+#include "compiler/rule_compiler.h"
 #include "interp/interpreter.h"
+#include "interp/lib/libraries.h"
+#include "interp/term.h"
 
 #include <doctest/doctest.h>
 #include <sys/wait.h>
@@ -52,7 +55,8 @@ struct TempDir {
   }
 };
 
-// An interpreter whose output is captured into `output`.
+// An interpreter whose output is captured into `output`, with every library open (as `twin run`
+// has them).
 struct CapturingInterpreter {
   std::string output;
   Interpreter interpreter;
@@ -60,12 +64,22 @@ struct CapturingInterpreter {
       : interpreter([&] {
           options.output = [this](std::string_view text) { output += text; };
           return options;
-        }()) {}
+        }()) {
+    open_all_libraries(interpreter);
+  }
   std::string run(const std::string& source, const std::string& name = "test.twin") {
     output.clear();
     interpreter.eval_string(source, name);
     return output;
   }
 };
+
+// A rule's meaning, left to right: what `twin verify` validates (declared ops' bodies expanded),
+// compiled by the rule compiler against the interpreter's declarations, interned in `ops`.
+inline egraph::Rewrite rule_meaning(Interpreter& interpreter, const RuleValue& rule,
+                                    std::shared_ptr<egraph::OpTable> ops) {
+  compiler::RuleCompiler compiler(interpreter.declarations(), std::move(ops));
+  return compiler.compile(rule.source())->meaning.front();
+}
 
 }  // namespace twin::testing

@@ -1,6 +1,5 @@
 // Random testing draws each variable from the domain of the op that reads it, also when the op
 // reads it through a rearrangement (check/ needs `embedding(?w, squeeze(?i, dim=-2))`).
-#include "interp/egraph_bindings.h"
 #include "support.h"
 #include "verify/random_tester.h"
 #include "verify/rule_verifier.h"
@@ -13,7 +12,7 @@ namespace {
 egraph::Rewrite only_rule(testing::CapturingInterpreter& t, std::shared_ptr<egraph::OpTable> ops) {
   auto set = t.interpreter.get_global("r").as<RulesetValue>();
   REQUIRE(set != nullptr);
-  return rule_to_rewrite(t.interpreter, *set->rules().at(0), ops);
+  return testing::rule_meaning(t.interpreter, *set->rules().at(0), ops);
 }
 }  // namespace
 

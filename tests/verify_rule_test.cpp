@@ -1,5 +1,4 @@
 // verify_rule: the strongest method that applies, and soundness first.
-#include "interp/egraph_bindings.h"
 #include "support.h"
 #include "verify/rule_verifier.h"
 #include "verify/z3_checker.h"
@@ -18,7 +17,7 @@ verify::RuleReport verify_named(testing::CapturingInterpreter& t, const std::str
   for (const auto& r : set->rules())
     if (r->name() == rule) {
       auto ops = std::make_shared<egraph::OpTable>();
-      return verify::verify_rule(rule_to_rewrite(t.interpreter, *r, ops), *ops, options);
+      return verify::verify_rule(testing::rule_meaning(t.interpreter, *r, ops), *ops, options);
     }
   FAIL("no rule " << rule);
   return {};
@@ -42,7 +41,7 @@ TEST_CASE("a rule on which Z3 did not stop is refuted within its limit") {
   auto set = t.interpreter.get_global("r").as<RulesetValue>();
   REQUIRE(set != nullptr);
   auto ops = std::make_shared<egraph::OpTable>();
-  egraph::Rewrite rewrite = rule_to_rewrite(t.interpreter, *set->rules().at(0), ops);
+  egraph::Rewrite rewrite = testing::rule_meaning(t.interpreter, *set->rules().at(0), ops);
 
   verify::Z3Options z3;
   z3.wall_seconds = 3;

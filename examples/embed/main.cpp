@@ -10,6 +10,7 @@
 //   twin_embed_example [EXAMPLE_DIR]    EXAMPLE_DIR holds scripts/ and secret.txt; the graph
 //                                       is EXAMPLE_DIR/../llama/reference.graph
 #include "interp/interpreter.h"
+#include "interp/lib/graph_library.h"
 #include "ops/backend_loader.h"
 
 #include <cstdlib>
@@ -135,10 +136,12 @@ int main(int argc, char** argv) {
 
     // 9. Tensors. Nothing so far needed one, so libtorch is not loaded yet: Twin loads it
     //    (through its module libtwin_torch.so) the first time a tensor is needed, here the
-    //    weights of a captured graph. A host that never needs a tensor never pays for it.
+    //    weights of a captured graph, which the graph library's load_graph() reads. A host
+    //    that never needs a tensor never pays for it.
     expect(twin::ops::loaded_tensor_backend().empty(), "no tensor yet: libtorch is not loaded");
     const fs::path llama = example_dir.parent_path() / "llama";
     twin::Interpreter with_graphs({.allowed_read_dirs = {llama}});
+    twin::open_graph_library(with_graphs);
     with_graphs.set_global("graph_file", twin::Value((llama / "reference.graph").string()));
     expect(with_graphs.eval_string("len(load_graph(graph_file).parameters)") == twin::Value(21),
            "load_graph: the example Llama's 21 parameters, read through libtorch");

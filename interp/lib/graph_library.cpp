@@ -1,7 +1,7 @@
 // load_graph() and the graph, module, replay and tensor values of scripts (docs/graphs.md).
 // Reading a graph file goes through Interpreter::read_text, so the same permission model as
 // read_text and `use` applies; relative paths resolve against the calling script's directory.
-#include "interp/graph_bindings.h"
+#include "interp/lib/graph_library.h"
 
 #include "capture/graph.h"
 #include "capture/graph_runner.h"
@@ -329,7 +329,7 @@ class GraphValue : public Object {
 
 Value make_tensor_value(ops::Tensor tensor) { return Value(std::make_shared<TensorValue>(std::move(tensor))); }
 
-void install_graph_builtins(Interpreter& interpreter) {
+void open_graph_library(Interpreter& interpreter) {
   interpreter.register_function("load_graph", [](CallContext& c, CallArgs& a) {
     args::expect_count(a, 1, 1, "load_graph");
     std::filesystem::path path = c.interpreter.resolve_script_path(args::string(a.positional[0], "the path", a.location), a.location);

@@ -1,12 +1,14 @@
-#include "check/script_bindings.h"
+#include "interp/lib/check_library.h"
 
 #include "capture/graph.h"
 #include "check/equivalence_check.h"
+#include "interp/rule_files.h"
 #include "interp/value.h"
+#include "util/error.h"
 
 #include <nlohmann/json.hpp>
 
-namespace twin::check {
+namespace twin {
 
 namespace {
 
@@ -34,7 +36,7 @@ Value from_json(const nlohmann::json& j) {
 
 }  // namespace
 
-void install_check_builtins(Interpreter& interpreter) {
+void open_check_library(Interpreter& interpreter) {
   interpreter.register_function("check_graphs", [](CallContext& c, CallArgs& a) {
     args::expect_count(a, 2, 2, "check_graphs");
     args::allow_named(a, {"rules", "numerics", "stdlib"}, "check_graphs");
@@ -43,22 +45,28 @@ void install_check_builtins(Interpreter& interpreter) {
       std::string bytes = c.interpreter.read_text(path, a.location);  // permission and existence checks
       return Graph::parse(bytes, path.string());
     };
-    CheckOptions options;
+    check::CheckOptions options;
+    RuleFiles rule_files;
     if (const Value* rules = a.find_named("rules")) {
       if (!rules->is_list()) throw Error(ErrorKind::Type, "check_graphs: rules= takes a list of paths", a.location);
       for (const auto& r : rules->as_list()->items) {
         std::filesystem::path path =
             c.interpreter.resolve_script_path(args::string(r, "a rule file", a.location), a.location);
         c.interpreter.read_text(path, a.location);  // the script must be allowed to read it
-        options.rule_files.push_back(path);
+        rule_files.files.push_back(path);
       }
     }
     if (const Value* n = a.find_named("numerics")) options.numerics = n->truthy();
-    if (const Value* s = a.find_named("stdlib")) options.use_stdlib = s->truthy();
+    if (const Value* s = a.find_named("stdlib")) rule_files.stdlib = s->truthy();
+    options.progress = [&c](const check::CheckProgress& p) {
+      c.interpreter.diagnose({Diagnostic::Kind::Progress, "check_graphs", p.stage + ": " + p.detail});
+    };
     try {
       Graph reference = load(a.positional[0], "the reference graph's path");
       Graph port = load(a.positional[1], "the port graph's path");
-      CheckResult result = check_equivalence(reference, port, options);
+      auto declarations = load_rule_files(rule_files);
+      check::CheckResult result = check::check_equivalence(reference, port, declarations, options);
+      c.interpreter.diagnose({Diagnostic::Kind::ProgressDone, "check_graphs", ""});
       return from_json(nlohmann::json::parse(result.to_json()));
     } catch (const Error& e) {
       throw Error(e.kind() == ErrorKind::Assertion ? ErrorKind::Value : e.kind(), "check_graphs: " + e.message(), a.location);
@@ -66,4 +74,4 @@ void install_check_builtins(Interpreter& interpreter) {
   });
 }
 
-}  // namespace twin::check
+}  // namespace twin

@@ -7,6 +7,9 @@
 //   let v = g.run(dtype="f32", keep=["linear_0"])   # map: name -> tensor value
 //
 // and the tensor values that runs return (t.shape, t.dtype, t.numel, t.to_list()).
+//
+// A library the host opens: a host that does not open it never reads a graph, and libtorch
+// is loaded only when a tensor is first needed.
 #pragma once
 
 #include "interp/interpreter.h"
@@ -14,8 +17,8 @@
 
 namespace twin {
 
-// Registers load_graph() in the interpreter. The Interpreter constructor calls it.
-void install_graph_builtins(Interpreter& interpreter);
+// Registers load_graph() in the interpreter.
+void open_graph_library(Interpreter& interpreter);
 
 // A tensor as a script value (what g.run() returns).
 Value make_tensor_value(ops::Tensor tensor);

@@ -1,0 +1,73 @@
+// What `twin check` answers (docs/checking.md): the verdict and its evidence, as the text a
+// terminal shows (to_text) and the --json object (to_json). check/check_report.cpp renders
+// them; check/equivalence_check.h produces them.
+#pragma once
+
+#include "check/divergence.h"
+#include "check/parameter_relations.h"
+#include "check/rule_admission.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace twin::check {
+
+enum class CheckVerdict { Equivalent, EquivalentReal, NotEquivalent, Unproven };
+// "equivalent", "equivalent_real", "not_equivalent", "unproven"
+const char* check_verdict_name(CheckVerdict verdict);
+
+struct RuleUse {
+  std::string rule;                  // "attention.repeat_kv_as_repeat_interleave"
+  std::size_t steps = 0;             // proof steps that applied it
+  std::vector<std::string> modules; // where (port module paths, else reference), in first-use order
+  bool changes_precision = false;
+};
+
+struct PrecisionDifference {
+  std::string module;     // where the precision-changing step applies
+  std::string rule;
+  std::string numerics;   // "changes precision"
+  std::string term;       // the rewritten term, shallow
+};
+
+// A port value the rules did not connect to the reference although its operands are
+// connected, and from which a path of unconnected values reaches a graph output (so it is
+// where a gap starts, not a harmless intermediate such as a fused projection before its split).
+struct UnmatchedPiece {
+  std::string node, module, op, type;  // the port node
+  std::string term;                    // its term, shallow
+  // Numerically (the example inputs), the reference value it matches: "matched", "part" or
+  // "concat" (empty when none, or when the graphs were not run).
+  std::string numeric_match, reference, reference_module;
+};
+
+struct CheckStats {
+  double seconds = 0, rules_seconds = 0, lowering_seconds = 0, saturation_seconds = 0, numerics_seconds = 0;
+  std::size_t enodes = 0, eclasses = 0, iterations = 0, value_unions = 0;
+  std::size_t rules_admitted = 0, rules_rejected = 0;
+  std::size_t reference_nodes = 0, port_nodes = 0;
+  double peak_rss_mib = 0;
+  std::string stop_reason;
+  double minimization_seconds = 0;
+  std::size_t minimization_drops = 0;  // rules found unnecessary (each drop re-runs the check)
+};
+
+struct CheckResult {
+  CheckVerdict verdict = CheckVerdict::Unproven;
+  std::vector<bool> outputs_proved;  // per output position
+  std::vector<RuleUse> rules_used;
+  std::vector<PrecisionDifference> precision_differences;
+  std::optional<DivergenceReport> numerics;
+  std::vector<UnmatchedPiece> unmatched;
+  std::vector<ParameterRelation> relations;
+  std::vector<std::string> declared;          // port parameters and buffers related by declaration
+  std::vector<AdmittedRule> rejected_rules;   // not admitted (refuted or unknown)
+  std::string proof_text;
+  CheckStats stats;
+
+  std::string to_text() const;  // the human summary `twin check` prints
+  std::string to_json() const;  // the --json object
+};
+
+}  // namespace twin::check

@@ -1,0 +1,154 @@
+#include "check/saturation.h"
+
+#include "compiler/guard_queries.h"
+#include "ops/shape_analysis.h"
+#include "util/error.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace twin::check {
+
+namespace eg = twin::egraph;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The sources both graphs read: shared inputs, the reference's parameters, the port's
+// parameters as their relations' terms.
+void lower_sources(const SaturationInput& in, GraphLowering& lowering, Saturation& s) {
+  const Graph& reference = *in.reference;
+  const Graph& port = *in.port;
+  for (std::size_t i = 0; i < reference.inputs().size(); ++i) {
+    LoweredValue v = lowering.leaf("input." + std::to_string(i), reference.inputs()[i].type);
+    s.ref_sources[reference.inputs()[i].name] = v;
+    s.port_sources[port.inputs()[i].name] = v;
+  }
+  std::map<std::string, LoweredValue> relation_sources;
+  for (const auto& t : reference.parameters()) relation_sources[t.name] = s.ref_sources[t.name] = lowering.leaf(t.name, t.type);
+  for (const auto& t : reference.buffers())
+    relation_sources[t.name] = s.ref_sources[t.name] = lowering.leaf(t.name + "@reference", t.type, t.value);
+  for (const auto& t : reference.constants()) s.ref_sources[t.name] = lowering.constant(t.name + "@reference", t.type, t.value);
+  for (const auto* group : {&port.parameters(), &port.buffers()}) {
+    for (const auto& t : *group) {
+      auto it = in.relation_terms.find(t.name);
+      if (it != in.relation_terms.end()) {
+        LoweredValue v = lowering.add_term(*it->second, relation_sources);
+        if (!v.type || !(v.type->shape == t.type.shape) || v.type->dtype != t.type.dtype)
+          throw Error(ErrorKind::Value, port.file() + ": the relation for " + t.name + " gives " +
+                                            (v.type ? v.type->to_string() : std::string("no type")) +
+                                            ", the parameter is " + t.type.to_string());
+        s.port_sources[t.name] = v;
+      } else {
+        // Unrelated: an unknown of its own (a buffer keeps its value, so it can still meet
+        // a reference constant with the same bits).
+        bool is_buffer = group == &port.buffers();
+        s.port_sources[t.name] = lowering.leaf(t.name + "@port", t.type, is_buffer ? t.value : std::nullopt);
+      }
+    }
+  }
+  for (const auto& t : port.constants()) s.port_sources[t.name] = lowering.constant(t.name + "@port", t.type, t.value);
+}
+
+}  // namespace
+
+bool Saturation::all_equal() {
+  bool all = true;
+  outputs_proved.assign(ref_lowered.outputs.size(), false);
+  for (std::size_t i = 0; i < ref_lowered.outputs.size(); ++i) {
+    outputs_proved[i] = graph.find(ref_lowered.outputs[i].id) == graph.find(port_lowered.outputs[i].id);
+    all = all && outputs_proved[i];
+  }
+  return all;
+}
+
+std::vector<std::string> Saturation::proof_rules(const std::set<std::string>& rule_names) {
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < ref_lowered.outputs.size(); ++i)
+    for (const auto& e : graph.proof_edges(port_lowered.outputs[i].id, ref_lowered.outputs[i].id))
+      if (rule_names.count(e.rule) && std::find(names.begin(), names.end(), e.rule) == names.end()) names.push_back(e.rule);
+  return names;
+}
+
+std::unique_ptr<Saturation> saturate(const SaturationInput& in, const std::vector<eg::CompiledRewrite>& rules,
+                                     std::size_t max_iterations, bool show_progress) {
+  auto report = [&](const std::string& stage, const std::string& detail) {
+    if (show_progress && in.progress) in.progress(stage, detail);
+  };
+  auto s = std::make_unique<Saturation>(in.ops);
+  auto lowering_begin = Clock::now();
+  eg::EGraph& graph = s->graph;
+  ops::add_shape_analysis(graph);
+  s->values = &add_tensor_value_analysis(graph);
+  graph.enable_explanations();
+  GraphLowering lowering(graph, *s->values);
+  lower_sources(in, lowering, *s);
+  report("lowering", "reference");
+  s->ref_lowered = lowering.lower(*in.reference, s->ref_sources);
+  report("lowering", "port");
+  s->port_lowered = lowering.lower(*in.port, s->port_sources);
+  for (std::size_t i = 0; i < s->ref_lowered.outputs.size(); ++i) {
+    const auto& x = s->ref_lowered.outputs[i].type;
+    const auto& y = s->port_lowered.outputs[i].type;
+    if (x && y && !(x->shape == y->shape))
+      throw Error(ErrorKind::Value, in.port->file() + ": output " + std::to_string(i) + " is " + y->to_string() +
+                                        ", the reference's is " + x->to_string());
+  }
+  s->lowering_seconds = since(lowering_begin);
+
+  auto saturation_begin = Clock::now();
+  graph.rebuild();
+  if (!s->all_equal()) {
+    // One run, stopped as soon as every output pair has met (a proof found at iteration 4
+    // does not pay for 36 more); one backoff scheduler throughout, so a rule banned for
+    // matching too much comes back with a higher limit, as in egg.
+    auto progress = [&](const eg::Progress& p) {
+      report("saturating", "iteration " + std::to_string(p.iteration + 1) + ", " + std::to_string(p.nodes) + " e-nodes, " +
+                               std::string(p.rule));
+    };
+    eg::RunLimits limits = in.limits;
+    limits.iterations = max_iterations;
+    Saturation* self = s.get();
+    limits.stop_when = [self](const eg::EGraph&) { return self->all_equal(); };
+    auto scheduler = eg::make_scheduler(eg::SchedulerKind::Backoff);
+    eg::Report run_report = eg::run(graph, rules, limits, *scheduler, progress, compiler::guard_queries());
+    graph.rebuild();
+    s->iterations = run_report.iterations;
+    s->stop_reason = std::string(eg::to_string(run_report.stop_reason));
+  }
+  s->saturation_seconds = since(saturation_begin);
+  return s;
+}
+
+Minimization minimize_proof(const SaturationInput& in, std::unique_ptr<Saturation> proof,
+                            const std::vector<eg::CompiledRewrite>& rules, const std::set<std::string>& rule_names,
+                            double seconds) {
+  Minimization out;
+  auto start = Clock::now();
+  std::vector<std::string> needed = proof->proof_rules(rule_names);
+  std::set<std::string> dropped, tried;
+  // A trial that has not met within a few iterations more than the proof took is a failure.
+  std::size_t trial_iterations = proof->iterations + 4;
+  for (std::size_t i = 0; i < needed.size() && since(start) < seconds; ++i) {
+    if (!tried.insert(needed[i]).second) continue;
+    if (in.progress) in.progress("proof", "minimizing: without " + needed[i]);
+    std::vector<eg::CompiledRewrite> fewer;
+    for (const auto& r : rules)
+      if (r.rule->name != needed[i] && !dropped.count(r.rule->name)) fewer.push_back(r);
+    std::unique_ptr<Saturation> trial = saturate(in, fewer, trial_iterations, false);
+    if (trial->all_equal()) {
+      dropped.insert(needed[i]);
+      needed = trial->proof_rules(rule_names);
+      proof = std::move(trial);
+      i = static_cast<std::size_t>(-1);  // the new proof's rules, from the start (tried ones are skipped)
+      ++out.drops;
+    }
+  }
+  out.seconds = since(start);
+  out.proof = std::move(proof);
+  return out;
+}
+
+}  // namespace twin::check

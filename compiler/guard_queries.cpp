@@ -1,0 +1,16 @@
+#include "compiler/guard_queries.h"
+
+#include "ops/shape_analysis.h"
+
+namespace twin::compiler {
+
+const egraph::QueryRegistry& guard_queries() {
+  static const egraph::QueryRegistry registry = [] {
+    egraph::QueryRegistry r;
+    ops::register_shape_queries(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace twin::compiler
