@@ -37,6 +37,7 @@
 #include "compiler/term_printer.h"
 #include "ops/op_spec.h"
 #include "interp/interpreter.h"
+#include "ops/backend_loader.h"
 #include "verify/z3_checker.h"
 #ifdef TWIN_HAVE_RULE_VERIFIER
 #include "verify/rule_verifier.h"
@@ -414,6 +415,15 @@ std::vector<Result> verify_all(std::size_t n, const std::function<Result(std::si
   std::vector<Running> running;
   std::size_t next = 0;
   const std::size_t jobs = static_cast<std::size_t>(std::max(1, options.jobs));
+  // Load the tensor backend (libtorch) once, here: every child forked below inherits it
+  // initialized, instead of each paying libtorch's start-up (about half a second) for its
+  // one mutant, under its memory limit.
+  try {
+    twin::ops::tensor_backend();
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "mutants: %s\n", error.what());
+    std::exit(2);
+  }
   auto finish = [&](Running& r, bool timed_out) {
     Result result;
     result.seconds = std::chrono::duration<double>(Clock::now() - r.start).count();

@@ -8,6 +8,7 @@
 #   include/twin/{util,interp,egraph,...}/*.h   public headers: #include "interp/interpreter.h"
 #   include/twin/generated/*.h          the ANTLR-generated parser headers
 #   <libdir>/libtwin_*.a                the static libraries
+#   <libdir>/twin/libtwin_torch.so      the tensor backend module, loaded on first tensor use
 #   <libdir>/cmake/Twin/                TwinConfig.cmake, TwinConfigVersion.cmake, TwinTargets*.cmake
 #   share/twin/stdlib/                  the standard library (twin::installed_stdlib_directory())
 #
@@ -21,7 +22,7 @@
 #   written by name; TwinConfig.cmake calls find_dependency() for each package that the
 #   exported link interface actually names (table below).
 # - Libraries linked by absolute path (find_library results: libz3, libantlr4-runtime, libedit,
-#   libc10 from TORCH_LIBRARIES) are not exported as paths: each becomes an imported target
+#   libc10 if a library ever linked TORCH_LIBRARIES again) are not exported as paths: each becomes an imported target
 #   Twin::sys_<name> that TwinConfig.cmake re-finds with find_library() on the host, so the
 #   installed package does not depend on where the build machine kept them.
 include(GNUInstallDirs)
@@ -40,7 +41,9 @@ foreach(_twin_dir IN ITEMS util interp egraph ops compiler verify synth capture 
     install(DIRECTORY "${PROJECT_SOURCE_DIR}/${_twin_dir}/"
             DESTINATION "${TWIN_INSTALL_INCLUDEDIR}/${_twin_dir}"
             COMPONENT Twin_Development
-            FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
+            FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp"
+            # ops/torch/: the backend module's internals (they include libtorch's headers).
+            PATTERN "torch" EXCLUDE)
   endif()
 endforeach()
 if(TARGET twin_parser)
@@ -67,6 +70,11 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/capture/twin_capture" DESTINATION "${CM
         COMPONENT Twin_Runtime PATTERN "__pycache__" EXCLUDE)
 if(TARGET twin_cli)
   install(TARGETS twin_cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT Twin_Runtime)
+endif()
+# The tensor backend module (ops/tensor_backend.h). Not in the export set: nothing links it, the
+# installed twin and hosts dlopen it (ops/backend_loader.h says where they look).
+if(TARGET twin_torch_backend)
+  install(TARGETS twin_torch_backend LIBRARY DESTINATION "${TWIN_INSTALL_BACKENDDIR}" COMPONENT Twin_Runtime)
 endif()
 
 # --- The export set --------------------------------------------------------------------------
@@ -205,7 +213,7 @@ configure_package_config_file(
   "${CMAKE_CURRENT_LIST_DIR}/TwinConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/cmake/TwinConfig.cmake"
   INSTALL_DESTINATION "${TWIN_INSTALL_CMAKEDIR}"
-  PATH_VARS TWIN_INSTALL_INCLUDEDIR TWIN_INSTALL_STDLIBDIR CMAKE_INSTALL_BINDIR)
+  PATH_VARS TWIN_INSTALL_INCLUDEDIR TWIN_INSTALL_STDLIBDIR TWIN_INSTALL_BACKENDDIR CMAKE_INSTALL_BINDIR)
 # 0.x: a minor release may break the API, so 0.1 accepts only 0.1.*.
 write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/cmake/TwinConfigVersion.cmake"

@@ -28,7 +28,8 @@ std::string shape_string(const Shape& shape);
 
 TensorType tensor(DType dtype, Shape shape);
 
-// Attribute accessors for completed attributes (see complete_attributes).
+// Attribute accessors for completed attributes (see complete_attributes), in
+// attribute_access.cpp: the tensor backend module (ops/torch/) uses them too.
 bool has_attr(const Attributes& a, const std::string& name);  // present and not none
 std::int64_t attr_int(const Attributes& a, const std::string& name);
 std::optional<std::int64_t> attr_opt_int(const Attributes& a, const std::string& name);

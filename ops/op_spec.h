@@ -2,7 +2,8 @@
 // (tensor operands, attributes with defaults), its aliases, its shape and dtype inference, the
 // input domain random testing draws from, and how rules over it are validated. The backends
 // register against these entries from their own layers, keyed by the op's registered name:
-//   - evaluation through libtorch (ops/evaluate.cpp, behind the Tensor handle);
+//   - evaluation through libtorch (ops/torch/torch_ops.cpp, in the backend module behind the
+//     Tensor handle: ops/tensor_backend.h);
 //   - the Z3 encoding (verify/, one file per op family), required when validation is Symbolic;
 //   - the ATen mapping that turns captured nodes into these ops (capture/).
 // tests/ops_registry_test.cpp enumerates the registry and fails when an op lacks a backend its

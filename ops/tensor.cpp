@@ -1,53 +1,32 @@
-// Tensor handles over libtorch: construction, conversion, reproducible random inputs that
-// honor op domains, and float64 distances.
-#include "ops/tensor_impl.h"
+// The Tensor handle API of ops/tensor.h, dispatched to the tensor backend (libtorch, in the
+// module libtwin_torch.so that ops/backend_loader.cpp loads on first use). What needs no
+// tensor library is done here, once, for every backend: argument checks, the registry lookup
+// and attribute completion of evaluate, formatting.
+#include "ops/tensor.h"
 
-#include <ATen/CPUGeneratorImpl.h>
+#include "ops/backend_loader.h"
 
-#include <cstring>
 #include <sstream>
 #include <stdexcept>
 
 namespace twin::ops {
 
-namespace detail {
+namespace {
 
-at::ScalarType to_scalar_type(DType dtype) {
-  switch (dtype) {
-    case DType::F32: return at::kFloat;
-    case DType::F16: return at::kHalf;
-    case DType::BF16: return at::kBFloat16;
-    case DType::F64: return at::kDouble;
-    case DType::I64: return at::kLong;
-    case DType::I32: return at::kInt;
-    case DType::Bool: return at::kBool;
-  }
-  return at::kFloat;
+// Every backend call takes defined tensors only (ops/tensor_backend.h). A defined tensor was
+// made by the backend, so this never loads it: an undefined one is reported as such.
+const TensorBackend& backend_for(const Tensor& t) {
+  if (!t.defined()) throw std::invalid_argument("undefined tensor");
+  return tensor_backend();
 }
 
-DType from_scalar_type(at::ScalarType type) {
-  switch (type) {
-    case at::kFloat: return DType::F32;
-    case at::kHalf: return DType::F16;
-    case at::kBFloat16: return DType::BF16;
-    case at::kDouble: return DType::F64;
-    case at::kLong: return DType::I64;
-    case at::kInt: return DType::I32;
-    case at::kBool: return DType::Bool;
-    default: throw std::invalid_argument(std::string("unsupported tensor dtype ") + c10::toString(type));
-  }
+void check_same_shape(const Tensor& a, const Tensor& b, const char* what) {
+  TensorType x = a.type(), y = b.type();
+  if (x.shape != y.shape)
+    throw std::invalid_argument(std::string(what) + ": shapes differ: " + x.to_string() + " vs " + y.to_string());
 }
 
-at::Tensor wrapped_number(double value, bool integral) {
-  at::Tensor t = integral ? at::scalar_tensor(static_cast<std::int64_t>(value), at::kLong)
-                          : at::scalar_tensor(value, at::kDouble);
-  t.unsafeGetTensorImpl()->set_wrapped_number(true);
-  return t;
-}
-
-}  // namespace detail
-
-using namespace detail;
+}  // namespace
 
 Tensor Tensor::from_doubles(const std::vector<double>& values, const std::vector<std::int64_t>& shape, DType dtype) {
   std::int64_t n = 1;
@@ -55,39 +34,19 @@ Tensor Tensor::from_doubles(const std::vector<double>& values, const std::vector
   if (n != static_cast<std::int64_t>(values.size()))
     throw std::invalid_argument("from_doubles: " + std::to_string(values.size()) + " values for " +
                                 std::to_string(n) + " elements");
-  at::Tensor t = at::empty({n}, at::kDouble);
-  if (n) std::memcpy(t.data_ptr<double>(), values.data(), sizeof(double) * values.size());
-  return wrap(t.reshape(shape).to(to_scalar_type(dtype)));
+  return tensor_backend().from_doubles(values, shape, dtype);
 }
 
-Tensor Tensor::scalar(double value, DType dtype) { return wrap(at::scalar_tensor(value, to_scalar_type(dtype))); }
+Tensor Tensor::scalar(double value, DType dtype) { return tensor_backend().scalar(value, dtype); }
 
-Tensor Tensor::python_scalar(double value, bool integral) { return wrap(wrapped_number(value, integral)); }
+Tensor Tensor::python_scalar(double value, bool integral) { return tensor_backend().python_scalar(value, integral); }
 
-TensorType Tensor::type() const {
-  const at::Tensor& t = unwrap(*this);
-  TensorType type;
-  type.shape = t.sizes().vec();
-  type.dtype = from_scalar_type(t.scalar_type());
-  if (t.unsafeGetTensorImpl()->is_wrapped_number()) {
-    type.python_scalar = true;
-    if (is_floating(type.dtype)) type.dtype = DType::F32;
-    else if (type.dtype != DType::Bool) type.dtype = DType::I64;
-  }
-  return type;
-}
-
-std::vector<std::int64_t> Tensor::shape() const { return unwrap(*this).sizes().vec(); }
+TensorType Tensor::type() const { return backend_for(*this).type(*this); }
+std::vector<std::int64_t> Tensor::shape() const { return type().shape; }
 DType Tensor::dtype() const { return type().dtype; }
-std::int64_t Tensor::numel() const { return unwrap(*this).numel(); }
-
-std::vector<double> Tensor::to_doubles() const {
-  at::Tensor t = unwrap(*this).to(at::kDouble).contiguous();
-  const double* p = t.data_ptr<double>();
-  return std::vector<double>(p, p + t.numel());
-}
-
-Tensor Tensor::to(DType dtype) const { return wrap(unwrap(*this).to(to_scalar_type(dtype))); }
+std::int64_t Tensor::numel() const { return type().numel(); }
+std::vector<double> Tensor::to_doubles() const { return backend_for(*this).to_doubles(*this); }
+Tensor Tensor::to(DType dtype) const { return backend_for(*this).to(*this, dtype); }
 
 std::string Tensor::to_string(std::int64_t max_elements) const {
   std::ostringstream out;
@@ -105,68 +64,47 @@ std::string Tensor::to_string(std::int64_t max_elements) const {
 }
 
 Tensor random_tensor(const TensorType& type, const OperandDomain& domain, std::uint64_t seed, std::int64_t index_bound) {
-  using Kind = OperandDomain::Kind;
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  std::vector<std::int64_t> shape = type.python_scalar ? std::vector<std::int64_t>{} : type.shape;
-  bool floating = is_floating(type.dtype);
-  auto f32 = at::TensorOptions().dtype(at::kFloat);
-  auto i64 = at::TensorOptions().dtype(at::kLong);
-  at::Tensor t;
-  switch (domain.kind) {
-    case Kind::Any:
-      if (type.dtype == DType::Bool) t = at::rand(shape, gen, f32) < 0.5;
-      else t = floating ? at::randn(shape, gen, f32) : at::randint(-8, 8, shape, gen, i64);
-      break;
-    case Kind::Positive:
-      t = floating ? at::rand(shape, gen, f32) * 3.9 + 0.1 : at::randint(1, 8, shape, gen, i64);
-      break;
-    case Kind::NonZero: {
-      at::Tensor magnitude = floating ? at::rand(shape, gen, f32) * 3.5 + 0.5 : at::randint(1, 8, shape, gen, i64);
-      at::Tensor sign = at::randint(0, 2, shape, gen, i64) * 2 - 1;
-      t = magnitude * sign;
-      break;
-    }
-    case Kind::Index: {
-      std::int64_t n = 1;
-      for (auto d : shape) n *= d;
-      if (index_bound <= 0 && n > 0)
-        throw std::invalid_argument("random_tensor: an Index domain needs a positive bound, got " +
-                                    std::to_string(index_bound));
-      t = at::randint(0, std::max<std::int64_t>(index_bound, 1), shape, gen, i64);
-      break;
-    }
-    case Kind::BoolMask:
-      t = at::rand(shape, gen, f32) < 0.5;
-      break;
-  }
-  if (type.python_scalar) {
-    bool integral = !floating;
-    return Tensor::python_scalar(t.item<double>(), integral);
-  }
-  return wrap(t.to(to_scalar_type(type.dtype)));
+  std::int64_t n = type.python_scalar ? 1 : type.numel();
+  if (domain.kind == OperandDomain::Kind::Index && index_bound <= 0 && n > 0)
+    throw std::invalid_argument("random_tensor: an Index domain needs a positive bound, got " +
+                                std::to_string(index_bound));
+  return tensor_backend().random_tensor(type, domain, seed, index_bound);
 }
 
-namespace {
-std::pair<at::Tensor, at::Tensor> as_f64_pair(const Tensor& a, const Tensor& b, const char* what) {
-  const at::Tensor &x = unwrap(a), &y = unwrap(b);
-  if (x.sizes() != y.sizes())
-    throw std::invalid_argument(std::string(what) + ": shapes differ: " + a.type().to_string() + " vs " +
-                                b.type().to_string());
-  return {x.to(at::kDouble), y.to(at::kDouble)};
+bool has_kernel(std::string_view name) {
+  const OpSpec* spec = find_op(name);
+  return spec && tensor_backend().evaluates(spec->name);
 }
-}  // namespace
+
+std::vector<std::string> kernel_names() { return tensor_backend().op_names(); }
+
+std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& operands, const Attributes& attributes) {
+  const OpSpec* spec = find_op(name);
+  if (!spec || !tensor_backend().evaluates(spec->name)) throw std::invalid_argument("unknown op: " + std::string(name));
+  bool has_list = false;
+  std::size_t required_count = 0;
+  for (const auto& o : spec->operands) {
+    has_list |= o.is_list;
+    if (!o.optional) ++required_count;
+  }
+  if (!has_list && (operands.size() < required_count || operands.size() > spec->operands.size()))
+    throw ShapeError(spec->name + ": expects " + std::to_string(required_count) + " to " +
+                     std::to_string(spec->operands.size()) + " operands, got " + std::to_string(operands.size()));
+  Attributes completed = complete_attributes(*spec, attributes);
+  for (const Tensor& t : operands) backend_for(t);
+  return tensor_backend().evaluate(spec->name, operands, completed, spec->elementwise);
+}
 
 double l2_distance(const Tensor& a, const Tensor& b) {
-  auto [x, y] = as_f64_pair(a, b, "l2_distance");
-  return (x - y).norm().item<double>();
+  check_same_shape(a, b, "l2_distance");
+  return tensor_backend().l2_distance(a, b);
 }
 
-double l2_norm(const Tensor& a) { return unwrap(a).to(at::kDouble).norm().item<double>(); }
+double l2_norm(const Tensor& a) { return backend_for(a).l2_norm(a); }
 
 double max_abs_difference(const Tensor& a, const Tensor& b) {
-  auto [x, y] = as_f64_pair(a, b, "max_abs_difference");
-  if (x.numel() == 0) return 0.0;
-  return (x - y).abs().max().item<double>();
+  check_same_shape(a, b, "max_abs_difference");
+  return tensor_backend().max_abs_difference(a, b);
 }
 
 }  // namespace twin::ops

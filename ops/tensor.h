@@ -1,6 +1,7 @@
 // Tensor values, evaluated through libtorch. A Tensor is a cheap shared handle; this header
-// does not include <torch/torch.h> (only ops/*.cpp that implement it do), so the rest of
-// Twin compiles without libtorch's headers.
+// does not include <torch/torch.h>, and Twin's core does not link libtorch: these functions
+// dispatch to the tensor backend (ops/tensor_backend.h), a module loaded the first time a
+// tensor is needed (ops/backend_loader.h). If it cannot be loaded they throw twin::Error.
 #pragma once
 
 #include "ops/attributes.h"
@@ -14,7 +15,7 @@
 
 namespace twin::ops {
 
-struct TensorImpl;  // wraps a torch::Tensor
+struct TensorImpl;  // the backend's tensor (ops/tensor_backend.h)
 
 class Tensor {
  public:

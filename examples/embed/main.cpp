@@ -1,13 +1,17 @@
 // A host program that embeds Twin: the worked example of docs/embedding.md.
 //
 // It evaluates a string and a file, passes values in and out through globals, registers a
-// native C++ function that a script calls, captures what scripts print, and shows the
-// permission model: a script reads files only under the directories the host allows.
+// native C++ function that a script calls, captures what scripts print, shows the
+// permission model (a script reads files only under the directories the host allows), and
+// loads a captured graph, the first tensor work, which loads libtorch.
 // Every step is checked; the program exits 1 if any check fails, so it doubles as a test
 // (ctest: embed_example in the main build, embed_find_package against an installed Twin).
 //
-//   twin_embed_example [EXAMPLE_DIR]    EXAMPLE_DIR holds scripts/ and secret.txt
+//   twin_embed_example [EXAMPLE_DIR]    EXAMPLE_DIR holds scripts/ and secret.txt; the graph
+//                                       is EXAMPLE_DIR/../llama/reference.graph
 #include "interp/interpreter.h"
+#include "interp/lib/graph_library.h"
+#include "ops/backend_loader.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -129,6 +133,19 @@ int main(int argc, char** argv) {
                  [&] { twin.eval_string("measure(\"lm_head\")"); });
     expect_error(twin::ErrorKind::Syntax, "a syntax error is a twin::Error too", [&] { twin.eval_string("let = 1"); });
     expect(twin.eval_string("square(3) + 1000") == twin::Value(1009), "the interpreter still works after errors");
+
+    // 9. Tensors. Nothing so far needed one, so libtorch is not loaded yet: Twin loads it
+    //    (through its module libtwin_torch.so) the first time a tensor is needed, here the
+    //    weights of a captured graph, which the graph library's load_graph() reads. A host
+    //    that never needs a tensor never pays for it.
+    expect(twin::ops::loaded_tensor_backend().empty(), "no tensor yet: libtorch is not loaded");
+    const fs::path llama = example_dir.parent_path() / "llama";
+    twin::Interpreter with_graphs({.allowed_read_dirs = {llama}});
+    twin::open_graph_library(with_graphs);
+    with_graphs.set_global("graph_file", twin::Value((llama / "reference.graph").string()));
+    expect(with_graphs.eval_string("len(load_graph(graph_file).parameters)") == twin::Value(21),
+           "load_graph: the example Llama's 21 parameters, read through libtorch");
+    std::cout << "tensor backend: " << twin::ops::loaded_tensor_backend() << '\n';
   } catch (const twin::Error& error) {
     // Anything a script does wrong arrives here as a twin::Error with file:line:col.
     std::cerr << error.format() << '\n';

@@ -1,15 +1,18 @@
-// Evaluation of every op through libtorch, calling the ATen functions PyTorch's own ops call,
-// in the operands' dtypes. libtorch's errors (c10::Error) become ShapeError.
+// The libtorch backend's op table: every registered op, by its registered name, through the
+// ATen functions PyTorch's own ops call, in the operands' dtypes. libtorch's errors
+// (c10::Error) become ShapeError. The registry itself is not here (it lives in the main
+// image): the core looks the op up, checks the operand count and completes the attributes
+// before calling evaluate_op, so the accessors below always find their attributes.
 #include "ops/op_registration.h"
-#include "ops/tensor_impl.h"
+#include "ops/torch/torch_tensor.h"
 
 #include <functional>
 #include <limits>
 #include <map>
 
-namespace twin::ops {
+namespace twin::ops::torch_backend {
 
-using namespace detail;
+using namespace twin::ops::detail;
 
 namespace {
 
@@ -199,31 +202,18 @@ const std::map<std::string, Fn, std::less<>>& table() {
 
 }  // namespace
 
-bool has_kernel(std::string_view name) {
-  const OpSpec* spec = find_op(name);
-  return spec && table().count(spec->name) > 0;
-}
+bool has_op(std::string_view name) { return table().find(name) != table().end(); }
 
-std::vector<std::string> kernel_names() {
+std::vector<std::string> op_names() {
   std::vector<std::string> names;
   for (const auto& [name, kernel] : table()) names.push_back(name);
   return names;
 }
 
-std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& operands, const Attributes& attributes) {
-  const OpSpec* spec = find_op(name);
-  auto it = spec ? table().find(spec->name) : table().end();
-  if (!spec || it == table().end()) throw std::invalid_argument("unknown op: " + std::string(name));
-  bool has_list = false;
-  std::size_t required_count = 0;
-  for (const auto& o : spec->operands) {
-    has_list |= o.is_list;
-    if (!o.optional) ++required_count;
-  }
-  if (!has_list && (operands.size() < required_count || operands.size() > spec->operands.size()))
-    throw ShapeError(spec->name + ": expects " + std::to_string(required_count) + " to " +
-                     std::to_string(spec->operands.size()) + " operands, got " + std::to_string(operands.size()));
-  Attributes attrs = complete_attributes(*spec, attributes);
+std::vector<Tensor> evaluate_op(std::string_view name, const std::vector<Tensor>& operands, const Attributes& attrs,
+                                bool elementwise) {
+  auto it = table().find(name);
+  if (it == table().end()) throw std::invalid_argument("unknown op: " + std::string(name));
   Ts in;
   in.reserve(operands.size());
   bool all_wrapped = !operands.empty();
@@ -237,15 +227,15 @@ std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& o
   } catch (const ShapeError&) {
     throw;
   } catch (const c10::Error& e) {
-    throw ShapeError(spec->name + ": " + e.what_without_backtrace());
+    throw ShapeError(std::string(name) + ": " + e.what_without_backtrace());
   } catch (const std::runtime_error& e) {  // some checks (reshape's infer_size) throw these
-    throw ShapeError(spec->name + ": " + e.what());
+    throw ShapeError(std::string(name) + ": " + e.what());
   }
   std::vector<Tensor> result;
   result.reserve(out.size());
   for (at::Tensor& t : out) {
     // Arithmetic on python numbers only gives a python number (as constant folding does).
-    if (spec->elementwise && all_wrapped && t.dim() == 0 && !is_wrapped(t)) {
+    if (elementwise && all_wrapped && t.dim() == 0 && !is_wrapped(t)) {
       t = t.clone();
       t.unsafeGetTensorImpl()->set_wrapped_number(true);
     }
@@ -254,4 +244,4 @@ std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& o
   return result;
 }
 
-}  // namespace twin::ops
+}  // namespace twin::ops::torch_backend
