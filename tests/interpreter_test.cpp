@@ -1,5 +1,6 @@
 // The embedding API: what a host program relies on.
 #include "interp/interpreter.h"
+#include "interp/lib/egraph_library.h"
 #include "support.h"
 
 #include <doctest/doctest.h>
@@ -104,4 +105,28 @@ TEST_CASE("completion candidates include keywords, globals and rule names") {
   CHECK(has("algebra"));
   CHECK(has("add_zero"));
   CHECK(has("print"));
+}
+
+TEST_CASE("an interpreter has the language alone until the host opens a library") {
+  std::string out;
+  twin::Interpreter bare({.output = [&](std::string_view text) { out += text; }});
+  CHECK_FALSE(bare.has_global("egraph"));
+  CHECK_FALSE(bare.has_global("load_graph"));
+  CHECK_FALSE(bare.has_global("check_graphs"));
+  CHECK_THROWS_AS(bare.eval_string("egraph()"), twin::Error);
+  twin::open_egraph_library(bare);
+  CHECK(bare.has_global("egraph"));
+  CHECK_FALSE(bare.has_global("load_graph"));  // only what was opened
+  bare.eval_string("let g = egraph()\nprint(g.equal(g.add(term x), g.add(term x)))");
+  CHECK(out == "true\n");
+}
+
+TEST_CASE("progress and warnings reach the host through the diagnostics callback") {
+  std::vector<twin::Diagnostic> seen;
+  twin::Interpreter twin({.diagnostics = [&](const twin::Diagnostic& d) { seen.push_back(d); }});
+  twin.diagnose({twin::Diagnostic::Kind::Warning, "test", "a warning"});
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].message == "a warning");
+  twin::Interpreter silent;  // no callback: nothing happens
+  CHECK_NOTHROW(silent.diagnose({twin::Diagnostic::Kind::Progress, "test", "ignored"}));
 }
