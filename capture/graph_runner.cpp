@@ -16,6 +16,7 @@ const char* run_mode_name(RunMode mode) {
     case RunMode::Captured: return "captured";
     case RunMode::F32: return "f32";
     case RunMode::BF16: return "bf16";
+    case RunMode::F64: return "f64";
   }
   return "?";
 }
@@ -24,6 +25,7 @@ std::optional<RunMode> parse_run_mode(std::string_view name) {
   if (name == "captured" || name == "as_captured" || name == "as captured") return RunMode::Captured;
   if (name == "f32" || name == "fp32" || name == "float32") return RunMode::F32;
   if (name == "bf16" || name == "bfloat16") return RunMode::BF16;
+  if (name == "f64" || name == "fp64" || name == "float64") return RunMode::F64;
   return std::nullopt;
 }
 
@@ -37,7 +39,11 @@ namespace {
 
 ops::DType mode_dtype(ops::DType d, RunMode mode) {
   if (!ops::is_floating(d) || mode == RunMode::Captured) return d;
-  return mode == RunMode::F32 ? ops::DType::F32 : ops::DType::BF16;
+  switch (mode) {
+    case RunMode::F32: return ops::DType::F32;
+    case RunMode::F64: return ops::DType::F64;
+    default: return ops::DType::BF16;
+  }
 }
 
 ops::Tensor convert(const ops::Tensor& t, RunMode mode) {

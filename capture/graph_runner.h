@@ -11,6 +11,7 @@
 //             softmax/mean dtype=, full/arange) names f32. The fp32 reference of the 3-tensor
 //             method.
 //   BF16      the same with bf16.
+//   F64       the same with f64: the precision baseline of an f32 capture (‖r32 − r64‖).
 // Integer and bool values are never converted. Python numbers stay Python numbers.
 #pragma once
 
@@ -23,8 +24,8 @@
 
 namespace twin {
 
-enum class RunMode { Captured, F32, BF16 };
-const char* run_mode_name(RunMode mode);                    // "captured", "f32", "bf16"
+enum class RunMode { Captured, F32, BF16, F64 };
+const char* run_mode_name(RunMode mode);                    // "captured", "f32", "bf16", "f64"
 std::optional<RunMode> parse_run_mode(std::string_view name);  // also "as_captured", "fp32"
 
 struct RunOptions {

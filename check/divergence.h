@@ -13,26 +13,11 @@
 // baseline, r16) modes (capture/graph_runner.h). Reference values are its inputs,
 // parameters, buffers and every node output.
 //
-// Matching a port value p with a reference value r. Both shapes are squeezed (size-1 dims
-// dropped). A view of r is one of:
-//   - r itself with p's element order (any contiguous reshape: same numel, flat compare);
-//   - r with its dims permuted, then reshaped (a transpose somewhere between the two);
-//   - r compared with p's dims permuted (the same, the other way round);
-// and, for a *part* match, an aligned chunk of a (permuted) r along one dim: p's shape equals
-// r's except in one dim d where r's size is a multiple of p's (a column-parallel shard, one
-// half of a neox RoPE, a chunk of a fused weight's output).
-// p matches a view v when ||p - v32|| <= allowed, with
-//   f32 / f64 captures:             allowed = rel_tol * ||v32|| + abs_tol * sqrt(numel)
-//   bf16 / f16 capture (of either): allowed = tau * ||v16 - v32|| + low_precision_floor * ||v32||
-// i.e. at low precision the error may be up to tau times what the reference itself loses at
-// bf16 (the R-ratio of the 3-tensor method), with a floor of one bf16 rounding for values the
-// reference computes exactly. Infinities and NaNs must sit at the same places with the same
-// values (masks filled with -inf). Candidates are found by numel, then by norm (the norm is
-// invariant under every view, so |‖p‖ − ‖r‖| > allowed rules r out without a comparison).
-//
-// A *concatenation* match: p, cut along one dim into at least two pieces, has every piece
-// matching a reference value (greedy, longest piece first): the output of a fused qkv_proj
-// (cat(q, k, v) on the last dim) or gate_up_proj.
+// Matching a port value with a reference value: check/value_matching.h (a whole value under a
+// view, an aligned part, a concatenation), with the precision baseline of the 3-tensor
+// R-ratio: for a bf16 or f16 capture the reference also runs in bf16 (the baseline is
+// ||r16 - r32||), for an f32 capture in f64 (||r32 - r64||); a value matches when its error is
+// within tau times that baseline.
 //
 // The rule. A port value is *matched* when it matches a reference value, a part of one or a
 // concatenation of them. Sources count as matched: the port's inputs, parameters, buffers and
@@ -65,6 +50,7 @@
 #pragma once
 
 #include "capture/graph.h"
+#include "check/value_matching.h"
 #include "ops/dtype.h"
 
 #include <cstddef>
@@ -76,11 +62,11 @@
 namespace twin::check {
 
 struct DivergenceOptions {
-  double rel_tol = 1e-4;   // f32 / f64 port capture: relative L2 error allowed
-  double abs_tol = 1e-7;   // ... plus this times sqrt(numel), for values near zero
-  double tau = 4.0;        // bf16 / f16 port capture: R-ratio allowed
-  double low_precision_floor = 1.0 / 256;  // ... plus this times ||r32|| (one bf16 rounding)
-  double eps = 1e-12;      // the R-ratio's epsilon
+  MatchTolerance tolerance = [] {
+    MatchTolerance t;
+    t.floor = 1.0 / 256;  // a bf16 / f16 capture: one rounding of the port's dtype, for exact references
+    return t;
+  }();
   bool part_matches = true;  // a value equal to an aligned chunk of a reference value matches
   bool concat_matches = true;  // so does a concatenation (along one dim) of matching pieces
   std::size_t max_divergences = 50;  // report at most this many (in topological order)
@@ -105,8 +91,16 @@ struct Divergence {
   // masked_mismatches counts those where only one side is.
   double max_abs_error = 0;   // max |p - r32| over the closest view
   double rel_error = 0;       // ||p - r32|| / ||r32||
-  double r_ratio = 0;         // ||p - r32|| / (||r16 - r32|| + eps); NaN without a bf16 run
+  double r_ratio = 0;         // ||p - r32|| / (baseline + eps); NaN without a baseline run
   std::int64_t masked_mismatches = 0;
+};
+
+// One reference value a port value (or a piece of it) reads as.
+struct MatchPiece {
+  std::string reference;         // "linear_3", "linear_3[1]", or a parameter or buffer name
+  std::string reference_module;
+  ReadView view;                 // how to read it (value_matching.h)
+  std::int64_t length = 0;       // a concatenation's piece: its length along concat_dim
 };
 
 // What one port value matched among the reference's values.
@@ -116,6 +110,13 @@ struct ValueMatch {
   std::string status;  // "matched" (a whole value), "part" (an aligned chunk of one),
                        // "concat" (a concatenation of them), "none"
   std::string reference, reference_module;  // the reference value (a concatenation: its first piece)
+  // The equation the match suggests (synthesis reads it): the port value, squeezed to
+  // `port_shape`, is pieces[0] read through its view, or the concatenation of the pieces
+  // along `concat_dim`.
+  std::vector<MatchPiece> pieces;
+  int concat_dim = -1;
+  std::vector<std::int64_t> port_shape;
+  bool data_dependent = true;  // computed from the graph inputs (not a constant)
 };
 
 struct OutputComparison {
@@ -134,7 +135,8 @@ struct DivergenceReport {
   std::size_t matched_values = 0;            // ... that match a reference value
   std::size_t part_matched_values = 0;       // ... that match a part of one
   std::size_t concat_matched_values = 0;     // ... that are a concatenation of matching pieces
-  bool reference_bf16_run = false;           // whether R-ratios could be computed
+  bool reference_bf16_run = false;           // whether R-ratios could be computed (a baseline run)
+  std::string baseline;                      // "bf16" or "f64": the reference's baseline run
 
   // The divergences with first_in_module set, in order.
   std::vector<const Divergence*> first_per_module() const;

@@ -1,0 +1,147 @@
+#include "check/value_matching.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace twin::check {
+
+using namespace values;
+
+RefValue make_ref_value(std::string name, std::string module, const std::vector<double>& run,
+                        const std::vector<std::int64_t>& shape, const std::vector<double>* baseline_run) {
+  RefValue r;
+  r.name = std::move(name);
+  r.module = std::move(module);
+  r.shape = squeezed(shape);
+  r.r32 = run;
+  r.n32 = norms_of(r.r32);
+  if (baseline_run && baseline_run->size() == run.size()) {
+    r.baseline_diff = difference(*baseline_run, r.r32);
+    r.baseline = norm_of(r.baseline_diff);
+  }
+  return r;
+}
+
+PortValue make_port_value(const std::vector<double>& run, const std::vector<std::int64_t>& shape) {
+  PortValue p;
+  p.shape = squeezed(shape);
+  p.p = run;
+  p.n = norms_of(p.p);
+  return p;
+}
+
+Matcher::Matcher(const MatchTolerance& tolerance, bool have_baseline, bool low_precision)
+    : tolerance_(tolerance), have_baseline_(have_baseline), low_precision_(low_precision) {}
+
+double Matcher::allowed(double ref_norm, double baseline, std::int64_t numel) const {
+  if (have_baseline_ && !std::isnan(baseline)) {
+    const double floor = low_precision_ ? tolerance_.floor : 0.0;
+    return tolerance_.tau * baseline + floor * ref_norm + tolerance_.abs_tol * std::sqrt(double(numel));
+  }
+  if (low_precision_) return tolerance_.floor * ref_norm + tolerance_.abs_tol * std::sqrt(double(numel));
+  return tolerance_.rel_tol * ref_norm + tolerance_.abs_tol * std::sqrt(double(numel));
+}
+
+ViewResult Matcher::compare(const std::vector<double>& p, const std::vector<double>& r32,
+                            const std::vector<double>* baseline_diff, bool full) const {
+  ViewResult v;
+  v.ref_norm = norm_of(r32);
+  v.baseline = (baseline_diff && !baseline_diff->empty()) ? norm_of(*baseline_diff) : kNaN;
+  v.allowed = allowed(v.ref_norm, v.baseline, std::int64_t(p.size()));
+  v.dist = distance(p, r32, full ? kInf : v.allowed);
+  if (full) v.max_abs = max_abs(p, r32);
+  return v;
+}
+
+void Matcher::for_each_full_view(
+    const PortValue& pv, const RefValue& r,
+    const std::function<bool(const std::vector<double>&, const std::vector<double>&, const ReadView&)>& f) const {
+  if (f(r.r32, r.baseline_diff, ReadView{r.shape, {}, -1, 0, 0})) return;
+  // r's dims permuted, then reshaped to p.
+  for (const auto& perm : permutations(r.shape.size())) {
+    auto a = permute(r.r32, r.shape, perm);
+    auto b = r.baseline_diff.empty() ? std::vector<double>{} : permute(r.baseline_diff, r.shape, perm);
+    if (f(a, b, ReadView{r.shape, perm, -1, 0, 0})) return;
+  }
+  // p's dims permuted: compare r with perm(p) is the same as comparing p with perm^-1(r),
+  // where r is first reshaped to perm(p's shape).
+  for (const auto& perm : permutations(pv.shape.size())) {
+    const Shape pshape = permuted_shape(pv.shape, perm);
+    std::vector<int> inverse(perm.size());
+    for (std::size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = int(i);
+    auto a = permute(r.r32, pshape, inverse);
+    auto b = r.baseline_diff.empty() ? std::vector<double>{} : permute(r.baseline_diff, pshape, inverse);
+    if (f(a, b, ReadView{pshape, inverse, -1, 0, 0})) return;
+  }
+}
+
+std::optional<ReadView> Matcher::full_match(const PortValue& pv, const RefValue& r) const {
+  if (r.r32.size() != pv.p.size() || r.n32.nonfinite != pv.n.nonfinite) return std::nullopt;
+  const double allowed_whole = allowed(r.n32.norm, r.baseline, std::int64_t(pv.p.size()));
+  if (std::abs(pv.n.norm - r.n32.norm) > allowed_whole) return std::nullopt;
+  std::optional<ReadView> found;
+  for_each_full_view(pv, r, [&](const std::vector<double>& a, const std::vector<double>&, const ReadView& view) {
+    if (distance(pv.p, a, allowed_whole) <= allowed_whole) found = view;
+    return found.has_value();
+  });
+  return found;
+}
+
+std::optional<ReadView> Matcher::part_match(const PortValue& pv, const RefValue& r) const {
+  const auto pn = pv.p.size();
+  if (pn == 0 || r.r32.size() <= pn || r.r32.size() % pn != 0) return std::nullopt;
+  if (r.shape.size() != pv.shape.size() || r.shape.empty()) return std::nullopt;
+  // A chunk's norm is at most the whole's.
+  if (pv.n.norm > r.n32.norm + allowed(r.n32.norm, r.baseline, std::int64_t(r.r32.size()))) return std::nullopt;
+  std::vector<std::vector<int>> perms = permutations(r.shape.size());
+  std::vector<int> identity(r.shape.size());
+  std::iota(identity.begin(), identity.end(), 0);
+  perms.insert(perms.begin(), identity);
+  for (const auto& perm : perms) {
+    const Shape q = permuted_shape(r.shape, perm);
+    int differing = -1, count = 0;
+    for (std::size_t i = 0; i < q.size(); ++i)
+      if (q[i] != pv.shape[i]) {
+        differing = int(i);
+        ++count;
+      }
+    if (count != 1 || q[differing] % pv.shape[differing] != 0) continue;
+    const bool moved = perm != identity;
+    const auto a_full = moved ? permute(r.r32, r.shape, perm) : r.r32;
+    const auto b_full = r.baseline_diff.empty() ? std::vector<double>{}
+                                                : (moved ? permute(r.baseline_diff, r.shape, perm) : r.baseline_diff);
+    const std::int64_t size = pv.shape[differing];
+    for (std::int64_t k = 0; k < q[differing] / size; ++k) {
+      auto a = slice(a_full, q, std::size_t(differing), k * size, size);
+      auto na = norms_of(a);
+      if (na.nonfinite != pv.n.nonfinite) continue;
+      std::vector<double> b = b_full.empty() ? std::vector<double>{} : slice(b_full, q, std::size_t(differing), k * size, size);
+      const double al = allowed(na.norm, b.empty() ? kNaN : norm_of(b), std::int64_t(pn));
+      if (std::abs(pv.n.norm - na.norm) > al) continue;
+      if (distance(pv.p, a, al) <= al) return ReadView{r.shape, moved ? perm : std::vector<int>{}, differing, k * size, size};
+    }
+  }
+  return std::nullopt;
+}
+
+Lenient Matcher::closest_view(const PortValue& pv, const RefValue& r) const {
+  Lenient best;
+  best.mismatches = -1;
+  if (r.r32.size() != pv.p.size()) return best;
+  auto rel = [](const Lenient& l) { return l.dist / std::max(l.ref_norm, 1e-300); };
+  for_each_full_view(pv, r, [&](const std::vector<double>& a, const std::vector<double>& b, const ReadView&) {
+    Lenient v = lenient(pv.p, a, b);
+    if (best.mismatches < 0 || v.mismatches < best.mismatches || (v.mismatches == best.mismatches && rel(v) < rel(best)))
+      best = v;
+    return false;
+  });
+  return best;
+}
+
+double Matcher::r_ratio(double dist, double baseline) const {
+  if (!have_baseline_ || std::isnan(baseline)) return kNaN;
+  return dist / (baseline + tolerance_.eps);
+}
+
+}  // namespace twin::check
