@@ -159,3 +159,21 @@ TEST_CASE("random testing takes over where Z3 has no encoding, and refutes with 
   CHECK(wrong.verdict == verify::Verdict::Refuted);
   CHECK(wrong.counterexample.find("?i =") != std::string::npos);
 }
+
+TEST_CASE("a guard pinned by shape text is read as the e-graph reads it, never as false") {
+  // Synthesized rules pin their variables with `shape(?x) == "[...]"`. Z3 once read that
+  // comparison (a shape against a text) as false: every guard was then unsatisfiable, and
+  // `?a + ?b => ?b` was "proved" vacuously while the e-graph, which compares the texts,
+  // fired it.
+  testing::CapturingInterpreter t;
+  t.run("ruleset r {\n"
+        "  rule drops_a: ?a + ?b => ?b if shape(?a) == \"[2]\" and shape(?b) == \"[2]\"\n"
+        "  rule halves: cat([?a, slice(?b, dim=-1, start=2, end=4)], dim=-1) => ?b\n"
+        "      if shape(?a) == \"[2]\" and shape(?b) == \"[4]\"\n"
+        "  rule never: ?a + ?b => ?b if dim(?a, -1) == 2 and dim(?a, -1) == 3\n"
+        "}\n");
+  CHECK(verify_named(t, "r", "drops_a").verdict == verify::Verdict::Refuted);
+  CHECK(verify_named(t, "r", "halves").verdict == verify::Verdict::Refuted);
+  // A guard no input satisfies proves nothing: unknown, never proved.
+  CHECK(verify_named(t, "r", "never").verdict != verify::Verdict::Proved);
+}

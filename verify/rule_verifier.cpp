@@ -1,5 +1,6 @@
 #include "verify/rule_verifier.h"
 
+#include "verify/pinned_instance.h"
 #include "verify/random_tester.h"
 #include "verify/z3_checker.h"
 
@@ -43,6 +44,13 @@ RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, 
     return search;
   }());
 
+  if (try_z3 && !random_options.instances_given.empty() &&
+      instance_elements(random_options.instances_given.front()) > options.z3_max_elements) {
+    try_z3 = false;
+    report.detail = "z3: not asked (the instance holds " +
+                    std::to_string(instance_elements(random_options.instances_given.front())) +
+                    " elements, more than it can decide)";
+  }
   if (try_z3) {
     Z3Options z3_options;
     z3_options.instances_given = random_options.instances_given;

@@ -30,6 +30,10 @@ struct VerifyOptions {
   // random testing and numerics stop drawing once the whole limit has passed (a rule that
   // runs out of time before its trials are done is unknown, never tested).
   double rule_seconds = 60;
+  // Z3 is not asked about an instance whose tensor variables hold more elements than this
+  // (a rule pinned to a model's own shapes: its encoding would be too large to decide);
+  // random testing decides it.
+  std::int64_t z3_max_elements = 4096;
 };
 
 enum class Verdict { Proved, Tested, Refuted, Unknown };
@@ -51,7 +55,7 @@ struct RuleReport {
 };
 
 // The version of the verification methods: cached verdicts from another version are stale.
-inline constexpr const char* kVerifierVersion = "twin-verify-4";
+inline constexpr const char* kVerifierVersion = "twin-verify-5";
 
 RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, const VerifyOptions& options);
 

@@ -88,7 +88,8 @@ std::string VerdictCache::key(const std::string& rule_text, const VerifyOptions&
   std::string method = options.method == Method::Z3 ? "z3" : options.method == Method::Random ? "random" : "auto";
   return hash128(std::string(kVerifierVersion) + "\n" + method + "\n" + std::to_string(options.trials) + "\n" +
                  std::to_string(options.seed) + "\n" + std::to_string(options.z3_timeout_ms) + "\n" +
-                 std::to_string(options.rule_seconds) + "\n" + rule_text);
+                 std::to_string(options.rule_seconds) + "\n" + std::to_string(options.z3_max_elements) + "\n" +
+                 rule_text);
 }
 
 std::optional<RuleReport> VerdictCache::find(const std::string& key, const std::string& rule_text) const {

@@ -5,8 +5,8 @@
 // (z3_instance_check.h) with its counterexamples (z3_counterexample.h), and the isolation of
 // the whole check in a child process (isolated_call.h, with z3_verdict_json.h carrying the
 // verdict back). The policy: an op without an encoding makes the rule NotEncodable before any
-// solving; the first refuted instance refutes the rule; every instance unsat or vacuous
-// proves it (vacuous on all: proved, with the reason "vacuous"); anything else is Unknown.
+// solving; the first refuted instance refutes the rule; every instance unsat or vacuous, and
+// at least one unsat, proves it (vacuous on all: unknown); anything else is Unknown.
 #include "verify/z3_checker.h"
 
 #include "verify/isolated_call.h"
@@ -119,8 +119,10 @@ Z3Verdict check_rule_z3_here(const eg::Rewrite& rule, const eg::OpTable& ops, co
     }
   }
   if (!all_proved) return finish(Z3Status::Unknown, unknown_reason);
-  return finish(Z3Status::Proved, any_nonvacuous ? "unsat on every instance"
-                                                 : "vacuous: the guard admits no input on any instance");
+  // A guard that admits no input on any instance proves nothing: such a rule never fires where
+  // Z3 reads the guard as the e-graph does, and where they differ the rule was never checked.
+  if (!any_nonvacuous) return finish(Z3Status::Unknown, "vacuous: the guard admits no input on any instance tried");
+  return finish(Z3Status::Proved, "unsat on every instance");
 }
 
 }  // namespace

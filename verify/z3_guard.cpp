@@ -1,10 +1,26 @@
 #include "verify/z3_guard.h"
 
 #include "ops/dtype.h"
+#include "ops/tensor_type.h"
 
 #include <algorithm>
 
 namespace twin::verify {
+
+namespace {
+
+// The sizes a shape text spells, as the e-graph's `shape` query writes it ("[1, 8, 64]"): the
+// query compares texts, so a text written any other way never equals a shape there, and is
+// not read here either.
+std::optional<std::vector<std::int64_t>> parse_shape_text(const std::string& text) {
+  auto type = ops::parse_tensor_type("f32" + text);
+  if (!type) return std::nullopt;
+  std::string canonical = type->to_string();
+  if (canonical.substr(canonical.find('[')) != text) return std::nullopt;
+  return std::vector<std::int64_t>(type->shape.begin(), type->shape.end());
+}
+
+}  // namespace
 
 GVal GuardTranslator::num(z3::expr e) {
   GVal v;
@@ -132,15 +148,28 @@ GVal GuardTranslator::tr(const SE& e) {
     }
     case K::Compare: {
       GVal a = tr(e.args[0]), b = tr(e.args[1]);
+      // Invariant: a comparison this translator cannot read exactly is a free atom (the guard
+      // over-approximated), never a constant. A constant `false` would make the guard
+      // unsatisfiable on the instance, and the rule "proved" vacuously while the e-graph,
+      // which reads the guard exactly, fires it.
       if (a.kind == GVal::Kind::Opaque || b.kind == GVal::Kind::Opaque) return boolean(free_bool());
-      if (a.kind == GVal::Kind::Invalid || b.kind == GVal::Kind::Invalid) return boolean(ctx.bool_val(false));
+      if (a.kind == GVal::Kind::Invalid || b.kind == GVal::Kind::Invalid) return boolean(free_bool());
       bool eq = e.compare == SE::CompareOp::Eq, ne = e.compare == SE::CompareOp::Ne;
+      // `shape(?x) == "[1, 8, 64]"`: the text is read as the list of sizes it spells.
+      if (a.kind == GVal::Kind::Str && b.kind == GVal::Kind::ShapeList) std::swap(a, b);
+      if (a.kind == GVal::Kind::ShapeList && b.kind == GVal::Kind::Str) {
+        auto sizes = parse_shape_text(b.str);
+        if (!sizes || !(eq || ne)) return boolean(free_bool());
+        b.kind = GVal::Kind::ShapeList;
+        b.elems.clear();
+        for (std::int64_t n : *sizes) b.elems.push_back(ctx.real_val(std::to_string(n).c_str()));
+      }
       if (a.kind == GVal::Kind::Str || b.kind == GVal::Kind::Str) {
-        if (a.kind != b.kind || !(eq || ne)) return boolean(ctx.bool_val(ne));
+        if (a.kind != b.kind || !(eq || ne)) return boolean(free_bool());
         return boolean(ctx.bool_val((a.str == b.str) == eq));
       }
       if (a.kind == GVal::Kind::ShapeList || b.kind == GVal::Kind::ShapeList) {
-        if (a.kind != b.kind || !(eq || ne)) return boolean(ctx.bool_val(ne));
+        if (a.kind != b.kind || !(eq || ne)) return boolean(free_bool());
         z3::expr same = ctx.bool_val(a.elems.size() == b.elems.size());
         if (a.elems.size() == b.elems.size())
           for (std::size_t i = 0; i < a.elems.size(); ++i) same = same && a.elems[i] == b.elems[i];
@@ -148,7 +177,7 @@ GVal GuardTranslator::tr(const SE& e) {
       }
       if (a.kind == GVal::Kind::Bool && b.kind == GVal::Kind::Bool && (eq || ne))
         return boolean(eq ? a.elems[0] == b.elems[0] : a.elems[0] != b.elems[0]);
-      if (a.kind != GVal::Kind::Num || b.kind != GVal::Kind::Num) return boolean(ctx.bool_val(false));
+      if (a.kind != GVal::Kind::Num || b.kind != GVal::Kind::Num) return boolean(free_bool());
       // Elementwise over tensors: the comparison holds for every element (for `!=`: every
       // element differs, the reading of `?b != 0` as "no element is 0").
       auto r = zip(a, b, [&](const z3::expr& x, const z3::expr& y) {
@@ -162,7 +191,7 @@ GVal GuardTranslator::tr(const SE& e) {
         }
         return x == y;
       });
-      if (!r) return boolean(ctx.bool_val(false));
+      if (!r) return boolean(free_bool());
       z3::expr all = ctx.bool_val(true);
       for (const auto& x : r->elems) all = all && x;
       return boolean(all);
@@ -185,8 +214,7 @@ GVal GuardTranslator::tr(const SE& e) {
 z3::expr GuardTranslator::as_bool(const SE& e) {
   GVal v = tr(e);
   if (v.kind == GVal::Kind::Bool) return v.elems[0];
-  if (v.kind == GVal::Kind::Opaque) return free_bool();
-  return ctx.bool_val(false);
+  return free_bool();  // Opaque, or a value that is not a truth value: read as unknown
 }
 
 GVal GuardTranslator::query(const SE& e) {
