@@ -49,12 +49,31 @@ std::string CheckResult::to_text() const {
       if (u.modules.size() > 4) out << ", ... (" << u.modules.size() << " modules)";
       out << "\n";
     }
+    if (!synthesized.empty()) {
+      std::size_t used = 0;
+      for (const auto& u : rules_used)
+        if (u.rule.rfind("synthesized.", 0) == 0) ++used;
+      out << "synthesis: " << synthesized.size() << " rules made, " << used << " in the proof\n";
+    }
+    if (random_tested_rules > 0)
+      out << "strength: " << random_tested_rules << " of the proof's rules were random-tested, not proved\n";
     if (!precision_differences.empty()) {
       out << "precision differences (the two agree in real arithmetic, not in floating point):\n";
       for (const auto& p : precision_differences) out << "  " << p.module << ": " << p.rule << "  " << p.term << "\n";
     }
   }
-  if (verdict == CheckVerdict::NotEquivalent && numerics) {
+  if (verdict == CheckVerdict::NotEquivalent && !findings.empty() && !alarm) {
+    out << "the values agree on the example inputs, but these port terms compute other functions than the "
+           "reference's (synthesized rules refuted):\n";
+    for (const auto& f : findings) {
+      out << "  " << (f.module.empty() ? "<model>" : f.module) << "  " << f.node << "\n      port:      " << f.port_term
+          << "\n      reference: " << f.reference_term << "\n";
+      std::istringstream lines(f.counterexample);
+      std::string line;
+      for (int i = 0; std::getline(lines, line) && i < 8; ++i) out << "      " << line << "\n";
+    }
+  }
+  if (verdict == CheckVerdict::NotEquivalent && numerics && !numerics->outputs_agree) {
     out << "first divergences (port nodes whose inputs match the reference but whose values do not):\n";
     for (const Divergence* d : numerics->first_per_module()) {
       char line[512];
@@ -65,6 +84,7 @@ std::string CheckResult::to_text() const {
       if (d->masked_mismatches > 0)
         out << ", " << d->masked_mismatches << " positions masked (infinite or a fill value) on one side only";
       out << "\n";
+      for (const auto& diff : d->differences) out << "    reads " << diff << " (reference " << d->counterpart << ")\n";
     }
   }
   if (verdict == CheckVerdict::Unproven) {
@@ -119,10 +139,22 @@ std::string CheckResult::to_json() const {
                              {"type", d.type}, {"first_in_module", d.first_in_module},
                              {"closest_reference", d.closest_reference}, {"max_abs_error", num(d.max_abs_error)},
                              {"masked_mismatches", d.masked_mismatches},
-                             {"rel_error", num(d.rel_error)}, {"r_ratio", num(d.r_ratio)}});
+                             {"rel_error", num(d.rel_error)}, {"r_ratio", num(d.r_ratio)},
+                             {"counterpart", d.counterpart}, {"differences", d.differences}});
     }
   }
+  for (const auto& f : verdict == CheckVerdict::NotEquivalent ? findings : std::vector<SynthesisFinding>{})
+    divergences.push_back({{"module", f.module}, {"node", f.node}, {"op", ""}, {"first_in_module", true},
+                           {"finding", true}, {"port_term", f.port_term}, {"reference_term", f.reference_term},
+                           {"counterexample", f.counterexample}});
   out["divergences"] = divergences;
+  json synthesized_json = json::array();
+  for (const auto& r : synthesized)
+    synthesized_json.push_back({{"rule", r.name}, {"verdict", verify::verdict_name(r.report.verdict)},
+                                {"method", r.report.method}, {"trials", r.report.trials}, {"numerics", r.report.numerics},
+                                {"node", r.node}, {"module", r.module}});
+  out["synthesized_rules"] = synthesized_json;
+  out["random_tested_rules"] = random_tested_rules;
   json unmatched_json = json::array();
   for (const auto& u : unmatched)
     unmatched_json.push_back({{"module", u.module}, {"node", u.node}, {"op", u.op}, {"type", u.type}, {"term", u.term},
@@ -160,7 +192,10 @@ std::string CheckResult::to_json() const {
                   {"peak_rss_mib", stats.peak_rss_mib},
                   {"stop_reason", stats.stop_reason},
                   {"minimization_seconds", stats.minimization_seconds},
-                  {"minimization_drops", stats.minimization_drops}};
+                  {"minimization_drops", stats.minimization_drops},
+                  {"synthesis_seconds", stats.synthesis_seconds},
+                  {"synthesis_candidates", stats.synthesis_candidates},
+                  {"synthesis_stopped", stats.synthesis_stopped}};
   return out.dump(2);
 }
 

@@ -6,6 +6,7 @@
 #include "check/divergence.h"
 #include "check/parameter_relations.h"
 #include "check/rule_admission.h"
+#include "check/synthesis_stage.h"
 
 #include <optional>
 #include <string>
@@ -58,6 +59,9 @@ struct CheckStats {
   double peak_rss_mib = 0;
   std::string stop_reason;
   double minimization_seconds = 0;
+  double synthesis_seconds = 0;
+  std::size_t synthesis_candidates = 0;
+  std::string synthesis_stopped;
   std::size_t minimization_drops = 0;  // rules found unnecessary (each drop re-runs the check)
 };
 
@@ -72,6 +76,12 @@ struct CheckResult {
   std::vector<std::string> declared;          // port parameters and buffers related by declaration
   std::vector<AdmittedRule> rejected_rules;   // not admitted (refuted or unknown)
   std::optional<SoundnessAlarm> alarm;
+  // Synthesis (check/synthesis_stage.h): the rules it made and validated, and the candidates
+  // whose rules were refuted (each a difference in function).
+  std::vector<SynthesizedRule> synthesized;
+  std::vector<SynthesisFinding> findings;
+  // Rules of the proof validated by random testing rather than proved (the proof's strength).
+  std::size_t random_tested_rules = 0;
   std::string proof_text;
   CheckStats stats;
 

@@ -99,6 +99,7 @@ struct PortEntry {
   std::vector<MatchPiece> pieces;  // what it reads as (Matched and Part: one piece)
   int concat_dim = -1;
   bool reaches_output = false;
+  std::vector<MatchPiece> negated_pieces;  // status None, but the negation matches
 };
 
 class PortMatching {
@@ -108,12 +109,25 @@ class PortMatching {
     for (std::size_t i = 0; i < refs.size(); ++i) by_numel_[refs[i].r32.size()].push_back(i);
   }
 
-  // The reference value whose whole (under a view) is `value`.
+  // The reference value whose whole (under a view) is `value`: of several, the one read most
+  // directly (the same shape, else a reshape, else a permutation), so that the equation a
+  // match suggests is the simplest one.
   std::optional<MatchPiece> whole(const PortValue& value) const {
+    std::optional<MatchPiece> best;
+    int best_rank = 3;
     if (auto it = by_numel_.find(value.p.size()); it != by_numel_.end())
-      for (auto i : it->second)
-        if (auto view = matcher_.full_match(value, refs_[i])) return MatchPiece{refs_[i].name, refs_[i].module, *view, 0};
-    return std::nullopt;
+      for (auto i : it->second) {
+        auto view = matcher_.full_match(value, refs_[i]);
+        if (!view) continue;
+        int rank = !view->permutation.empty() ? 2 : refs_[i].shape != value.shape ? 1 : 0;
+        if (refs_[i].full_shape != value.full_shape) rank = std::max(rank, 1);
+        if (rank < best_rank) {
+          best_rank = rank;
+          best = MatchPiece{refs_[i].name, refs_[i].module, *view, 0};
+          if (rank == 0) break;
+        }
+      }
+    return best;
   }
 
   void match(PortEntry& e) const {
@@ -130,6 +144,21 @@ class PortMatching {
           return;
         }
     if (options_.concat_matches) concat(e);
+    if (e.status == Status::None && e.value.p.size() >= 2) {
+      PortValue negated = e.value;
+      for (double& x : negated.p) x = -x;
+      std::optional<MatchPiece> piece = whole(negated);
+      if (!piece && options_.part_matches)
+        for (const auto& r : refs_)
+          if (auto view = matcher_.part_match(negated, r)) {
+            piece = MatchPiece{r.name, r.module, *view, 0};
+            break;
+          }
+      if (piece) {
+        piece->view.negated = true;
+        e.negated_pieces = {*piece};
+      }
+    }
   }
 
   // A concatenation along one dim of pieces that each match a reference value (the output of
@@ -336,6 +365,54 @@ void find_divergences(const PortGraph& g, const PortMatching& matching, bool con
   }
 }
 
+// The constants and attributes a node's steps pass, in order.
+std::vector<std::string> call_constants(const GraphNode& node) {
+  std::vector<std::string> out;
+  auto number = [](double x) {
+    std::ostringstream os;
+    os << x;
+    return os.str();
+  };
+  for (const auto& step : node.steps) {
+    for (const auto& operand : step.operands)
+      if (operand.kind == GraphOperand::Kind::Scalar) out.push_back(number(operand.scalar));
+    for (const auto& [name, value] : step.attributes) out.push_back(name + "=" + value.to_string());
+  }
+  return out;
+}
+
+// For each divergence, the reference node of the same op that reads what the port node's
+// matched inputs read as, and the constants or attributes where the two calls differ.
+void name_differences(const Graph& reference, const Graph& port, const PortGraph& g, DivergenceReport& report) {
+  for (auto& d : report.divergences) {
+    const GraphNode* node = port.find_node(d.node);
+    auto it = g.index.find(std::pair<std::string, int>{d.node, d.output});
+    if (!node || it == g.index.end()) continue;
+    std::vector<std::string> wanted;  // the reference values the inputs read as, whole
+    for (auto in : g.inputs[it->second]) {
+      const auto& e = g.entries[in];
+      if (e.status == Status::Matched && !e.pieces.empty()) wanted.push_back(e.pieces.front().reference);
+    }
+    if (wanted.empty()) continue;
+    const std::vector<std::string> mine = call_constants(*node);
+    for (const auto& r : reference.nodes()) {
+      if (r.twin_op() != node->twin_op()) continue;
+      bool reads_all = true;
+      for (const auto& w : wanted) {
+        std::string base = w.substr(0, w.find('['));
+        reads_all = reads_all && std::find(r.reads.begin(), r.reads.end(), base) != r.reads.end();
+      }
+      if (!reads_all) continue;
+      const std::vector<std::string> theirs = call_constants(r);
+      if (theirs.size() != mine.size()) continue;
+      d.counterpart = r.name;
+      for (std::size_t k = 0; k < mine.size(); ++k)
+        if (mine[k] != theirs[k]) d.differences.push_back(mine[k] + " where the reference has " + theirs[k]);
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<const Divergence*> DivergenceReport::first_per_module() const {
@@ -358,6 +435,7 @@ std::string DivergenceReport::to_text() const {
          << "): max abs " << d->max_abs_error << ", rel " << d->rel_error;
     if (!std::isnan(d->r_ratio)) os << ", R " << d->r_ratio;
     os << "\n";
+    for (const auto& diff : d->differences) os << "    reads " << diff << " (reference " << d->counterpart << ")\n";
   }
   return os.str();
 }
@@ -387,7 +465,11 @@ DivergenceReport localize_divergence(const Graph& reference, const Graph& port, 
     static const char* kStatus[] = {"matched", "part", "concat", "none"};
     ValueMatch m{e.node->name, e.output, kStatus[int(e.status)], "", "", e.pieces, e.concat_dim, e.value.shape,
                  g.data_dependent[i]};
-    if (!e.pieces.empty()) m.reference = e.pieces.front().reference, m.reference_module = e.pieces.front().reference_module;
+    if (e.status == Status::None && !e.negated_pieces.empty()) {
+      m.status = "negated";
+      m.pieces = e.negated_pieces;
+    }
+    if (!m.pieces.empty()) m.reference = m.pieces.front().reference, m.reference_module = m.pieces.front().reference_module;
     report.value_matches.push_back(std::move(m));
   }
 
@@ -408,6 +490,7 @@ DivergenceReport localize_divergence(const Graph& reference, const Graph& port, 
   find_divergences(g, matching, true, options, report);
   // Only data-independent values reach the output unmatched (a wrong constant output): name them.
   if (report.divergences.empty() && !report.outputs_agree) find_divergences(g, matching, false, options, report);
+  name_differences(reference, port, g, report);
   return report;
 }
 

@@ -93,6 +93,12 @@ struct Divergence {
   double rel_error = 0;       // ||p - r32|| / ||r32||
   double r_ratio = 0;         // ||p - r32|| / (baseline + eps); NaN without a baseline run
   std::int64_t masked_mismatches = 0;
+  // The reference node computing the same op from the values the node's inputs matched (its
+  // counterpart), and how the two calls differ: "2e-06 where the reference has 1e-06" (a
+  // constant), "dim=-2 where the reference has dim=-1" (an attribute). Empty when no
+  // counterpart exists or the calls read the same constants.
+  std::string counterpart;
+  std::vector<std::string> differences;
 };
 
 // One reference value a port value (or a piece of it) reads as.
@@ -108,7 +114,8 @@ struct ValueMatch {
   std::string node;
   int output = 0;
   std::string status;  // "matched" (a whole value), "part" (an aligned chunk of one),
-                       // "concat" (a concatenation of them), "none"
+                       // "concat" (a concatenation of them), "negated" (the negation of a
+                       // whole or a part: for synthesis only), "none"
   std::string reference, reference_module;  // the reference value (a concatenation: its first piece)
   // The equation the match suggests (synthesis reads it): the port value, squeezed to
   // `port_shape`, is pieces[0] read through its view, or the concatenation of the pieces

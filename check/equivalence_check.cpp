@@ -4,6 +4,7 @@
 #include "check/gaps.h"
 #include "check/proof.h"
 #include "check/saturation.h"
+#include "check/synthesis_stage.h"
 #include "compiler/guard_queries.h"
 #include "compiler/rule_compiler.h"
 #include "util/error.h"
@@ -149,21 +150,10 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
     result.stats.minimization_drops = m.drops;
   }
   bool proved = best->all_equal();
-  result.outputs_proved = best->outputs_proved;
-  result.stats.iterations = best->iterations;
-  result.stats.stop_reason = best->stop_reason;
-  result.stats.enodes = best->graph.num_nodes();
-  result.stats.eclasses = best->graph.num_classes();
-  result.stats.value_unions = best->values->value_unions();
 
-  if (proved) {
-    // ---- 4. proof ---------------------------------------------------------------------------
-    report("proof", "summarizing");
-    summarize_proof(*best, rule_by_name, options.full_proof, result);
-    result.verdict = result.precision_differences.empty() ? CheckVerdict::Equivalent : CheckVerdict::EquivalentReal;
-    confirm_proof(reference, port, options, result, report);
-  } else {
-    // ---- 5. numerics ------------------------------------------------------------------------
+  // ---- 5, 6. numerics, and synthesis where they agree -----------------------------------------
+  SynthesizedRewrites synthesized;
+  if (!proved) {
     auto numerics_start = Clock::now();
     if (options.numerics && runnable(reference, port)) {
       report("numerics", "running both graphs on the example inputs");
@@ -174,13 +164,81 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
       }
     }
     result.stats.numerics_seconds = since(numerics_start);
-    if (result.numerics && !result.numerics->outputs_agree) {
-      result.verdict = CheckVerdict::NotEquivalent;
-    } else {
-      // ---- 6. gaps ----------------------------------------------------------------------------
-      result.verdict = CheckVerdict::Unproven;
-      result.unmatched = find_gaps(*best, result.numerics ? &*result.numerics : nullptr);
+    if (result.numerics && result.numerics->outputs_agree) {
+      // The equations the values suggest, as terms: rules written for the reference's form of
+      // a piece (by synthesis, earlier) meet the port there.
+      input.definitions = &*result.numerics;
+      report("saturating", "again, with the terms the values suggest");
+      std::unique_ptr<Saturation> defined = saturate(input, programs, options.limits.iterations, true);
+      result.stats.saturation_seconds += defined->saturation_seconds;
+      best = std::move(defined);
+      proved = best->all_equal();
+      if (proved && options.minimize_seconds > 0) {
+        Minimization m = minimize_proof(input, std::move(best), programs, rule_names, options.minimize_seconds);
+        best = std::move(m.proof);
+        result.stats.minimization_seconds += m.seconds;
+        result.stats.minimization_drops += m.drops;
+      }
     }
+    if (!proved && result.numerics && result.numerics->outputs_agree && options.synthesis.enabled) {
+      verify::CachedVerifier synthesis_verifier([&] {
+        verify::VerificationOptions v = verification;
+        v.verify.rule_seconds = options.synthesis.rule_seconds;
+        v.on_verify = nullptr;
+        return v;
+      }());
+      SynthesisSummary summary = synthesize(best, input, *result.numerics, programs, synthesized, compiler,
+                                            synthesis_verifier, options.synthesis);
+      result.synthesized = summary.rules;
+      result.findings = summary.findings;
+      result.stats.synthesis_seconds = summary.seconds;
+      result.stats.synthesis_candidates = summary.candidates;
+      result.stats.synthesis_stopped = summary.stopped;
+      for (const auto& r : summary.rules) rule_names.insert(r.name);
+      proved = best->all_equal();
+      // Not minimized: the proof's path names the synthesized rules it needs, and each trial of
+      // a minimization would saturate afresh (seconds per rule, for rules that were each made
+      // because nothing else closed their gap).
+    }
+  }
+  result.outputs_proved = best->outputs_proved;
+  result.stats.iterations = best->iterations;
+  result.stats.stop_reason = best->stop_reason;
+  result.stats.enodes = best->graph.num_nodes();
+  result.stats.eclasses = best->graph.num_classes();
+  result.stats.value_unions = best->values->value_unions();
+
+  if (proved) {
+    // ---- 4. proof ---------------------------------------------------------------------------
+    report("proof", "summarizing");
+    std::vector<AdmittedRule> synthesized_rules;  // the proof's view of them
+    for (const auto& r : result.synthesized) {
+      AdmittedRule a;
+      a.name = r.name;
+      a.report = r.report;
+      a.admitted = true;
+      synthesized_rules.push_back(std::move(a));
+    }
+    for (const auto& a : synthesized_rules) rule_by_name[a.name] = &a;
+    summarize_proof(*best, rule_by_name, options.full_proof, result);
+    for (const auto& use : result.rules_used)
+      if (auto it = rule_by_name.find(use.rule); it != rule_by_name.end() && it->second->report.verdict == verify::Verdict::Tested)
+        ++result.random_tested_rules;
+    result.verdict = result.precision_differences.empty() ? CheckVerdict::Equivalent : CheckVerdict::EquivalentReal;
+    if (result.numerics) {
+      // Confirmed already: the numbers agreed before synthesis.
+    } else {
+      confirm_proof(reference, port, options, result, report);
+    }
+  } else if (result.numerics && !result.numerics->outputs_agree) {
+    result.verdict = CheckVerdict::NotEquivalent;
+  } else if (!result.findings.empty()) {
+    // ---- a refuted candidate: the port computes another function there ------------------------
+    result.verdict = CheckVerdict::NotEquivalent;
+  } else {
+    // ---- 7. gaps ------------------------------------------------------------------------------
+    result.verdict = CheckVerdict::Unproven;
+    result.unmatched = find_gaps(*best, result.numerics ? &*result.numerics : nullptr);
   }
   result.stats.seconds = since(start);
   result.stats.peak_rss_mib = peak_rss_mib();

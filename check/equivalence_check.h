@@ -17,8 +17,10 @@
 //                   changes precision makes the verdict "equivalent in real arithmetic";
 //   5. numerics     (divergence.h) otherwise both graphs run on the example inputs: outputs
 //                   that disagree make "not equivalent", with the first divergent port nodes;
-//   6. gaps         (gaps.h) outputs that agree (or graphs without weights) make "unproven",
-//                   with the smallest port pieces the rules did not connect.
+//   6. synthesis    (synthesis_stage.h) outputs that agree: rules made from the values,
+//                   validated, and saturation again; a proof (4), or a refuted candidate
+//                   ("not equivalent" at its module), or
+//   7. gaps         (gaps.h) "unproven", with the smallest port pieces the rules did not connect.
 // Soundness: "equivalent" is only ever the result of stage 4, a chain of verified rule
 // applications and equalities of evaluated constants. "not equivalent" needs a concrete
 // numeric disagreement.
@@ -56,6 +58,7 @@ struct CheckOptions {
   // only rules it needs; at most this long (0: keep the first proof as it is).
   double minimize_seconds = 10;
   bool numerics = true;     // run the graphs when the proof fails
+  SynthesisOptions synthesis;  // rules made on demand when the proof fails and the numbers agree
   bool full_proof = false;  // fill CheckResult::proof_text
   std::function<void(const CheckProgress&)> progress;
 };

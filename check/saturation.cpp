@@ -1,5 +1,6 @@
 #include "check/saturation.h"
 
+#include "check/match_definitions.h"
 #include "compiler/guard_queries.h"
 #include "ops/shape_analysis.h"
 #include "util/error.h"
@@ -96,6 +97,7 @@ std::unique_ptr<Saturation> saturate(const SaturationInput& in, const std::vecto
       throw Error(ErrorKind::Value, in.port->file() + ": output " + std::to_string(i) + " is " + y->to_string() +
                                         ", the reference's is " + x->to_string());
   }
+  if (in.definitions) add_match_definitions(*s, *in.definitions);
   s->lowering_seconds = since(lowering_begin);
 
   auto saturation_begin = Clock::now();
@@ -120,6 +122,19 @@ std::unique_ptr<Saturation> saturate(const SaturationInput& in, const std::vecto
   }
   s->saturation_seconds = since(saturation_begin);
   return s;
+}
+
+void saturate_more(Saturation& s, const SaturationInput& in, const std::vector<eg::CompiledRewrite>& rules) {
+  auto begin = Clock::now();
+  eg::RunLimits limits = in.limits;
+  Saturation* self = &s;
+  limits.stop_when = [self](const eg::EGraph&) { return self->all_equal(); };
+  auto scheduler = eg::make_scheduler(eg::SchedulerKind::Backoff);
+  eg::Report report = eg::run(s.graph, rules, limits, *scheduler, nullptr, compiler::guard_queries());
+  s.graph.rebuild();
+  s.iterations += report.iterations;
+  s.stop_reason = std::string(eg::to_string(report.stop_reason));
+  s.saturation_seconds += since(begin);
 }
 
 Minimization minimize_proof(const SaturationInput& in, std::unique_ptr<Saturation> proof,

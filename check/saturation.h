@@ -30,6 +30,8 @@
 
 namespace twin::check {
 
+struct DivergenceReport;
+
 // What every saturation of one check shares.
 struct SaturationInput {
   const Graph* reference = nullptr;
@@ -38,6 +40,9 @@ struct SaturationInput {
   std::map<std::string, TermPtr> relation_terms;
   std::shared_ptr<egraph::OpTable> ops;
   egraph::RunLimits limits;
+  // When set, the equations its value matches suggest are added to the e-graph as terms
+  // before saturating (check/match_definitions.h).
+  const DivergenceReport* definitions = nullptr;
   // Called with (stage, detail) while lowering and saturating, when progress is shown.
   std::function<void(const std::string&, const std::string&)> progress;
 };
@@ -69,6 +74,10 @@ class Saturation {
 // lowered.
 std::unique_ptr<Saturation> saturate(const SaturationInput& input, const std::vector<egraph::CompiledRewrite>& rules,
                                      std::size_t max_iterations, bool show_progress);
+
+// Runs `rules` on a saturation's e-graph again (rules were added to them), until every output
+// has met the reference's or the limits stop it.
+void saturate_more(Saturation& saturation, const SaturationInput& input, const std::vector<egraph::CompiledRewrite>& rules);
 
 struct Minimization {
   std::unique_ptr<Saturation> proof;  // the last proof found

@@ -14,6 +14,7 @@ RefValue make_ref_value(std::string name, std::string module, const std::vector<
   r.name = std::move(name);
   r.module = std::move(module);
   r.shape = squeezed(shape);
+  r.full_shape = shape;
   r.r32 = run;
   r.n32 = norms_of(r.r32);
   if (baseline_run && baseline_run->size() == run.size()) {
@@ -26,6 +27,7 @@ RefValue make_ref_value(std::string name, std::string module, const std::vector<
 PortValue make_port_value(const std::vector<double>& run, const std::vector<std::int64_t>& shape) {
   PortValue p;
   p.shape = squeezed(shape);
+  p.full_shape = shape;
   p.p = run;
   p.n = norms_of(p.p);
   return p;

@@ -48,6 +48,10 @@ struct ReadView {
   std::vector<int> permutation;
   int slice_dim = -1;
   std::int64_t slice_start = 0, slice_size = 0;
+  // The port value is the view's negation (rotate_half's `-x2` against a port's `x2 * sin`
+  // subtracted later). Such a match suggests an equation to synthesis; it is never a match
+  // for localization (a sign error is a divergence).
+  bool negated = false;
 };
 
 // A reference value: r32 (the reference run) and the baseline difference (empty without a
@@ -55,6 +59,7 @@ struct ReadView {
 struct RefValue {
   std::string name, module;
   values::Shape shape;  // squeezed
+  values::Shape full_shape;
   std::vector<double> r32, baseline_diff;
   values::Norms n32;
   double baseline = values::kNaN;  // ||baseline_diff||
@@ -62,6 +67,7 @@ struct RefValue {
 
 struct PortValue {
   values::Shape shape;  // squeezed
+  values::Shape full_shape;
   std::vector<double> p;
   values::Norms n;
 };

@@ -5,6 +5,7 @@
 #include "check/equivalence_check.h"
 #include "cli/command.h"
 #include "interp/rule_files.h"
+#include "cli/rule_emission.h"
 #include "util/atomic_file.h"
 
 #include <unistd.h>
@@ -27,7 +28,7 @@ std::size_t parse_count(const std::string& option, const std::string& text) {
 }
 
 int check_main(const Arguments& arguments) {
-  std::string reference_path, port_path, proof_path;
+  std::string reference_path, port_path, proof_path, emit_path;
   bool json = false, quiet = false;
   check::CheckOptions options;
   RuleFiles rules;
@@ -50,6 +51,9 @@ int check_main(const Arguments& arguments) {
     else if (a == "--no-stdlib") rules.stdlib = false, ++i;
     else if (a == "--no-cache") options.verification.use_cache = false, ++i;
     else if (a == "--no-numerics") options.numerics = false, ++i;
+    else if (a == "--no-synthesis") options.synthesis.enabled = false, ++i;
+    else if (a == "--emit-rules") emit_path = value(a);
+    else if (a == "--synthesis-seconds") options.synthesis.total_seconds = static_cast<double>(parse_count(a, value(a)));
     else if (a == "--iterations") options.limits.iterations = parse_count(a, value(a));
     else if (a == "--nodes") options.limits.nodes = parse_count(a, value(a));
     else if (a == "--time") options.limits.time_seconds = static_cast<double>(parse_count(a, value(a)));
@@ -69,6 +73,7 @@ int check_main(const Arguments& arguments) {
       check::CheckResult result = check::check_equivalence(reference, port, declarations, options);
       terminal.clear();
       if (!proof_path.empty()) replace_file_atomically(proof_path, result.proof_text);
+      if (!emit_path.empty()) replace_file_atomically(emit_path, synthesized_rules_text(result, reference_path, port_path));
       if (json) std::cout << result.to_json() << "\n";
       else std::cout << result.to_text();
       bool holds = result.verdict == check::CheckVerdict::Equivalent || result.verdict == check::CheckVerdict::EquivalentReal;
@@ -109,6 +114,11 @@ Options:
   --proof FILE       write every proof step (rule, module, rewritten terms) to FILE
   --no-stdlib        use only the given rule files
   --no-numerics      do not run the graphs when the proof fails (unproven instead)
+  --no-synthesis     do not make rules from the values when the proof fails
+  --emit-rules FILE  write the rules synthesis made and the proof used to FILE (.rules),
+                     annotated with how each was verified
+  --synthesis-seconds S
+                     the time synthesis may take in all (default 300)
   --no-cache         re-verify every rule
   --iterations N, --nodes N, --time SECONDS
                      saturation limits (default 40 iterations, 400000 e-nodes, 60 s)

@@ -5,6 +5,7 @@
 // when any rule is refuted. --write records each verdict in the file as an annotation,
 // rewriting it atomically in canonical form.
 #include "cli/command.h"
+#include "cli/rule_emission.h"
 
 #include "compiler/rule_compiler.h"
 #include "egraph/op_table.h"
@@ -97,51 +98,6 @@ void print_json(const std::vector<Row>& rows) {
   for (const auto& row : rows) counts[verify::verdict_name(row.report.verdict)]++;
   out["summary"] = counts;
   std::cout << out.dump(2) << "\n";
-}
-
-Annotation make_annotation(const std::string& name, std::vector<std::pair<std::string, ExprPtr>> args) {
-  Annotation a;
-  a.name = name;
-  a.has_parens = true;
-  for (auto& [n, e] : args) {
-    a.arg_names.push_back(n);
-    a.args.push_back(e);
-  }
-  return a;
-}
-
-ExprPtr name_expr(const std::string& text) {
-  auto e = std::make_shared<Expr>();
-  e->kind = ExprKind::Name;
-  e->text = text;
-  return e;
-}
-
-ExprPtr number_expr(long long value) {
-  auto e = std::make_shared<Expr>();
-  e->kind = ExprKind::Number;
-  e->number = Rational(value);
-  e->text = std::to_string(value);
-  return e;
-}
-
-// The annotations that record a verdict: @verified(z3) / @verified(random, trials=256, seed=7),
-// and @numerics(...) when the rule is not exact in floating point. A refuted or unknown rule
-// records nothing: it is not verified.
-std::vector<Annotation> verdict_annotations(const verify::RuleReport& r) {
-  std::vector<Annotation> out;
-  if (r.verdict == verify::Verdict::Proved) {
-    out.push_back(make_annotation("verified", {{"", name_expr(r.method)}}));
-  } else if (r.verdict == verify::Verdict::Tested) {
-    out.push_back(make_annotation("verified", {{"", name_expr(r.method)},
-                                               {"trials", number_expr(r.trials)},
-                                               {"seed", number_expr(static_cast<long long>(r.seed))}}));
-  } else {
-    return out;
-  }
-  if (r.numerics == "within bf16 baseline") out.push_back(make_annotation("numerics", {{"", name_expr("within_bf16_baseline")}}));
-  if (r.numerics == "changes precision") out.push_back(make_annotation("numerics", {{"", name_expr("changes_precision")}}));
-  return out;
 }
 
 // Rewrites `file` with each verified rule's annotations replaced by its verdict's.

@@ -130,7 +130,9 @@ TEST_CASE("without the RoPE block rule the example is unproven, and the gap is n
     files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
-  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "port.graph"), rules(files, false), options());
+  check::CheckOptions o = options();
+  o.synthesis.enabled = false;  // the gap report is what a user sees when synthesis is off or gives up
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "port.graph"), rules(files, false), o);
   CHECK(r.verdict == check::CheckVerdict::Unproven);
   REQUIRE(r.numerics);
   CHECK(r.numerics->outputs_agree);
@@ -162,8 +164,9 @@ TEST_CASE("a wrong rule admitted by a route around verification raises the sound
   std::ofstream(wrong) << "version 1\nruleset wrong {\n  rule swap_silu: silu(?a) * ?b => silu(?b) * ?a\n}\n";
   auto declarations = rules({wrong});
   check::CheckOptions o = options();
+  // The user's own key (the default), so the build's signed stdlib verdicts still count and
+  // only the forged entry is new.
   o.verification.cache_directory = dir / "cache";
-  o.verification.key_file = dir / "key";
   compiler::RuleCompiler compiler(declarations, std::make_shared<egraph::OpTable>());
   auto rule = compiler.compile(declarations->all_rules().back());
   REQUIRE(rule->source->qualified_name() == "wrong.swap_silu");
@@ -186,15 +189,4 @@ TEST_CASE("a graph checked against itself is equivalent with no rule steps") {
   check::CheckResult same = check::check_equivalence(reference(), reference(), rules(), options());
   CHECK(same.verdict == check::CheckVerdict::Equivalent);
   CHECK(same.rules_used.empty());  // identical graphs share every e-class: nothing to prove
-}
-
-TEST_CASE("a correct port the rules cannot connect yet (vLLM's token layout) is never called not equivalent") {
-  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "token_layout" / "port_tokens.graph"),
-                                                  rules({kLlama / "token_layout" / "token_layout.rules"}), options());
-  CHECK(r.verdict != check::CheckVerdict::NotEquivalent);
-  if (r.verdict == check::CheckVerdict::Unproven) {
-    REQUIRE(r.numerics);
-    CHECK(r.numerics->outputs_agree);
-    CHECK_FALSE(r.unmatched.empty());
-  }
 }

@@ -1,0 +1,128 @@
+#include "check/synthesis_stage.h"
+
+#include "check/graph_lowering.h"
+#include "check/match_definitions.h"
+#include "compiler/guard_queries.h"
+#include "compiler/term_printer.h"
+#include "synth/rule_synthesis.h"
+#include "util/error.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+namespace twin::check {
+
+namespace eg = twin::egraph;
+using ops::AttrValue;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+}  // namespace
+
+SynthesisSummary synthesize(std::unique_ptr<Saturation>& s, const SaturationInput& input, const DivergenceReport& numerics,
+                            const std::vector<eg::CompiledRewrite>& programs, SynthesizedRewrites& added,
+                            compiler::RuleCompiler& compiler, verify::CachedVerifier& verifier,
+                            const SynthesisOptions& options) {
+  SynthesisSummary summary;
+  auto start = Clock::now();
+  summary.stopped = "no candidate left";
+  SaturationInput round = input;
+  round.limits.iterations = options.round_iterations;
+  round.progress = nullptr;
+  auto all_programs = [&] {
+    std::vector<eg::CompiledRewrite> all = programs;
+    all.insert(all.end(), added.programs.begin(), added.programs.end());
+    return all;
+  };
+  // A fresh e-graph with every rule so far, a few iterations deep.
+  auto restart = [&] { s = saturate(round, all_programs(), options.round_iterations, false); };
+  restart();
+
+  // The classes a rule may stop at: shared with the reference, or constants.
+  std::set<eg::EClassId> shared;
+  auto refresh_shared = [&] {
+    shared.clear();
+    for (const auto& n : s->ref_lowered.nodes) shared.insert(s->graph.find(n.value.id));
+    for (const auto* sources : {&s->ref_sources, &s->port_sources})
+      for (const auto& [name, v] : *sources) shared.insert(s->graph.find(v.id));
+  };
+  auto frontier = [&](eg::EClassId c) {
+    c = s->graph.find(c);
+    return shared.count(c) > 0 || s->values->value(s->graph, c) != nullptr;
+  };
+  refresh_shared();
+
+  for (const auto& m : numerics.value_matches) {
+    if (s->all_equal()) break;
+    if (since(start) > options.total_seconds) {
+      summary.stopped = "time limit";
+      break;
+    }
+    if (summary.rules.size() >= options.max_rules) {
+      summary.stopped = "rule limit";
+      break;
+    }
+    // The definition is already in a graph saturated with `input.definitions`; adding it again
+    // finds the same classes (hash-consing), and makes it after a restart without them.
+    std::optional<MatchDefinition> definition = add_match_definition(*s, m);
+    if (!definition) continue;
+    eg::EGraph& graph = s->graph;
+    graph.rebuild();
+    if (graph.find(definition->port) == graph.find(definition->reference)) continue;
+    ++summary.candidates;
+    const GraphNode* node = input.port->find_node(m.node);
+    std::string module = node ? node->module : std::string();
+    if (input.progress) input.progress("synthesis", "a rule for " + definition->value + " in " + module);
+    synth::Candidate candidate{definition->port, definition->reference, definition->value, module};
+    synth::Synthesizer synthesizer(graph, compiler, verifier);
+    // A fixed value that is not a graph source (a table computed from buffers).
+    auto constant = [&](eg::EClassId c) {
+      c = s->graph.find(c);
+      if (!s->values->value(s->graph, c)) return false;
+      for (const auto* sources : {&s->ref_sources, &s->port_sources})
+        for (const auto& [source_name, v] : *sources)
+          if (s->graph.find(v.id) == c) return false;
+      return true;
+    };
+    synth::SynthesisResult r =
+        synthesizer.synthesize(candidate, frontier, summary.rules.size() + summary.findings.size() + 1, constant);
+    if (std::getenv("TWIN_SYNTH_DEBUG"))
+      std::fprintf(stderr, "[synth] %s (%s): %s %s%s\n", candidate.node.c_str(), module.c_str(), synth::outcome_name(r.outcome),
+                   r.source ? (r.source->name + ": " + print_term(*r.source->lhs) + " => " + print_term(*r.source->rhs) + " if " +
+                               r.source->guard_text).c_str()
+                            : "",
+                   r.why.c_str());
+    if (r.outcome == synth::Outcome::Refuted) {
+      bool over_data = true;  // every variable a value computed from data, not a constant
+      for (eg::EClassId v : r.variables) over_data = over_data && s->values->value(graph, graph.find(v)) == nullptr;
+      if (over_data)
+        summary.findings.push_back(SynthesisFinding{candidate.node, module, print_term(*r.source->lhs),
+                                                    print_term(*r.source->rhs), r.report.counterexample});
+      continue;
+    }
+    if (r.outcome != synth::Outcome::Validated) continue;
+    std::string name = "synthesized." + r.source->name;
+    for (const eg::Rewrite& rw : r.compiled->meaning) {
+      added.rewrites.push_back(rw);
+      added.rewrites.back().name = name;
+      added.programs.push_back(eg::compile_rule(added.rewrites.back(), graph.ops(), compiler::guard_queries()));
+    }
+    summary.rules.push_back(SynthesizedRule{name, r.source, r.report, candidate.node, module});
+    if (graph.num_nodes() > options.restart_nodes) {
+      restart();
+    } else {
+      saturate_more(*s, round, all_programs());
+    }
+    refresh_shared();
+  }
+  if (s->all_equal()) summary.stopped = "proved";
+  summary.seconds = since(start);
+  return summary;
+}
+
+}  // namespace twin::check
