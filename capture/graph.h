@@ -5,14 +5,18 @@
 //   for (const auto& node : g.nodes()) ... node.aten_op, node.module, node.steps ...
 //   g.opaque_ops();   // ATen ops Twin does not know: kept under their own names, never dropped
 //
-// Every problem with a file (truncated, bad JSON, an unknown reference, a stored tensor whose
-// size or shape disagrees with the graph) is a twin::Error (ErrorKind::Io for a file that
-// cannot be read or is cut short, ErrorKind::Value for bad content) whose message names the
-// file, the node and what is wrong. No input makes the loader crash.
+// A file is validated, not trusted. Every problem with it (truncated, bad JSON, an unknown
+// reference, a future version, a size that cannot fit in memory, a recorded type that is not
+// what the node's ops give, bytes after the data) is a twin::Error (ErrorKind::Io for a file
+// that cannot be read or is cut short, ErrorKind::Value for bad content) whose message names
+// the file, the node and what is wrong. No input makes the loader crash or hang.
+// docs/graph-format.md ("What a reader checks") lists every check.
 //
 // The rooms behind this header: capture/safetensors.h (the file's container, tensor_from_bytes),
-// capture/graph_reader.cpp (the graph JSON), capture/aten_call.h and capture/aten_mapping.h
-// (the mapping of ATen calls onto Twin's ops, one file per op family under capture/aten/).
+// capture/graph_reader.cpp (the graph JSON), capture/tensor_limits.h (the sizes a file may
+// record), capture/graph_validation.h (recorded types against shape inference),
+// capture/aten_call.h and capture/aten_mapping.h (the mapping of ATen calls onto Twin's ops,
+// one file per op family under capture/aten/).
 // Execution lives in capture/graph_runner.h.
 #pragma once
 

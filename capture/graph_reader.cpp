@@ -5,15 +5,25 @@
 // arguments are decoded into a neutral ATen call (capture/aten_call.h) and mapped onto Twin's
 // ops by the ATen mapping (capture/aten_mapping.h), which never sees the JSON.
 //
-// Invariants of a loaded Graph: names are unique across values and nodes; every reference
-// (in arguments, graph outputs) names a value defined before it, and an output that value has;
-// every stored tensor has the dtype and shape the graph records. Every violation is an Error
-// naming the file and, inside the graph, the node ("node 'linear_0' (aten::linear): ...").
+// Invariants of a loaded Graph: the graph's version is one this reader knows; names are unique
+// across values and nodes; every reference (in arguments, graph outputs) names a value defined
+// before it, and an output that value has; every recorded type has a rank and a size that fit
+// in memory (capture/tensor_limits.h), checked as it is read, before anything is allocated;
+// every stored tensor has the dtype and shape the graph records; every mapped node's recorded
+// outputs are what its steps infer (capture/graph_validation.h), checked before a later node
+// reads them. Every violation is an Error naming the file and, inside the graph, the node
+// ("node 'linear_0' (aten::linear): ...").
+//
+// No input crashes or hangs the reader: JSON is only printed into messages when it is small
+// (a deeply nested value would recurse), and every lookup is by index, so the work is about
+// linear in the file's size.
 #include "capture/graph.h"
 
 #include "capture/aten_call.h"
 #include "capture/aten_mapping.h"
+#include "capture/graph_validation.h"
 #include "capture/safetensors.h"
+#include "capture/tensor_limits.h"
 #include "util/error.h"
 
 #include <nlohmann/json.hpp>
@@ -22,6 +32,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 
 namespace twin {
@@ -31,6 +42,30 @@ using json = nlohmann::json;
 namespace {
 
 std::string q(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// `j` as JSON text for a message when it is small (at most 64 values, hence at most 64 deep:
+// dump recurses as deep as the value nests; cut at 200 characters), else what kind of value
+// it is.
+std::string brief(const json& j) {
+  std::vector<const json*> pending{&j};
+  std::size_t values = 0;
+  while (!pending.empty() && values <= 64) {
+    const json* v = pending.back();
+    pending.pop_back();
+    ++values;
+    if (v->is_structured())
+      for (const auto& e : *v) pending.push_back(&e);
+  }
+  if (values > 64) return j.is_array() ? "a long list" : "a large object";
+  std::string text = j.dump();
+  return text.size() > 200 ? text.substr(0, 200) + "..." : text;
+}
+
+// This reader knows version 1 of the format (docs/graph-format.md).
+constexpr std::int64_t kGraphVersion = 1;
+// Module paths deeper than this are not a model's ("a.b.c..." of a million parts would nest
+// the module tree, and the recursion that walks it, a million deep).
+constexpr std::size_t kMaxModuleDepth = 256;
 
 // A dtype of the graph JSON: Twin's names, torch's, and the narrow integer types.
 std::optional<ops::DType> graph_dtype(const json& j) {
@@ -52,6 +87,10 @@ class GraphLoader {
     if (graph == meta->end()) bad("no graph in __metadata__: not a twin graph");
     if (auto format = meta->find("format"); format != meta->end() && format->second != "twin-graph")
       bad("__metadata__ format is not twin-graph");
+    // safetensors' metadata is text: the container's version is the graph's, written "1".
+    if (auto version = meta->find("version"); version != meta->end() && version->second != std::to_string(kGraphVersion))
+      bad("__metadata__ version " + q(version->second.substr(0, 40)) + " is not supported (this Twin reads version " +
+          std::to_string(kGraphVersion) + ")");
     read_graph(graph->second);
     return std::move(graph_);
   }
@@ -61,6 +100,7 @@ class GraphLoader {
   capture::SafetensorsFile storage_;
   Graph graph_;
   std::string where_;  // "node 'linear_0' (aten::linear)" while reading a node
+  std::map<std::string, GraphModule*, std::less<>> module_index_;  // by path: the tree's every module
 
   [[noreturn]] void bad(const std::string& what) const {
     throw Error(ErrorKind::Value, graph_.file_ + ": " + (where_.empty() ? "" : where_ + ": ") + what);
@@ -83,14 +123,15 @@ class GraphLoader {
   ops::TensorType type_field(const json& j, const std::string& what) {
     ops::TensorType type;
     auto d = graph_dtype(field(j, "dtype", what));
-    if (!d) bad(what + ": unknown dtype " + j["dtype"].dump());
+    if (!d) bad(what + ": unknown dtype " + brief(j["dtype"]));
     type.dtype = *d;
     const json& shape = field(j, "shape", what);
     if (!shape.is_array()) bad(what + ": shape is not a list");
     for (const auto& s : shape) {
-      if (!s.is_number_integer() || s.get<std::int64_t>() < 0) bad(what + ": shape " + shape.dump() + " is not a list of sizes");
+      if (!s.is_number_integer() || s.get<std::int64_t>() < 0) bad(what + ": shape " + brief(shape) + " is not a list of sizes");
       type.shape.push_back(s.get<std::int64_t>());
     }
+    if (auto why = capture::implausible_size(type.shape, capture::element_bytes(type.dtype))) bad(what + ": " + *why);
     return type;
   }
 
@@ -123,13 +164,27 @@ class GraphLoader {
 
   // ---- the graph ----
 
+  // The graph's `version` is the integer kGraphVersion. A newer one may mean what this reader
+  // would misread, so it is refused rather than read as far as it goes; so is a missing one.
+  void check_version(const json& g) {
+    const std::string reads = " (this Twin reads version " + std::to_string(kGraphVersion) + ")";
+    if (!g.contains("version")) bad("the graph records no version" + reads);
+    const json& v = g["version"];
+    if (!v.is_number_integer()) bad("graph version " + brief(v) + " is not an integer" + reads);
+    // JSON's non-negative integers are unsigned to nlohmann: compare without narrowing them.
+    bool newer = v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(kGraphVersion)
+                                        : v.get<std::int64_t>() > kGraphVersion;
+    if (newer)
+      bad("graph version " + v.dump() + " is newer than this Twin reads" + reads + ": update Twin");
+    if (v.get<std::int64_t>() != kGraphVersion) bad("graph version " + v.dump() + " is not supported" + reads);
+  }
+
   void read_graph(const std::string& text) {
     json g = json::parse(text, nullptr, false);
     if (g.is_discarded()) bad("the graph in __metadata__ is not valid JSON");
     if (!g.is_object()) bad("the graph in __metadata__ is not a JSON object");
-    if (g.contains("format") && g["format"] != "twin-graph") bad("graph format is " + g["format"].dump() + ", not twin-graph");
-    if (g.contains("version") && !(g["version"] == 1 || g["version"] == "1"))
-      bad("graph version " + g["version"].dump() + " is not supported (this Twin reads version 1)");
+    if (g.contains("format") && g["format"] != "twin-graph") bad("graph format is " + brief(g["format"]) + ", not twin-graph");
+    check_version(g);
     graph_.torch_version_ = string_field(g, "torch_version", "the graph", false);
     std::optional<ops::DType> capture_dtype;
     if (g.contains("capture") && g["capture"].is_object()) {
@@ -138,7 +193,7 @@ class GraphLoader {
       graph_.capture_source_ = string_field(c, "source", "capture", false);
       if (c.contains("dtype") && !c["dtype"].is_null()) {
         capture_dtype = graph_dtype(c["dtype"]);
-        if (!capture_dtype) bad("capture: unknown dtype " + c["dtype"].dump());
+        if (!capture_dtype) bad("capture: unknown dtype " + brief(c["dtype"]));
       }
     }
     read_tensors(g, "inputs", 0, graph_.inputs_, true);
@@ -183,11 +238,11 @@ class GraphLoader {
 
   // A {"ref": NAME, "output": i} argument, checked against the values defined so far.
   GraphRef ref_of(const json& j, const std::string& what) {
-    if (!j.is_object() || !j.contains("ref") || !j["ref"].is_string()) bad(what + " is not a reference: " + j.dump());
+    if (!j.is_object() || !j.contains("ref") || !j["ref"].is_string()) bad(what + " is not a reference: " + brief(j));
     GraphRef ref{j["ref"].get<std::string>(), 0};
     if (j.contains("output")) {
       if (!j["output"].is_number_integer() || j["output"].get<std::int64_t>() < 0 || j["output"].get<std::int64_t>() > 1 << 20)
-        bad(what + ": bad output index " + j["output"].dump());
+        bad(what + ": bad output index " + brief(j["output"]));
       ref.output = static_cast<int>(j["output"].get<std::int64_t>());
     }
     if (!graph_.tensor_index_.count(ref.name) && !graph_.node_index_.count(ref.name))
@@ -200,16 +255,18 @@ class GraphLoader {
     return ref;
   }
 
-  // Checks every reference inside an argument (lists included) and records it.
-  void check_refs(const json& j, GraphNode& node, int depth = 0) {
+  // Checks every reference inside an argument (lists included) and records it in node.reads,
+  // once (`read` holds what node.reads holds). The depth bound also bounds the recursion of
+  // decode() and of printing the arguments, which run after this check.
+  void check_refs(const json& j, GraphNode& node, std::set<std::string, std::less<>>& read, int depth = 0) {
     if (depth > 16) bad("arguments nest too deep");
     if (j.is_object() && j.contains("ref")) {
       GraphRef r = ref_of(j, "argument");
-      if (std::find(node.reads.begin(), node.reads.end(), r.name) == node.reads.end()) node.reads.push_back(r.name);
+      if (read.insert(r.name).second) node.reads.push_back(r.name);
     } else if (j.is_array()) {
-      for (const auto& x : j) check_refs(x, node, depth + 1);
+      for (const auto& x : j) check_refs(x, node, read, depth + 1);
     } else if (j.is_object()) {
-      for (auto it = j.begin(); it != j.end(); ++it) check_refs(it.value(), node, depth + 1);
+      for (auto it = j.begin(); it != j.end(); ++it) check_refs(it.value(), node, read, depth + 1);
     }
   }
 
@@ -223,18 +280,24 @@ class GraphLoader {
     where_ += " (" + node.aten_op + ")";
     node.module = string_field(j, "module", "node", false);
     node.module_type = string_field(j, "module_type", "node", false);
-    json args = j.contains("args") && !j["args"].is_null() ? j["args"] : json::array();
-    json kwargs = j.contains("kwargs") && !j["kwargs"].is_null() ? j["kwargs"] : json::object();
+    // References, not copies: copying a value recurses as deep as it nests, and the nesting is
+    // only bounded by check_refs.
+    static const json no_args = json::array(), no_kwargs = json::object();
+    const json& args = j.contains("args") && !j["args"].is_null() ? j["args"] : no_args;
+    const json& kwargs = j.contains("kwargs") && !j["kwargs"].is_null() ? j["kwargs"] : no_kwargs;
     if (!args.is_array()) bad("'args' is not a list");
     if (!kwargs.is_object()) bad("'kwargs' is not an object");
-    check_refs(args, node);
-    check_refs(kwargs, node);
+    std::set<std::string, std::less<>> read;
+    check_refs(args, node, read);
+    check_refs(kwargs, node, read);
     const json& outs = field(j, "outputs", "node");
     if (!outs.is_array()) bad("'outputs' is not a list");
     for (std::size_t k = 0; k < outs.size(); ++k) node.outputs.push_back(type_field(outs[k], "output " + std::to_string(k)));
     node.args_json = args.dump();
     if (!kwargs.empty()) node.args_json += " " + kwargs.dump();
     map_node(node, j, args, kwargs);
+    if (auto why = capture::recorded_type_mismatch(node, [this](const GraphRef& r) { return graph_.type_of(r); }))
+      bad("impossible recorded type: " + *why);
     if (graph_.tensor_index_.count(node.name) || graph_.node_index_.count(node.name))
       bad("the name " + q(node.name) + " is defined twice");
     graph_.node_index_[node.name] = graph_.nodes_.size();
@@ -306,40 +369,43 @@ class GraphLoader {
 
   // ---- the module tree ----
 
-  GraphModule& module_at(const std::string& path) {
+  // The module at `path` ("layers.0.mlp"), made with its parents when new. `owner` names who
+  // recorded the path, for the error when it nests too deep.
+  GraphModule& module_at(const std::string& path, const std::string& owner) {
+    if (auto it = module_index_.find(path); it != module_index_.end()) return *it->second;
+    if (std::size_t parts = 1 + static_cast<std::size_t>(std::count(path.begin(), path.end(), '.')); parts > kMaxModuleDepth)
+      bad(owner + ": module path has " + std::to_string(parts) + " parts, more than " + std::to_string(kMaxModuleDepth));
     GraphModule* m = graph_.root_.get();
-    if (path.empty()) return *m;
     std::size_t start = 0;
     while (start <= path.size()) {
       std::size_t end = path.find('.', start);
       if (end == std::string::npos) end = path.size();
       std::string sub = path.substr(0, end);
-      GraphModule* next = nullptr;
-      for (auto& c : m->children)
-        if (c->path == sub) next = c.get();
-      if (!next) {
+      auto [it, added] = module_index_.emplace(sub, nullptr);
+      if (added) {
         auto child = std::make_unique<GraphModule>();
         child->name = path.substr(start, end - start);
         child->path = sub;
-        next = child.get();
+        it->second = child.get();
         m->children.push_back(std::move(child));
       }
-      m = next;
+      m = it->second;
       start = end + 1;
     }
     return *m;
   }
 
   void build_modules() {
+    module_index_.emplace("", graph_.root_.get());
     for (const auto& n : graph_.nodes_) {
-      GraphModule& m = module_at(n.module);
+      GraphModule& m = module_at(n.module, "node " + q(n.name));
       ++m.node_count;
       if (m.type.empty()) m.type = n.module_type;
     }
     for (const auto* list : {&graph_.parameters_, &graph_.buffers_}) {
       for (const auto& p : *list) {
         auto dot = p.name.rfind('.');
-        GraphModule& m = module_at(dot == std::string::npos ? "" : p.name.substr(0, dot));
+        GraphModule& m = module_at(dot == std::string::npos ? "" : p.name.substr(0, dot), q(p.name));
         m.parameters.push_back(p.name);
       }
     }

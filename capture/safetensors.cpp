@@ -2,10 +2,12 @@
 // that `load` can decode any entry without looking past the file's end.
 #include "capture/safetensors.h"
 
+#include "capture/tensor_limits.h"
 #include "util/error.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -23,14 +25,6 @@ std::string q(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 [[noreturn]] void fail(ErrorKind kind, const std::string& file, const std::string& what) {
   throw Error(kind, file + ": " + what);
-}
-
-std::size_t element_size(std::string_view dtype) {
-  if (dtype == "F64" || dtype == "I64") return 8;
-  if (dtype == "F32" || dtype == "I32") return 4;
-  if (dtype == "F16" || dtype == "BF16" || dtype == "I16") return 2;
-  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL") return 1;
-  return 0;
 }
 
 double half_to_double(std::uint16_t h) {
@@ -52,6 +46,14 @@ T read_le(const unsigned char* p) {
 }  // namespace
 
 namespace capture {
+
+std::size_t safetensors_element_size(std::string_view dtype) {
+  if (dtype == "F64" || dtype == "I64") return 8;
+  if (dtype == "F32" || dtype == "I32") return 4;
+  if (dtype == "F16" || dtype == "BF16" || dtype == "I16") return 2;
+  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL") return 1;
+  return 0;
+}
 
 std::optional<ops::DType> safetensors_twin_dtype(std::string_view dtype) {
   if (dtype == "F64") return ops::DType::F64;
@@ -91,18 +93,17 @@ SafetensorsFile SafetensorsFile::parse(std::string_view bytes, std::string file)
     Entry entry;
     if (!e.contains("dtype") || !e["dtype"].is_string()) tbad("no dtype");
     entry.dtype = e["dtype"].get<std::string>();
-    std::size_t size = element_size(entry.dtype);
+    std::size_t size = safetensors_element_size(entry.dtype);
     if (size == 0) tbad("unsupported dtype " + entry.dtype);
     if (!e.contains("shape") || !e["shape"].is_array()) tbad("no shape");
-    std::uint64_t count = 1;
-    bool overflow = false;
     for (const auto& d : e["shape"]) {
       if (!d.is_number_integer() || d.get<std::int64_t>() < 0) tbad("shape has a non-integer or negative size");
-      auto v = static_cast<std::uint64_t>(d.get<std::int64_t>());
-      if (v != 0 && count > (std::uint64_t(1) << 62) / v) overflow = true;
-      count *= v;
-      entry.shape.push_back(static_cast<std::int64_t>(v));
+      entry.shape.push_back(d.get<std::int64_t>());
     }
+    // Bounded first, so the element count below cannot overflow.
+    if (auto why = implausible_size(entry.shape, size)) tbad(*why);
+    std::uint64_t count = 1;
+    for (auto d : entry.shape) count *= static_cast<std::uint64_t>(d);
     if (!e.contains("data_offsets") || !e["data_offsets"].is_array() || e["data_offsets"].size() != 2 ||
         !e["data_offsets"][0].is_number_unsigned() || !e["data_offsets"][1].is_number_unsigned())
       tbad("data_offsets must be two non-negative integers");
@@ -112,11 +113,12 @@ SafetensorsFile SafetensorsFile::parse(std::string_view bytes, std::string file)
     if (entry.end > data_size)
       fail(ErrorKind::Io, name_of_file, "truncated file: tensor " + q(name) + " ends at data byte " + std::to_string(entry.end) +
                               " but the data section has " + std::to_string(data_size) + " bytes");
-    if (overflow || count * size != entry.end - entry.begin)
-      tbad(entry.dtype + " shape " + e["shape"].dump() + " needs " + (overflow ? "too many" : std::to_string(count * size)) +
-           " bytes, data_offsets hold " + std::to_string(entry.end - entry.begin));
+    if (count * size != entry.end - entry.begin)
+      tbad(entry.dtype + " shape " + e["shape"].dump() + " needs " + std::to_string(count * size) + " bytes, data_offsets hold " +
+           std::to_string(entry.end - entry.begin));
     out.entries_.emplace(name, std::move(entry));
   }
+  out.check_tiling(data_size);
   if (header.contains("__metadata__") && header["__metadata__"].is_object()) {
     auto& metadata = out.metadata_.emplace();
     for (auto it = header["__metadata__"].begin(); it != header["__metadata__"].end(); ++it) {
@@ -126,6 +128,29 @@ SafetensorsFile SafetensorsFile::parse(std::string_view bytes, std::string file)
     }
   }
   return out;
+}
+
+void SafetensorsFile::check_tiling(std::uint64_t data_size) const {
+  std::vector<std::pair<const Entry*, const std::string*>> by_offset;
+  for (const auto& [name, entry] : entries_) by_offset.emplace_back(&entry, &name);
+  std::sort(by_offset.begin(), by_offset.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.first->begin, a.first->end) < std::pair(b.first->begin, b.first->end);
+  });
+  std::uint64_t covered = 0;  // data bytes [0, covered) belong to the entries seen so far
+  const std::string* previous = nullptr;
+  for (const auto& [entry, name] : by_offset) {
+    if (entry->begin < covered)
+      fail(ErrorKind::Value, file_, "tensor " + q(*name) + " overlaps tensor " + q(*previous) + " (data bytes " +
+                                        std::to_string(entry->begin) + " to " + std::to_string(covered) + ")");
+    if (entry->begin > covered)
+      fail(ErrorKind::Value, file_, std::to_string(entry->begin - covered) + " data bytes before tensor " + q(*name) +
+                                        " belong to no tensor");
+    covered = entry->end;
+    previous = name;
+  }
+  if (covered != data_size)
+    fail(ErrorKind::Value, file_, std::to_string(data_size - covered) + " trailing bytes after the tensor data (it ends at data byte " +
+                                      std::to_string(covered) + " of " + std::to_string(data_size) + ")");
 }
 
 const SafetensorsFile::Entry* SafetensorsFile::find(std::string_view key) const {
@@ -156,7 +181,7 @@ ops::Tensor SafetensorsFile::load(std::string_view key, const ops::TensorType& t
 }  // namespace capture
 
 ops::Tensor tensor_from_bytes(const unsigned char* data, const std::vector<std::int64_t>& shape, std::string_view dtype) {
-  std::size_t size = element_size(dtype);
+  std::size_t size = capture::safetensors_element_size(dtype);
   if (size == 0) throw std::invalid_argument("unsupported safetensors dtype " + std::string(dtype));
   std::int64_t count = 1;
   for (auto d : shape) count *= d;

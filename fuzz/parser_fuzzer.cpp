@@ -6,15 +6,14 @@
 //   2. if it parses, format_program's output must parse again, and formatting that must give
 //      the same text (`twin fmt` is idempotent). A violation aborts with both texts printed.
 //
-// Build and run: fuzz/run.sh [SECONDS]   (see docs/building.md, "Fuzzing")
-#include "util/error.h"
+// Build and run: fuzz/run.sh parser [SECONDS]   (see docs/building.md, "Fuzzing")
+#include "fuzz/fuzz_support.h"
 #include "interp/parser.h"
 #include "interp/printer.h"
+#include "util/error.h"
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -22,10 +21,7 @@ namespace {
 
 [[noreturn]] void fail(const char* what, const std::string& input, const std::string& formatted,
                        const std::string& detail) {
-  std::fprintf(stderr,
-               "\n=== parser_fuzzer: %s\n--- input (%zu bytes):\n%s\n--- formatted:\n%s\n--- detail:\n%s\n",
-               what, input.size(), input.c_str(), formatted.c_str(), detail.c_str());
-  std::abort();
+  twin::fuzz::broken("parser_fuzzer", what, input, "formatted:\n" + formatted + "\n" + detail);
 }
 
 twin::Program parse(const std::string& name, const std::string& text) {

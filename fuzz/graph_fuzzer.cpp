@@ -1,0 +1,102 @@
+// libFuzzer target for the graph reader (capture/graph.h) and the checker's lowering of what
+// it admits (check/graph_lowering.h): the path a `.graph` file from anyone takes into a proof.
+//
+// For arbitrary bytes:
+//   1. Graph::parse either returns a Graph or throws twin::Error naming the file. An Error from
+//      its catch-all ("cannot load the graph: ...", which turns a stray std::exception into an
+//      Error so a user still sees the file) is a bug here: some check is missing before the
+//      code that threw (an nlohmann type_error, a std::logic_error from the ATen mapping);
+//   2. a Graph that loads prints (summary, module tree), and lowers into an e-graph with the
+//      shape analysis, or the lowering throws twin::Error: what the reader admitted, the
+//      checker must handle;
+//   3. the reader's invariants hold on what loads: every recorded type is within the size
+//      limits (capture/tensor_limits.h), and every node reads only values defined before it.
+// A crash, a sanitizer report, a hang or another exception is a bug.
+//
+// Seeds: the example graphs and small graphs cut from them (fuzz/make_graph_seeds.py).
+// Build and run: fuzz/run.sh graph [SECONDS]   (see docs/building.md, "Fuzzing")
+#include "capture/graph.h"
+#include "capture/tensor_limits.h"
+#include "check/graph_lowering.h"
+#include "check/tensor_values.h"
+#include "egraph/egraph.h"
+#include "fuzz/fuzz_support.h"
+#include "ops/shape_analysis.h"
+#include "util/error.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace {
+
+constexpr const char* kTarget = "graph_fuzzer";
+constexpr const char* kFile = "fuzz.graph";
+
+void check_invariants(const twin::Graph& graph, std::string_view input) {
+  auto bounded = [&](const twin::ops::TensorType& type, const std::string& what) {
+    if (auto why = twin::capture::implausible_size(type.shape, twin::capture::element_bytes(type.dtype)))
+      twin::fuzz::broken(kTarget, "the reader admitted an implausible type", input, what + ": " + *why);
+  };
+  std::set<std::string> defined;
+  for (const auto* list : {&graph.inputs(), &graph.parameters(), &graph.buffers(), &graph.constants()})
+    for (const auto& t : *list) {
+      bounded(t.type, t.name);
+      defined.insert(t.name);
+    }
+  for (const auto& node : graph.nodes()) {
+    for (const auto& name : node.reads)
+      if (!defined.count(name)) twin::fuzz::broken(kTarget, "a node reads a value not defined before it", input, node.name + " reads " + name);
+    for (const auto& type : node.outputs) bounded(type, node.name);
+    defined.insert(node.name);
+  }
+}
+
+// Lowers `graph` as `twin check` does one side: its inputs, parameters and buffers as leaves,
+// constants through GraphLowering::constant.
+void lower(const twin::Graph& graph) {
+  namespace eg = twin::egraph;
+  eg::EGraph egraph(std::make_shared<eg::OpTable>(), true);
+  twin::ops::add_shape_analysis(egraph);
+  auto& values = twin::check::add_tensor_value_analysis(egraph);
+  egraph.enable_explanations();
+  twin::check::GraphLowering lowering(egraph, values);
+  std::map<std::string, twin::check::LoweredValue> sources;
+  for (const auto* list : {&graph.inputs(), &graph.parameters(), &graph.buffers()})
+    for (const auto& t : *list) sources[t.name] = lowering.leaf(t.name, t.type, t.value);
+  for (const auto& t : graph.constants()) sources[t.name] = lowering.constant(t.name, t.type, t.value);
+  lowering.lower(graph, sources);
+  egraph.rebuild();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  std::optional<twin::Graph> graph;
+  try {
+    graph = twin::Graph::parse(input, kFile);
+  } catch (const twin::Error& e) {
+    if (e.message().rfind(kFile, 0) != 0) twin::fuzz::broken(kTarget, "the error does not name the file", input, e.message());
+    if (e.message().find(": cannot load the graph: ") != std::string::npos)
+      twin::fuzz::broken(kTarget, "an exception escaped the reader's checks", input, e.message());
+    return 0;
+  } catch (const std::exception& e) {
+    twin::fuzz::broken(kTarget, "Graph::parse threw something other than twin::Error", input, e.what());
+  }
+  check_invariants(*graph, input);
+  (void)graph->summary();
+  try {
+    lower(*graph);
+  } catch (const twin::Error&) {
+    // The lowering refuses what it cannot express (an op without a canonical form): a clear error.
+  } catch (const std::exception& e) {
+    twin::fuzz::broken(kTarget, "the lowering threw something other than twin::Error", input, e.what());
+  }
+  return 0;
+}
