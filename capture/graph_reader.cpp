@@ -13,6 +13,7 @@
 
 #include "capture/aten_call.h"
 #include "capture/aten_mapping.h"
+#include "capture/graph_formats.h"
 #include "capture/safetensors.h"
 #include "util/error.h"
 
@@ -162,7 +163,7 @@ class GraphLoader {
     if (!outputs.is_array()) bad("'outputs' is not a list");
     for (const auto& o : outputs) graph_.outputs_.push_back(ref_of(o, "graph output"));
     if (g.contains("example_outputs") && !g["example_outputs"].is_null()) read_example_outputs(g["example_outputs"]);
-    build_modules();
+    graph_.build_module_tree();
   }
 
   void read_example_outputs(const json& ex) {
@@ -303,68 +304,8 @@ class GraphLoader {
     if (j.contains("memory_format")) return V{V::MemoryFormat{text("memory_format")}};
     return V{V::Other{j.dump()}};
   }
-
-  // ---- the module tree ----
-
-  GraphModule& module_at(const std::string& path) {
-    GraphModule* m = graph_.root_.get();
-    if (path.empty()) return *m;
-    std::size_t start = 0;
-    while (start <= path.size()) {
-      std::size_t end = path.find('.', start);
-      if (end == std::string::npos) end = path.size();
-      std::string sub = path.substr(0, end);
-      GraphModule* next = nullptr;
-      for (auto& c : m->children)
-        if (c->path == sub) next = c.get();
-      if (!next) {
-        auto child = std::make_unique<GraphModule>();
-        child->name = path.substr(start, end - start);
-        child->path = sub;
-        next = child.get();
-        m->children.push_back(std::move(child));
-      }
-      m = next;
-      start = end + 1;
-    }
-    return *m;
-  }
-
-  void build_modules() {
-    for (const auto& n : graph_.nodes_) {
-      GraphModule& m = module_at(n.module);
-      ++m.node_count;
-      if (m.type.empty()) m.type = n.module_type;
-    }
-    for (const auto* list : {&graph_.parameters_, &graph_.buffers_}) {
-      for (const auto& p : *list) {
-        auto dot = p.name.rfind('.');
-        GraphModule& m = module_at(dot == std::string::npos ? "" : p.name.substr(0, dot));
-        m.parameters.push_back(p.name);
-      }
-    }
-  }
 };
 
-Graph Graph::load(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw Error(ErrorKind::Io, path.string() + ": is a directory, not a graph file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot read the graph file: no such file or not readable");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  std::string data = bytes.str();
-  return parse(data, path.string());
-}
-
-Graph Graph::parse(std::string_view bytes, const std::string& file) {
-  try {
-    return GraphLoader(bytes, file).load();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {  // a bug or an allocation failure: still name the file
-    throw Error(ErrorKind::Value, file + ": cannot load the graph: " + e.what());
-  }
-}
+Graph read_twin_graph(std::string_view bytes, const std::string& file) { return GraphLoader(bytes, file).load(); }
 
 }  // namespace twin

@@ -16,6 +16,7 @@ const char* run_mode_name(RunMode mode) {
     case RunMode::Captured: return "captured";
     case RunMode::F32: return "f32";
     case RunMode::BF16: return "bf16";
+    case RunMode::F64: return "f64";
   }
   return "?";
 }
@@ -24,6 +25,7 @@ std::optional<RunMode> parse_run_mode(std::string_view name) {
   if (name == "captured" || name == "as_captured" || name == "as captured") return RunMode::Captured;
   if (name == "f32" || name == "fp32" || name == "float32") return RunMode::F32;
   if (name == "bf16" || name == "bfloat16") return RunMode::BF16;
+  if (name == "f64" || name == "float64") return RunMode::F64;
   return std::nullopt;
 }
 
@@ -37,7 +39,7 @@ namespace {
 
 ops::DType mode_dtype(ops::DType d, RunMode mode) {
   if (!ops::is_floating(d) || mode == RunMode::Captured) return d;
-  return mode == RunMode::F32 ? ops::DType::F32 : ops::DType::BF16;
+  return mode == RunMode::F32 ? ops::DType::F32 : mode == RunMode::F64 ? ops::DType::F64 : ops::DType::BF16;
 }
 
 ops::Tensor convert(const ops::Tensor& t, RunMode mode) {
@@ -209,6 +211,7 @@ ReplayResult replay_graph(const Graph& graph) {
       throw Error(ErrorKind::Value, graph.file() + ": replay: example output " + std::to_string(i) + " is not stored");
   RunOptions options;
   options.keep = std::vector<std::string>{};  // only the outputs
+  if (getenv("TWIN_REPLAY_F64")) options.mode = RunMode::F64;
   RunResult run = run_graph(graph, {}, options);
   ReplayResult result;
   result.tolerance = replay_tolerance(graph.capture_dtype());

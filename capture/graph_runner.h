@@ -23,7 +23,7 @@
 
 namespace twin {
 
-enum class RunMode { Captured, F32, BF16 };
+enum class RunMode { Captured, F32, BF16, F64 };
 const char* run_mode_name(RunMode mode);                    // "captured", "f32", "bf16"
 std::optional<RunMode> parse_run_mode(std::string_view name);  // also "as_captured", "fp32"
 

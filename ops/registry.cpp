@@ -246,6 +246,7 @@ std::vector<OpSpec> build_registry() {
   // the rules themselves can rely on every attribute being present and of its kind.
   for (OpSpec& spec : ops) {
     spec.per_element = spec.per_element || spec.elementwise;
+    spec.copies_values = spec.copies_values || spec.rearranges;
     auto raw = std::move(spec.infer);
     OpSpec copy = spec;  // without infer: the signature only
     spec.infer = [raw = std::move(raw), copy = std::move(copy)](const std::vector<TensorType>& operands,

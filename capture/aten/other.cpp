@@ -1,7 +1,8 @@
-// ATen's other ops onto Twin's: copies (clone, detach, eval-mode dropout), casts in their many
-// spellings (to, _to_copy, type_as, x.float()), tensors created from sizes (full, zeros, ones,
-// their `_like` forms, arange), masks (triu, tril, masked_fill, where), embedding, layer_norm and
-// scaled_dot_product_attention.
+// ATen's other ops onto Twin's: copies (clone, detach, eval-mode dropout, copy_ into a
+// tensor), casts in their many spellings (to, _to_copy, type_as, x.float()), tensors created
+// from sizes (full, zeros, ones, empty, their `_like` and `new_` forms, fill_, arange), masks
+// (triu, tril, masked_fill, where), embedding, layer_norm, scaled_dot_product_attention, and
+// topk, sort and histc.
 #include "capture/aten/mapping_context.h"
 
 #include <map>
@@ -13,7 +14,21 @@ namespace {
 void map_identity(MappingContext& c) { c.step(c.op(), {c.tensor()}); }
 
 // alias, lift_fresh, dropout in eval mode, ...: a copy of the input.
-void map_copy(MappingContext& c) { c.step("clone", {c.tensor(0, "input")}); }
+void map_copy(MappingContext& c) {
+  if (c.op().find("dropout") != std::string::npos) {
+    const AtenValue *p = c.arg(1, "p"), *train = c.arg(2, "train");
+    bool on = train && train->is_bool() && train->bool_value() && !(is_number(p) && p->number() == 0);
+    if (on) throw Unmappable{"dropout in training mode"};
+  }
+  c.step("clone", {c.tensor(0, "input")});
+}
+
+// copy(self, src) (copy_ in place): src cast to self's dtype and broadcast to its shape.
+void map_copy_into(MappingContext& c) {
+  const ops::TensorType& type = c.type_of(c.tensor());
+  int cast = c.step("cast", {c.operand(1, "src")}, {{"dtype", dtype_attr(type.dtype)}});
+  c.step("expand", {step_result(cast)}, {{"shape", ints_attr(type.shape)}});
+}
 
 // to(self, dtype, ...), to(self, device, dtype, ...), to(self, other, ...), type(self, dtype),
 // _to_copy(self, dtype=...). A move to another device keeps the recorded dtype.
@@ -50,15 +65,19 @@ void map_cast_method(MappingContext& c) {
   c.step("cast", {c.tensor()}, {{"dtype", dtype_attr(dtypes.at(c.op()))}});
 }
 
-// full, zeros, ones and their `_like` forms. The recorded dtype decides: it is what PyTorch
-// chose, its default dtype included.
+// full, zeros, ones, empty, their `_like` and `new_` forms, scalar_tensor, fill_ and zero_. The
+// recorded shape and dtype decide: they are what PyTorch chose, its default dtype included.
+// `empty` has no defined values; Twin gives zeros, one of the values it may hold.
 void map_filled(MappingContext& c) {
-  const std::string& op = c.op();
-  bool like = op.size() > 5 && op.substr(op.size() - 5) == "_like";
-  std::string base = like ? op.substr(0, op.size() - 5) : op;
-  ops::Attributes at{{"shape", ints_attr(like ? c.out_shape() : ints_of(c.arg(0, "size"), "size"))}};
+  std::string base = c.op();
+  if (base.size() > 5 && base.substr(base.size() - 5) == "_like") base.resize(base.size() - 5);
+  if (base.rfind("new_", 0) == 0) base = base.substr(4);
+  if (base == "empty" || base == "zero" || base == "empty_strided") base = "zeros";
+  if (base == "scalar_tensor" || base == "fill") base = "full";
+  ops::Attributes at{{"shape", ints_attr(c.out_shape())}};
   if (base == "full") {
-    const AtenValue* f = c.arg(1, "fill_value");
+    std::size_t at_index = c.op() == "scalar_tensor" ? 0 : c.op() == "new_full" ? 2 : 1;
+    const AtenValue* f = c.arg(at_index, c.op() == "scalar_tensor" ? "s" : c.op() == "fill" ? "value" : "fill_value");
     if (!is_number(f) && !(f && f->is_bool())) throw Unmappable{"fill_value is not a number"};
     at["fill_value"] = f->is_bool() ? int_attr(f->bool_value() ? 1 : 0) : number_attr(*f);
   }
@@ -125,7 +144,41 @@ void map_attention(MappingContext& c) {
   ops::Attributes at;
   if (auto causal = c.arg(5, "is_causal"); causal && causal->is_bool()) at["is_causal"] = ops::AttrValue{causal->bool_value()};
   if (auto s = c.arg(6, "scale"); is_number(s)) at["scale"] = number_attr(*s);
+  if (auto g = c.arg(7, "enable_gqa"); g && g->is_bool()) at["enable_gqa"] = ops::AttrValue{g->bool_value()};
   c.step("scaled_dot_product_attention", operands, at);
+}
+
+// topk(self, k, dim=-1, largest=True, sorted=True) -> (values, indices).
+void map_topk(MappingContext& c) {
+  ops::Attributes at{{"k", int_attr(int_of(c.arg(1, "k"), "k"))}};
+  if (auto d = c.arg(2, "dim")) at["dim"] = int_attr(int_of(d, "dim"));
+  for (auto [i, name] : {std::pair<std::size_t, const char*>{3, "largest"}, {4, "sorted"}})
+    if (auto b = c.arg(i, name); b && b->is_bool()) at[name] = ops::AttrValue{b->bool_value()};
+  c.step("topk", {c.tensor()}, at);
+  c.result(0, 0);
+  c.result(0, 1);
+}
+
+// sort(self, dim=-1, descending=False) and sort.stable(self, *, stable, dim, descending).
+void map_sort(MappingContext& c) {
+  ops::Attributes at;
+  const AtenCall& call = c.call();
+  bool stable_form = call.overload == "stable" || call.kwargs.count("stable");
+  if (auto d = stable_form ? c.arg(2, "dim") : c.arg(1, "dim")) at["dim"] = int_attr(int_of(d, "dim"));
+  if (auto b = stable_form ? c.arg(3, "descending") : c.arg(2, "descending"); b && b->is_bool()) at["descending"] = ops::AttrValue{b->bool_value()};
+  if (auto st = c.arg(1, "stable"); stable_form && st && st->is_bool()) at["stable"] = ops::AttrValue{st->bool_value()};
+  c.step("sort", {c.tensor()}, at);
+  c.result(0, 0);
+  c.result(0, 1);
+}
+
+// histc(self, bins=100, min=0, max=0).
+void map_histc(MappingContext& c) {
+  ops::Attributes at;
+  if (auto b = c.arg(1, "bins")) at["bins"] = int_attr(int_of(b, "bins"));
+  for (auto [i, name] : {std::pair<std::size_t, const char*>{2, "min"}, {3, "max"}})
+    if (auto v = c.arg(i, name); is_number(v)) at[name] = number_attr(*v);
+  c.step("histc", {c.tensor()}, at);
 }
 
 }  // namespace
@@ -133,12 +186,14 @@ void map_attention(MappingContext& c) {
 void register_other_mappings(std::vector<AtenMapping>& out) {
   for (const char* name : {"contiguous", "clone", "detach"}) add_mapping(out, {name}, {name}, map_identity);
   add_mapping(out, {"alias", "lift_fresh", "lift_fresh_copy", "dropout", "feature_dropout"}, {"clone"}, map_copy);
+  add_mapping(out, {"copy"}, {"cast", "expand"}, map_copy_into);
   add_mapping(out, {"to", "type", "_to_copy"}, {"cast"}, map_to);
   add_mapping(out, {"type_as"}, {"cast"}, map_type_as);
   add_mapping(out, {"float", "double", "half", "bfloat16", "long", "int", "bool"}, {"cast"}, map_cast_method);
-  add_mapping(out, {"full", "full_like"}, {"full"}, map_filled);
-  add_mapping(out, {"zeros", "zeros_like"}, {"zeros"}, map_filled);
-  add_mapping(out, {"ones", "ones_like"}, {"ones"}, map_filled);
+  add_mapping(out, {"full", "full_like", "new_full", "scalar_tensor", "fill"}, {"full"}, map_filled);
+  add_mapping(out, {"zeros", "zeros_like", "new_zeros", "empty", "empty_like", "new_empty", "empty_strided", "zero"},
+              {"zeros"}, map_filled);
+  add_mapping(out, {"ones", "ones_like", "new_ones"}, {"ones"}, map_filled);
   add_mapping(out, {"arange"}, {"arange"}, map_arange);
   add_mapping(out, {"triu"}, {"triu"}, map_triangle);
   add_mapping(out, {"tril"}, {"tril"}, map_triangle);
@@ -147,6 +202,11 @@ void register_other_mappings(std::vector<AtenMapping>& out) {
   add_mapping(out, {"where"}, {"where"}, map_where);
   add_mapping(out, {"layer_norm"}, {"layer_norm"}, map_layer_norm);
   add_mapping(out, {"scaled_dot_product_attention"}, {"scaled_dot_product_attention"}, map_attention);
+  add_mapping(out, {"topk"}, {"topk"}, map_topk);
+  add_mapping(out, {"sort"}, {"sort"}, map_sort);
+  add_mapping(out, {"histc"}, {"histc"}, map_histc);
+  for (auto& m : out)
+    if (m.aten_name == "alias" || m.aten_name == "detach") m.view = true;
 }
 
 }  // namespace twin::capture

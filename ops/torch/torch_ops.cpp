@@ -57,6 +57,13 @@ at::Tensor sdpa(const Ts& in, const Attributes& a) {
     return out;
   };
   if (mask) mask = convert_bool(*mask);
+  at::Tensor key_states = key, value_states = value;
+  if (attr_bool(a, "enable_gqa") && query.dim() >= 3) {
+    // Each key/value head serves q_heads / kv_heads query heads.
+    int64_t hq = query.size(-3);
+    if (key.size(-3) != hq) key_states = at::repeat_interleave(key, hq / key.size(-3), key.dim() - 3);
+    if (value.size(-3) != hq) value_states = at::repeat_interleave(value, hq / value.size(-3), value.dim() - 3);
+  }
   std::optional<double> scale;
   if (has_attr(a, "scale")) scale = attr_double(a, "scale");
   bool negative = scale && *scale < 0.0;
@@ -68,10 +75,32 @@ at::Tensor sdpa(const Ts& in, const Attributes& a) {
     int64_t L = q.size(-2), S = key.size(-2);
     mask = convert_bool(at::ones({L, S}, query.options().dtype(at::kBool)).tril());
   }
-  at::Tensor attn = at::matmul(q, key.transpose(-2, -1) * factor);
+  at::Tensor attn = at::matmul(q, key_states.transpose(-2, -1) * factor);
   if (mask) attn.add_(*mask);
   attn = at::softmax(attn, -1);
-  return at::matmul(attn, value);
+  return at::matmul(attn, value_states);
+}
+
+// grouped_mm: row r meets weight[g] for g = #{offsets <= r}; rows of no group stay 0. Each
+// group is one mm over its rows, as transformers' fallback computes it.
+at::Tensor grouped_mm(const Ts& in) {
+  const at::Tensor &x = in[0], &w = in[1];
+  at::Tensor offsets = in[2].to(at::kLong).contiguous();
+  int64_t rows = x.size(0), groups = w.size(0);
+  at::Tensor positions = at::arange(rows, at::TensorOptions().dtype(at::kLong));
+  at::Tensor group = (positions.unsqueeze(1) >= offsets.unsqueeze(0)).sum(1);
+  at::Tensor out = at::zeros({rows, w.size(2)}, x.options());
+  for (int64_t g = 0; g < groups; ++g) {
+    at::Tensor members = at::nonzero(group == g).squeeze(1);
+    if (members.numel() == 0) continue;
+    out.index_copy_(0, members, at::mm(x.index_select(0, members), w[g]));
+  }
+  return out;
+}
+
+c10::optional<at::Scalar> opt_scalar(const Attributes& a, const std::string& name) {
+  if (!has_attr(a, name)) return c10::nullopt;
+  return number_scalar(a.at(name));
 }
 
 const std::map<std::string, Fn, std::less<>>& table() {
@@ -107,6 +136,17 @@ const std::map<std::string, Fn, std::less<>>& table() {
     one("abs", [](const Ts& x, const Attributes&) { return at::abs(x[0]); });
     one("reciprocal", [](const Ts& x, const Attributes&) { return at::reciprocal(x[0]); });
     one("square", [](const Ts& x, const Attributes&) { return at::square(x[0]); });
+    one("eq", [](const Ts& x, const Attributes&) { return at::eq(x[0], x[1]); });
+    one("ne", [](const Ts& x, const Attributes&) { return at::ne(x[0], x[1]); });
+    one("lt", [](const Ts& x, const Attributes&) { return at::lt(x[0], x[1]); });
+    one("le", [](const Ts& x, const Attributes&) { return at::le(x[0], x[1]); });
+    one("gt", [](const Ts& x, const Attributes&) { return at::gt(x[0], x[1]); });
+    one("ge", [](const Ts& x, const Attributes&) { return at::ge(x[0], x[1]); });
+    one("logical_and", [](const Ts& x, const Attributes&) { return at::logical_and(x[0], x[1]); });
+    one("logical_or", [](const Ts& x, const Attributes&) { return at::logical_or(x[0], x[1]); });
+    one("logical_not", [](const Ts& x, const Attributes&) { return at::logical_not(x[0]); });
+    one("clamp", [](const Ts& x, const Attributes& a) { return at::clamp(x[0], opt_scalar(a, "min"), opt_scalar(a, "max")); });
+    one("floor_divide", [](const Ts& x, const Attributes&) { return at::div(x[0], x[1], "floor"); });
     // reductions
     one("sum", [](const Ts& x, const Attributes& a) {
       return at::sum(x[0], opt_dims(attr_opt_ints(a, "dim")), attr_bool(a, "keepdim"), opt_dtype(a, "dtype"));
@@ -116,6 +156,7 @@ const std::map<std::string, Fn, std::less<>>& table() {
     });
     one("amax", [](const Ts& x, const Attributes& a) { return at::amax(x[0], attr_ints(a, "dim"), attr_bool(a, "keepdim")); });
     one("softmax", [](const Ts& x, const Attributes& a) { return at::softmax(x[0], attr_int(a, "dim"), opt_dtype(a, "dtype")); });
+    one("cumsum", [](const Ts& x, const Attributes& a) { return at::cumsum(x[0], attr_int(a, "dim"), opt_dtype(a, "dtype")); });
     one("log_softmax",
         [](const Ts& x, const Attributes& a) { return at::log_softmax(x[0], attr_int(a, "dim"), opt_dtype(a, "dtype")); });
     // linear algebra
@@ -126,6 +167,7 @@ const std::map<std::string, Fn, std::less<>>& table() {
       if (x.size() == 3) bias = x[2];
       return at::linear(x[0], x[1], bias);
     });
+    one("grouped_mm", [](const Ts& x, const Attributes&) { return grouped_mm(x); });
     // layout
     one("transpose", [](const Ts& x, const Attributes& a) { return at::transpose(x[0], attr_int(a, "dim0"), attr_int(a, "dim1")); });
     one("permute", [](const Ts& x, const Attributes& a) { return at::permute(x[0], attr_ints(a, "dims")); });
@@ -154,6 +196,7 @@ const std::map<std::string, Fn, std::less<>>& table() {
     });
     one("select", [](const Ts& x, const Attributes& a) { return at::select(x[0], attr_int(a, "dim"), attr_int(a, "index")); });
     one("index_select", [](const Ts& x, const Attributes& a) { return at::index_select(x[0], attr_int(a, "dim"), x[1]); });
+    one("index_copy", [](const Ts& x, const Attributes& a) { return at::index_copy(x[0], attr_int(a, "dim"), x[1], x[2]); });
     one("getitem", [](const Ts& x, const Attributes& a) {
       int64_t n = static_cast<int64_t>(x.size()), i = attr_int(a, "index");
       if (i < -n || i >= n) throw ShapeError("getitem: index " + std::to_string(i) + " out of range for " + std::to_string(n) + " items");
@@ -195,6 +238,17 @@ const std::map<std::string, Fn, std::less<>>& table() {
     one("contiguous", [](const Ts& x, const Attributes&) { return x[0].contiguous(); });
     one("clone", [](const Ts& x, const Attributes&) { return x[0].clone(); });
     one("detach", [](const Ts& x, const Attributes&) { return x[0].detach(); });
+    m.emplace("topk", [](const Ts& x, const Attributes& a) {
+      auto [values, indices] = at::topk(x[0], attr_int(a, "k"), attr_int(a, "dim"), attr_bool(a, "largest"), attr_bool(a, "sorted"));
+      return Ts{values, indices};
+    });
+    m.emplace("sort", [](const Ts& x, const Attributes& a) {
+      auto [values, indices] = at::sort(x[0], c10::optional<bool>(attr_bool(a, "stable")), attr_int(a, "dim"), attr_bool(a, "descending"));
+      return Ts{values, indices};
+    });
+    one("histc", [](const Ts& x, const Attributes& a) {
+      return at::histc(x[0], attr_int(a, "bins"), number_scalar(a.at("min")), number_scalar(a.at("max")));
+    });
     return m;
   }();
   return fns;
