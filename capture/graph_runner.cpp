@@ -53,6 +53,8 @@ RunResult run_graph(const Graph& graph, const std::map<std::string, ops::Tensor>
   const std::string& file = graph.file();
   RunMode mode = options.mode;
   auto fail = [&](const std::string& what) -> void { throw Error(ErrorKind::Value, file + ": " + what); };
+  // Rounded as the kernels of the torch that captured the graph round (ops/tensor.h).
+  ops::NumericsScope numerics(ops::numerics_for_torch_version(graph.torch_version()));
 
   for (const auto& [name, t] : given) {
     bool known = false;

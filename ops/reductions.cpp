@@ -83,7 +83,7 @@ void register_reduction_ops(std::vector<OpSpec>& out) {
       {"log_softmax", {"softmax"}}};
   for (const char* name : {"sum", "mean", "amax"}) {
     out.push_back(reduction(name));
-    out.back().canonicalize = sorted_dims_from_end("dim");
+    out.back().canonicalize = all_of({sorted_dims_from_end("dim"), redundant_dtype(out.back().infer)});
     out.back().confusable = confusable.at(name);
   }
   {
@@ -99,13 +99,13 @@ void register_reduction_ops(std::vector<OpSpec>& out) {
       else if (!is_floating(out.dtype)) out.dtype = DType::I64;
       return {out};
     };
-    s.canonicalize = dims_from_end({"dim"});
+    s.canonicalize = all_of({dims_from_end({"dim"}), redundant_dtype(s.infer)});
     s.confusable = {"sum"};
     out.push_back(std::move(s));
   }
   for (const char* name : {"softmax", "log_softmax"}) {
     out.push_back(softmax_like(name));
-    out.back().canonicalize = dims_from_end({"dim"});
+    out.back().canonicalize = all_of({dims_from_end({"dim"}), redundant_dtype(out.back().infer)});
     out.back().confusable = confusable.at(name);
   }
 }

@@ -82,6 +82,19 @@ CanonicalizeFn shape_from_result(std::string name) {
   return [name = std::move(name)](const Types&, const TensorType& result, Attributes& a) { a[name] = AttrValue{result.shape}; };
 }
 
+CanonicalizeFn redundant_dtype(InferFn infer) {
+  return [infer = std::move(infer)](const Types& operands, const TensorType& result, Attributes& a) {
+    if (!has_attr(a, "dtype")) return;
+    Attributes without = a;
+    without["dtype"] = AttrValue{};
+    try {
+      Types out = infer(operands, without);
+      if (out.size() == 1 && out[0].dtype == result.dtype) a = std::move(without);
+    } catch (const ShapeError&) {
+    }
+  };
+}
+
 CanonicalizeFn all_of(std::vector<CanonicalizeFn> pieces) {
   return [pieces = std::move(pieces)](const Types& operands, const TensorType& result, Attributes& a) {
     for (const auto& piece : pieces) piece(operands, result, a);
