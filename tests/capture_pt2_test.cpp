@@ -327,3 +327,17 @@ TEST_CASE("the archive's sample inputs (torch.save) are read when there is no si
   CHECK(without.example_source() == ExampleSource::SampleInputs);
   CHECK(without.inputs()[0].value->to_doubles() == with.inputs()[0].value->to_doubles());
 }
+
+TEST_CASE("a graph runs with the numerics of the torch that captured it") {
+  CHECK(ops::numerics_for_torch_version("2.11.0") == ops::Numerics::PyTorch2);
+  CHECK(ops::numerics_for_torch_version("2.6.0+cpu") == ops::Numerics::PyTorch2);
+  CHECK(ops::numerics_for_torch_version("1.13.1") == ops::Numerics::Libtorch);
+  CHECK(ops::numerics_for_torch_version("") == ops::Numerics::Libtorch);
+  // bf16 matmul: PyTorch 2 accumulates in f32 and rounds once.
+  std::vector<double> a(64), b(64);
+  for (int i = 0; i < 64; ++i) a[i] = 1.0 + i / 64.0, b[i] = 1.0 - i / 128.0;
+  ops::Tensor x = ops::Tensor::from_doubles(a, {1, 64}, ops::DType::BF16), y = ops::Tensor::from_doubles(b, {64, 1}, ops::DType::BF16);
+  ops::Tensor wide = ops::evaluate("matmul", {x.to(ops::DType::F32), y.to(ops::DType::F32)}, {}).at(0).to(ops::DType::BF16);
+  ops::NumericsScope scope(ops::Numerics::PyTorch2);
+  CHECK(ops::evaluate("matmul", {x, y}, {}).at(0).to_doubles() == wide.to_doubles());
+}

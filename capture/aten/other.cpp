@@ -5,6 +5,7 @@
 // topk, sort and histc.
 #include "capture/aten/mapping_context.h"
 
+#include <cmath>
 #include <map>
 
 namespace twin::capture {
@@ -137,14 +138,47 @@ void map_layer_norm(MappingContext& c) {
   c.step("layer_norm", operands, at);
 }
 
+// scaled_dot_product_attention, normalized to one form: the default scale is written out,
+// `is_causal` becomes its explicit mask
+// (tril of ones [L, S], bool) and `enable_gqa` with fewer key/value heads becomes
+// repeat_interleave of keys and values over the heads, so the op that reaches Twin always has
+// is_causal and enable_gqa false, and one declaration of its meaning (stdlib/attention.rules)
+// covers every spelling. (With both a mask and is_causal, the op stays as written: PyTorch
+// rejects it, and so does Twin's evaluation.)
 void map_attention(MappingContext& c) {
-  std::vector<GraphOperand> operands{c.tensor(0, "query"), c.tensor(1, "key"), c.tensor(2, "value")};
-  if (is_tensor(c.arg(3, "attn_mask"))) operands.push_back(c.tensor(3, "attn_mask"));
+  GraphOperand q = c.tensor(0, "query"), k = c.tensor(1, "key"), v = c.tensor(2, "value");
+  bool has_mask = is_tensor(c.arg(3, "attn_mask"));
   if (auto p = c.arg(4, "dropout_p"); p && !(is_number(p) && p->number() == 0)) throw Unmappable{"attention dropout"};
+  bool causal = false, gqa = false;
+  if (auto b = c.arg(5, "is_causal"); b && b->is_bool()) causal = b->bool_value();
+  if (auto g = c.arg(7, "enable_gqa"); g && g->is_bool()) gqa = g->bool_value();
   ops::Attributes at;
-  if (auto causal = c.arg(5, "is_causal"); causal && causal->is_bool()) at["is_causal"] = ops::AttrValue{causal->bool_value()};
+  const ops::TensorType &qt = c.type_of(q), &kt = c.type_of(k), &vt = c.type_of(v);
+  // The default scale written out, as PyTorch computes it: 1 / sqrt(E) in double.
   if (auto s = c.arg(6, "scale"); is_number(s)) at["scale"] = number_attr(*s);
-  if (auto g = c.arg(7, "enable_gqa"); g && g->is_bool()) at["enable_gqa"] = ops::AttrValue{g->bool_value()};
+  else if (qt.rank() >= 1 && qt.shape.back() > 0)
+    at["scale"] = ops::AttrValue{Rational(1.0 / std::sqrt(static_cast<double>(qt.shape.back())))};
+  if (gqa && qt.rank() >= 3 && kt.rank() >= 3 && vt.rank() >= 3) {
+    std::int64_t hq = qt.shape[qt.rank() - 3], hk = kt.shape[kt.rank() - 3], hv = vt.shape[vt.rank() - 3];
+    if (hk > 0 && hk == hv && hq % hk == 0) {
+      if (hq != hk) {
+        ops::Attributes repeat{{"repeats", int_attr(hq / hk)}, {"dim", int_attr(-3)}};
+        k = step_result(c.step("repeat_interleave", {k}, repeat));
+        v = step_result(c.step("repeat_interleave", {v}, repeat));
+      }
+      gqa = false;
+    }
+  }
+  std::vector<GraphOperand> operands{q, k, v};
+  if (has_mask) operands.push_back(c.tensor(3, "attn_mask"));
+  if (causal && !has_mask && qt.rank() >= 2 && kt.rank() >= 2) {
+    int ones = c.step("ones", {}, {{"shape", ints_attr({qt.shape[qt.rank() - 2], kt.shape[kt.rank() - 2]})},
+                                   {"dtype", dtype_attr(ops::DType::Bool)}});
+    operands.push_back(step_result(c.step("tril", {step_result(ones)}, {{"diagonal", int_attr(0)}})));
+    causal = false;
+  }
+  if (causal) at["is_causal"] = ops::AttrValue{true};
+  if (gqa) at["enable_gqa"] = ops::AttrValue{true};
   c.step("scaled_dot_product_attention", operands, at);
 }
 
