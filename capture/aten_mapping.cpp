@@ -60,7 +60,7 @@ const AtenMapping* find_aten_mapping(std::string_view aten_name) {
 
 void add_mapping(std::vector<AtenMapping>& out, std::initializer_list<const char*> aten_names,
                  std::vector<std::string> emits, MapFunction map) {
-  for (const char* name : aten_names) out.push_back(AtenMapping{name, emits, false, map});
+  for (const char* name : aten_names) out.push_back(AtenMapping{name, emits, false, false, map});
 }
 
 Lowering lower_aten_call(const AtenCall& call, const RecordedTypes& types) {

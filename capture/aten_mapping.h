@@ -37,6 +37,9 @@ struct AtenMapping {
   // chunk, split: the last step returns a tuple of as many tensors as the capture recorded
   // (which shape inference decides), so the output count is not checked.
   bool outputs_from_last_step = false;
+  // A view: the results share their first operand's storage (view, slice, transpose...), so a
+  // later in-place write into one writes into the other (capture/export_reader.cpp).
+  bool view = false;
   void (*map)(MappingContext&) = nullptr;
 };
 

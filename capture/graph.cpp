@@ -1,13 +1,76 @@
-// The loaded graph: its lookups (values, nodes, types), the module tree's printing and the
-// summary. Reading a file is capture/graph_reader.cpp's; the mapping of ATen ops onto Twin's
-// is capture/aten_mapping.h's.
+// The loaded graph: the dispatch between the two file formats, its lookups (values, nodes,
+// types), the module tree and its printing, and the summary. Reading each format is
+// capture/graph_reader.cpp's (`.graph`) and capture/export_reader.cpp's (`.pt2`); the mapping of
+// ATen ops onto Twin's is capture/aten_mapping.h's.
 #include "capture/graph.h"
 
+#include "capture/graph_formats.h"
+#include "capture/zip_archive.h"
+#include "util/error.h"
+
 #include <algorithm>
+#include <fstream>
+#include <map>
 #include <functional>
 #include <sstream>
 
 namespace twin {
+
+namespace {
+
+std::string read_file(const std::filesystem::path& path, const char* what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(ErrorKind::Io, path.string() + ": is a directory, not a " + what);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot read the " + what + ": no such file or not readable");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+}  // namespace
+
+const char* example_source_name(ExampleSource source) {
+  switch (source) {
+    case ExampleSource::Stored: return "stored";
+    case ExampleSource::Sidecar: return "sidecar";
+    case ExampleSource::Given: return "given";
+    case ExampleSource::SampleInputs: return "sample inputs";
+    case ExampleSource::Drawn: return "drawn";
+    case ExampleSource::None: return "none";
+  }
+  return "none";
+}
+
+std::filesystem::path Graph::io_sidecar_path(const std::filesystem::path& path) {
+  std::filesystem::path sidecar = path;
+  sidecar.replace_extension(".io.safetensors");
+  return sidecar;
+}
+
+Graph Graph::load(const std::filesystem::path& path, GraphLoadOptions options) {
+  std::string data = read_file(path, "graph file");
+  if (capture::looks_like_zip(data) && !options.io_sidecar) {
+    std::filesystem::path sidecar = io_sidecar_path(path);
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(sidecar, ec)) {
+      options.io_sidecar = read_file(sidecar, "inputs and outputs file");
+      options.io_sidecar_file = sidecar.string();
+    }
+  }
+  return parse(data, path.string(), options);
+}
+
+Graph Graph::parse(std::string_view bytes, const std::string& file, const GraphLoadOptions& options) {
+  try {
+    if (capture::looks_like_zip(bytes)) return read_pt2(bytes, file, options);
+    return read_twin_graph(bytes, file);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // a bug or an allocation failure: still name the file
+    throw Error(ErrorKind::Value, file + ": cannot load the graph: " + e.what());
+  }
+}
 
 std::string GraphNode::twin_op() const {
   if (opaque) return "opaque";
@@ -34,6 +97,73 @@ std::vector<std::string> Graph::opaque_ops() const {
   for (const auto& n : nodes_)
     if (n.opaque && std::find(out.begin(), out.end(), n.aten_op) == out.end()) out.push_back(n.aten_op);
   return out;
+}
+
+std::vector<OpaqueOpSummary> Graph::opaque_summary() const {
+  std::vector<OpaqueOpSummary> out;
+  for (const auto& n : nodes_) {
+    if (!n.opaque) continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const OpaqueOpSummary& s) { return s.op == n.aten_op; });
+    if (it == out.end()) {
+      out.push_back(OpaqueOpSummary{n.aten_op, n.opaque_reason, 0, {}});
+      it = out.end() - 1;
+    }
+    ++it->count;
+    if (std::find(it->modules.begin(), it->modules.end(), n.module) == it->modules.end()) it->modules.push_back(n.module);
+  }
+  return out;
+}
+
+std::string OpaqueOpSummary::describe() const {
+  std::string out = op + " (" + std::to_string(count) + (count == 1 ? " node" : " nodes") + ", in ";
+  const std::size_t shown = 6;
+  for (std::size_t i = 0; i < modules.size() && i < shown; ++i)
+    out += (i ? ", " : "") + (modules[i].empty() ? std::string("<model>") : modules[i]);
+  if (modules.size() > shown) out += ", ... (" + std::to_string(modules.size()) + " modules)";
+  return out + "): " + reason;
+}
+
+void Graph::build_module_tree() {
+  // A path of more parts than any model has is refused (a hostile file could otherwise build
+  // a tree as deep as its longest name); modules are found by path, not by scanning siblings.
+  constexpr std::size_t kMaxModuleDepth = 256;
+  std::map<std::string, GraphModule*, std::less<>> index{{"", root_.get()}};
+  auto module_at = [&](const std::string& path) -> GraphModule& {
+    if (auto it = index.find(path); it != index.end()) return *it->second;
+    if (std::size_t parts = 1 + static_cast<std::size_t>(std::count(path.begin(), path.end(), '.')); parts > kMaxModuleDepth)
+      throw Error(ErrorKind::Value, file_ + ": module path '" + path.substr(0, 80) + "...' has " + std::to_string(parts) +
+                                        " parts, more than " + std::to_string(kMaxModuleDepth));
+    GraphModule* m = root_.get();
+    std::size_t start = 0;
+    while (start <= path.size()) {
+      std::size_t end = path.find('.', start);
+      if (end == std::string::npos) end = path.size();
+      std::string sub = path.substr(0, end);
+      auto [it, added] = index.emplace(sub, nullptr);
+      if (added) {
+        auto child = std::make_unique<GraphModule>();
+        child->name = path.substr(start, end - start);
+        child->path = sub;
+        it->second = child.get();
+        m->children.push_back(std::move(child));
+      }
+      m = it->second;
+      start = end + 1;
+    }
+    return *m;
+  };
+  for (const auto& n : nodes_) {
+    GraphModule& m = module_at(n.module);
+    ++m.node_count;
+    if (m.type.empty()) m.type = n.module_type;
+  }
+  for (const auto* list : {&parameters_, &buffers_}) {
+    for (const auto& p : *list) {
+      auto dot = p.name.rfind('.');
+      GraphModule& m = module_at(dot == std::string::npos ? "" : p.name.substr(0, dot));
+      m.parameters.push_back(p.name);
+    }
+  }
 }
 
 const GraphNode* Graph::find_node(std::string_view name) const {
@@ -100,6 +230,12 @@ std::string Graph::summary() const {
   out << "  torch " << (torch_version_.empty() ? "?" : torch_version_);
   if (!capture_method_.empty()) out << ", " << capture_method_;
   out << ", captured at " << ops::dtype_name(capture_dtype_) << "\n";
+  if (format_ != "twin-graph") {
+    out << "  example inputs: " << example_source_name(example_source_);
+    if (dropped_assertions_) out << "; " << dropped_assertions_ << " assertion nodes left out";
+    if (!buffer_mutations_.empty()) out << "; " << buffer_mutations_.size() << " buffer mutations";
+    out << "\n";
+  }
   std::size_t params = 0;
   for (const auto& p : parameters_) params += static_cast<std::size_t>(p.type.numel());
   out << "  " << nodes_.size() << " nodes, " << parameters_.size() << " parameters (" << params << " values), "
@@ -109,10 +245,10 @@ std::string Graph::summary() const {
   out << "\n  outputs:";
   for (const auto& o : outputs_) out << " " << o.to_string() << ": " << (type_of(o) ? type_of(o)->to_string() : "?");
   out << "\n";
-  auto opaque = opaque_ops();
+  auto opaque = opaque_summary();
   out << "  opaque ops: ";
   if (opaque.empty()) out << "none";
-  for (std::size_t i = 0; i < opaque.size(); ++i) out << (i ? ", " : "") << opaque[i];
+  for (const auto& o : opaque) out << "\n    " << o.describe();
   out << "\n" << module_tree();
   std::string s = out.str();
   if (!s.empty() && s.back() == '\n') s.pop_back();

@@ -1,5 +1,7 @@
-// A captured PyTorch implementation: the `.graph` file of docs/graph-format.md, loaded and
-// checked, with every node's ATen op mapped onto Twin's op vocabulary (docs/ops.md).
+// A captured PyTorch implementation, loaded and checked, with every node's ATen op mapped onto
+// Twin's op vocabulary (docs/ops.md). Two formats (docs/graph-format.md): Twin's `.graph`
+// (`twin capture` on torch 1.13) and torch.export's `.pt2` archive (torch >= 2.6), told apart
+// by their first bytes.
 //
 //   twin::Graph g = twin::Graph::load("examples/llama/reference.graph");
 //   for (const auto& node : g.nodes()) ... node.aten_op, node.module, node.steps ...
@@ -12,12 +14,13 @@
 // the file, the node and what is wrong. No input makes the loader crash or hang.
 // docs/graph-format.md ("What a reader checks") lists every check.
 //
-// The rooms behind this header: capture/safetensors.h (the file's container, tensor_from_bytes),
-// capture/graph_reader.cpp (the graph JSON), capture/tensor_limits.h (the sizes a file may
-// record), capture/graph_validation.h (recorded types against shape inference),
-// capture/aten_call.h and capture/aten_mapping.h (the mapping of ATen calls onto Twin's ops,
-// one file per op family under capture/aten/).
-// Execution lives in capture/graph_runner.h.
+// The rooms behind this header: capture/safetensors.h (the `.graph` container,
+// tensor_from_bytes), capture/graph_reader.cpp (the `.graph` JSON), capture/zip_archive.h and
+// capture/pt2_archive.h (the `.pt2` container and its layout), capture/export_reader.cpp
+// (torch.export's program JSON), capture/aten_call.h and capture/aten_mapping.h (the mapping
+// of ATen calls onto Twin's ops, one file per op family under capture/aten/). Execution lives
+// in capture/graph_runner.h. Validation: capture/tensor_limits.h (the sizes a file may record) and
+// capture/graph_validation.h (recorded types against shape inference).
 #pragma once
 
 #include "ops/attributes.h"
@@ -75,6 +78,9 @@ struct GraphNode {
   std::string module_type;  // "Linear"
   std::vector<ops::TensorType> outputs;  // as recorded
   std::string args_json;    // args and kwargs as traced (JSON text), for printing
+  // Where the model's code made the call, "modeling_llama.py:255" (torch.export's stack_trace,
+  // its innermost frame); "" when the capture recorded none.
+  std::string source;
   std::vector<std::string> reads;        // the values it reads, in order of first use
   // The mapping: steps evaluated in order; the node's outputs are `results` (step, output),
   // or every output of the last step when `results` is empty. An opaque node has no steps.
@@ -97,17 +103,56 @@ struct GraphModule {
   const GraphModule* find(std::string_view path) const;
 };
 
+// Where a graph's example inputs and PyTorch's outputs for them come from. A `.graph` stores
+// them; for a `.pt2`, the first of these that exists (docs/graph-format.md):
+enum class ExampleSource {
+  Stored,        // in the file itself (`.graph`)
+  Sidecar,       // NAME.io.safetensors beside NAME.pt2: `input.K` and `output.K`
+  Given,         // GraphLoadOptions::inputs (no expected outputs)
+  SampleInputs,  // the archive's data/sample_inputs (torch.save'd; no expected outputs)
+  Drawn,         // drawn from the input types, token ids inside the embedding's range
+  None,          // none (a `.graph` captured without example values)
+};
+const char* example_source_name(ExampleSource source);  // "stored", "sidecar", ...
+
+struct GraphLoadOptions {
+  // The bytes of the inputs/outputs sidecar (NAME.io.safetensors) and its name. Graph::load
+  // reads the file beside a `.pt2` itself; a host that reads files its own way passes them.
+  std::optional<std::string> io_sidecar;
+  std::string io_sidecar_file;
+  // Example inputs by input name, used by a `.pt2` that has no sidecar.
+  std::map<std::string, ops::Tensor> inputs;
+};
+
+// The ops a graph keeps opaque (Twin cannot run them), one entry per op.
+struct OpaqueOpSummary {
+  std::string op;        // as captured: "aten::frobnicate", "higher_order::cond"
+  std::string reason;    // why its first node is opaque
+  std::size_t count = 0; // how many nodes
+  std::vector<std::string> modules;  // their module paths, each once, in order ("" is the model)
+  // "aten::frobnicate (2 nodes, in model.layers.0.mlp.act_fn, model.layers.1.mlp.act_fn): Twin
+  // has no mapping for this op"
+  std::string describe() const;
+};
+
 class Graph {
  public:
-  // Reads and checks a `.graph` file. Throws Error (Io, Value) naming `path`.
-  static Graph load(const std::filesystem::path& path);
+  // Reads and checks a `.graph` file or a torch.export `.pt2` archive (by its first bytes).
+  // For a `.pt2`, NAME.io.safetensors beside it is read when `options` gives no sidecar.
+  // Throws Error (Io, Value) naming `path`.
+  static Graph load(const std::filesystem::path& path, GraphLoadOptions options = {});
   // The same from the file's bytes; `file` names it in errors.
-  static Graph parse(std::string_view bytes, const std::string& file);
+  static Graph parse(std::string_view bytes, const std::string& file, const GraphLoadOptions& options = {});
+  // Where Graph::load looks for a `.pt2`'s sidecar: NAME.io.safetensors beside NAME.pt2.
+  static std::filesystem::path io_sidecar_path(const std::filesystem::path& path);
 
   const std::string& file() const { return file_; }
   const std::string& torch_version() const { return torch_version_; }
   const std::string& capture_method() const { return capture_method_; }
   const std::string& capture_source() const { return capture_source_; }
+  // "twin-graph" (a `.graph`) or "pt2" (a torch.export archive).
+  const std::string& format() const { return format_; }
+  ExampleSource example_source() const { return example_source_; }
   // The precision of the capture ("dtype" of the capture record; else bf16 when a parameter is
   // bf16, else f32).
   ops::DType capture_dtype() const { return capture_dtype_; }
@@ -123,6 +168,13 @@ class Graph {
 
   // The ATen ops with no mapping, each once, in order of first appearance.
   std::vector<std::string> opaque_ops() const;
+  // The same with each op's count, module paths and reason.
+  std::vector<OpaqueOpSummary> opaque_summary() const;
+  // torch.export's functionalized buffer mutations: each mutated buffer with the value it holds
+  // after the forward pass (not a graph output). Empty for a `.graph`.
+  const std::vector<std::pair<std::string, GraphRef>>& buffer_mutations() const { return buffer_mutations_; }
+  // Assertion nodes left out when reading (torch.export's `_assert_tensor_metadata`, ...).
+  std::size_t dropped_assertions() const { return dropped_assertions_; }
   // The recorded type of a value (nullptr when no value has that name or output).
   const ops::TensorType* type_of(const GraphRef& ref) const;
   const GraphNode* find_node(std::string_view name) const;
@@ -134,18 +186,26 @@ class Graph {
   std::string summary() const;      // torch version, counts, opaque ops, module tree
 
  private:
+  // Fills the module tree from the nodes' module paths and the parameter and buffer names.
+  void build_module_tree();
+
   std::string file_;
+  std::string format_ = "twin-graph";
+  ExampleSource example_source_ = ExampleSource::Stored;
   std::string torch_version_, capture_method_, capture_source_;
   ops::DType capture_dtype_ = ops::DType::F32;
   std::vector<GraphTensor> inputs_, parameters_, buffers_, constants_;
   std::vector<GraphNode> nodes_;
   std::vector<GraphRef> outputs_;
   std::vector<std::optional<ops::Tensor>> example_outputs_;
+  std::vector<std::pair<std::string, GraphRef>> buffer_mutations_;
+  std::size_t dropped_assertions_ = 0;
   std::map<std::string, std::size_t, std::less<>> node_index_;
   std::map<std::string, std::pair<int, std::size_t>, std::less<>> tensor_index_;  // (kind, index)
   std::shared_ptr<GraphModule> root_ = std::make_shared<GraphModule>();
 
   friend class GraphLoader;
+  friend class ExportLoader;
 };
 
 }  // namespace twin

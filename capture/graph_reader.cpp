@@ -21,6 +21,7 @@
 
 #include "capture/aten_call.h"
 #include "capture/aten_mapping.h"
+#include "capture/graph_formats.h"
 #include "capture/graph_validation.h"
 #include "capture/safetensors.h"
 #include "capture/tensor_limits.h"
@@ -100,7 +101,6 @@ class GraphLoader {
   capture::SafetensorsFile storage_;
   Graph graph_;
   std::string where_;  // "node 'linear_0' (aten::linear)" while reading a node
-  std::map<std::string, GraphModule*, std::less<>> module_index_;  // by path: the tree's every module
 
   [[noreturn]] void bad(const std::string& what) const {
     throw Error(ErrorKind::Value, graph_.file_ + ": " + (where_.empty() ? "" : where_ + ": ") + what);
@@ -217,7 +217,7 @@ class GraphLoader {
     if (!outputs.is_array()) bad("'outputs' is not a list");
     for (const auto& o : outputs) graph_.outputs_.push_back(ref_of(o, "graph output"));
     if (g.contains("example_outputs") && !g["example_outputs"].is_null()) read_example_outputs(g["example_outputs"]);
-    build_modules();
+    graph_.build_module_tree();
   }
 
   void read_example_outputs(const json& ex) {
@@ -366,71 +366,8 @@ class GraphLoader {
     if (j.contains("memory_format")) return V{V::MemoryFormat{text("memory_format")}};
     return V{V::Other{j.dump()}};
   }
-
-  // ---- the module tree ----
-
-  // The module at `path` ("layers.0.mlp"), made with its parents when new. `owner` names who
-  // recorded the path, for the error when it nests too deep.
-  GraphModule& module_at(const std::string& path, const std::string& owner) {
-    if (auto it = module_index_.find(path); it != module_index_.end()) return *it->second;
-    if (std::size_t parts = 1 + static_cast<std::size_t>(std::count(path.begin(), path.end(), '.')); parts > kMaxModuleDepth)
-      bad(owner + ": module path has " + std::to_string(parts) + " parts, more than " + std::to_string(kMaxModuleDepth));
-    GraphModule* m = graph_.root_.get();
-    std::size_t start = 0;
-    while (start <= path.size()) {
-      std::size_t end = path.find('.', start);
-      if (end == std::string::npos) end = path.size();
-      std::string sub = path.substr(0, end);
-      auto [it, added] = module_index_.emplace(sub, nullptr);
-      if (added) {
-        auto child = std::make_unique<GraphModule>();
-        child->name = path.substr(start, end - start);
-        child->path = sub;
-        it->second = child.get();
-        m->children.push_back(std::move(child));
-      }
-      m = it->second;
-      start = end + 1;
-    }
-    return *m;
-  }
-
-  void build_modules() {
-    module_index_.emplace("", graph_.root_.get());
-    for (const auto& n : graph_.nodes_) {
-      GraphModule& m = module_at(n.module, "node " + q(n.name));
-      ++m.node_count;
-      if (m.type.empty()) m.type = n.module_type;
-    }
-    for (const auto* list : {&graph_.parameters_, &graph_.buffers_}) {
-      for (const auto& p : *list) {
-        auto dot = p.name.rfind('.');
-        GraphModule& m = module_at(dot == std::string::npos ? "" : p.name.substr(0, dot), q(p.name));
-        m.parameters.push_back(p.name);
-      }
-    }
-  }
 };
 
-Graph Graph::load(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw Error(ErrorKind::Io, path.string() + ": is a directory, not a graph file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot read the graph file: no such file or not readable");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  std::string data = bytes.str();
-  return parse(data, path.string());
-}
-
-Graph Graph::parse(std::string_view bytes, const std::string& file) {
-  try {
-    return GraphLoader(bytes, file).load();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {  // a bug or an allocation failure: still name the file
-    throw Error(ErrorKind::Value, file + ": cannot load the graph: " + e.what());
-  }
-}
+Graph read_twin_graph(std::string_view bytes, const std::string& file) { return GraphLoader(bytes, file).load(); }
 
 }  // namespace twin

@@ -57,6 +57,8 @@ RunResult run_graph(const Graph& graph, const std::map<std::string, ops::Tensor>
   const std::string& file = graph.file();
   RunMode mode = options.mode;
   auto fail = [&](const std::string& what) -> void { throw Error(ErrorKind::Value, file + ": " + what); };
+  // Rounded as the kernels of the torch that captured the graph round (ops/tensor.h).
+  ops::NumericsScope numerics(ops::numerics_for_torch_version(graph.torch_version()));
 
   for (const auto& [name, t] : given) {
     bool known = false;
@@ -215,6 +217,7 @@ ReplayResult replay_graph(const Graph& graph) {
       throw Error(ErrorKind::Value, graph.file() + ": replay: example output " + std::to_string(i) + " is not stored");
   RunOptions options;
   options.keep = std::vector<std::string>{};  // only the outputs
+  if (getenv("TWIN_REPLAY_F64")) options.mode = RunMode::F64;
   RunResult run = run_graph(graph, {}, options);
   ReplayResult result;
   result.tolerance = replay_tolerance(graph.capture_dtype());

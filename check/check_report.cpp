@@ -90,6 +90,10 @@ std::string CheckResult::to_text() const {
   if (verdict == CheckVerdict::Unproven) {
     out << (numerics ? "the outputs agree numerically, but the rules do not connect them\n"
                      : "the rules do not connect the outputs (the graphs were not run)\n");
+    for (const auto& n : not_run) {
+      out << "the " << n.graph << " graph (" << n.file << ") cannot run: " << n.reason << "\n";
+      for (const auto& o : n.ops) out << "  " << o.describe() << "\n";
+    }
     out << "smallest unmatched port pieces:\n";
     for (const auto& u : unmatched) {
       out << "  " << (u.module.empty() ? "<model>" : u.module) << "  " << u.node << " (" << u.op << ") " << u.type;
@@ -161,6 +165,15 @@ std::string CheckResult::to_json() const {
                               {"matches_reference", u.reference}, {"reference_module", u.reference_module},
                               {"match", u.numeric_match}});
   out["unmatched"] = unmatched_json;
+  if (!not_run.empty()) {
+    json list = json::array();
+    for (const auto& n : not_run) {
+      json ops = json::array();
+      for (const auto& o : n.ops) ops.push_back({{"op", o.op}, {"count", o.count}, {"modules", o.modules}, {"reason", o.reason}});
+      list.push_back({{"graph", n.graph}, {"file", n.file}, {"reason", n.reason}, {"ops", ops}});
+    }
+    out["not_run"] = list;
+  }
   if (numerics) {
     json outputs = json::array();
     for (const auto& o : numerics->outputs)

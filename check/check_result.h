@@ -65,12 +65,22 @@ struct CheckStats {
   std::size_t minimization_drops = 0;  // rules found unnecessary (each drop re-runs the check)
 };
 
+// Why the graphs were not run (so no numerical verdict): a graph holds ops Twin cannot run,
+// each named with its count and module paths, or has no stored values.
+struct NotRun {
+  std::string graph;                  // "reference" or "port"
+  std::string file;
+  std::string reason;                 // "captured without weights", "ops Twin cannot run", ...
+  std::vector<OpaqueOpSummary> ops;   // the ops Twin cannot run, when that is the reason
+};
+
 struct CheckResult {
   CheckVerdict verdict = CheckVerdict::Unproven;
   std::vector<bool> outputs_proved;  // per output position
   std::vector<RuleUse> rules_used;
   std::vector<PrecisionDifference> precision_differences;
   std::optional<DivergenceReport> numerics;
+  std::vector<NotRun> not_run;  // why the graphs were not run, when they were not
   std::vector<UnmatchedPiece> unmatched;
   std::vector<ParameterRelation> relations;
   std::vector<std::string> declared;          // port parameters and buffers related by declaration

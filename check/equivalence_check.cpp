@@ -47,13 +47,23 @@ void check_correspondence(const Graph& reference, const Graph& port) {
   }
 }
 
-// Whether both graphs carry every parameter's value, so they can run.
-bool runnable(const Graph& reference, const Graph& port) {
-  for (const auto* g : {&reference, &port})
-    for (const auto& t : g->parameters())
-      if (!t.value) return false;
-  return true;
+// Why each graph cannot run, if it cannot: ops Twin cannot run (named with their counts and
+// module paths), or no stored values (captured without weights).
+std::vector<NotRun> why_not_runnable(const Graph& reference, const Graph& port) {
+  std::vector<NotRun> out;
+  for (const auto* g : {&reference, &port}) {
+    NotRun n{g == &reference ? "reference" : "port", g->file(), "", g->opaque_summary()};
+    if (!n.ops.empty()) n.reason = "it holds ops Twin cannot run";
+    else
+      for (const auto& t : g->parameters())
+        if (!t.value) n.reason = "it was captured without weights";
+    if (!n.reason.empty()) out.push_back(std::move(n));
+  }
+  return out;
 }
+
+// Whether both graphs carry every parameter's value and only ops Twin runs.
+bool runnable(const Graph& reference, const Graph& port) { return why_not_runnable(reference, port).empty(); }
 
 // Defence in depth: a proof is a chain of verified rules, and a rule can only have been admitted
 // wrongly by a route that bypassed verification (a forged cache, a bug). When both graphs can
@@ -164,6 +174,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
       }
     }
     result.stats.numerics_seconds = since(numerics_start);
+    if (options.numerics) result.not_run = why_not_runnable(reference, port);
     if (result.numerics && result.numerics->outputs_agree) {
       // The equations the values suggest, as terms: rules written for the reference's form of
       // a piece (by synthesis, earlier) meet the port there.

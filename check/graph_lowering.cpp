@@ -136,6 +136,36 @@ std::vector<LoweredValue> GraphLowering::add_pieces(const std::string& name, con
   return pieces;
 }
 
+std::vector<LoweredValue> GraphLowering::add_tuple(const std::string& name, const std::vector<LoweredValue>& operands,
+                                                   Attributes attributes) {
+  const ops::OpSpec* spec = ops::find_op(name);
+  if (!spec) fail("`" + name + "` is not an op Twin knows");
+  std::vector<TensorType> types = operand_types(operands, name);
+  std::vector<TensorType> outs;
+  try {
+    attributes = ops::complete_attributes(*spec, attributes);
+    outs = spec->infer(types, attributes);
+    if (spec->canonicalize && !outs.empty()) spec->canonicalize(types, outs[0], attributes);
+  } catch (const ops::ShapeError& e) {
+    fail("`" + name + "`: " + e.what());
+  }
+  std::vector<eg::EClassId> children;
+  for (const auto& o : operands) children.push_back(o.id);
+  std::vector<std::string> attr_names;
+  for (const auto& a : spec->attributes) {
+    attr_names.push_back(a.name);
+    children.push_back(attribute_leaf(attributes.at(a.name)));
+  }
+  eg::EClassId tuple = graph_.add(graph_.ops().intern_apply(name, static_cast<std::uint32_t>(children.size()), attr_names), children);
+  std::vector<LoweredValue> out;
+  eg::OpId getitem = graph_.ops().intern_apply("getitem", 2, {"index"});
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    eg::EClassId index = attribute_leaf(AttrValue::of_int(static_cast<std::int64_t>(k)));
+    out.push_back({graph_.add(getitem, std::vector<eg::EClassId>{tuple, index}), outs[k]});
+  }
+  return out;
+}
+
 LoweredValue GraphLowering::add_term(const Term& term, const std::map<std::string, LoweredValue>& sources) {
   switch (term.kind) {
     case TermKind::Symbol: {
@@ -233,9 +263,11 @@ LoweredGraph GraphLowering::lower(const Graph& graph, const std::map<std::string
             operands.push_back(v);
           }
           const ops::OpSpec* step_spec = ops::find_op(step.op);
-          if (step_spec && step_spec->multi_output) {
+          if (step_spec && step_spec->multi_output && step_spec->outputs_are_slices) {
             if (operands.size() != 1) fail("`" + step.op + "` takes one operand");
             steps.push_back(add_pieces(step.op, operands[0], attributes));
+          } else if (step_spec && step_spec->multi_output) {
+            steps.push_back(add_tuple(step.op, operands, attributes));
           } else {
             steps.push_back({add_op(step.op, operands, attributes)});
           }

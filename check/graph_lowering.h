@@ -18,7 +18,8 @@
 //     reshape and expand sizes resolved (no -1); a reshape of a reshape is one reshape; a
 //     reshape that drops one leading unit dim is `squeeze(x, dim=-rank(x))`, one that inserts
 //     it is `unsqueeze(x, dim=-rank(x)-1)` (vLLM's token layout against [1, seq, hidden]);
-//   - split and chunk become one slice per piece;
+//   - split and chunk become one slice per piece; another multi-output op (topk, sort) is its
+//     tuple read with getitem;
 //   - the identities are not added: a cast to the operand's dtype, a reshape or expand to its
 //     shape, a whole-tensor slice, transpose of a dim with itself, a repeat or repeat_interleave
 //     by 1 (Llama-2-7B has as many KV heads as heads), contiguous, clone, detach.
@@ -78,6 +79,10 @@ class GraphLowering {
   LoweredValue add_op(const std::string& name, const std::vector<LoweredValue>& operands, ops::Attributes attributes);
   // split / chunk: one slice per piece.
   std::vector<LoweredValue> add_pieces(const std::string& name, const LoweredValue& input, ops::Attributes attributes);
+  // Another multi-output op (topk, sort): the op's tuple and one getitem(tuple, index=k) per
+  // output.
+  std::vector<LoweredValue> add_tuple(const std::string& name, const std::vector<LoweredValue>& operands,
+                                      ops::Attributes attributes);
   // A term (a parameter relation) over named sources.
   LoweredValue add_term(const Term& term, const std::map<std::string, LoweredValue>& sources);
   // Every node of `graph`, reading the graph's inputs, parameters, buffers and constants from

@@ -3,6 +3,8 @@
 #include "ops/op_spec.h"
 #include "ops/shape_analysis.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace twin::check {
@@ -39,6 +41,36 @@ bool same_value(const TensorValueAnalysis::Value& a, const TensorValueAnalysis::
          std::memcmp(a.elements.data(), b.elements.data(), a.elements.size() * sizeof(double)) == 0;
 }
 
+std::size_t type_hash(const ops::Tensor& t) {
+  std::size_t h = mix(0, static_cast<std::uint64_t>(t.dtype()));
+  for (std::int64_t d : t.shape()) h = mix(h, static_cast<std::uint64_t>(d));
+  return h;
+}
+
+// One unit in the last place of |x| in `dtype` (f32, bf16, f16, f64).
+double ulp(double x, ops::DType dtype) {
+  int mantissa = dtype == ops::DType::BF16 ? 8 : dtype == ops::DType::F16 ? 11 : dtype == ops::DType::F64 ? 53 : 24;
+  int min_exponent = dtype == ops::DType::BF16 ? -126 : dtype == ops::DType::F16 ? -14 : dtype == ops::DType::F64 ? -1022 : -126;
+  int e = x == 0 ? min_exponent : std::max(std::ilogb(x), min_exponent);
+  return std::ldexp(1.0, e - (mantissa - 1));
+}
+
+// Every element within one ulp of the other's (in the dtype), non-finite ones equal.
+bool within_one_ulp(const TensorValueAnalysis::Value& a, const TensorValueAnalysis::Value& b) {
+  if (a.is_tuple || b.is_tuple || a.tensor.dtype() != b.tensor.dtype() || a.tensor.shape() != b.tensor.shape()) return false;
+  ops::DType d = a.tensor.dtype();
+  if (!ops::is_floating(d) || a.elements.size() != b.elements.size()) return false;
+  for (std::size_t i = 0; i < a.elements.size(); ++i) {
+    double x = a.elements[i], y = b.elements[i];
+    if (!std::isfinite(x) || !std::isfinite(y)) {
+      if (!(x == y || (std::isnan(x) && std::isnan(y)))) return false;
+      continue;
+    }
+    if (std::abs(x - y) > std::min(ulp(x, d), ulp(y, d))) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void TensorValueAnalysis::set_leaf_value(eg::OpId symbol, const ops::Tensor& value) { leaves_[symbol] = value; }
@@ -55,7 +87,9 @@ std::optional<TensorValueAnalysis::Value> TensorValueAnalysis::implied(const eg:
     case eg::OpKind::Symbol: {
       auto it = leaves_.find(op);
       if (it == leaves_.end()) return std::nullopt;
-      return *make_value(it->second);
+      auto v = make_value(it->second);
+      v->stored = true;
+      return *v;
     }
     case eg::OpKind::Constant:
       return *make_value(ops::Tensor::python_scalar(to_double(info.constant), is_integer(info.constant)));
@@ -67,10 +101,12 @@ std::optional<TensorValueAnalysis::Value> TensorValueAnalysis::implied(const eg:
   if (info.name == "list") {
     Value v;
     v.is_tuple = true;
+    v.stored = true;
     for (eg::EClassId c : children) {
       const Value* cv = value(graph, c);
       if (!cv || cv->is_tuple) return std::nullopt;
       v.tuple.push_back(cv->tensor);
+      v.stored = v.stored && cv->stored;
     }
     return v;
   }
@@ -87,16 +123,26 @@ std::optional<TensorValueAnalysis::Value> TensorValueAnalysis::implied(const eg:
     attributes[info.attr_names[i]] = *d.attr;
   }
   std::vector<ops::Tensor> operands;
+  std::vector<const Value*> operand_values;
   for (std::size_t i = 0; i < n_operands; ++i) {
     const Value* cv = value(graph, children[i]);
     if (!cv) return std::nullopt;
     if (cv->is_tuple) operands.insert(operands.end(), cv->tuple.begin(), cv->tuple.end());
     else operands.push_back(cv->tensor);
+    operand_values.push_back(cv);
   }
   try {
     std::vector<ops::Tensor> out = ops::evaluate(info.name, operands, attributes);
     if (out.size() != 1 || out[0].numel() > max_elements_) return std::nullopt;
-    return *make_value(out[0]);
+    auto v = make_value(out[0]);
+    // Stored when the op copies values and every operand whose elements it copies (those of the
+    // result's dtype: not an index or a condition) is stored.
+    v->stored = spec->copies_values;
+    for (const Value* cv : operand_values) {
+      ops::DType d = cv->is_tuple ? (cv->tuple.empty() ? out[0].dtype() : cv->tuple[0].dtype()) : cv->tensor.dtype();
+      if (d == out[0].dtype() && !cv->stored) v->stored = false;
+    }
+    return *v;
   } catch (const std::exception&) {
     return std::nullopt;
   }
@@ -138,6 +184,20 @@ void TensorValueAnalysis::modify(eg::EGraph& graph, eg::EClassId cls) {
     }
   }
   by_hash_.emplace(v->hash, root);
+  if (!ops::is_floating(v->tensor.dtype())) return;
+  std::size_t type = type_hash(v->tensor);
+  auto [first, last] = by_type_.equal_range(type);
+  for (auto it = first; it != last; ++it) {
+    eg::EClassId other = graph.find(it->second);
+    if (other == root) continue;
+    const Value* ov = other < data_.size() ? data_[other].get() : nullptr;
+    if (ov && ov->stored != v->stored && within_one_ulp(*v, *ov)) {
+      ++value_unions_;
+      graph.union_classes(root, other, "equal_constant_values_within_1_ulp");
+      return;
+    }
+  }
+  by_type_.emplace(type, root);
 }
 
 std::string TensorValueAnalysis::describe(const eg::EGraph& graph, eg::EClassId cls) const {

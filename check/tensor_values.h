@@ -20,7 +20,15 @@
 // Soundness: a union is made only between classes whose values are bit for bit identical
 // (same dtype, same shape, every element the same bits; -0 and +0 differ), and a value is
 // only ever computed by evaluating the node's op on its children's values, so it is the
-// value of every term in the class. Values are at most `max_elements` elements each
+// value of every term in the class.
+//
+// One exception, named apart ("equal_constant_values_within_1_ulp"): a value *stored* in a
+// graph file (a buffer or constant, or slices and rearrangements of one: ops that copy
+// values, OpSpec::copies_values) was computed by the PyTorch that captured the graph, and
+// Twin's own evaluation of the same math may round differently (a port's cos/sin table made
+// by torch 2.11's cos against the reference's cos evaluated by Twin's libtorch). A stored
+// floating value and a value Twin computed are unioned when every element is within one unit
+// in the last place of the other, and no element is exact where the other is not finite. Values are at most `max_elements` elements each
 // (larger constants are left symbolic) to bound memory.
 #pragma once
 
@@ -45,6 +53,7 @@ class TensorValueAnalysis final : public egraph::Analysis {
     std::vector<double> elements;       // tensor: row-major, exact (every dtype fits a double)
     std::size_t hash = 0;
     bool is_tuple = false;
+    bool stored = false;  // taken from a graph's stored tensors by ops that copy values
   };
 
   static constexpr std::string_view kName = "tensor_values";
@@ -63,7 +72,8 @@ class TensorValueAnalysis final : public egraph::Analysis {
   void set_leaf_value(egraph::OpId symbol, const ops::Tensor& value);
   // The value of a class, if it is a known constant.
   const Value* value(const egraph::EGraph& graph, egraph::EClassId cls) const;
-  // Unions made because two classes held identical values.
+  // Unions made because two classes held identical values (or, stored against computed, within
+  // one ulp).
   std::size_t value_unions() const { return value_unions_; }
 
  private:
@@ -74,6 +84,8 @@ class TensorValueAnalysis final : public egraph::Analysis {
   std::map<egraph::OpId, ops::Tensor> leaves_;
   // value hash -> classes holding a value with that hash (checked element by element)
   std::unordered_multimap<std::size_t, egraph::EClassId> by_hash_;
+  // (dtype, shape) hash -> floating classes, for the within-one-ulp comparison
+  std::unordered_multimap<std::size_t, egraph::EClassId> by_type_;
   std::size_t value_unions_ = 0;
 };
 

@@ -1,4 +1,4 @@
-// twin capture FILE.py:FACTORY -o OUT.graph [--dtype bf16|f32] [--no-weights]
+// twin capture FILE.py:FACTORY -o OUT.graph|OUT.pt2 [--dtype bf16|f32] [--no-weights]
 //
 // Runs the Python capture package (capture/twin_capture, docs/capture.md) with an interpreter
 // that imports torch. The package lives in the source tree (capture/, found from this file's
@@ -120,7 +120,7 @@ int capture_main(const Arguments& arguments) {
     }
   }
   if (!have_spec) throw UsageError("no FILE.py:FACTORY to capture");
-  if (!have_output) throw UsageError("no output file (-o OUT.graph)");
+  if (!have_output) throw UsageError("no output file (-o OUT.graph or -o OUT.pt2)");
 
   std::optional<fs::path> package = capture_package_dir();
   if (!package) {
@@ -151,15 +151,17 @@ int capture_main(const Arguments& arguments) {
 
 const CommandSpec kCaptureCommand{
     .name = "capture",
-    .usage = "capture FILE.py:FACTORY -o OUT.graph [--dtype bf16|f32] [--no-weights]",
-    .summary = "capture a PyTorch model as a .graph file",
+    .usage = "capture FILE.py:FACTORY -o OUT.graph|OUT.pt2 [--dtype bf16|f32] [--no-weights]",
+    .summary = "capture a PyTorch model as a .graph or .pt2 file",
     .details = R"(Imports FILE.py, calls FACTORY() for (module, example_inputs), traces the module
 (torch.jit.trace on torch < 2.1, torch.export from 2.1) and writes OUT.graph: the ATen graph
 with dtypes, shapes and module paths, the parameters, buffers and constants, the example
 inputs and the outputs PyTorch computed from them (docs/graph-format.md, docs/capture.md).
+With torch >= 2.6, -o OUT.pt2 writes what torch.export.save writes instead, plus the inputs
+and outputs beside it in OUT.io.safetensors; Twin reads both the same way.
 
 Options:
-  -o, --output OUT.graph   the file to write
+  -o, --output FILE        the file to write: OUT.graph, or OUT.pt2 (torch >= 2.6)
   --dtype bf16|f32         convert the module and its floating inputs first (capture in the
                            deployment dtype so that its casts stay in the graph)
   --no-weights             record the parameters' types but not their values (buffers keep

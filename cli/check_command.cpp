@@ -92,8 +92,9 @@ const CommandSpec kCheckCommand{
     .usage = "check --ref REFERENCE.graph --port PORT.graph [--rules FILE.rules...] [--json] [--proof FILE] "
              "[--no-stdlib] [--no-numerics] [--iterations N] [--nodes N] [--time SECONDS]",
     .summary = "prove a port equivalent to its reference, or show where it diverges",
-    .details = R"(Loads both captured graphs into one e-graph, with the port's parameters expressed
-through their relations to the reference's, and saturates it with the stdlib's rules plus the
+    .details = R"(REFERENCE and PORT are .graph files or torch.export's .pt2 archives (with
+NAME.io.safetensors beside them when there is one). Loads both captured graphs into one
+e-graph, with the port's parameters expressed through their relations to the reference's, and saturates it with the stdlib's rules plus the
 given files' (only rules `twin verify` accepts: proved or tested). Outputs are matched by
 position. See docs/checking.md.
 

@@ -66,6 +66,26 @@ OpSpec unary(const std::string& name, Unary rule, Kind domain = Kind::Any, std::
   return s;
 }
 
+// eq ne lt le gt ge: broadcast, compare in the promoted type, give bool.
+OpSpec comparison(const std::string& name) {
+  OpSpec s = binary(name, "other");
+  s.infer = [](const Types& in, const Attributes&) -> Types {
+    TensorType out;
+    out.shape = broadcast_shapes(in[0].shape, in[1].shape);
+    out.dtype = DType::Bool;
+    out.python_scalar = in[0].python_scalar && in[1].python_scalar;
+    return {out};
+  };
+  return s;
+}
+
+// logical_and logical_or: nonzero as true; bool out.
+OpSpec logical(const std::string& name) {
+  OpSpec s = comparison(name);
+  s.domains = {OperandDomain{Kind::BoolMask}, OperandDomain{Kind::BoolMask}};
+  return s;
+}
+
 }  // namespace
 
 // `confusable`: the ops a port writes by mistake in the op's place (bench/mutants).
@@ -100,6 +120,50 @@ void register_elementwise_ops(std::vector<OpSpec>& out) {
   out.push_back(unary("abs", Unary::NoBool));
   out.push_back(unary("reciprocal", Unary::Float, Kind::NonZero));
   out.push_back(unary("square", Unary::BoolToLong));
+
+  // Comparisons and logic: bool results (masks).
+  const std::pair<const char*, std::vector<std::string>> comparisons[] = {
+      {"eq", {"ne"}}, {"ne", {"eq"}}, {"lt", {"le", "gt"}}, {"le", {"lt", "ge"}}, {"gt", {"ge", "lt"}}, {"ge", {"gt", "le"}}};
+  for (const auto& [name, confused] : comparisons) out.push_back(with(comparison(name), confused, std::string(name) == "eq" || std::string(name) == "ne"));
+  out.push_back(with(logical("logical_and"), {"logical_or"}, true));
+  out.push_back(with(logical("logical_or"), {"logical_and"}, true));
+  {
+    OpSpec s = unary("logical_not", Unary::Keep, Kind::BoolMask);
+    auto keep = s.infer;
+    s.infer = [keep](const Types& in, const Attributes& a) -> Types {
+      Types out = keep(in, a);
+      out[0].dtype = DType::Bool;
+      return out;
+    };
+    out.push_back(std::move(s));
+  }
+  // clamp(x, min, max): either bound may be none, not both. An integer tensor clamped by a
+  // fractional bound becomes f32 (PyTorch's result_type over the tensor and the bounds).
+  {
+    OpSpec s = unary("clamp", Unary::NoBool, Kind::Any,
+                     {optional_attr("min", AttrKind::Float), optional_attr("max", AttrKind::Float)});
+    auto keep = s.infer;
+    s.infer = [keep](const Types& in, const Attributes& a) -> Types {
+      Types out = keep(in, a);
+      if (!has_attr(a, "min") && !has_attr(a, "max")) fail("clamp", "at least one of 'min' or 'max' must not be none");
+      for (const char* bound : {"min", "max"})
+        if (has_attr(a, bound) && !a.at(bound).is_int() && !is_floating(out[0].dtype)) out[0].dtype = DType::F32;
+      return out;
+    };
+    s.aliases = {"clip"};
+    out.push_back(with(std::move(s), {"relu"}));
+  }
+  // floor_divide(a, b): floor(a / b), in the promoted type (integers stay integers).
+  {
+    OpSpec s = binary("floor_divide", "other", {OperandDomain{}, OperandDomain{Kind::NonZero}});
+    auto keep = s.infer;
+    s.infer = [keep](const Types& in, const Attributes& a) -> Types {
+      Types out = keep(in, a);
+      if (out[0].dtype == DType::Bool) fail("floor_divide", "not supported on bool tensors");
+      return out;
+    };
+    out.push_back(with(std::move(s), {"div"}));
+  }
 }
 
 }  // namespace twin::ops::detail

@@ -274,7 +274,7 @@ void register_layout_ops(std::vector<OpSpec>& out) {
   {
     OpSpec s;
     s.name = "split";
-    s.multi_output = true;
+    s.multi_output = s.outputs_are_slices = true;
     s.operands = {operand("input")};
     s.attributes = {required("split_size", AttrKind::Int), with_default("dim", AttrKind::Int, int_value(0))};
     s.infer = [](const Types& in, const Attributes& a) -> Types {
@@ -286,7 +286,7 @@ void register_layout_ops(std::vector<OpSpec>& out) {
   {
     OpSpec s;
     s.name = "chunk";
-    s.multi_output = true;
+    s.multi_output = s.outputs_are_slices = true;
     s.operands = {operand("input")};
     s.attributes = {required("chunks", AttrKind::Int), with_default("dim", AttrKind::Int, int_value(0))};
     s.infer = [](const Types& in, const Attributes& a) -> Types {
@@ -381,6 +381,32 @@ void register_layout_ops(std::vector<OpSpec>& out) {
     out.push_back(std::move(s));
   }
   {
+    // index_copy(x, index, source, dim): x with the slices at `index` along dim replaced by
+    // source's, in order (index_select's inverse; a KV cache written at its positions).
+    OpSpec s;
+    s.name = "index_copy";
+    s.validation = Validation::RandomOnly;  // a scatter by data-dependent indices
+    s.operands = {operand("input"), operand("index"), operand("source")};
+    s.attributes = {required("dim", AttrKind::Int)};
+    s.domains = {OperandDomain{}, OperandDomain{OperandDomain::Kind::Index, 0, 0, "dim"}, OperandDomain{}};
+    s.infer = [](const Types& in, const Attributes& a) -> Types {
+      const TensorType &x = in[0], &index = in[1], &source = in[2];
+      if (x.rank() == 0) fail("index_copy", "cannot be applied to a 0-dim tensor");
+      std::int64_t dim = wrap_dim("index_copy", attr_int(a, "dim"), x.rank());
+      if (index.rank() != 1) fail("index_copy", "index must be a vector, got " + shape_string(index.shape));
+      if (index.dtype != DType::I64) fail("index_copy", "index must be i64, got " + std::string(dtype_name(index.dtype)));
+      Shape want = x.shape;
+      want[dim] = index.shape[0];
+      if (source.shape != want)
+        fail("index_copy", "source must have shape " + shape_string(want) + ", got " + shape_string(source.shape));
+      if (source.dtype != x.dtype) fail("index_copy", "source and input must have one dtype");
+      return {tensor(x.dtype, x.shape)};
+    };
+    s.canonicalize = dims_from_end({"dim"});
+    s.confusable = {"index_select"};
+    out.push_back(std::move(s));
+  }
+  {
     OpSpec s;
     s.name = "getitem";
     s.operands = {list_operand("tuple")};
@@ -393,6 +419,11 @@ void register_layout_ops(std::vector<OpSpec>& out) {
     };
     out.push_back(std::move(s));
   }
+  // Slices, gathers, concatenations and repeats: every result element is an operand's.
+  for (std::size_t i = first; i < out.size(); ++i)
+    for (const char* copy : {"repeat", "repeat_interleave", "cat", "stack", "split", "chunk", "slice", "select",
+                             "index_select", "index_copy", "getitem"})
+      if (out[i].name == copy) out[i].copies_values = true;
   // The views: their result is the operand's elements moved, values and dtype kept.
   for (std::size_t i = first; i < out.size(); ++i)
     for (const char* view : {"transpose", "permute", "reshape", "flatten", "unsqueeze", "squeeze", "expand"})

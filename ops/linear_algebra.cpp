@@ -1,6 +1,7 @@
 // Linear algebra: matmul (torch.matmul's full rank rules, batch dims broadcast), bmm (3-D,
-// equal batches), linear (x @ w^T + b with w of shape [out, in]). Operands must share one
-// floating or integer dtype: PyTorch does not promote here.
+// equal batches), linear (x @ w^T + b with w of shape [out, in]), grouped_mm (a mixture of
+// experts' per-group products). Operands must share one floating or integer dtype: PyTorch
+// does not promote here.
 #include "ops/op_registration.h"
 
 namespace twin::ops::detail {
@@ -77,6 +78,30 @@ void register_linear_algebra_ops(std::vector<OpSpec>& out) {
       Shape out_shape(x.begin(), x.end() - 1);
       out_shape.push_back(w[0]);
       return {tensor(in[0].dtype, out_shape)};
+    };
+    out.push_back(std::move(s));
+  }
+  {
+    // grouped_mm(x [M, K], w [G, K, N], offsets [G]): row r of x is multiplied by w[g] for the
+    // group g = the number of offsets <= r (with sorted offsets, group g holds rows
+    // offsets[g-1] <= r < offsets[g]); rows past the last offset are 0. torch._grouped_mm's
+    // 2-D x 3-D form and transformers' grouped_mm_fallback (Mixtral's experts).
+    OpSpec s;
+    s.name = "grouped_mm";
+    s.validation = Validation::RandomOnly;  // which matrix a row meets depends on values
+    s.operands = {operand("input"), operand("weight"), operand("offsets")};
+    s.domains = {OperandDomain{}, OperandDomain{}, OperandDomain{OperandDomain::Kind::Index, 0, 0}};
+    s.infer = [](const Types& in, const Attributes&) -> Types {
+      const Shape &x = in[0].shape, &w = in[1].shape, &offs = in[2].shape;
+      if (x.size() != 2 || w.size() != 3 || offs.size() != 1)
+        fail("grouped_mm", "expects input [M, K], weight [G, K, N], offsets [G], got " + shape_string(x) + ", " +
+                               shape_string(w) + ", " + shape_string(offs));
+      if (x[1] != w[1]) fail("grouped_mm", "input " + shape_string(x) + " and weight " + shape_string(w) + " cannot be multiplied");
+      if (offs[0] != w[0]) fail("grouped_mm", std::to_string(offs[0]) + " offsets for " + std::to_string(w[0]) + " groups");
+      if (in[2].dtype != DType::I64 && in[2].dtype != DType::I32) fail("grouped_mm", "offsets must be i32 or i64");
+      same_dtype("grouped_mm", {in[0], in[1]});
+      if (!is_floating(in[0].dtype)) fail("grouped_mm", "needs a floating dtype");
+      return {tensor(in[0].dtype, {x[0], w[2]})};
     };
     out.push_back(std::move(s));
   }

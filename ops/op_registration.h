@@ -19,6 +19,7 @@ void register_other_ops(std::vector<OpSpec>& out);
 
 using Shape = std::vector<std::int64_t>;
 using Types = std::vector<TensorType>;
+using InferFn = std::function<Types(const Types&, const Attributes&)>;
 
 [[noreturn]] void fail(const std::string& op, const std::string& why);
 
@@ -51,6 +52,9 @@ CanonicalizeFn sorted_dims_from_end(std::string name);
 CanonicalizeFn ordered_dims_from_end(std::string first, std::string second);
 // An `ints` shape attribute replaced by the result's shape (reshape, expand: no -1 left).
 CanonicalizeFn shape_from_result(std::string name);
+// A `dtype` attribute that changes nothing (softmax(x, dtype=f32) of an f32 x, sum of an i64
+// with dtype=i64) is set to none: `infer` gives the same result type without it.
+CanonicalizeFn redundant_dtype(InferFn infer);
 // Each piece in turn.
 CanonicalizeFn all_of(std::vector<CanonicalizeFn> pieces);
 IdentityFn same_shape();   // the result has the first operand's shape (and dtype)

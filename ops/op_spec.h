@@ -103,8 +103,11 @@ struct OpSpec {
   // Elementwise arithmetic: the result at each position depends only on the operands at that
   // position (after broadcasting). Python numbers in, a python number out.
   bool elementwise = false;
-  // split and chunk: the result is a tuple of tensors (even of one), read with getitem.
+  // split, chunk, topk, sort: the result is a tuple of tensors (even of one), read with getitem.
   bool multi_output = false;
+  // split and chunk: each output is a slice of the input along `dim`, consecutive (graph
+  // lowering writes them as slices).
+  bool outputs_are_slices = false;
   bool commutative = false;  // f(a, b) = f(b, a) for two operands (add, mul)
   // Each result element depends only on the operand elements at its position: elementwise
   // arithmetic, casts, copies (contiguous, clone, detach). Set for every elementwise op.
@@ -113,6 +116,10 @@ struct OpSpec {
   // (reshape, transpose, squeeze, expand, contiguous...): what holds of the operand's values
   // (an index domain, a mask) holds of the result's.
   bool rearranges = false;
+  // Every result element is an element of an operand, bit for bit: slices, gathers,
+  // concatenations, repeats, `where` (and every op that `rearranges`). A value computed only
+  // by such ops from stored tensors holds the stored bits (check/tensor_values.h).
+  bool copies_values = false;
   // Ops a port writes by mistake in this one's place (sum for mean, tril for triu): the
   // mutations bench/mutants derives, and the near misses a gap diagnosis may name.
   std::vector<std::string> confusable;

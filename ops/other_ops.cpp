@@ -1,6 +1,7 @@
 // The other ops of Llama-family graphs: embedding, where, masked_fill, triu/tril, cast,
-// constructors (zeros ones full arange), layer_norm, scaled_dot_product_attention and the
-// identities contiguous clone detach.
+// constructors (zeros ones full arange), layer_norm, scaled_dot_product_attention, the
+// identities contiguous clone detach, and the data-dependent ops of mixture-of-experts routing
+// (topk, sort, histc).
 #include "ops/op_registration.h"
 
 #include <cmath>
@@ -63,6 +64,7 @@ void register_other_ops(std::vector<OpSpec>& out) {
   {
     OpSpec s;
     s.name = "embedding";
+    s.copies_values = true;
     s.validation = Validation::RandomOnly;  // a gather by data-dependent indices
     s.operands = {operand("weight"), operand("indices")};
     s.domains = {OperandDomain{}, OperandDomain{Kind::Index, 0, 0}};
@@ -79,6 +81,7 @@ void register_other_ops(std::vector<OpSpec>& out) {
   {
     OpSpec s;
     s.name = "where";
+    s.copies_values = true;
     s.operands = {operand("condition"), operand("input"), operand("other")};
     s.domains = {OperandDomain{Kind::BoolMask}, OperandDomain{}, OperandDomain{}};
     s.infer = [](const Types& in, const Attributes&) -> Types {
@@ -184,11 +187,23 @@ void register_other_ops(std::vector<OpSpec>& out) {
     OpSpec s;
     s.name = "scaled_dot_product_attention";
     s.operands = {operand("query"), operand("key"), operand("value"), operand("attn_mask", true)};
-    s.attributes = {with_default("is_causal", AttrKind::Bool, bool_value(false)), optional_attr("scale", AttrKind::Float)};
+    s.attributes = {with_default("is_causal", AttrKind::Bool, bool_value(false)), optional_attr("scale", AttrKind::Float),
+                    with_default("enable_gqa", AttrKind::Bool, bool_value(false))};
     s.domains = {OperandDomain{}, OperandDomain{}, OperandDomain{}, OperandDomain{Kind::BoolMask}};
     s.infer = [](const Types& in, const Attributes& a) -> Types {
       const std::string op = "scaled_dot_product_attention";
-      const TensorType &q = in[0], &k = in[1], &v = in[2];
+      const TensorType& q = in[0];
+      TensorType k = in[1], v = in[2];
+      // Grouped-query attention: key and value have fewer heads (dim -3), each shared by
+      // q_heads / kv_heads query heads, as if repeat_interleave'd.
+      if (attr_bool(a, "enable_gqa") && q.rank() >= 3 && k.rank() >= 3 && v.rank() >= 3) {
+        std::int64_t hq = q.shape[q.rank() - 3], hk = k.shape[k.rank() - 3], hv = v.shape[v.rank() - 3];
+        if (hk == 0 || hv == 0 || hq % hk != 0 || hq % hv != 0)
+          fail(op, "with enable_gqa, the query's heads (" + std::to_string(hq) + ") must be a multiple of the key's (" +
+                       std::to_string(hk) + ") and the value's (" + std::to_string(hv) + ")");
+        k.shape[k.rank() - 3] = hq;
+        v.shape[v.rank() - 3] = hq;
+      }
       for (int i = 0; i < 3; ++i)
         if (in[i].rank() < 2) fail(op, "query, key and value must be at least 2-D");
       if (!is_floating(q.dtype) || k.dtype != q.dtype || v.dtype != q.dtype)
@@ -219,6 +234,66 @@ void register_other_ops(std::vector<OpSpec>& out) {
   out.push_back(identity("contiguous"));
   out.push_back(identity("clone"));
   out.push_back(identity("detach"));
+  {
+    // topk(x, k, dim, largest, sorted) -> (values, indices i64): the k largest (smallest)
+    // along dim.
+    OpSpec s;
+    s.name = "topk";
+    s.multi_output = true;
+    s.validation = Validation::RandomOnly;  // an order, not arithmetic
+    s.operands = {operand("input")};
+    s.attributes = {required("k", AttrKind::Int), with_default("dim", AttrKind::Int, int_value(-1)),
+                    with_default("largest", AttrKind::Bool, bool_value(true)),
+                    with_default("sorted", AttrKind::Bool, bool_value(true))};
+    s.infer = [](const Types& in, const Attributes& a) -> Types {
+      TensorType x = tensor(in[0].dtype, in[0].shape);
+      std::int64_t dim = wrap_dim("topk", attr_int(a, "dim"), x.rank()), k = attr_int(a, "k");
+      std::int64_t size = x.rank() == 0 ? 1 : x.shape[dim];
+      if (k < 0 || k > size) fail("topk", "k (" + std::to_string(k) + ") is out of range for a dim of size " + std::to_string(size));
+      if (x.dtype == DType::Bool) fail("topk", "not implemented for bool");
+      if (x.rank() > 0) x.shape[dim] = k;
+      return {x, tensor(DType::I64, x.shape)};
+    };
+    s.canonicalize = dims_from_end({"dim"});
+    s.confusable = {"sort"};
+    out.push_back(std::move(s));
+  }
+  {
+    // sort(x, dim, descending, stable) -> (values, indices i64).
+    OpSpec s;
+    s.name = "sort";
+    s.multi_output = true;
+    s.validation = Validation::RandomOnly;
+    s.operands = {operand("input")};
+    s.attributes = {with_default("dim", AttrKind::Int, int_value(-1)), with_default("descending", AttrKind::Bool, bool_value(false)),
+                    with_default("stable", AttrKind::Bool, bool_value(false))};
+    s.infer = [](const Types& in, const Attributes& a) -> Types {
+      TensorType x = tensor(in[0].dtype, in[0].shape);
+      wrap_dim("sort", attr_int(a, "dim"), x.rank());
+      return {x, tensor(DType::I64, x.shape)};
+    };
+    s.canonicalize = dims_from_end({"dim"});
+    s.confusable = {"topk"};
+    out.push_back(std::move(s));
+  }
+  {
+    // histc(x, bins, min, max): counts of x in `bins` equal bins over [min, max] (min = max:
+    // over the data's range), in x's floating dtype.
+    OpSpec s;
+    s.name = "histc";
+    s.validation = Validation::RandomOnly;
+    s.operands = {operand("input")};
+    s.attributes = {with_default("bins", AttrKind::Int, int_value(100)), with_default("min", AttrKind::Float, int_value(0)),
+                    with_default("max", AttrKind::Float, int_value(0))};
+    s.infer = [](const Types& in, const Attributes& a) -> Types {
+      if (!is_floating(in[0].dtype)) fail("histc", "needs a floating dtype, got " + std::string(dtype_name(in[0].dtype)));
+      std::int64_t bins = attr_int(a, "bins");
+      if (bins <= 0) fail("histc", "bins must be > 0");
+      if (attr_double(a, "min") > attr_double(a, "max")) fail("histc", "max must be larger than min");
+      return {tensor(in[0].dtype, {bins})};
+    };
+    out.push_back(std::move(s));
+  }
 }
 
 }  // namespace twin::ops::detail

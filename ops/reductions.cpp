@@ -1,5 +1,6 @@
 // Reductions: sum mean amax over `dim` (one dim or a list; none or [] reduces every dim),
-// with `keepdim`; softmax and log_softmax along one `dim`, optionally computing in `dtype`.
+// with `keepdim`; softmax and log_softmax along one `dim`, optionally computing in `dtype`;
+// cumsum, the running sum along one `dim`.
 #include "ops/op_registration.h"
 
 #include <map>
@@ -82,12 +83,29 @@ void register_reduction_ops(std::vector<OpSpec>& out) {
       {"log_softmax", {"softmax"}}};
   for (const char* name : {"sum", "mean", "amax"}) {
     out.push_back(reduction(name));
-    out.back().canonicalize = sorted_dims_from_end("dim");
+    out.back().canonicalize = all_of({sorted_dims_from_end("dim"), redundant_dtype(out.back().infer)});
     out.back().confusable = confusable.at(name);
+  }
+  {
+    // cumsum(x, dim, dtype): the shape kept; integers and bools sum as i64 unless `dtype`.
+    OpSpec s;
+    s.name = "cumsum";
+    s.operands = {operand("input")};
+    s.attributes = {required("dim", AttrKind::Int), optional_attr("dtype", AttrKind::DType)};
+    s.infer = [](const Types& in, const Attributes& a) -> Types {
+      TensorType out = tensor(in[0].dtype, in[0].shape);
+      wrap_dim("cumsum", attr_int(a, "dim"), out.rank());
+      if (auto d = attr_opt_dtype(a, "dtype")) out.dtype = *d;
+      else if (!is_floating(out.dtype)) out.dtype = DType::I64;
+      return {out};
+    };
+    s.canonicalize = all_of({dims_from_end({"dim"}), redundant_dtype(s.infer)});
+    s.confusable = {"sum"};
+    out.push_back(std::move(s));
   }
   for (const char* name : {"softmax", "log_softmax"}) {
     out.push_back(softmax_like(name));
-    out.back().canonicalize = dims_from_end({"dim"});
+    out.back().canonicalize = all_of({dims_from_end({"dim"}), redundant_dtype(out.back().infer)});
     out.back().confusable = confusable.at(name);
   }
 }

@@ -82,6 +82,19 @@ CanonicalizeFn shape_from_result(std::string name) {
   return [name = std::move(name)](const Types&, const TensorType& result, Attributes& a) { a[name] = AttrValue{result.shape}; };
 }
 
+CanonicalizeFn redundant_dtype(InferFn infer) {
+  return [infer = std::move(infer)](const Types& operands, const TensorType& result, Attributes& a) {
+    if (!has_attr(a, "dtype")) return;
+    Attributes without = a;
+    without["dtype"] = AttrValue{};
+    try {
+      Types out = infer(operands, without);
+      if (out.size() == 1 && out[0].dtype == result.dtype) a = std::move(without);
+    } catch (const ShapeError&) {
+    }
+  };
+}
+
 CanonicalizeFn all_of(std::vector<CanonicalizeFn> pieces) {
   return [pieces = std::move(pieces)](const Types& operands, const TensorType& result, Attributes& a) {
     for (const auto& piece : pieces) piece(operands, result, a);
@@ -246,6 +259,7 @@ std::vector<OpSpec> build_registry() {
   // the rules themselves can rely on every attribute being present and of its kind.
   for (OpSpec& spec : ops) {
     spec.per_element = spec.per_element || spec.elementwise;
+    spec.copies_values = spec.copies_values || spec.rearranges;
     auto raw = std::move(spec.infer);
     OpSpec copy = spec;  // without infer: the signature only
     spec.infer = [raw = std::move(raw), copy = std::move(copy)](const std::vector<TensorType>& operands,

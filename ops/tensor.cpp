@@ -6,6 +6,7 @@
 
 #include "ops/backend_loader.h"
 
+#include <cctype>
 #include <sstream>
 #include <stdexcept>
 
@@ -78,6 +79,21 @@ bool has_kernel(std::string_view name) {
 
 std::vector<std::string> kernel_names() { return tensor_backend().op_names(); }
 
+namespace {
+thread_local Numerics tls_numerics = Numerics::Libtorch;
+}
+
+Numerics numerics_for_torch_version(const std::string& version) {
+  std::size_t digits = 0;
+  while (digits < version.size() && std::isdigit(static_cast<unsigned char>(version[digits]))) ++digits;
+  if (digits == 0 || digits > 4) return Numerics::Libtorch;
+  return std::stoi(version.substr(0, digits)) >= 2 ? Numerics::PyTorch2 : Numerics::Libtorch;
+}
+
+Numerics current_numerics() { return tls_numerics; }
+NumericsScope::NumericsScope(Numerics numerics) : saved_(tls_numerics) { tls_numerics = numerics; }
+NumericsScope::~NumericsScope() { tls_numerics = saved_; }
+
 std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& operands, const Attributes& attributes) {
   const OpSpec* spec = find_op(name);
   if (!spec || !tensor_backend().evaluates(spec->name)) throw std::invalid_argument("unknown op: " + std::string(name));
@@ -92,7 +108,7 @@ std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& o
                      std::to_string(spec->operands.size()) + " operands, got " + std::to_string(operands.size()));
   Attributes completed = complete_attributes(*spec, attributes);
   for (const Tensor& t : operands) backend_for(t);
-  return tensor_backend().evaluate(spec->name, operands, completed, spec->elementwise);
+  return tensor_backend().evaluate(spec->name, operands, completed, spec->elementwise, tls_numerics);
 }
 
 double l2_distance(const Tensor& a, const Tensor& b) {

@@ -51,8 +51,39 @@ class Tensor {
 Tensor random_tensor(const TensorType& type, const OperandDomain& domain, std::uint64_t seed,
                      std::int64_t index_bound = 0);
 
+// Whose CPU kernels' rounding an evaluation reproduces. The values agree in real arithmetic;
+// the last bits differ, and a replay within 1e-6 (f32) or 1e-2 (bf16) needs the right ones.
+//   - Libtorch: the linked libtorch's own kernels (Debian's 1.13: reference BLAS for f32
+//     products, a bf16 matmul rounded in between, bf16 elementwise ops rounded per step).
+//     The numerics of graphs captured with torch 1.x, replayed bit for bit.
+//   - PyTorch2: what PyTorch 2's CPU wheels compute. f32 products (linear, matmul, bmm)
+//     accumulate each output along the contraction in order, with fused multiply-adds (MKL's
+//     kernels); bf16/f16 products, elementwise ops (opmath) and layer_norm compute in f32 and
+//     round once to the result's dtype. The numerics of graphs captured with torch >= 2.
+// scaled_dot_product_attention has one evaluation (PyTorch 2's CPU kernel) in both: torch 1.x
+// has no such op.
+enum class Numerics { Libtorch, PyTorch2 };
+
+// The numerics of a graph captured with this torch version ("2.11.0", "1.13.1+cpu"): PyTorch2
+// from major version 2 on, else (and for an unknown version) Libtorch.
+Numerics numerics_for_torch_version(const std::string& version);
+
+// The numerics evaluate uses on this thread: Libtorch unless a NumericsScope says otherwise.
+Numerics current_numerics();
+class NumericsScope {
+ public:
+  explicit NumericsScope(Numerics numerics);
+  ~NumericsScope();
+  NumericsScope(const NumericsScope&) = delete;
+  NumericsScope& operator=(const NumericsScope&) = delete;
+
+ private:
+  Numerics saved_;
+};
+
 // Evaluates op `name` on operands (list operands flattened in place) through libtorch, with
-// the same ATen functions PyTorch calls, in the operands' dtypes (bf16 stays bf16).
+// the same ATen functions PyTorch calls, in the operands' dtypes (bf16 stays bf16), rounded
+// as current_numerics() says.
 // Attributes are completed with complete_attributes. Throws ShapeError for operands or
 // attributes libtorch (or the signature) rejects, std::invalid_argument for unknown ops.
 // split and chunk return several tensors, every other op one.

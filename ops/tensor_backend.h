@@ -72,9 +72,9 @@ class TensorBackend {
   virtual std::vector<std::string> op_names() const = 0;
   // Op `name` (registered name) on operands whose count fits its signature, with completed
   // attributes. `elementwise` is the registry's OpSpec::elementwise: python numbers in, a
-  // python number out.
+  // python number out. `numerics`: whose kernels' rounding to reproduce (ops/tensor.h).
   virtual std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& operands,
-                                       const Attributes& attributes, bool elementwise) const = 0;
+                                       const Attributes& attributes, bool elementwise, Numerics numerics) const = 0;
 
   // In float64; a and b have the same shape.
   virtual double l2_distance(const Tensor& a, const Tensor& b) const = 0;
@@ -88,7 +88,7 @@ class TensorBackend {
 // Bump whenever TensorBackend, TensorImpl or TensorBackendModule change in any way (a
 // function added, removed, reordered or re-typed): a module built before the change is then
 // refused with a message instead of being called through a mismatched vtable.
-inline constexpr std::uint32_t kTensorBackendAbiVersion = 2;
+inline constexpr std::uint32_t kTensorBackendAbiVersion = 3;
 
 // A fingerprint of the layouts of the types passed by value or reference across the
 // boundary: a safety net under kTensorBackendAbiVersion, not a replacement for bumping it. It

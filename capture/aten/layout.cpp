@@ -1,7 +1,12 @@
 // ATen's layout ops onto Twin's: views and reshapes (the `_as` forms take the recorded shape),
-// transposes and permutes, slicing and indexing, concatenation, and the splits into several
-// tensors (chunk, split, split_with_sizes, unbind), expand and repeat.
+// transposes and permutes, slicing and indexing (advanced indexing by several index tensors
+// included), writes at indices (index_put, index_copy, slice_scatter, select_scatter),
+// concatenation, the splits into several tensors (chunk, split, split_with_sizes, unbind),
+// expand and repeat, and diff.
 #include "capture/aten/mapping_context.h"
+
+#include <algorithm>
+#include <optional>
 
 namespace twin::capture {
 
@@ -37,7 +42,10 @@ void map_squeeze(MappingContext& c) {
   ops::Attributes at;
   if (auto d = c.arg(1, "dim")) {
     auto dims = ints_of(d, "dim");
-    if (dims.size() != 1) throw Unmappable{"squeeze of several dims"};
+    if (dims.size() != 1) {  // squeeze.dims: the shape the capture recorded
+      c.step("reshape", {c.tensor()}, {{"shape", ints_attr(c.out_shape())}});
+      return;
+    }
     at["dim"] = int_attr(dims[0]);
   }
   c.step("squeeze", {c.tensor()}, at);
@@ -60,26 +68,168 @@ void map_index_select(MappingContext& c) {
   c.step("index_select", {c.tensor(), c.tensor(2, "index")}, {{"dim", int_attr(int_of(c.arg(1, "dim"), "dim"))}});
 }
 
-// x[idx] with one integer index tensor at dim k (the others none):
-// reshape(index_select(x, k, reshape(idx, [-1])), recorded shape).
-void map_index(MappingContext& c) {
-  const AtenValue* list = c.arg(1, "indices");
+// The index tensors of an advanced index (x[i, j], x[:, idx]): the dims they index, which
+// must be adjacent (else PyTorch moves the result's dims to the front), and the tensors.
+struct IndexTensors {
+  std::int64_t first = -1;  // the first indexed dim
+  std::vector<GraphOperand> tensors;
+  std::vector<std::int64_t> broadcast;  // the index tensors' broadcast shape
+};
+
+IndexTensors index_tensors(MappingContext& c, const AtenValue* list) {
   if (!list || !list->is_list()) throw Unmappable{"indices is not a list"};
-  std::int64_t dim = -1;
-  GraphOperand index;
+  IndexTensors out;
+  std::int64_t last = -1;
   for (std::size_t k = 0; k < list->list().size(); ++k) {
     const AtenValue& e = list->list()[k];
     if (e.is_none()) continue;
-    if (dim >= 0) throw Unmappable{"indexing with several index tensors"};
-    index = c.tensor_of(&e, "indices");
-    if (ops::is_floating(c.type_of(index).dtype) || c.type_of(index).dtype == ops::DType::Bool)
-      throw Unmappable{"indexing with a boolean or floating index"};
-    dim = static_cast<std::int64_t>(k);
+    GraphOperand index = c.tensor_of(&e, "indices");
+    const ops::TensorType& type = c.type_of(index);
+    if (ops::is_floating(type.dtype) || type.dtype == ops::DType::Bool)
+      throw Unmappable{"indexing with a boolean or floating index (its result's shape depends on values)"};
+    if (out.first >= 0 && static_cast<std::int64_t>(k) != last + 1) throw Unmappable{"index tensors at dims that are not adjacent"};
+    if (out.first < 0) out.first = static_cast<std::int64_t>(k);
+    last = static_cast<std::int64_t>(k);
+    out.broadcast = out.tensors.empty() ? type.shape : ops::broadcast_shapes(out.broadcast, type.shape);
+    out.tensors.push_back(index);
   }
-  if (dim < 0) throw Unmappable{"indexing with no index tensor"};
-  int flat = c.step("reshape", {index}, {{"shape", ints_attr({-1})}});
-  int picked = c.step("index_select", {c.tensor(), step_result(flat)}, {{"dim", int_attr(dim)}});
+  if (out.tensors.empty()) throw Unmappable{"indexing with no index tensor"};
+  return out;
+}
+
+// Several index tensors on dims k..k+n-1 of x: those dims merged into one, and the tensors
+// into one linear index over it (negative indices wrapped first, as PyTorch does). Returns
+// the merged operand and the flat linear index (a vector); `merged` is x's shape with the
+// dims merged.
+std::pair<GraphOperand, GraphOperand> linear_index(MappingContext& c, GraphOperand x, const IndexTensors& idx,
+                                                   std::vector<std::int64_t>& merged) {
+  const std::vector<std::int64_t>& shape = c.type_of(x).shape;
+  std::size_t k = static_cast<std::size_t>(idx.first), n = idx.tensors.size();
+  if (k + n > shape.size()) throw Unmappable{"more index tensors than dims"};
+  if (n == 1) {
+    merged = shape;
+    int flat = c.step("reshape", {idx.tensors[0]}, {{"shape", ints_attr({-1})}});
+    return {x, step_result(flat)};
+  }
+  std::int64_t size = 1;
+  for (std::size_t i = k; i < k + n; ++i) size *= shape[i];
+  merged.assign(shape.begin(), shape.begin() + static_cast<std::ptrdiff_t>(k));
+  merged.push_back(size);
+  merged.insert(merged.end(), shape.begin() + static_cast<std::ptrdiff_t>(k + n), shape.end());
+  int flat_x = c.step("reshape", {x}, {{"shape", ints_attr(merged)}});
+  std::optional<GraphOperand> linear;
+  std::int64_t stride = size;
+  for (std::size_t i = 0; i < n; ++i) {
+    stride /= shape[k + i];
+    GraphOperand dim_size{GraphOperand::Kind::Scalar, {}, 0, 0, static_cast<double>(shape[k + i]), true};
+    GraphOperand zero{GraphOperand::Kind::Scalar, {}, 0, 0, 0, true};
+    int negative = c.step("lt", {idx.tensors[i], zero});
+    int wrapped = c.step("add", {idx.tensors[i], dim_size});
+    int index = c.step("where", {step_result(negative), step_result(wrapped), idx.tensors[i]});
+    GraphOperand term = step_result(index);
+    if (stride != 1) {
+      GraphOperand factor{GraphOperand::Kind::Scalar, {}, 0, 0, static_cast<double>(stride), true};
+      term = step_result(c.step("mul", {term, factor}));
+    }
+    linear = linear ? step_result(c.step("add", {*linear, term})) : term;
+  }
+  int flat = c.step("reshape", {*linear}, {{"shape", ints_attr({-1})}});
+  return {step_result(flat_x), step_result(flat)};
+}
+
+// x[i0, i1, ...] with integer index tensors on adjacent dims k..: an index_select over the
+// merged dims, reshaped to the recorded shape.
+void map_index(MappingContext& c) {
+  GraphOperand x = c.tensor();
+  IndexTensors idx = index_tensors(c, c.arg(1, "indices"));
+  std::vector<std::int64_t> merged;
+  auto [source, flat] = linear_index(c, x, idx, merged);
+  int picked = c.step("index_select", {source, flat}, {{"dim", int_attr(idx.first)}});
   c.step("reshape", {step_result(picked)}, {{"shape", ints_attr(c.out_shape())}});
+}
+
+// x[i0, ...] = values (index_put, accumulate=False): index_copy over the merged dims of the
+// values broadcast to the indexed shape and cast to x's dtype.
+void map_index_put(MappingContext& c) {
+  GraphOperand x = c.tensor();
+  if (auto acc = c.arg(3, "accumulate"); acc && !(acc->is_bool() && !acc->bool_value()))
+    throw Unmappable{"index_put with accumulate=True"};
+  IndexTensors idx = index_tensors(c, c.arg(1, "indices"));
+  const ops::TensorType& type = c.type_of(x);
+  std::vector<std::int64_t> merged;
+  auto [target, flat] = linear_index(c, x, idx, merged);
+  std::size_t k = static_cast<std::size_t>(idx.first), n = idx.tensors.size();
+  std::vector<std::int64_t> indexed(type.shape.begin(), type.shape.begin() + static_cast<std::ptrdiff_t>(k));
+  indexed.insert(indexed.end(), idx.broadcast.begin(), idx.broadcast.end());
+  indexed.insert(indexed.end(), type.shape.begin() + static_cast<std::ptrdiff_t>(k + n), type.shape.end());
+  std::int64_t count = 1;
+  for (auto d : idx.broadcast) count *= d;
+  std::vector<std::int64_t> source_shape = merged;
+  source_shape[k] = count;
+  int cast = c.step("cast", {c.operand(2, "values")}, {{"dtype", dtype_attr(type.dtype)}});
+  int spread = c.step("expand", {step_result(cast)}, {{"shape", ints_attr(indexed)}});
+  int source = c.step("reshape", {step_result(spread)}, {{"shape", ints_attr(source_shape)}});
+  int written = c.step("index_copy", {target, flat, step_result(source)}, {{"dim", int_attr(idx.first)}});
+  c.step("reshape", {step_result(written)}, {{"shape", ints_attr(type.shape)}});
+}
+
+void map_index_copy(MappingContext& c) {
+  c.step("index_copy", {c.tensor(), c.tensor(2, "index"), c.tensor(3, "source")}, {{"dim", int_attr(int_of(c.arg(1, "dim"), "dim"))}});
+}
+
+// slice_scatter(x, src, dim, start, end, step=1): x with [start, end) along dim replaced by
+// src, as the concatenation of the pieces; select_scatter(x, src, dim, index) likewise.
+void map_scatter_slice(MappingContext& c) {
+  GraphOperand x = c.tensor(), src = c.tensor(1, "src");
+  const ops::TensorType& type = c.type_of(x);
+  bool select = c.op() == "select_scatter";
+  std::int64_t dim = c.arg(2, "dim") ? int_of(c.arg(2, "dim"), "dim") : 0;
+  std::int64_t rank = type.rank();
+  if (dim < -rank || dim >= rank) throw Unmappable{"dim out of range"};
+  if (dim < 0) dim += rank;
+  std::int64_t size = type.shape[static_cast<std::size_t>(dim)], start = 0, end = size;
+  if (select) {
+    start = int_of(c.arg(3, "index"), "index");
+    if (start < 0) start += size;
+    end = start + 1;
+    src = step_result(c.step("unsqueeze", {src}, {{"dim", int_attr(dim)}}));
+  } else {
+    if (auto st = c.arg(5, "step"); st && int_of(st, "step") != 1) throw Unmappable{"slice_scatter with a step"};
+    if (auto s0 = c.arg(3, "start")) start = int_of(s0, "start");
+    if (auto e0 = c.arg(4, "end")) end = int_of(e0, "end");
+    if (start < 0) start += size;
+    if (end < 0) end += size;
+    start = std::clamp<std::int64_t>(start, 0, size);
+    end = std::clamp<std::int64_t>(end, start, size);
+  }
+  std::vector<GraphOperand> pieces;
+  auto piece = [&](std::int64_t a, std::int64_t b) {
+    if (a < b)
+      pieces.push_back(step_result(c.step("slice", {x}, {{"dim", int_attr(dim)}, {"start", int_attr(a)}, {"end", int_attr(b)}, {"step", int_attr(1)}})));
+  };
+  piece(0, start);
+  pieces.push_back(src);
+  piece(end, size);
+  c.step("cat", pieces, {{"dim", int_attr(dim)}});
+}
+
+// diff(x, n, dim, prepend, append): n times, the next element minus this one along dim.
+void map_diff(MappingContext& c) {
+  GraphOperand x = c.tensor();
+  if (c.type_of(x).dtype == ops::DType::Bool) throw Unmappable{"diff of a bool tensor (a logical xor)"};
+  std::int64_t n = c.arg(1, "n") ? int_of(c.arg(1, "n"), "n") : 1;
+  std::int64_t dim = c.arg(2, "dim") ? int_of(c.arg(2, "dim"), "dim") : -1;
+  if (n < 1 || n > 16) throw Unmappable{"diff with n = " + std::to_string(n)};
+  std::vector<GraphOperand> parts;
+  if (is_tensor(c.arg(3, "prepend"))) parts.push_back(c.tensor(3, "prepend"));
+  parts.push_back(x);
+  if (is_tensor(c.arg(4, "append"))) parts.push_back(c.tensor(4, "append"));
+  GraphOperand cur = parts.size() == 1 ? x : step_result(c.step("cat", parts, {{"dim", int_attr(dim)}}));
+  for (std::int64_t i = 0; i < n; ++i) {
+    int next = c.step("slice", {cur}, {{"dim", int_attr(dim)}, {"start", int_attr(1)}, {"step", int_attr(1)}});
+    int here = c.step("slice", {cur}, {{"dim", int_attr(dim)}, {"start", int_attr(0)}, {"end", int_attr(-1)}, {"step", int_attr(1)}});
+    cur = step_result(c.step("sub", {step_result(next), step_result(here)}));
+  }
 }
 
 // cat, concat, concatenate, stack: one list of tensors.
@@ -152,11 +302,16 @@ void register_layout_mappings(std::vector<AtenMapping>& out) {
   add_mapping(out, {"t"}, {"transpose", "contiguous"}, map_t);
   add_mapping(out, {"permute"}, {"permute"}, map_permute);
   add_mapping(out, {"unsqueeze"}, {"unsqueeze"}, map_unsqueeze);
-  add_mapping(out, {"squeeze"}, {"squeeze"}, map_squeeze);
+  add_mapping(out, {"squeeze"}, {"squeeze", "reshape"}, map_squeeze);
   add_mapping(out, {"slice"}, {"slice"}, map_slice);
   add_mapping(out, {"select"}, {"select"}, map_select);
   add_mapping(out, {"index_select"}, {"index_select"}, map_index_select);
-  add_mapping(out, {"index"}, {"reshape", "index_select"}, map_index);
+  add_mapping(out, {"index", "_unsafe_index"}, {"reshape", "index_select", "lt", "add", "where", "mul"}, map_index);
+  add_mapping(out, {"index_put", "_unsafe_index_put"},
+              {"reshape", "lt", "add", "where", "mul", "cast", "expand", "index_copy"}, map_index_put);
+  add_mapping(out, {"index_copy"}, {"index_copy"}, map_index_copy);
+  add_mapping(out, {"slice_scatter", "select_scatter"}, {"slice", "unsqueeze", "cat"}, map_scatter_slice);
+  add_mapping(out, {"diff"}, {"cat", "slice", "sub"}, map_diff);
   add_mapping(out, {"cat", "concat", "concatenate"}, {"cat"}, map_cat);
   add_mapping(out, {"stack"}, {"stack"}, map_cat);
   add_mapping(out, {"chunk"}, {"chunk"}, map_chunk);
@@ -172,6 +327,13 @@ void register_layout_mappings(std::vector<AtenMapping>& out) {
   add_mapping(out, {"expand_as"}, {"expand"}, map_expand_as);
   add_mapping(out, {"repeat"}, {"repeat"}, map_repeat);
   add_mapping(out, {"repeat_interleave"}, {"repeat_interleave"}, map_repeat_interleave);
+  // The views: their results share the input's storage (an in-place write into one is a write
+  // into the other).
+  for (auto& m : out)
+    for (const char* view : {"view", "_unsafe_view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "transpose",
+                             "swapaxes", "t", "permute", "unsqueeze", "squeeze", "slice", "select", "chunk", "split",
+                             "split_with_sizes", "unsafe_split", "unbind", "expand", "expand_as"})
+      if (m.aten_name == view) m.view = true;
 }
 
 }  // namespace twin::capture

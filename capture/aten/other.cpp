@@ -1,9 +1,11 @@
-// ATen's other ops onto Twin's: copies (clone, detach, eval-mode dropout), casts in their many
-// spellings (to, _to_copy, type_as, x.float()), tensors created from sizes (full, zeros, ones,
-// their `_like` forms, arange), masks (triu, tril, masked_fill, where), embedding, layer_norm and
-// scaled_dot_product_attention.
+// ATen's other ops onto Twin's: copies (clone, detach, eval-mode dropout, copy_ into a
+// tensor), casts in their many spellings (to, _to_copy, type_as, x.float()), tensors created
+// from sizes (full, zeros, ones, empty, their `_like` and `new_` forms, fill_, arange), masks
+// (triu, tril, masked_fill, where), embedding, layer_norm, scaled_dot_product_attention, and
+// topk, sort and histc.
 #include "capture/aten/mapping_context.h"
 
+#include <cmath>
 #include <map>
 
 namespace twin::capture {
@@ -13,7 +15,21 @@ namespace {
 void map_identity(MappingContext& c) { c.step(c.op(), {c.tensor()}); }
 
 // alias, lift_fresh, dropout in eval mode, ...: a copy of the input.
-void map_copy(MappingContext& c) { c.step("clone", {c.tensor(0, "input")}); }
+void map_copy(MappingContext& c) {
+  if (c.op().find("dropout") != std::string::npos) {
+    const AtenValue *p = c.arg(1, "p"), *train = c.arg(2, "train");
+    bool on = train && train->is_bool() && train->bool_value() && !(is_number(p) && p->number() == 0);
+    if (on) throw Unmappable{"dropout in training mode"};
+  }
+  c.step("clone", {c.tensor(0, "input")});
+}
+
+// copy(self, src) (copy_ in place): src cast to self's dtype and broadcast to its shape.
+void map_copy_into(MappingContext& c) {
+  const ops::TensorType& type = c.type_of(c.tensor());
+  int cast = c.step("cast", {c.operand(1, "src")}, {{"dtype", dtype_attr(type.dtype)}});
+  c.step("expand", {step_result(cast)}, {{"shape", ints_attr(type.shape)}});
+}
 
 // to(self, dtype, ...), to(self, device, dtype, ...), to(self, other, ...), type(self, dtype),
 // _to_copy(self, dtype=...). A move to another device keeps the recorded dtype.
@@ -50,15 +66,19 @@ void map_cast_method(MappingContext& c) {
   c.step("cast", {c.tensor()}, {{"dtype", dtype_attr(dtypes.at(c.op()))}});
 }
 
-// full, zeros, ones and their `_like` forms. The recorded dtype decides: it is what PyTorch
-// chose, its default dtype included.
+// full, zeros, ones, empty, their `_like` and `new_` forms, scalar_tensor, fill_ and zero_. The
+// recorded shape and dtype decide: they are what PyTorch chose, its default dtype included.
+// `empty` has no defined values; Twin gives zeros, one of the values it may hold.
 void map_filled(MappingContext& c) {
-  const std::string& op = c.op();
-  bool like = op.size() > 5 && op.substr(op.size() - 5) == "_like";
-  std::string base = like ? op.substr(0, op.size() - 5) : op;
-  ops::Attributes at{{"shape", ints_attr(like ? c.out_shape() : ints_of(c.arg(0, "size"), "size"))}};
+  std::string base = c.op();
+  if (base.size() > 5 && base.substr(base.size() - 5) == "_like") base.resize(base.size() - 5);
+  if (base.rfind("new_", 0) == 0) base = base.substr(4);
+  if (base == "empty" || base == "zero" || base == "empty_strided") base = "zeros";
+  if (base == "scalar_tensor" || base == "fill") base = "full";
+  ops::Attributes at{{"shape", ints_attr(c.out_shape())}};
   if (base == "full") {
-    const AtenValue* f = c.arg(1, "fill_value");
+    std::size_t at_index = c.op() == "scalar_tensor" ? 0 : c.op() == "new_full" ? 2 : 1;
+    const AtenValue* f = c.arg(at_index, c.op() == "scalar_tensor" ? "s" : c.op() == "fill" ? "value" : "fill_value");
     if (!is_number(f) && !(f && f->is_bool())) throw Unmappable{"fill_value is not a number"};
     at["fill_value"] = f->is_bool() ? int_attr(f->bool_value() ? 1 : 0) : number_attr(*f);
   }
@@ -118,14 +138,81 @@ void map_layer_norm(MappingContext& c) {
   c.step("layer_norm", operands, at);
 }
 
+// scaled_dot_product_attention, normalized to one form: the default scale is written out,
+// `is_causal` becomes its explicit mask
+// (tril of ones [L, S], bool) and `enable_gqa` with fewer key/value heads becomes
+// repeat_interleave of keys and values over the heads, so the op that reaches Twin always has
+// is_causal and enable_gqa false, and one declaration of its meaning (stdlib/attention.rules)
+// covers every spelling. (With both a mask and is_causal, the op stays as written: PyTorch
+// rejects it, and so does Twin's evaluation.)
 void map_attention(MappingContext& c) {
-  std::vector<GraphOperand> operands{c.tensor(0, "query"), c.tensor(1, "key"), c.tensor(2, "value")};
-  if (is_tensor(c.arg(3, "attn_mask"))) operands.push_back(c.tensor(3, "attn_mask"));
+  GraphOperand q = c.tensor(0, "query"), k = c.tensor(1, "key"), v = c.tensor(2, "value");
+  bool has_mask = is_tensor(c.arg(3, "attn_mask"));
   if (auto p = c.arg(4, "dropout_p"); p && !(is_number(p) && p->number() == 0)) throw Unmappable{"attention dropout"};
+  bool causal = false, gqa = false;
+  if (auto b = c.arg(5, "is_causal"); b && b->is_bool()) causal = b->bool_value();
+  if (auto g = c.arg(7, "enable_gqa"); g && g->is_bool()) gqa = g->bool_value();
   ops::Attributes at;
-  if (auto causal = c.arg(5, "is_causal"); causal && causal->is_bool()) at["is_causal"] = ops::AttrValue{causal->bool_value()};
+  const ops::TensorType &qt = c.type_of(q), &kt = c.type_of(k), &vt = c.type_of(v);
+  // The default scale written out, as PyTorch computes it: 1 / sqrt(E) in double.
   if (auto s = c.arg(6, "scale"); is_number(s)) at["scale"] = number_attr(*s);
+  else if (qt.rank() >= 1 && qt.shape.back() > 0)
+    at["scale"] = ops::AttrValue{Rational(1.0 / std::sqrt(static_cast<double>(qt.shape.back())))};
+  if (gqa && qt.rank() >= 3 && kt.rank() >= 3 && vt.rank() >= 3) {
+    std::int64_t hq = qt.shape[qt.rank() - 3], hk = kt.shape[kt.rank() - 3], hv = vt.shape[vt.rank() - 3];
+    if (hk > 0 && hk == hv && hq % hk == 0) {
+      if (hq != hk) {
+        ops::Attributes repeat{{"repeats", int_attr(hq / hk)}, {"dim", int_attr(-3)}};
+        k = step_result(c.step("repeat_interleave", {k}, repeat));
+        v = step_result(c.step("repeat_interleave", {v}, repeat));
+      }
+      gqa = false;
+    }
+  }
+  std::vector<GraphOperand> operands{q, k, v};
+  if (has_mask) operands.push_back(c.tensor(3, "attn_mask"));
+  if (causal && !has_mask && qt.rank() >= 2 && kt.rank() >= 2) {
+    int ones = c.step("ones", {}, {{"shape", ints_attr({qt.shape[qt.rank() - 2], kt.shape[kt.rank() - 2]})},
+                                   {"dtype", dtype_attr(ops::DType::Bool)}});
+    operands.push_back(step_result(c.step("tril", {step_result(ones)}, {{"diagonal", int_attr(0)}})));
+    causal = false;
+  }
+  if (causal) at["is_causal"] = ops::AttrValue{true};
+  if (gqa) at["enable_gqa"] = ops::AttrValue{true};
   c.step("scaled_dot_product_attention", operands, at);
+}
+
+// topk(self, k, dim=-1, largest=True, sorted=True) -> (values, indices).
+void map_topk(MappingContext& c) {
+  ops::Attributes at{{"k", int_attr(int_of(c.arg(1, "k"), "k"))}};
+  if (auto d = c.arg(2, "dim")) at["dim"] = int_attr(int_of(d, "dim"));
+  for (auto [i, name] : {std::pair<std::size_t, const char*>{3, "largest"}, {4, "sorted"}})
+    if (auto b = c.arg(i, name); b && b->is_bool()) at[name] = ops::AttrValue{b->bool_value()};
+  c.step("topk", {c.tensor()}, at);
+  c.result(0, 0);
+  c.result(0, 1);
+}
+
+// sort(self, dim=-1, descending=False) and sort.stable(self, *, stable, dim, descending).
+void map_sort(MappingContext& c) {
+  ops::Attributes at;
+  const AtenCall& call = c.call();
+  bool stable_form = call.overload == "stable" || call.kwargs.count("stable");
+  if (auto d = stable_form ? c.arg(2, "dim") : c.arg(1, "dim")) at["dim"] = int_attr(int_of(d, "dim"));
+  if (auto b = stable_form ? c.arg(3, "descending") : c.arg(2, "descending"); b && b->is_bool()) at["descending"] = ops::AttrValue{b->bool_value()};
+  if (auto st = c.arg(1, "stable"); stable_form && st && st->is_bool()) at["stable"] = ops::AttrValue{st->bool_value()};
+  c.step("sort", {c.tensor()}, at);
+  c.result(0, 0);
+  c.result(0, 1);
+}
+
+// histc(self, bins=100, min=0, max=0).
+void map_histc(MappingContext& c) {
+  ops::Attributes at;
+  if (auto b = c.arg(1, "bins")) at["bins"] = int_attr(int_of(b, "bins"));
+  for (auto [i, name] : {std::pair<std::size_t, const char*>{2, "min"}, {3, "max"}})
+    if (auto v = c.arg(i, name); is_number(v)) at[name] = number_attr(*v);
+  c.step("histc", {c.tensor()}, at);
 }
 
 }  // namespace
@@ -133,12 +220,14 @@ void map_attention(MappingContext& c) {
 void register_other_mappings(std::vector<AtenMapping>& out) {
   for (const char* name : {"contiguous", "clone", "detach"}) add_mapping(out, {name}, {name}, map_identity);
   add_mapping(out, {"alias", "lift_fresh", "lift_fresh_copy", "dropout", "feature_dropout"}, {"clone"}, map_copy);
+  add_mapping(out, {"copy"}, {"cast", "expand"}, map_copy_into);
   add_mapping(out, {"to", "type", "_to_copy"}, {"cast"}, map_to);
   add_mapping(out, {"type_as"}, {"cast"}, map_type_as);
   add_mapping(out, {"float", "double", "half", "bfloat16", "long", "int", "bool"}, {"cast"}, map_cast_method);
-  add_mapping(out, {"full", "full_like"}, {"full"}, map_filled);
-  add_mapping(out, {"zeros", "zeros_like"}, {"zeros"}, map_filled);
-  add_mapping(out, {"ones", "ones_like"}, {"ones"}, map_filled);
+  add_mapping(out, {"full", "full_like", "new_full", "scalar_tensor", "fill"}, {"full"}, map_filled);
+  add_mapping(out, {"zeros", "zeros_like", "new_zeros", "empty", "empty_like", "new_empty", "empty_strided", "zero"},
+              {"zeros"}, map_filled);
+  add_mapping(out, {"ones", "ones_like", "new_ones"}, {"ones"}, map_filled);
   add_mapping(out, {"arange"}, {"arange"}, map_arange);
   add_mapping(out, {"triu"}, {"triu"}, map_triangle);
   add_mapping(out, {"tril"}, {"tril"}, map_triangle);
@@ -147,6 +236,11 @@ void register_other_mappings(std::vector<AtenMapping>& out) {
   add_mapping(out, {"where"}, {"where"}, map_where);
   add_mapping(out, {"layer_norm"}, {"layer_norm"}, map_layer_norm);
   add_mapping(out, {"scaled_dot_product_attention"}, {"scaled_dot_product_attention"}, map_attention);
+  add_mapping(out, {"topk"}, {"topk"}, map_topk);
+  add_mapping(out, {"sort"}, {"sort"}, map_sort);
+  add_mapping(out, {"histc"}, {"histc"}, map_histc);
+  for (auto& m : out)
+    if (m.aten_name == "alias" || m.aten_name == "detach") m.view = true;
 }
 
 }  // namespace twin::capture

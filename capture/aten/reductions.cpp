@@ -1,5 +1,5 @@
-// ATen's reductions onto Twin's: mean, sum, amax (dims, keepdim, an accumulation dtype) and
-// the softmax family (_softmax's third argument is half_to_float, not a dtype).
+// ATen's reductions onto Twin's: mean, sum, amax (dims, keepdim, an accumulation dtype), the
+// softmax family (_softmax's third argument is half_to_float, not a dtype) and cumsum.
 #include "capture/aten/mapping_context.h"
 
 namespace twin::capture {
@@ -26,9 +26,15 @@ void map_reduction(MappingContext& c) {
 void map_softmax(MappingContext& c) {
   const std::string& op = c.op();
   ops::Attributes at{{"dim", int_attr(int_of(c.arg(1, "dim"), "dim"))}};
-  const AtenValue* d = op == "_softmax" ? nullptr : c.arg(2, "dtype");  // _softmax: half_to_float
+  const AtenValue* d = op[0] == '_' ? nullptr : c.arg(2, "dtype");  // _softmax: half_to_float
   if (auto dt = dtype_of(d)) at["dtype"] = dtype_attr(*dt);
-  c.step(op == "_softmax" ? "softmax" : op, {c.tensor()}, at);
+  c.step(op == "_softmax" ? "softmax" : op == "_log_softmax" ? "log_softmax" : op, {c.tensor()}, at);
+}
+
+void map_cumsum(MappingContext& c) {
+  ops::Attributes at{{"dim", int_attr(int_of(c.arg(1, "dim"), "dim"))}};
+  if (auto dt = dtype_of(c.arg(2, "dtype"))) at["dtype"] = dtype_attr(*dt);
+  c.step("cumsum", {c.tensor()}, at);
 }
 
 }  // namespace
@@ -38,7 +44,8 @@ void register_reduction_mappings(std::vector<AtenMapping>& out) {
   add_mapping(out, {"sum"}, {"sum"}, map_reduction);
   add_mapping(out, {"amax"}, {"amax"}, map_reduction);
   add_mapping(out, {"softmax", "_softmax"}, {"softmax"}, map_softmax);
-  add_mapping(out, {"log_softmax"}, {"log_softmax"}, map_softmax);
+  add_mapping(out, {"log_softmax", "_log_softmax"}, {"log_softmax"}, map_softmax);
+  add_mapping(out, {"cumsum"}, {"cumsum"}, map_cumsum);
 }
 
 }  // namespace twin::capture

@@ -1,4 +1,8 @@
-"""python3 -m twin_capture FILE.py:FACTORY -o OUT.graph [--dtype bf16|f32] [--no-weights]"""
+"""python3 -m twin_capture FILE.py:FACTORY -o OUT.graph|OUT.pt2 [--dtype bf16|f32] [--no-weights]
+
+The output's extension picks the format: `.pt2` is torch.export's archive plus the sidecar
+OUT.io.safetensors (torch >= 2.6), `.graph` Twin's own format (torch.jit.trace on torch < 2.1,
+torch.export flattened on torch 2.1 to 2.x). See docs/capture.md."""
 import argparse
 import importlib.util
 import inspect
@@ -8,7 +12,7 @@ import sys
 from . import CaptureError
 from .meta import has_meta_tensors, install_meta_kernels
 
-USAGE = "python3 -m twin_capture FILE.py:FACTORY -o OUT.graph [--dtype bf16|f32] [--no-weights]"
+USAGE = "python3 -m twin_capture FILE.py:FACTORY -o OUT.graph|OUT.pt2 [--dtype bf16|f32] [--no-weights]"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -19,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 def _parse(argv):
     parser = _Parser(prog="twin capture", description="Capture a PyTorch model as a Twin .graph file.")
     parser.add_argument("spec", metavar="FILE.py:FACTORY")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.graph")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.graph|OUT.pt2")
     parser.add_argument("--dtype", choices=["f32", "bf16"], default=None,
                         help="convert the module and its floating inputs before tracing")
     parser.add_argument("--no-weights", action="store_true",
@@ -119,6 +123,13 @@ def capture(spec, output, dtype=None, with_weights=True):
 
     from .graph import GraphBuilder
 
+    as_pt2 = output.endswith(".pt2")
+    major_minor = tuple(int(x) for x in torch.__version__.split("+")[0].split(".")[:2] if x.isdigit())
+    if as_pt2 and major_minor < (2, 6):
+        raise CaptureError(f"{output}: torch {torch.__version__} cannot write the .pt2 archive Twin reads (torch >= 2.6); "
+                           "capture to a .graph file")
+    if as_pt2 and not with_weights:
+        raise CaptureError(f"{output}: --no-weights writes .graph files only")
     fn = load_factory(spec)
     module, inputs = _call_factory(fn, spec)
     module.eval()
@@ -157,7 +168,12 @@ def capture(spec, output, dtype=None, with_weights=True):
         raise CaptureError(f"{spec}: running the model on its example inputs raised {type(e).__name__}: {_first_line(e)}") from e
 
     version = torch.__version__
-    major_minor = tuple(int(x) for x in version.split("+")[0].split(".")[:2] if x.isdigit())
+    if as_pt2:
+        from . import pt2_capture
+
+        count = pt2_capture.capture(module, inputs, eager, output, dtype, spec)
+        return (f"captured {spec} (torch.export, {dtype}, torch {version}): {count} nodes -> {output} "
+                f"and {pt2_capture.sidecar_path(output)}")
     use_export = major_minor >= (2, 1)
     builder = GraphBuilder(version, "export" if use_export else "jit.trace", dtype, spec, with_weights)
     builder.stored_values = stored_values

@@ -1,4 +1,11 @@
-"""Capture through torch.export (torch >= 2.1).
+"""Capture into a `.graph` file through torch.export (torch >= 2.1): the exported program
+flattened into Twin's JSON. (With torch >= 2.6 a `.pt2` output keeps torch.export's own
+archive instead: pt2_capture.py.)
+
+Flattening follows what Twin's C++ reader of `.pt2` archives does: assertion nodes
+(`_assert_tensor_metadata` on every `.to()`) are left out, the bodies of higher-order ops that
+only scope the computation (`wrap_with_set_grad_enabled`, a disabled `wrap_with_autocast`) are
+inlined, and `None` outputs are left out.
 
 Any failure here is reported as a CaptureError; there is no fallback to torch.jit.trace
 (the two give different graphs, and a silent switch would hide that). Untested on the
@@ -106,18 +113,81 @@ def _flatten(builder, module, exported, inputs, input_names):
         return value
 
     outputs = []
+    _flatten_graph(builder, exported.graph_module, graph, refs, arg, root_types, outputs)
+    user_outputs = list(getattr(sig, "user_outputs", []) or [])
+    if user_outputs and len(outputs) > len(user_outputs):
+        outputs = outputs[len(outputs) - len(user_outputs):]  # mutated buffers come first
+    return outputs
+
+
+def _is_assertion(target):
+    name = getattr(target, "__name__", "") or str(target)
+    return any(part in name for part in ("_assert_tensor_metadata", "_assert_scalar", "_assert_async",
+                                         "sym_constrain_range", "_functional_assert"))
+
+
+def _inlined_body(node, graph_module):
+    """The body GraphModule and the values it receives, when `node` is a higher-order op Twin
+    inlines; else None."""
+    name = getattr(node.target, "__name__", str(node.target))
+    args = list(node.args)
+    if name == "wrap_with_set_grad_enabled":
+        body, passed = args[1], args[2:]
+    elif name == "wrap_with_autocast":
+        if len(args) > 2 and args[2]:
+            raise CaptureError(f"torch.export node '{node.name}' is an enabled autocast region; Twin does not apply "
+                               "autocast's casts (capture without torch.autocast)")
+        body, passed = args[4], args[5:]
+    else:
+        return None
+    if not isinstance(body, torch.fx.Node) or body.op != "get_attr":
+        raise CaptureError(f"torch.export node '{node.name}' ({name}) has no body graph")
+    return getattr(graph_module, body.target), passed
+
+
+def _flatten_graph(builder, graph_module, graph, refs, arg, root_types, outputs):
+    """Adds `graph`'s call_function nodes to the builder (refs: fx node name -> Ref); the
+    graph's outputs are appended to `outputs` (None left out)."""
     for node in graph.nodes:
-        if node.op == "placeholder":
+        if node.op in ("placeholder", "get_attr"):
             continue
         if node.op == "output":
             for v in node.args[0] if isinstance(node.args[0], (list, tuple)) else [node.args[0]]:
-                outputs.append(arg(v))
+                if v is not None:
+                    outputs.append(arg(v))
             continue
         if node.op != "call_function":
             raise CaptureError(f"torch.export node '{node.name}' is a {node.op}; only call_function is supported")
         if node.target is operator.getitem:
             source, index = node.args
-            refs[node.name] = Ref(refs[source.name].name, index)
+            source_ref = refs[source.name]
+            refs[node.name] = source_ref[index] if isinstance(source_ref, list) else Ref(source_ref.name, index)
+            continue
+        if _is_assertion(node.target):
+            continue
+        inlined = _inlined_body(node, graph_module)
+        if inlined is not None:
+            body, passed = inlined
+            placeholders = [n for n in body.graph.nodes if n.op == "placeholder"]
+            if len(placeholders) != len(passed):
+                raise CaptureError(f"torch.export node '{node.name}': its body takes {len(placeholders)} inputs, "
+                                   f"the call passes {len(passed)}")
+            inner = dict(refs)
+            for p, v in zip(placeholders, passed):
+                inner[p.name] = arg(v)
+            body_outputs = []
+
+            def inner_arg(value, inner=inner):
+                if isinstance(value, torch.fx.Node):
+                    if value.name not in inner:
+                        raise CaptureError(f"node '{value.name}' is used before it is defined")
+                    return inner[value.name]
+                if isinstance(value, (list, tuple)):
+                    return [inner_arg(v) for v in value]
+                return arg(value)
+
+            _flatten_graph(builder, body, body.graph, inner, inner_arg, root_types, body_outputs)
+            refs[node.name] = body_outputs if len(body_outputs) != 1 else body_outputs[0]
             continue
         target = node.target
         if not isinstance(target, torch._ops.OpOverload):
@@ -146,7 +216,3 @@ def _flatten(builder, module, exported, inputs, input_names):
                                 [torch.empty(tuple(int(s) for s in v.shape), dtype=v.dtype, device="meta")
                                  for v in values], path, module_type)
         refs[node.name] = Ref(name)
-    user_outputs = list(getattr(sig, "user_outputs", []) or [])
-    if user_outputs and len(outputs) > len(user_outputs):
-        outputs = outputs[len(outputs) - len(user_outputs):]  # mutated buffers come first
-    return outputs

@@ -1,4 +1,5 @@
 #include "interp/lib/check_library.h"
+#include "interp/lib/graph_library.h"
 
 #include "capture/graph.h"
 #include "check/equivalence_check.h"
@@ -42,8 +43,7 @@ void open_check_library(Interpreter& interpreter) {
     args::allow_named(a, {"rules", "numerics", "stdlib"}, "check_graphs");
     auto load = [&](const Value& v, const char* what) {
       std::filesystem::path path = c.interpreter.resolve_script_path(args::string(v, what, a.location), a.location);
-      std::string bytes = c.interpreter.read_text(path, a.location);  // permission and existence checks
-      return Graph::parse(bytes, path.string());
+      return read_graph_file(c.interpreter, path, a.location);
     };
     check::CheckOptions options;
     RuleFiles rule_files;

@@ -129,6 +129,7 @@ Value node_entry(const GraphNode& n) {
   for (const auto& r : n.reads) reads->items.emplace_back(r);
   m->set(Value("inputs"), Value(reads));
   m->set(Value("args"), Value(n.args_json));
+  m->set(Value("source"), Value(n.source));
   m->set(Value("opaque"), Value(n.opaque));
   if (n.opaque) m->set(Value("opaque_reason"), Value(n.opaque_reason));
   return Value(m);
@@ -207,7 +208,8 @@ class GraphValue : public Object {
   std::vector<std::string> member_names() const override {
     return {"file",    "torch_version", "capture_dtype", "capture_method", "nodes", "node",
             "modules", "module_paths",  "module_tree",   "parameters",     "buffers", "constants",
-            "inputs",  "outputs",       "opaque_ops",    "replay",         "run"};
+            "inputs",  "outputs",       "opaque_ops",    "unknown_ops",    "replay",  "run",
+            "format",  "example_source"};
   }
   std::optional<Value> member(const std::string& name) override {
     const Graph& g = *graph_;
@@ -251,6 +253,22 @@ class GraphValue : public Object {
       for (const auto& o : g.opaque_ops()) out->items.emplace_back(o);
       return Value(out);
     }
+    if (name == "unknown_ops") {
+      auto out = make_list();
+      for (const auto& o : g.opaque_summary()) {
+        auto m = make_map();
+        m->set(Value("op"), Value(o.op));
+        m->set(Value("count"), Value(static_cast<long long>(o.count)));
+        auto modules = make_list();
+        for (const auto& path : o.modules) modules->items.emplace_back(path);
+        m->set(Value("modules"), Value(modules));
+        m->set(Value("reason"), Value(o.reason));
+        out->items.emplace_back(m);
+      }
+      return Value(out);
+    }
+    if (name == "format") return Value(g.format());
+    if (name == "example_source") return Value(std::string(example_source_name(g.example_source())));
     if (name == "modules") return Value(std::make_shared<ModuleValue>(graph_, &g.modules()));
     if (name == "module_tree") return Value(g.module_tree());
     if (name == "module_paths") {
@@ -327,20 +345,39 @@ class GraphValue : public Object {
 
 }  // namespace
 
+Graph read_graph_file(Interpreter& interpreter, const std::filesystem::path& path, const SourceLocation& where,
+                      GraphLoadOptions options) {
+  std::string bytes = interpreter.read_text(path, where);  // permission and existence checks
+  // A torch.export archive's inputs and outputs: NAME.io.safetensors beside it, read with the
+  // same permission check.
+  std::filesystem::path sidecar = Graph::io_sidecar_path(path);
+  std::error_code ec;
+  if (!options.io_sidecar && bytes.rfind("PK", 0) == 0 && std::filesystem::is_regular_file(sidecar, ec)) {
+    options.io_sidecar = interpreter.read_text(sidecar, where);
+    options.io_sidecar_file = sidecar.string();
+  }
+  return Graph::parse(bytes, path.string(), options);
+}
+
 Value make_tensor_value(ops::Tensor tensor) { return Value(std::make_shared<TensorValue>(std::move(tensor))); }
 
 void open_graph_library(Interpreter& interpreter) {
   interpreter.register_function("load_graph", [](CallContext& c, CallArgs& a) {
     args::expect_count(a, 1, 1, "load_graph");
+    args::allow_named(a, {"inputs"}, "load_graph");
     std::filesystem::path path = c.interpreter.resolve_script_path(args::string(a.positional[0], "the path", a.location), a.location);
-    std::string bytes;
-    try {
-      bytes = c.interpreter.read_text(path, a.location);  // permission and existence checks
-    } catch (const Error& e) {
-      throw Error(e.kind(), "load_graph: " + e.message(), a.location);
+    GraphLoadOptions options;
+    if (auto inputs = a.find_named("inputs"); inputs && !inputs->is_nil()) {
+      if (!inputs->is_map()) throw Error(ErrorKind::Type, "load_graph: inputs must be a map from input names to tensors", a.location);
+      for (const auto& [key, v] : inputs->as_map()->entries) {
+        const std::string& input = args::string(key, "an input name", a.location);
+        auto t = v.as<TensorValue>();
+        if (!t) throw Error(ErrorKind::Type, "load_graph: the example input given for '" + input + "' is not a tensor", a.location);
+        options.inputs[input] = t->tensor();
+      }
     }
     try {
-      return Value(std::make_shared<GraphValue>(std::make_shared<const Graph>(Graph::parse(bytes, path.string()))));
+      return Value(std::make_shared<GraphValue>(std::make_shared<const Graph>(read_graph_file(c.interpreter, path, a.location, options))));
     } catch (const Error& e) {
       throw Error(e.kind() == ErrorKind::Assertion ? ErrorKind::Value : e.kind(), "load_graph: " + e.message(), a.location);
     }

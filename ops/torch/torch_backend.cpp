@@ -124,8 +124,8 @@ class TorchBackend final : public TensorBackend {
   std::vector<std::string> op_names() const override { return torch_backend::op_names(); }
 
   std::vector<Tensor> evaluate(std::string_view name, const std::vector<Tensor>& operands,
-                               const Attributes& attributes, bool elementwise) const override {
-    return evaluate_op(name, operands, attributes, elementwise);
+                               const Attributes& attributes, bool elementwise, Numerics numerics) const override {
+    return evaluate_op(name, operands, attributes, elementwise, numerics);
   }
 
   double l2_distance(const Tensor& a, const Tensor& b) const override {

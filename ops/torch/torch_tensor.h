@@ -33,6 +33,6 @@ at::Tensor wrapped_number(double value, bool integral);
 bool has_op(std::string_view name);
 std::vector<std::string> op_names();
 std::vector<Tensor> evaluate_op(std::string_view name, const std::vector<Tensor>& operands,
-                                const Attributes& attributes, bool elementwise);
+                                const Attributes& attributes, bool elementwise, Numerics numerics);
 
 }  // namespace twin::ops::torch_backend

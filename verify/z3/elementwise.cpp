@@ -7,7 +7,10 @@
 //     it exactly on its domain (Z3Encoder::axioms); `log`'s argument is required positive, as is
 //     `rsqrt`'s, and `sqrt`'s non-negative;
 //   - `sigmoid silu gelu` by their definitions over those (gelu's constants √2 and √(2/π) are
-//     uninterpreted constants with axioms).
+//     uninterpreted constants with axioms);
+//   - comparisons `eq ne lt le gt ge` and `logical_and logical_or logical_not` give 1 or 0 (a
+//     bool's value; a logical operand counts as true when non-zero); `clamp` is `ite`;
+//     `floor_divide` is floor(x / y) (Z3's to_int is the floor), its divisor required non-zero.
 #include "verify/z3/op_encoding.h"
 
 namespace twin::verify::encoding {
@@ -53,6 +56,33 @@ std::vector<SymTensor> encode_uninterpreted(EncodeCall& c) {
   return c.unary([&](const z3::expr& x) { return c.uf(c.registered, x); });
 }
 
+z3::expr truth(EncodeCall& c, const z3::expr& condition) { return z3::ite(condition, c.real(1), c.real(0)); }
+
+std::vector<SymTensor> encode_comparison(EncodeCall& c) {
+  const std::string& op = c.registered;
+  return c.binary([&](const z3::expr& x, const z3::expr& y) {
+    if (op == "eq") return truth(c, x == y);
+    if (op == "ne") return truth(c, x != y);
+    if (op == "lt") return truth(c, x < y);
+    if (op == "le") return truth(c, x <= y);
+    if (op == "gt") return truth(c, x > y);
+    if (op == "ge") return truth(c, x >= y);
+    if (op == "logical_and") return truth(c, x != 0 && y != 0);
+    return truth(c, x != 0 || y != 0);  // logical_or
+  });
+}
+
+std::vector<SymTensor> encode_clamp(EncodeCall& c) {
+  auto low = c.opt_number("min"), high = c.opt_number("max");
+  if (!low && !high) c.shape_error("clamp needs min or max");
+  return c.unary([&](const z3::expr& x) {
+    z3::expr r = x;
+    if (low) r = z3::ite(r < c.real(*low), c.real(*low), r);
+    if (high) r = z3::ite(r > c.real(*high), c.real(*high), r);
+    return r;
+  });
+}
+
 }  // namespace
 
 void register_elementwise_encodings(EncodingTable& t) {
@@ -83,6 +113,15 @@ void register_elementwise_encodings(EncodingTable& t) {
   t.add("abs", [](EncodeCall& c) { return c.unary([](const z3::expr& x) { return z3::ite(x >= 0, x, -x); }); });
   t.add("reciprocal", [](EncodeCall& c) { return c.unary([&](const z3::expr& x) { return c.div(c.real(1), x); }); });
   t.add("square", [](EncodeCall& c) { return c.unary([](const z3::expr& x) { return x * x; }); });
+  for (const char* name : {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"}) t.add(name, encode_comparison);
+  t.add("logical_not", [](EncodeCall& c) { return c.unary([&](const z3::expr& x) { return truth(c, x == 0); }); });
+  t.add("clamp", encode_clamp);
+  t.add("floor_divide", [](EncodeCall& c) {
+    return c.binary([&](const z3::expr& x, const z3::expr& y) {
+      z3::expr q = c.div(x, y);
+      return z3::to_real(z3::expr(q.ctx(), Z3_mk_real2int(q.ctx(), q)));  // real2int is the floor
+    });
+  });
 }
 
 }  // namespace twin::verify::encoding

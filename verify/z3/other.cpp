@@ -139,10 +139,27 @@ std::vector<SymTensor> encode_attention(EncodeCall& c) {
   if (q.rank() < 2 || k.rank() < 2 || v.rank() < 2) c.shape_error("q, k, v need rank >= 2");
   bool causal = c.get_bool("is_causal", false);
   std::int64_t e = q.shape.back();
+  SymTensor k_heads = k, v_heads = v;
+  if (c.get_bool("enable_gqa", false) && q.rank() >= 3 && k.rank() >= 3 && v.rank() >= 3) {
+    // Each key/value head serves q_heads / kv_heads query heads (repeat_interleave on dim -3).
+    auto repeat_heads = [&](const SymTensor& t) {
+      std::int64_t hq = q.shape[q.rank() - 3], h = t.shape[t.rank() - 3];
+      if (h == 0 || hq % h != 0) c.shape_error("enable_gqa: heads do not divide");
+      Shape s = t.shape;
+      s[s.size() - 3] = hq;
+      return build(s, [&](const Index& i) {
+        Index j = i;
+        j[j.size() - 3] = i[i.size() - 3] / (hq / h);
+        return at(t, j);
+      });
+    };
+    k_heads = repeat_heads(k);
+    v_heads = repeat_heads(v);
+  }
   z3::expr scale = c.real(1);
   if (auto s = c.opt_number("scale")) scale = c.real(*s);
   else scale = 1 / c.sqrt_of(c.real(e));
-  SymTensor kt = transpose(c.op, k, -2, -1);
+  SymTensor kt = transpose(c.op, k_heads, -2, -1);
   SymTensor scores = batched_matmul(c.op, q, kt);
   std::int64_t L = scores.shape[scores.rank() - 2], S = scores.shape.back();
   SymTensor weights = scores;
@@ -155,7 +172,7 @@ std::vector<SymTensor> encode_attention(EncodeCall& c) {
     for (std::int64_t j = 1; j < S; ++j) total = total + ex[j];
     for (std::int64_t j = 0; j < S; ++j) weights.elements[flat + j] = ex[j] / total;
   }
-  return {batched_matmul(c.op, weights, v)};
+  return {batched_matmul(c.op, weights, v_heads)};
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Z3 encodings of the reductions (ops/reductions.cpp's family), unrolled: `sum mean amax` over
 // `dim` (none or empty: every dim) with `keepdim`, amax as a chain of `ite`; `softmax` as
-// exp(x_i) / Σ exp and `log_softmax` as x_i - log Σ exp along `dim`. A `dtype` attribute
-// changes nothing in real arithmetic.
+// exp(x_i) / Σ exp and `log_softmax` as x_i - log Σ exp along `dim`; `cumsum` as the prefix
+// sums along `dim`. A `dtype` attribute changes nothing in real arithmetic.
 #include "verify/z3/op_encoding.h"
 
 namespace twin::verify::encoding {
@@ -39,9 +39,20 @@ std::vector<SymTensor> encode_softmax(EncodeCall& c) {
   })};
 }
 
+std::vector<SymTensor> encode_cumsum(EncodeCall& c) {
+  c.need(1, 1);
+  if (c.in[0].rank() == 0) return {c.in[0]};
+  return {along(c.op, c.in[0], c.get_int("dim"), [&](const std::vector<z3::expr>& line) {
+    std::vector<z3::expr> out;
+    for (std::size_t i = 0; i < line.size(); ++i) out.push_back(i == 0 ? line[0] : out.back() + line[i]);
+    return out;
+  })};
+}
+
 }  // namespace
 
 void register_reduction_encodings(EncodingTable& t) {
+  t.add("cumsum", encode_cumsum);
   t.add("sum", encode_reduction);
   t.add("mean", encode_reduction);
   t.add("amax", encode_reduction);
