@@ -1,9 +1,10 @@
 // twin fmt [--check] FILE...
 //
 // Never loses data: a file is rewritten only when its canonical text differs, only after the
-// canonical text has been parsed back with every comment still there, and only by writing a
-// temporary file beside it (same permissions, synced to disk) and renaming it over the
-// original, so a crash leaves either the old file or the new one.
+// canonical text has been parsed back with every comment still there, and only through
+// util/atomic_file.h (a complete temporary copy first; a file the user may not write is
+// refused; hard links and owner are kept). It runs on the same large stack as `twin run`, so
+// the deepest input the parser accepts cannot overflow it.
 #include "cli/command.h"
 
 #include "interp/parser.h"
@@ -97,9 +98,11 @@ int fmt_main(const Arguments& arguments) {
     else files.push_back(argument);
   }
   if (files.empty()) throw UsageError("no files to format");
-  int status = kExitSuccess;
-  for (const std::string& file : files) status = std::max(status, format_file(file, check_only));
-  return status;
+  return run_with_large_stack([&] {
+    int status = kExitSuccess;
+    for (const std::string& file : files) status = std::max(status, format_file(file, check_only));
+    return status;
+  });
 }
 
 }  // namespace
@@ -111,7 +114,10 @@ const CommandSpec kFmtCommand{
     .details = R"(Prints each FILE in the canonical form (two-space indentation, one space around
 operators, comments kept) and rewrites it in place when it changes. The rewrite is atomic:
 the new text goes to a temporary file beside FILE, keeps FILE's permissions, and is renamed
-over it, so FILE is never left half-written. Prints "reformatted FILE" for each file changed.
+over it, so FILE is never left half-written. A FILE you may not write is refused (exit 2)
+and left as it is, even in a directory you may write. A FILE with other hard links, or owned
+by another user who lets you write it, keeps its links and owner: the complete new text is
+written into it from the temporary copy. Prints "reformatted FILE" for each file changed.
 
 Options:
   --check   change nothing; print "would reformat FILE" for each file that is not canonical
