@@ -153,3 +153,48 @@ TEST_CASE("typed symbols carry their dtype and shape, and print back as written"
   CHECK_THROWS_AS(t.run("let y = term y: int9[2]"), Error);
   CHECK_THROWS_AS(t.run("let y = x: f32[2]"), Error);
 }
+
+TEST_CASE("lists and maps that contain themselves print as [...] and {...}, and compare") {
+  CapturingInterpreter t;
+  CHECK(t.run("let l = [1]\nappend(l, l)\nprint(l)") == "[1, [...]]\n");
+  CHECK(t.run("let m = {\"a\": 1}\nm[\"a\"] = m\nprint(m)") == "{\"a\": {...}}\n");
+  CHECK(t.run("print(l == l, m == m, str(l), repr([l, l]))") == "true true [1, [...]] [[1, [...]], [1, [...]]]\n");
+  // Two distinct self-containing lists that no element tells apart are equal; one difference tells.
+  CHECK(t.run("let a = [1]\nappend(a, a)\nlet b = [1]\nappend(b, b)\nprint(a == b)") == "true\n");
+  CHECK(t.run("let c = [2]\nappend(c, c)\nprint(a == c, contains([a], b))") == "false true\n");
+  CHECK(t.run("let k = {}\nk[\"self\"] = k\nlet j = {}\nj[\"self\"] = j\nprint(k == j, {\"x\": k} == {\"x\": j})") ==
+        "true true\n");
+}
+
+TEST_CASE("values nested very deeply are refused for printing, not a crash, and are freed") {
+  CapturingInterpreter t;
+  t.run("let deep = []\nfor i in range(200000) { deep = [deep] }");
+  try {
+    t.run("print(deep)");
+    FAIL("printing 200,000 levels must be refused");
+  } catch (const Error& e) {
+    CHECK(e.message().find("nested more than 10000 levels") != std::string::npos);
+  }
+  // Two equal towers, built apart: comparing them goes all the way down.
+  t.run("let other = []\nfor i in range(200000) { other = [other] }");
+  CHECK_THROWS_AS(t.run("deep == other"), Error);
+  CHECK(t.run("print(deep == deep)") == "true\n");
+  t.interpreter.set_global("deep", Value());
+  t.interpreter.set_global("other", Value());  // destroying it must not recurse 200,000 deep
+  CHECK(t.run("print(1)") == "1\n");
+}
+
+TEST_CASE("range is lazy: length, indexing, membership and iteration need no list") {
+  CapturingInterpreter t;
+  CHECK(t.run("print(len(range(50000000)), range(3), range(1, 10, 3), range(5, 0, -2))") ==
+        "50000000 range(0, 3) range(1, 10, 3) range(5, 0, -2)\n");
+  CHECK(t.run("let r = range(10, 1000000000000, 7)\nprint(r[0], r[2], r[-1], len(r), contains(r, 24), contains(r, 25))") ==
+        "10 24 999999999995 142857142856 true false\n");
+  CHECK(t.run("let total = 0\nfor i in range(5, 0, -2) { total = total + i }\nprint(total)") == "9\n");
+  CHECK(t.run("print(list(range(4)), sorted(range(3, 0, -1)), join(range(3), \",\"), max(range(7)))") ==
+        "[0, 1, 2, 3] [1, 2, 3] 0,1,2 6\n");
+  CHECK(t.run("print(range(0) == range(4, 4), range(3) == range(0, 3, 1), range(3) == [0, 1, 2], type(range(1)))") ==
+        "true true false range\n");
+  CHECK_THROWS_AS(t.run("range(1, 2, 0)"), Error);
+  CHECK_THROWS_AS(t.run("range(3)[3]"), Error);
+}

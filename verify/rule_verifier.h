@@ -13,7 +13,9 @@
 #include "egraph/op_table.h"
 #include "egraph/rewrite.h"
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace twin::verify {
@@ -30,6 +32,15 @@ struct VerifyOptions {
   // random testing and numerics stop drawing once the whole limit has passed (a rule that
   // runs out of time before its trials are done is unknown, never tested).
   double rule_seconds = 60;
+  // Whether a Z3 check may run in a forked child that is killed at its hard limit
+  // (verify/isolated_call.h). false: Z3 runs in this process, each call bounded by its own
+  // timeout (and the watchdog that interrupts it); a check that runs over says unknown, never
+  // proved. A host that grants no processes (InterpreterOptions::allow_processes) sets false.
+  bool isolate = true;
+  // A wall-clock deadline (the host's): every limit above is cut to what is left of it, and a
+  // rule whose time runs out is unknown. Neither this nor `isolate` changes a verdict that is
+  // reached, so neither is part of the cache key.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 enum class Verdict { Proved, Tested, Refuted, Unknown };

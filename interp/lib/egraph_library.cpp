@@ -398,15 +398,23 @@ Value EGraphValue::run(CallArgs& a) {
   }
   if (auto v = a.find_named("match_limit")) s.match_limit = static_cast<std::size_t>(args::integer(*v, "match_limit", a.location));
   if (auto v = a.find_named("ban_length")) s.ban_length = static_cast<std::size_t>(args::integer(*v, "ban_length", a.location));
+  // The host's deadline bounds the run as its own time limit does; a run it cut short is an error.
+  ScriptBudget& budget = engine_->interpreter->budget();
+  budget.check_deadline(a.location);
+  RunSettings bounded = s;
+  bounded.limits.time_seconds = std::min(bounded.limits.time_seconds, budget.seconds_left());
+  bounded.limits.stop_when = [&budget](const eg::EGraph&) { return budget.memory_exceeded(); };
   eg::Report report;
   try {
-    report = run_rules(*engine_->interpreter, graph_, h.rules, s);
+    report = run_rules(*engine_->interpreter, graph_, h.rules, bounded);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     throw Error(ErrorKind::Value, std::string("cannot run these rules: ") + e.what(), a.location);
   }
   history_.push_back(std::move(h));
+  budget.check_deadline(a.location);
+  budget.check_memory(0, a.location);
   // The two directions of a `<=>` rule report as the one rule the user wrote.
   std::vector<eg::RuleReport> merged;
   for (const auto& r : report.rules) {

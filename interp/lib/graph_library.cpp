@@ -6,6 +6,7 @@
 #include "capture/graph.h"
 #include "capture/graph_runner.h"
 #include "util/error.h"
+#include "interp/script_budget.h"
 
 #include <functional>
 #include <sstream>
@@ -34,6 +35,7 @@ class TensorValue : public Object {
       ops::Tensor t = tensor_;
       return Value(std::make_shared<NativeFunction>("tensor.to_list", [t](CallContext&, CallArgs& a) {
         args::expect_count(a, 0, 0, "to_list");
+        reserve_memory(bytes_for(static_cast<std::size_t>(t.numel()), sizeof(Value) + sizeof(double)), a.location);
         std::vector<double> values = t.to_doubles();
         bool integral = !ops::is_floating(t.dtype());
         auto shape = t.shape();
