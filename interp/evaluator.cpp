@@ -385,6 +385,12 @@ void Evaluator::use(const Stmt& stmt) {
       if (requested.rfind("std/", 0) == 0) candidates.push_back(dir / requested.substr(4));
     }
   }
+  // The library path may name a directory twice ($TWIN_PATH and the installed stdlib): search it once.
+  std::vector<fs::path> unique;
+  for (const auto& candidate : candidates)
+    if (std::find(unique.begin(), unique.end(), candidate.lexically_normal()) == unique.end())
+      unique.push_back(candidate.lexically_normal());
+  candidates = std::move(unique);
   // Each candidate is opened, never tested first: a path outside the allowed directories is
   // denied by its name whether or not it exists, so `use` tells nothing of what exists there.
   std::optional<SandboxedFile> denied;
@@ -685,8 +691,33 @@ std::size_t number_bytes(const Rational& r) {
   return bytes(boost::multiprecision::numerator(r)) + bytes(boost::multiprecision::denominator(r));
 }
 
-// Bits an exact fraction from `**` may have: its gcd stays well under a second.
+// Bits an exact fraction may have (about 60,000 digits over numerator and denominator):
+// Boost normalises every fraction with a gcd quadratic in its bits (a binary gcd: even
+// gcd(3 ** 1000000, 7) took 24 s), and at this size one takes at most a second or two.
 constexpr std::size_t kMaxExactFractionBits = 200000;
+// Bits an exact integer product or power may have (2 MiB, about 5,050,000 digits): one
+// multiplication of that size takes a few seconds, and no step of a script may take longer
+// (the host's deadline is checked between steps).
+constexpr std::size_t kMaxExactIntegerBits = std::size_t{1} << 24;
+
+std::size_t integer_bits(const BigInt& n) { return n == 0 ? 1 : boost::multiprecision::msb(abs(n)) + 1; }
+
+// The bits of a number's numerator and denominator together.
+std::size_t number_bits(const Rational& r) {
+  return integer_bits(boost::multiprecision::numerator(r)) + integer_bits(boost::multiprecision::denominator(r));
+}
+
+[[noreturn]] void too_large(const char* what, std::size_t bits, const SourceLocation& location) {
+  throw Error(ErrorKind::Value, std::string("the result is too large for an exact ") + what + " (it would have about " +
+                                    std::to_string(static_cast<std::size_t>(static_cast<double>(bits) * 0.30103)) +
+                                    " digits; at most about " +
+                                    std::to_string(static_cast<std::size_t>(
+                                        static_cast<double>(std::string(what) == "integer" ? kMaxExactIntegerBits
+                                                                                           : kMaxExactFractionBits) *
+                                        0.30103)) +
+                                    ")",
+              location);
+}
 
 // Exact power with an integer exponent; refuses results that would not fit in memory.
 Rational exact_power(const Rational& base, const BigInt& exponent, const SourceLocation& location) {
@@ -700,10 +731,8 @@ Rational exact_power(const Rational& base, const BigInt& exponent, const SourceL
                      boost::multiprecision::msb(boost::multiprecision::denominator(base)) + 2;
   std::size_t result_bits = bytes_for(bits, e);
   // A fraction is normalised with a gcd quadratic in its size: keep exact fractions small.
-  if ((!is_integer(base) || exponent < 0) && result_bits > kMaxExactFractionBits)
-    throw Error(ErrorKind::Value, "exponent too large for an exact fraction (it would have about " +
-                                      std::to_string(result_bits / 3) + " digits)",
-                location);
+  if ((!is_integer(base) || exponent < 0) && result_bits > kMaxExactFractionBits) too_large("fraction", result_bits, location);
+  if (result_bits > kMaxExactIntegerBits) too_large("integer", result_bits, location);
   reserve_memory(result_bits / 8, location);
   BigInt num = integer_power(BigInt(boost::multiprecision::numerator(base)), e);
   if (is_integer(base)) return exponent < 0 ? Rational(BigInt(1), num) : Rational(num);  // no gcd for an integer
@@ -722,9 +751,12 @@ std::optional<Value> integer_arithmetic(const std::string& op, const Rational& a
   if (op == "+") return Value(Rational(BigInt(x + y)));
   if (op == "-") return Value(Rational(BigInt(x - y)));
   if (op == "*") {
+    std::size_t bits = integer_bits(x) + integer_bits(y);
+    if (bits > kMaxExactIntegerBits) too_large("integer", bits, location);
     reserve_memory(number_bytes(a) + number_bytes(b), location);
     return Value(Rational(BigInt(x * y)));
   }
+  if (op == "/" && y != 0 && x % y == 0) return Value(Rational(BigInt(x / y)));  // an integer: no gcd
   if (op == "%" && y != 0) {
     BigInt remainder = x % y;  // truncated; the language's % takes the divisor's sign
     if (remainder != 0 && (remainder < 0) != (y < 0)) remainder += y;
@@ -740,6 +772,10 @@ Value Evaluator::eval_binary(const std::string& op, const Value& l, const Value&
     const Rational& a = l.as_rational();
     const Rational& b = r.as_rational();
     if (auto fast = integer_arithmetic(op, a, b, location)) return *fast;
+    // What is left makes a fraction (or takes one): keep it small enough to normalise.
+    bool arithmetic = op == "+" || op == "-" || op == "*" || op == "/" || op == "%";
+    if (arithmetic && number_bits(a) + number_bits(b) > kMaxExactFractionBits)
+      too_large("fraction", number_bits(a) + number_bits(b), location);
     if (op == "+") return Value(Rational(a + b));
     if (op == "-") return Value(Rational(a - b));
     if (op == "*") {

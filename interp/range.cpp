@@ -3,6 +3,8 @@
 #include "interp/script_budget.h"
 #include "util/error.h"
 
+#include <cstdint>
+
 namespace twin {
 
 RangeValue::RangeValue(std::int64_t start, std::int64_t stop, std::int64_t step, const SourceLocation& where)
@@ -11,7 +13,13 @@ RangeValue::RangeValue(std::int64_t start, std::int64_t stop, std::int64_t step,
   // In 128 bits: stop - start may not fit in 64.
   __int128 span = step > 0 ? static_cast<__int128>(stop) - start : static_cast<__int128>(start) - stop;
   __int128 stride = step > 0 ? static_cast<__int128>(step) : -static_cast<__int128>(step);
-  if (span > 0) length_ = static_cast<std::int64_t>((span + stride - 1) / stride);
+  __int128 length = span > 0 ? (span + stride - 1) / stride : 0;
+  // len() answers an integer of 64 bits: a range longer than that has no length to give.
+  if (length > INT64_MAX)
+    throw Error(ErrorKind::Value, "range(" + std::to_string(start) + ", " + std::to_string(stop) + ", " +
+                                      std::to_string(step) + ") has more than 9223372036854775807 elements",
+                where);
+  length_ = static_cast<std::int64_t>(length);
 }
 
 std::string RangeValue::to_string() const {

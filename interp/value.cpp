@@ -58,7 +58,12 @@ namespace {
 }
 
 std::string quoted(const std::string& text) {
+  // Escapes can double the text (repr(repr(s)) ... grows fast): its size is reserved first.
+  std::size_t size = 2;
+  for (char c : text) size += c == '"' || c == '\\' || c == '\n' ? 2 : 1;
+  reserve_memory(size);
   std::string out = "\"";
+  out.reserve(size);
   for (char c : text) {
     if (c == '"' || c == '\\') out += '\\';
     if (c == '\n') {

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 using namespace twin;
 using twin::testing::CapturingInterpreter;
 
@@ -197,4 +199,32 @@ TEST_CASE("range is lazy: length, indexing, membership and iteration need no lis
         "true true false range\n");
   CHECK_THROWS_AS(t.run("range(1, 2, 0)"), Error);
   CHECK_THROWS_AS(t.run("range(3)[3]"), Error);
+}
+
+TEST_CASE("a range too long for a 64-bit length is refused, not given a negative length") {
+  CapturingInterpreter t;
+  CHECK_THROWS_AS(t.run("range(-9223372036854775807 - 1, 9223372036854775807)"), Error);
+  CHECK(t.run("print(len(range(-9223372036854775807, 9223372036854775807, 2)))") == "9223372036854775807\n");
+}
+
+TEST_CASE("exact numbers too large to compute in seconds are refused with an error, not a hang") {
+  CapturingInterpreter t;
+  auto seconds = [&](const std::string& source) {
+    auto start = std::chrono::steady_clock::now();
+    try {
+      t.run(source);
+      FAIL("expected an error from " << source);
+    } catch (const Error& e) {
+      CHECK(e.message().find("too large for an exact") != std::string::npos);
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  CHECK(seconds("let x = 3\nwhile true { x = x * x }") < 20);
+  CHECK(seconds("(10 ** 4000) ** 1000000") < 5);
+  // A fraction is normalised with a gcd quadratic in its size: huge fractions are refused.
+  CHECK(seconds("(3 ** 1000000) / 7") < 5);
+  CHECK(seconds("let a = 1/3\nwhile true { a = a * a + 1/7 }") < 20);
+  // What divides exactly stays an integer, and small fractions are exact as before.
+  CHECK(t.run("print((3 ** 1000000) / 3 == 3 ** 999999, 10 / 4, -6 / 3, 1/3 + 1/6, (1/2) ** -3)") ==
+        "true 5/2 -2 1/2 8\n");
 }

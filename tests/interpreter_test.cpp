@@ -229,3 +229,16 @@ TEST_CASE("integers above the digits limit are not converted to text; the host m
   Interpreter unlimited({.output = [](std::string_view) {}, .integer_digits_limit = 0});
   CHECK(unlimited.eval_string("len(str(10 ** 5000))").to_repr() == "5001");
 }
+
+TEST_CASE("a script cannot catch a limit the host set; it can catch the digits limit") {
+  Interpreter in({.output = [](std::string_view) {}, .step_limit = 5000});
+  Error e = limit_error(in, "let caught = catch(fn() { while true {} })\nprint(\"went on\")");
+  CHECK(e.message().find("step limit") != std::string::npos);
+  CHECK(in.eval_string("is_error(catch(fn() { return str(10 ** 5000) }))").to_repr() == "true");
+}
+
+TEST_CASE("repr that escapes ever more text stops at the memory limit") {
+  Interpreter in({.output = [](std::string_view) {}, .memory_limit_bytes = std::size_t{64} << 20});
+  Error e = limit_error(in, "let s = \"ab\" * 100000\nwhile true { s = repr(s) }");
+  CHECK(e.message().find("memory limit") != std::string::npos);
+}

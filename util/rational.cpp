@@ -10,8 +10,9 @@ namespace {
 
 thread_local std::size_t digits_limit = kDefaultIntegerDigitsLimit;
 
-[[noreturn]] void refuse_digits(std::size_t digits, const char* direction) {
-  throw Error(ErrorKind::Limit, "an integer of " + std::string(digits > 1 ? "about " : "") + std::to_string(digits) +
+// `exact`: `digits` is the count, not a bound from the bit length.
+[[noreturn]] void refuse_digits(std::size_t digits, bool exact, const char* direction) {
+  throw Error(ErrorKind::Limit, "an integer of " + std::string(exact ? "" : "about ") + std::to_string(digits) +
                                     " digits exceeds the limit of " + std::to_string(digits_limit) +
                                     " digits for conversion " + direction +
                                     " text (the conversion takes time quadratic in the digits)");
@@ -24,7 +25,7 @@ void check_digits(const BigInt& value) {
   // The bound may be one too many: count exactly only then (cheap next to the conversion).
   if (bound == digits_limit + 1 && abs(value) < integer_power(BigInt(10), static_cast<unsigned>(digits_limit)))
     return;
-  refuse_digits(bound - 1, "to");
+  refuse_digits(bound - 1, false, "to");
 }
 
 }  // namespace
@@ -81,7 +82,7 @@ std::optional<Rational> parse_rational(const std::string& text) {
     std::size_t count = 0;
     for (std::size_t i = pos; i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.' || text[i] == '_'); ++i)
       count += std::isdigit(static_cast<unsigned char>(text[i])) ? 1 : 0;
-    if (count > digits_limit) refuse_digits(count, "from");
+    if (count > digits_limit) refuse_digits(count, true, "from");
   }
   BigInt digits = 0;
   int fraction_digits = 0;
