@@ -10,6 +10,7 @@
 #include "interp/parser.h"
 #include "interp/printer.h"
 #include "util/atomic_file.h"
+#include "util/sandboxed_open.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -18,9 +19,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
+#include <system_error>
 
 namespace twin::cli {
 
@@ -28,25 +28,37 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool read_file(const fs::path& path, std::string& text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  text = contents.str();
-  return !in.bad();
+// What a file that is not a regular file is, for the error.
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// Reads a regular file. Anything else (a directory, a FIFO that would wait for a writer, a
+// device such as /dev/zero that never ends) is refused without blocking: the open does not
+// wait, and only a regular file is read. Returns the error message, empty on success.
+std::string read_regular_file(const std::string& name, std::string& text) {
+  FileDescriptor fd(::open(name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return "cannot read " + name + ": " + std::strerror(errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return "cannot read " + name + ": " + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return name + " is " + kind_of(st.st_mode) + ", not a file";
+  try {
+    text = read_all(fd.get());
+  } catch (const std::system_error& error) {
+    return "cannot read " + name + ": " + error.code().message();
+  }
+  return "";
 }
 
 // Formats one file; returns its exit status.
 int format_file(const std::string& name, bool check_only) {
   std::string text;
-  std::error_code ec;
-  if (fs::is_directory(name, ec)) {
-    std::cerr << "twin fmt: " << name << " is a directory, not a file\n";
-    return kExitBadInput;
-  }
-  if (!read_file(name, text)) {
-    std::cerr << "twin fmt: cannot read " << name << ": " << std::strerror(errno) << "\n";
+  if (std::string problem = read_regular_file(name, text); !problem.empty()) {
+    std::cerr << "twin fmt: " << problem << "\n";
     return kExitBadInput;
   }
   std::string formatted;

@@ -361,3 +361,14 @@ TEST_CASE("repl runs the files it is given before reading input") {
   CHECK(outcome.status == 0);
   CHECK(outcome.output == "42\n");
 }
+
+TEST_CASE("fmt refuses a FIFO or a device at once instead of waiting on it") {
+  twin::testing::TempDir scratch;
+  REQUIRE(::mkfifo((scratch.path / "pipe.twin").c_str(), 0600) == 0);
+  Outcome fifo = run_twin("fmt --check pipe.twin", scratch.path);  // no writer: a plain read would wait forever
+  CHECK(fifo.status == 2);
+  CHECK(contains(fifo.output, "pipe.twin is a FIFO, not a file"));
+  Outcome device = run_twin("fmt --check /dev/zero", scratch.path);  // a read that never ends
+  CHECK(device.status == 2);
+  CHECK(contains(device.output, "is a device, not a file"));
+}
