@@ -57,8 +57,13 @@ ScriptBudget::Scope::Scope(ScriptBudget& budget) : budget_(budget), previous_cur
     budget_.exhausted_message_.clear();
     budget_.deadline_.reset();
     if (budget_.limits_.time_seconds > 0) {
-      auto span = std::chrono::duration<double>(budget_.limits_.time_seconds);
-      budget_.deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(span);
+      // A deadline past what the clock can count (1e10 s overflows its nanoseconds) never comes.
+      auto now = Clock::now();
+      double room = std::chrono::duration<double>(Clock::time_point::max() - now).count();
+      if (budget_.limits_.time_seconds < room / 2) {
+        auto span = std::chrono::duration<double>(budget_.limits_.time_seconds);
+        budget_.deadline_ = now + std::chrono::duration_cast<Clock::duration>(span);
+      }
     }
   }
   current_budget = &budget_;

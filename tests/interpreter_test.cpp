@@ -242,3 +242,8 @@ TEST_CASE("repr that escapes ever more text stops at the memory limit") {
   Error e = limit_error(in, "let s = \"ab\" * 100000\nwhile true { s = repr(s) }");
   CHECK(e.message().find("memory limit") != std::string::npos);
 }
+
+TEST_CASE("a deadline too far for the clock to count never comes") {
+  Interpreter in({.output = [](std::string_view) {}, .time_limit_seconds = 1e300});
+  CHECK(in.eval_string("let i = 0\nwhile i < 5000 { i = i + 1 }\ni").to_repr() == "5000");
+}
