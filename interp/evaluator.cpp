@@ -469,6 +469,7 @@ Value Evaluator::run_opened(const SandboxedFile& file, const fs::path& path, con
 TermPtr Evaluator::quote(const Expr& expr, const EnvPtr& env) {
   SpliceEvaluator splice = [&](const Expr& spliced) -> TermPtr {
     Value v = eval(spliced, env);
+    std::vector<const List*> open_lists;  // the lists being spliced, outermost first
     std::function<TermPtr(const Value&)> to_term = [&](const Value& value) -> TermPtr {
       if (auto t = value.as<TermValue>()) return t->term();
       if (value.is_rational()) return make_constant(value.as_rational());
@@ -480,9 +481,19 @@ TermPtr Evaluator::quote(const Expr& expr, const EnvPtr& env) {
       }
       if (value.is_bool()) return make_symbol(value.as_bool() ? "true" : "false");
       if (value.is_list()) {
+        // A term is a tree: a list met inside itself has no term, and nesting is bounded.
+        const List* list = value.as_list().get();
+        if (std::find(open_lists.begin(), open_lists.end(), list) != open_lists.end())
+          throw Error(ErrorKind::Value, "cannot splice a list that contains itself into a term", spliced.location);
+        if (open_lists.size() >= static_cast<std::size_t>(kMaxValueDepth))
+          throw Error(ErrorKind::Value, "cannot splice lists nested more than " + std::to_string(kMaxValueDepth) +
+                                            " levels deep into a term",
+                      spliced.location);
+        open_lists.push_back(list);
         auto t = std::make_shared<Term>();
         t->kind = TermKind::List;
-        for (const auto& item : value.as_list()->items) t->operands.push_back(to_term(item));
+        for (const auto& item : list->items) t->operands.push_back(to_term(item));
+        open_lists.pop_back();
         return t;
       }
       if (value.is_object()) {

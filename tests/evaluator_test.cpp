@@ -228,3 +228,15 @@ TEST_CASE("exact numbers too large to compute in seconds are refused with an err
   CHECK(t.run("print((3 ** 1000000) / 3 == 3 ** 999999, 10 / 4, -6 / 3, 1/3 + 1/6, (1/2) ** -3)") ==
         "true 5/2 -2 1/2 8\n");
 }
+
+TEST_CASE("splicing a list that contains itself into a term is an error, not a crash") {
+  CapturingInterpreter t;
+  t.run("let l = [1]\nappend(l, l)");
+  try {
+    t.run("term f($l)");
+    FAIL("spliced a list that contains itself");
+  } catch (const Error& e) {
+    CHECK(e.message().find("contains itself") != std::string::npos);
+  }
+  CHECK(t.run("let k = [1, [2]]\nprint(term f($k))") == "f([1, [2]])\n");
+}

@@ -238,9 +238,18 @@ class EGraphValue : public Object {
   std::vector<std::shared_ptr<const compiler::CompiledRule>> rules_arg(const Value& rules, const SourceLocation& where) {
     std::vector<std::shared_ptr<const compiler::CompiledRule>> out;
     compiler::RuleCompiler& compiler = engine_->compiler();
+    std::vector<const List*> open;  // the lists being read: a list met inside itself adds nothing
     std::function<void(const Value&)> add = [&](const Value& v) {
       if (v.is_list()) {
-        for (const auto& item : v.as_list()->items) add(item);
+        const List* list = v.as_list().get();
+        if (std::find(open.begin(), open.end(), list) != open.end()) return;
+        if (open.size() >= static_cast<std::size_t>(kMaxValueDepth))
+          throw Error(ErrorKind::Value, "run: the rules are nested in lists more than " + std::to_string(kMaxValueDepth) +
+                                            " levels deep",
+                      where);
+        open.push_back(list);
+        for (const auto& item : list->items) add(item);
+        open.pop_back();
       } else if (auto rs = v.as<RulesetValue>()) {
         for (const auto& r : rs->rules()) add(Value(r));
       } else if (auto r = v.as<RuleValue>()) {

@@ -184,6 +184,13 @@ ops::Tensor input_tensor(const Value& v, const GraphTensor& input, const SourceL
   std::vector<std::int64_t> shape;
   std::function<void(const Value&, std::size_t)> walk = [&](const Value& x, std::size_t depth) {
     if (x.is_list()) {
+      // Deeper than the input's rank is wrong anyway; stopping there also ends a list that
+      // contains itself.
+      if (depth >= input.type.shape.size())
+        throw Error(ErrorKind::Value, "run: input " + input.name + " nests lists deeper than its " +
+                                          std::to_string(input.type.shape.size()) + " dimensions (" +
+                                          input.type.to_string() + ")",
+                    at);
       if (shape.size() <= depth) shape.push_back(static_cast<std::int64_t>(x.as_list()->items.size()));
       else if (shape[depth] != static_cast<std::int64_t>(x.as_list()->items.size()))
         throw Error(ErrorKind::Value, "run: input " + input.name + " is a ragged list", at);
