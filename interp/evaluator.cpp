@@ -207,9 +207,12 @@ Evaluator::Flow Evaluator::exec(const Stmt& stmt, const EnvPtr& env, Value& resu
       } else if (iterable.is_map()) {
         reserve_memory(bytes_for(iterable.as_map()->entries.size(), sizeof(Value)), stmt.location);
         for (const auto& [k, v] : iterable.as_map()->entries) items.push_back(k);
-      } else if (iterable.is_string()) {
-        reserve_memory(bytes_for(iterable.as_string().size(), sizeof(Value)), stmt.location);
-        for (char c : iterable.as_string()) items.emplace_back(std::string(1, c));
+      } else if (iterable.is_string()) {  // one character at a time, as a range: no list of them
+        reserve_memory(iterable.as_string().size(), stmt.location);
+        const std::string text = iterable.as_string();  // the body may rebind the name, never change this
+        for (char c : text)
+          if (run_body(Value(std::string(1, c))) == Flow::Return) return Flow::Return;
+        return Flow::Normal;
       } else if (auto rs = iterable.as<RulesetValue>()) {
         for (const auto& r : rs->rules()) items.emplace_back(r);
       } else {

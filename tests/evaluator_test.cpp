@@ -240,3 +240,11 @@ TEST_CASE("splicing a list that contains itself into a term is an error, not a c
   }
   CHECK(t.run("let k = [1, [2]]\nprint(term f($k))") == "f([1, [2]])\n");
 }
+
+TEST_CASE("iterating a string takes one character at a time, without a list of them") {
+  CapturingInterpreter t;
+  CHECK(t.run("let n = \"\"\nfor c in \"abc\" { n = c + n }\nprint(n)") == "cba\n");
+  Interpreter in({.output = [](std::string_view) {}, .memory_limit_bytes = std::size_t{64} << 20});
+  // A list of 2,000,000 one-character values would take more than the 64 MiB allowed.
+  CHECK(in.eval_string("let s = \"x\" * 2000000\nlet n = 0\nfor c in s { n = n + 1 }\nn").to_repr() == "2000000");
+}
