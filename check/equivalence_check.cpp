@@ -24,6 +24,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+bool deadline_passed(const CheckOptions& options) { return options.deadline && Clock::now() >= *options.deadline; }
+
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -74,7 +76,8 @@ bool runnable(const Graph& reference, const Graph& port) { return why_not_runnab
 // far beyond precision (relative error above 5%) raises the alarm there.
 void confirm_proof(const Graph& reference, const Graph& port, const CheckOptions& options, CheckResult& result,
                    const std::function<void(const std::string&, const std::string&)>& report) {
-  if (!options.numerics || !runnable(reference, port)) return;
+  // Past the deadline the caller discards this check's result (CheckOptions::deadline).
+  if (!options.numerics || !runnable(reference, port) || deadline_passed(options)) return;
   report("numerics", "confirming the proof on the example inputs");
   try {
     result.numerics = localize_divergence(reference, port);
@@ -98,10 +101,25 @@ void confirm_proof(const Graph& reference, const Graph& port, const CheckOptions
 
 }  // namespace
 
+namespace {
+
+// Cuts every time limit to what is left before the deadline, as of now.
+void cut_to_deadline(CheckOptions& options) {
+  if (!options.deadline) return;
+  options.verification.verify.deadline = options.deadline;
+  double left = std::max(0.0, std::chrono::duration<double>(*options.deadline - Clock::now()).count());
+  options.limits.time_seconds = std::min(options.limits.time_seconds, left);
+  options.minimize_seconds = std::min(options.minimize_seconds, left);
+}
+
+}  // namespace
+
 CheckResult check_equivalence(const Graph& reference, const Graph& port,
-                              std::shared_ptr<const compiler::Declarations> declarations, const CheckOptions& options) {
+                              std::shared_ptr<const compiler::Declarations> declarations, const CheckOptions& given) {
   CheckResult result;
   auto start = Clock::now();
+  CheckOptions options = given;
+  cut_to_deadline(options);
   auto report = [&](const std::string& stage, const std::string& detail) {
     if (options.progress) options.progress(CheckProgress{stage, detail, since(start)});
   };
@@ -133,6 +151,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
 
   // ---- 2. relations -------------------------------------------------------------------------
   check_correspondence(reference, port);
+  cut_to_deadline(options);  // the rules took some of the time
   report("relations", "inferring parameter relations");
   // Declared relations (`relation` in the rule files) first, the inferred ones for the rest.
   result.relations = declared_and_inferred_relations(declarations->relations, reference, port);
@@ -153,6 +172,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
   result.stats.saturation_seconds = best->saturation_seconds;
   result.stats.reference_nodes = best->ref_lowered.nodes.size();
   result.stats.port_nodes = best->port_lowered.nodes.size();
+  cut_to_deadline(options);
   if (best->all_equal() && options.minimize_seconds > 0) {
     Minimization m = minimize_proof(input, std::move(best), programs, rule_names, options.minimize_seconds);
     best = std::move(m.proof);
@@ -165,7 +185,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
   SynthesizedRewrites synthesized;
   if (!proved) {
     auto numerics_start = Clock::now();
-    if (options.numerics && runnable(reference, port)) {
+    if (options.numerics && runnable(reference, port) && !deadline_passed(options)) {
       report("numerics", "running both graphs on the example inputs");
       try {
         result.numerics = localize_divergence(reference, port);

@@ -32,8 +32,10 @@
 #include "egraph/runner.h"
 #include "verify/cached_verification.h"
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace twin::check {
@@ -61,6 +63,12 @@ struct CheckOptions {
   SynthesisOptions synthesis;  // rules made on demand when the proof fails and the numbers agree
   bool full_proof = false;  // fill CheckResult::proof_text
   std::function<void(const CheckProgress&)> progress;
+  // A wall-clock deadline (a host's limit): rule verification, saturation and minimization are
+  // cut to what is left of it, and the numerics are skipped once it has passed. The result
+  // stays sound (rules not verified in time are not admitted; a proof cut short is
+  // "unproven"), but a caller that sets a deadline checks whether it passed before believing
+  // an "unproven".
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 // `declarations` holds the rules and `relation` declarations to use (may be null: none).

@@ -53,6 +53,20 @@ int run_with_large_stack(const std::function<int()>& body);
 // it. Returns false (index unchanged) if arguments[index] is not that option.
 bool take_allow_read(const Arguments& arguments, std::size_t& index, std::vector<std::filesystem::path>& dirs);
 
+// Reads `--NAME VALUE` or `--NAME=VALUE` at arguments[index] into `value`, advancing index
+// past it. Returns false (index unchanged) if arguments[index] is not that option.
+bool take_option_value(const Arguments& arguments, std::size_t& index, const std::string& name, std::string& value);
+
+// "2", "0.5": a positive number of seconds. Throws UsageError naming `option`.
+double parse_seconds(const std::string& text, const std::string& option);
+// "256M", "1G", "512K", "1048576": a positive size in bytes (K, M, G, T are powers of 1024;
+// KiB/MiB/... and a trailing B are accepted too). Throws UsageError naming `option`.
+std::size_t parse_size(const std::string& text, const std::string& option);
+
+// What `twin run` and `twin repl` grant scripts beyond reading (docs/cli.md): the verifier
+// may fork its isolation process and use the user's verdict cache.
+InterpreterOptions options_granted_to_scripts();
+
 // Shows progress on standard error when it is a terminal: one line, rewritten in place, at
 // most every 100 ms and only after the first second; warnings are always printed.
 class TerminalProgress {

@@ -6,7 +6,11 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
 
 #include <csignal>
 #include <cstdio>
@@ -95,6 +99,59 @@ bool take_allow_read(const Arguments& arguments, std::size_t& index, std::vector
     return true;
   }
   return false;
+}
+
+bool take_option_value(const Arguments& arguments, std::size_t& index, const std::string& name, std::string& value) {
+  const std::string& argument = arguments[index];
+  if (argument == name) {
+    if (index + 1 >= arguments.size()) throw UsageError(name + " needs a value");
+    value = arguments[index + 1];
+    index += 2;
+    return true;
+  }
+  if (argument.starts_with(name + "=")) {
+    value = argument.substr(name.size() + 1);
+    index += 1;
+    return true;
+  }
+  return false;
+}
+
+double parse_seconds(const std::string& text, const std::string& option) {
+  char* end = nullptr;
+  double seconds = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !(seconds > 0) || !std::isfinite(seconds))
+    throw UsageError(option + " takes a positive number of seconds, not '" + text + "'");
+  return seconds;
+}
+
+std::size_t parse_size(const std::string& text, const std::string& option) {
+  auto fail = [&]() -> std::size_t {
+    throw UsageError(option + " takes a size such as 256M, 2G or 1048576 (bytes), not '" + text + "'");
+  };
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 15) return fail();
+  std::size_t number = std::stoull(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (unit.ends_with("IB")) unit.resize(unit.size() - 2);
+  else if (unit.ends_with("B")) unit.resize(unit.size() - 1);
+  int shift = 0;
+  if (unit == "K") shift = 10;
+  else if (unit == "M") shift = 20;
+  else if (unit == "G") shift = 30;
+  else if (unit == "T") shift = 40;
+  else if (!unit.empty()) return fail();
+  if (number == 0 || number > (SIZE_MAX >> shift)) return fail();
+  return number << shift;
+}
+
+InterpreterOptions options_granted_to_scripts() {
+  InterpreterOptions options;
+  options.allow_processes = true;
+  options.verdict_cache = VerdictCacheAccess::ReadWrite;
+  return options;
 }
 
 void unknown_option(const std::string& option) { throw UsageError("unknown option " + option); }

@@ -1,14 +1,16 @@
 // twin fmt [--check] FILE...
 //
 // Never loses data: a file is rewritten only when its canonical text differs, only after the
-// canonical text has been parsed back with every comment still there, and only by writing a
-// temporary file beside it (same permissions, synced to disk) and renaming it over the
-// original, so a crash leaves either the old file or the new one.
+// canonical text has been parsed back with every comment still there, and only through
+// util/atomic_file.h (a complete temporary copy first; a file the user may not write is
+// refused; hard links and owner are kept). It runs on the same large stack as `twin run`, so
+// the deepest input the parser accepts cannot overflow it.
 #include "cli/command.h"
 
 #include "interp/parser.h"
 #include "interp/printer.h"
 #include "util/atomic_file.h"
+#include "util/sandboxed_open.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,9 +19,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
+#include <system_error>
 
 namespace twin::cli {
 
@@ -27,25 +28,37 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool read_file(const fs::path& path, std::string& text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  text = contents.str();
-  return !in.bad();
+// What a file that is not a regular file is, for the error.
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// Reads a regular file. Anything else (a directory, a FIFO that would wait for a writer, a
+// device such as /dev/zero that never ends) is refused without blocking: the open does not
+// wait, and only a regular file is read. Returns the error message, empty on success.
+std::string read_regular_file(const std::string& name, std::string& text) {
+  FileDescriptor fd(::open(name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return "cannot read " + name + ": " + std::strerror(errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return "cannot read " + name + ": " + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return name + " is " + kind_of(st.st_mode) + ", not a file";
+  try {
+    text = read_all(fd.get());
+  } catch (const std::system_error& error) {
+    return "cannot read " + name + ": " + error.code().message();
+  }
+  return "";
 }
 
 // Formats one file; returns its exit status.
 int format_file(const std::string& name, bool check_only) {
   std::string text;
-  std::error_code ec;
-  if (fs::is_directory(name, ec)) {
-    std::cerr << "twin fmt: " << name << " is a directory, not a file\n";
-    return kExitBadInput;
-  }
-  if (!read_file(name, text)) {
-    std::cerr << "twin fmt: cannot read " << name << ": " << std::strerror(errno) << "\n";
+  if (std::string problem = read_regular_file(name, text); !problem.empty()) {
+    std::cerr << "twin fmt: " << problem << "\n";
     return kExitBadInput;
   }
   std::string formatted;
@@ -97,9 +110,11 @@ int fmt_main(const Arguments& arguments) {
     else files.push_back(argument);
   }
   if (files.empty()) throw UsageError("no files to format");
-  int status = kExitSuccess;
-  for (const std::string& file : files) status = std::max(status, format_file(file, check_only));
-  return status;
+  return run_with_large_stack([&] {
+    int status = kExitSuccess;
+    for (const std::string& file : files) status = std::max(status, format_file(file, check_only));
+    return status;
+  });
 }
 
 }  // namespace
@@ -111,7 +126,10 @@ const CommandSpec kFmtCommand{
     .details = R"(Prints each FILE in the canonical form (two-space indentation, one space around
 operators, comments kept) and rewrites it in place when it changes. The rewrite is atomic:
 the new text goes to a temporary file beside FILE, keeps FILE's permissions, and is renamed
-over it, so FILE is never left half-written. Prints "reformatted FILE" for each file changed.
+over it, so FILE is never left half-written. A FILE you may not write is refused (exit 2)
+and left as it is, even in a directory you may write. A FILE with other hard links, or owned
+by another user who lets you write it, keeps its links and owner: the complete new text is
+written into it from the temporary copy. Prints "reformatted FILE" for each file changed.
 
 Options:
   --check   change nothing; print "would reformat FILE" for each file that is not canonical

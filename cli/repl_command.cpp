@@ -29,7 +29,7 @@ int repl_main(const Arguments& arguments) {
   readable.push_back(std::filesystem::current_path(ignored));
 
   return run_with_large_stack([&] {
-    InterpreterOptions interpreter_options;
+    InterpreterOptions interpreter_options = options_granted_to_scripts();
     interpreter_options.allowed_read_dirs = readable;
     Interpreter interpreter(std::move(interpreter_options));
     TerminalProgress progress(isatty(STDERR_FILENO));
@@ -54,7 +54,8 @@ $XDG_STATE_HOME/twin/history (default ~/.local/state/twin/history). Otherwise li
 plainly, without prompts, e.g. `echo 'print(1 + 2)' | twin repl`.
 
 Files may be read in the current directory, each loaded file's directory, and each DIR given
-with --allow-read.
+with --allow-read. As in `twin run`, check_graphs may fork the verifier's isolation process
+and use the verdict cache.
 
 Options:
   --allow-read DIR   also allow reading files under DIR (repeatable)

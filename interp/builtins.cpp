@@ -2,10 +2,13 @@
 //
 // Builtins touch the outside world only through the Interpreter, which enforces the host's
 // permissions: read_text is the one way a script reads a file, and nothing here writes
-// files or starts processes.
+// files or starts processes. Every builtin that builds a list or a string reserves its size
+// first (reserve_memory), so the host's memory limit holds.
 #include "util/error.h"
 #include "interp/evaluator.h"
 #include "interp/interpreter.h"
+#include "interp/range.h"
+#include "interp/script_budget.h"
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +20,17 @@ namespace {
 
 std::int64_t int_arg(const CallArgs& a, std::size_t i, const std::string& fn) {
   return args::integer(args::positional(a, i, fn), fn + "'s argument " + std::to_string(i + 1), a.location);
+}
+
+// The elements of a list, or of a range (made now, against the memory limit): what builtins
+// that read a sequence take.
+std::vector<Value> sequence_items(const Value& v, const std::string& function, const SourceLocation& at) {
+  if (v.is_list()) {
+    reserve_memory(bytes_for(v.as_list()->items.size(), sizeof(Value)), at);
+    return v.as_list()->items;
+  }
+  if (auto range = v.as<RangeValue>()) return std::move(range->to_list(at)->items);
+  throw Error(ErrorKind::Type, function + " expects a list, not a " + v.type_name(), at);
 }
 
 Value floor_or_ceil(const Value& v, bool ceil, const SourceLocation& at) {
@@ -49,11 +63,14 @@ void install_builtins(Interpreter& in) {
     if (v.is_list()) return Value(v.as_list()->items.size());
     if (v.is_map()) return Value(v.as_map()->entries.size());
     if (v.is_string()) return Value(v.as_string().size());
+    if (auto range = v.as<RangeValue>()) return Value(static_cast<long long>(range->length()));
     if (auto rs = v.as<RulesetValue>()) return Value(rs->rules().size());
-    throw Error(ErrorKind::Type, "len of a " + v.type_name() + "; expected a list, a map, a string or a ruleset", a.location);
+    throw Error(ErrorKind::Type, "len of a " + v.type_name() + "; expected a list, a range, a map, a string or a ruleset",
+                a.location);
   });
   in.register_function("str", [](CallContext&, CallArgs& a) {
     args::expect_count(a, 1, 1, "str");
+    if (a.positional[0].is_string()) reserve_memory(a.positional[0].as_string().size(), a.location);
     return Value(a.positional[0].to_display());
   });
   in.register_function("repr", [](CallContext&, CallArgs& a) {
@@ -74,16 +91,30 @@ void install_builtins(Interpreter& in) {
       stop = int_arg(a, 1, "range");
       if (a.positional.size() == 3) step = int_arg(a, 2, "range");
     }
-    if (step == 0) throw Error(ErrorKind::Value, "range step must not be zero", a.location);
-    auto list = make_list();
-    std::int64_t count = step > 0 ? (stop - start + step - 1) / step : (start - stop - step - 1) / (-step);
-    if (count > 50'000'000) throw Error(ErrorKind::Value, "range too long", a.location);
-    for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) list->items.emplace_back(static_cast<long long>(i));
-    return Value(list);
+    return Value(std::make_shared<RangeValue>(start, stop, step, a.location));
+  });
+  // list(x): a new list of a list's, a range's or a string's elements, or of a map's keys.
+  in.register_function("list", [](CallContext&, CallArgs& a) {
+    args::expect_count(a, 1, 1, "list");
+    const Value& v = a.positional[0];
+    if (v.is_string()) {
+      reserve_memory(bytes_for(v.as_string().size(), sizeof(Value)), a.location);
+      auto list = make_list();
+      for (char ch : v.as_string()) list->items.emplace_back(std::string(1, ch));
+      return Value(list);
+    }
+    if (v.is_map()) {
+      reserve_memory(bytes_for(v.as_map()->entries.size(), sizeof(Value)), a.location);
+      auto list = make_list();
+      for (const auto& [k, value] : v.as_map()->entries) list->items.push_back(k);
+      return Value(list);
+    }
+    return Value(make_list(sequence_items(v, "list", a.location)));
   });
   in.register_function("keys", [](CallContext&, CallArgs& a) {
     args::expect_count(a, 1, 1, "keys");
     if (!a.positional[0].is_map()) throw Error(ErrorKind::Type, "keys expects a map", a.location);
+    reserve_memory(bytes_for(a.positional[0].as_map()->entries.size(), sizeof(Value)), a.location);
     auto list = make_list();
     for (const auto& [k, v] : a.positional[0].as_map()->entries) list->items.push_back(k);
     return Value(list);
@@ -91,6 +122,7 @@ void install_builtins(Interpreter& in) {
   in.register_function("values", [](CallContext&, CallArgs& a) {
     args::expect_count(a, 1, 1, "values");
     if (!a.positional[0].is_map()) throw Error(ErrorKind::Type, "values expects a map", a.location);
+    reserve_memory(bytes_for(a.positional[0].as_map()->entries.size(), sizeof(Value)), a.location);
     auto list = make_list();
     for (const auto& [k, v] : a.positional[0].as_map()->entries) list->items.push_back(v);
     return Value(list);
@@ -98,6 +130,7 @@ void install_builtins(Interpreter& in) {
   in.register_function("append", [](CallContext&, CallArgs& a) {
     args::expect_count(a, 2, 2, "append");
     if (!a.positional[0].is_list()) throw Error(ErrorKind::Type, "append expects a list first", a.location);
+    reserve_memory(sizeof(Value), a.location);
     a.positional[0].as_list()->items.push_back(a.positional[1]);
     return a.positional[0];
   });
@@ -116,17 +149,21 @@ void install_builtins(Interpreter& in) {
     const Value& x = a.positional[1];
     if (c.is_list()) return Value(std::find(c.as_list()->items.begin(), c.as_list()->items.end(), x) != c.as_list()->items.end());
     if (c.is_map()) return Value(c.as_map()->find(x) != nullptr);
+    if (auto range = c.as<RangeValue>()) return Value(x.is_rational() && range->contains(x.as_rational()));
     if (c.is_string()) return Value(c.as_string().find(args::string(x, "the substring", a.location)) != std::string::npos);
-    throw Error(ErrorKind::Type, "contains expects a list, a map or a string", a.location);
+    throw Error(ErrorKind::Type, "contains expects a list, a range, a map or a string", a.location);
   });
   in.register_function("join", [](CallContext&, CallArgs& a) {
     args::expect_count(a, 1, 2, "join");
-    if (!a.positional[0].is_list()) throw Error(ErrorKind::Type, "join expects a list", a.location);
+    std::vector<Value> items = sequence_items(a.positional[0], "join", a.location);
     std::string sep = a.positional.size() > 1 ? args::string(a.positional[1], "the separator", a.location) : "";
     std::string out;
     bool first = true;
-    for (const auto& item : a.positional[0].as_list()->items) {
-      out += (first ? "" : sep) + item.to_display();
+    for (const auto& item : items) {
+      std::string piece = item.to_display();
+      reserve_memory(piece.size() + (first ? 0 : sep.size()), a.location);
+      if (!first) out += sep;
+      out += piece;
       first = false;
     }
     return Value(out);
@@ -139,6 +176,7 @@ void install_builtins(Interpreter& in) {
     auto list = make_list();
     std::size_t start = 0;
     while (true) {
+      reserve_memory(sizeof(Value), a.location);
       auto at = s.find(sep, start);
       list->items.emplace_back(s.substr(start, at == std::string::npos ? std::string::npos : at - start));
       if (at == std::string::npos) break;
@@ -155,7 +193,8 @@ void install_builtins(Interpreter& in) {
   auto extremum = [](bool want_max) {
     return [want_max](CallContext&, CallArgs& a) {
       std::vector<Value> items = a.positional;
-      if (items.size() == 1 && items[0].is_list()) items = items[0].as_list()->items;
+      if (items.size() == 1 && (items[0].is_list() || items[0].as<RangeValue>()))
+        items = sequence_items(items[0], want_max ? "max" : "min", a.location);
       if (items.empty()) throw Error(ErrorKind::Value, std::string(want_max ? "max" : "min") + " of nothing", a.location);
       Value best = items[0];
       for (const auto& v : items) {
@@ -202,8 +241,7 @@ void install_builtins(Interpreter& in) {
   });
   in.register_function("sorted", [](CallContext& c, CallArgs& a) {
     args::expect_count(a, 1, 1, "sorted");
-    if (!a.positional[0].is_list()) throw Error(ErrorKind::Type, "sorted expects a list", a.location);
-    auto items = a.positional[0].as_list()->items;
+    auto items = sequence_items(a.positional[0], "sorted", a.location);
     auto less = [&](const Value& x, const Value& y) {
       if (x.is_rational() && y.is_rational()) return x.as_rational() < y.as_rational();
       if (x.is_number() && y.is_number()) return x.to_double() < y.to_double();
@@ -227,6 +265,8 @@ void install_builtins(Interpreter& in) {
     try {
       return c.interpreter.evaluator().call(f, inner, a.location);
     } catch (const Error& error) {
+      // A limit the host set is not the script's to recover from (interp/script_budget.h).
+      if (error.kind() == ErrorKind::Limit && c.interpreter.budget().exhausted()) throw;
       return Value(std::make_shared<ErrorValue>(error));
     }
   });

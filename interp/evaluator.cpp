@@ -6,6 +6,8 @@
 #include "interp/interpreter.h"
 #include "interp/parser.h"
 #include "interp/printer.h"
+#include "interp/range.h"
+#include "interp/script_budget.h"
 
 #include <algorithm>
 #include <cmath>
@@ -108,9 +110,10 @@ bool is_declaration(StmtKind kind) {
 
 }  // namespace
 
-void Evaluator::check_interrupt(const SourceLocation& where) {
+void Evaluator::step(const SourceLocation& where) {
   if (interrupt_requested_.exchange(false, std::memory_order_relaxed))
     throw Error(ErrorKind::Value, "interrupted", where);
+  host_.budget().step(where);
 }
 
 Value Evaluator::run(const Program& program, bool declarations_only) {
@@ -186,29 +189,43 @@ Evaluator::Flow Evaluator::exec(const Stmt& stmt, const EnvPtr& env, Value& resu
     }
     case StmtKind::For: {
       Value iterable = eval(*stmt.expr, env);
+      auto run_body = [&](Value item) {
+        step(stmt.location);
+        auto scope = std::make_shared<Environment>(env);
+        scope->define(stmt.text, std::move(item));
+        return exec_block(stmt.body, scope, result, false);
+      };
+      if (auto range = iterable.as<RangeValue>()) {  // lazily: a range holds no list
+        for (std::int64_t i = 0; i < range->length(); ++i)
+          if (run_body(Value(static_cast<long long>(range->at(i)))) == Flow::Return) return Flow::Return;
+        return Flow::Normal;
+      }
       std::vector<Value> items;
       if (iterable.is_list()) {
+        reserve_memory(bytes_for(iterable.as_list()->items.size(), sizeof(Value)), stmt.location);
         items = iterable.as_list()->items;  // a copy: the body may change the list
       } else if (iterable.is_map()) {
+        reserve_memory(bytes_for(iterable.as_map()->entries.size(), sizeof(Value)), stmt.location);
         for (const auto& [k, v] : iterable.as_map()->entries) items.push_back(k);
-      } else if (iterable.is_string()) {
-        for (char c : iterable.as_string()) items.emplace_back(std::string(1, c));
+      } else if (iterable.is_string()) {  // one character at a time, as a range: no list of them
+        reserve_memory(iterable.as_string().size(), stmt.location);
+        const std::string text = iterable.as_string();  // the body may rebind the name, never change this
+        for (char c : text)
+          if (run_body(Value(std::string(1, c))) == Flow::Return) return Flow::Return;
+        return Flow::Normal;
       } else if (auto rs = iterable.as<RulesetValue>()) {
         for (const auto& r : rs->rules()) items.emplace_back(r);
       } else {
-        throw Error(ErrorKind::Type, "cannot iterate over a " + iterable.type_name() + "; expected a list, a map, a string or a ruleset",
+        throw Error(ErrorKind::Type,
+                    "cannot iterate over a " + iterable.type_name() + "; expected a list, a range, a map, a string or a ruleset",
                     stmt.expr->location);
       }
-      for (auto& item : items) {
-        check_interrupt(stmt.location);
-        auto scope = std::make_shared<Environment>(env);
-        scope->define(stmt.text, std::move(item));
-        if (exec_block(stmt.body, scope, result, false) == Flow::Return) return Flow::Return;
-      }
+      for (auto& item : items)
+        if (run_body(std::move(item)) == Flow::Return) return Flow::Return;
       return Flow::Normal;
     }
     case StmtKind::While:
-      while (check_interrupt(stmt.location), eval(*stmt.expr, env).truthy())
+      while (step(stmt.location), eval(*stmt.expr, env).truthy())
         if (exec_block(stmt.body, env, result, true) == Flow::Return) return Flow::Return;
       return Flow::Normal;
     case StmtKind::Assert: {
@@ -371,37 +388,68 @@ void Evaluator::use(const Stmt& stmt) {
       if (requested.rfind("std/", 0) == 0) candidates.push_back(dir / requested.substr(4));
     }
   }
-  for (const auto& candidate : candidates) {
-    std::error_code ec;
-    if (!fs::is_regular_file(candidate, ec)) continue;
-    fs::path canonical = fs::weakly_canonical(candidate, ec);
-    std::string key = canonical.string();
-    auto on_stack = std::find(loading_stack_.begin(), loading_stack_.end(), key);
-    if (on_stack != loading_stack_.end()) {
-      std::string cycle;
-      for (auto it = on_stack; it != loading_stack_.end(); ++it)
-        cycle += loading_display_[static_cast<std::size_t>(it - loading_stack_.begin())] + " -> ";
-      cycle += requested;
-      throw Error(ErrorKind::Import, "import cycle: " + cycle, stmt.location);
-    }
-    if (loaded_files_.count(key)) return;
-    run_file(candidate, requested, stmt.location);
-    return;
-  }
+  // The library path may name a directory twice ($TWIN_PATH and the installed stdlib): search it once.
+  std::vector<fs::path> unique;
+  for (const auto& candidate : candidates)
+    if (std::find(unique.begin(), unique.end(), candidate.lexically_normal()) == unique.end())
+      unique.push_back(candidate.lexically_normal());
+  candidates = std::move(unique);
+  // Each candidate is opened, never tested first: a path outside the allowed directories is
+  // denied by its name whether or not it exists, so `use` tells nothing of what exists there.
+  std::optional<SandboxedFile> denied;
+  fs::path denied_path;
+  std::size_t denied_count = 0;
   std::string searched;
-  for (const auto& c : candidates) searched += "\n    " + c.string();
+  for (const auto& candidate : candidates) {
+    SandboxedFile file = host_.open_for_script(candidate);
+    switch (file.status) {
+      case SandboxedFile::Status::Opened: {
+        std::string key = file_identity(file);
+        auto on_stack = std::find(loading_stack_.begin(), loading_stack_.end(), key);
+        if (on_stack != loading_stack_.end()) {
+          std::string cycle;
+          for (auto it = on_stack; it != loading_stack_.end(); ++it)
+            cycle += loading_display_[static_cast<std::size_t>(it - loading_stack_.begin())] + " -> ";
+          cycle += requested;
+          throw Error(ErrorKind::Import, "import cycle: " + cycle, stmt.location);
+        }
+        if (!loaded_files_.count(key)) run_opened(file, candidate, requested, stmt.location, false);
+        return;
+      }
+      case SandboxedFile::Status::Missing:
+      case SandboxedFile::Status::NotRegular: searched += "\n    " + candidate.string(); continue;
+      case SandboxedFile::Status::Denied:
+        if (!denied) denied = std::move(file), denied_path = candidate;
+        ++denied_count;
+        searched += "\n    " + candidate.string() + " (not allowed)";
+        continue;
+      case SandboxedFile::Status::InvalidName:
+      case SandboxedFile::Status::Failed: throw host_.file_error(file, candidate, stmt.location);
+    }
+  }
+  if (denied && denied_count == candidates.size()) throw host_.file_error(*denied, denied_path, stmt.location);
   throw Error(ErrorKind::Import, "cannot find \"" + requested + "\"; looked in:" + searched, stmt.location);
+}
+
+std::string Evaluator::file_identity(const SandboxedFile& file) {
+  return std::to_string(file.device) + ":" + std::to_string(file.inode);
 }
 
 Value Evaluator::run_file(const fs::path& path, const std::string& display_name, const SourceLocation& from,
                           bool declarations_of_script) {
-  std::error_code ec;
-  fs::path canonical = fs::weakly_canonical(fs::absolute(path, ec), ec);
-  std::string text = host_.read_text(path, from);
-  auto source = std::make_shared<SourceFile>(display_name, std::move(text), canonical.string());
+  SandboxedFile file = host_.open_for_script(path);
+  if (file.status != SandboxedFile::Status::Opened) throw host_.file_error(file, path, from);
+  return run_opened(file, path, display_name, from, declarations_of_script);
+}
+
+Value Evaluator::run_opened(const SandboxedFile& file, const fs::path& path, const std::string& display_name,
+                            const SourceLocation& from, bool declarations_of_script) {
+  std::string key = file_identity(file);
+  std::string text = host_.read_opened(file, path, from);
+  auto source = std::make_shared<SourceFile>(display_name, std::move(text), file.resolved.string());
   Program program = parse_program(source);
   bool rules_file = path.extension() == ".rules";
-  loading_stack_.push_back(canonical.string());
+  loading_stack_.push_back(key);
   loading_display_.push_back(display_name);
   struct Pop {
     Evaluator* self;
@@ -417,13 +465,14 @@ Value Evaluator::run_file(const fs::path& path, const std::string& display_name,
     program.statements = std::move(declarations);
   }
   Value result = run(program, rules_file);
-  loaded_files_.insert(canonical.string());
+  loaded_files_.insert(key);
   return result;
 }
 
 TermPtr Evaluator::quote(const Expr& expr, const EnvPtr& env) {
   SpliceEvaluator splice = [&](const Expr& spliced) -> TermPtr {
     Value v = eval(spliced, env);
+    std::vector<const List*> open_lists;  // the lists being spliced, outermost first
     std::function<TermPtr(const Value&)> to_term = [&](const Value& value) -> TermPtr {
       if (auto t = value.as<TermValue>()) return t->term();
       if (value.is_rational()) return make_constant(value.as_rational());
@@ -435,9 +484,19 @@ TermPtr Evaluator::quote(const Expr& expr, const EnvPtr& env) {
       }
       if (value.is_bool()) return make_symbol(value.as_bool() ? "true" : "false");
       if (value.is_list()) {
+        // A term is a tree: a list met inside itself has no term, and nesting is bounded.
+        const List* list = value.as_list().get();
+        if (std::find(open_lists.begin(), open_lists.end(), list) != open_lists.end())
+          throw Error(ErrorKind::Value, "cannot splice a list that contains itself into a term", spliced.location);
+        if (open_lists.size() >= static_cast<std::size_t>(kMaxValueDepth))
+          throw Error(ErrorKind::Value, "cannot splice lists nested more than " + std::to_string(kMaxValueDepth) +
+                                            " levels deep into a term",
+                      spliced.location);
+        open_lists.push_back(list);
         auto t = std::make_shared<Term>();
         t->kind = TermKind::List;
-        for (const auto& item : value.as_list()->items) t->operands.push_back(to_term(item));
+        for (const auto& item : list->items) t->operands.push_back(to_term(item));
+        open_lists.pop_back();
         return t;
       }
       if (value.is_object()) {
@@ -481,7 +540,11 @@ Value Evaluator::eval(const Expr& e, const EnvPtr& env) {
       case ExprKind::Member: return member(eval(*e.operands[0], env), e.text, e.location);
       case ExprKind::Unary: {
         Value v = eval(*e.operands[0], env);
-        if (v.is_rational()) return Value(Rational(-v.as_rational()));
+        if (v.is_rational()) {
+          const Rational& r = v.as_rational();  // an integer negated without cpp_rational's gcd
+          if (is_integer(r)) return Value(Rational(BigInt(-boost::multiprecision::numerator(r))));
+          return Value(Rational(-r));
+        }
         if (v.is_float()) return Value(-v.as_float());
         if (auto t = v.as<TermValue>()) return Value(std::make_shared<TermValue>(make_apply("neg", {t->term()})));
         throw Error(ErrorKind::Type, "cannot negate a " + v.type_name(), e.location);
@@ -573,7 +636,7 @@ Value Evaluator::call(const Value& function, CallArgs& args, const SourceLocatio
   args.location = location;
   if (auto closure = function.as<Closure>()) {
     const FunctionDecl& decl = closure->decl();
-    check_interrupt(location);
+    step(location);
     DepthScope depth(depth_, location);
     auto scope = std::make_shared<Environment>(closure->env());
     if (args.positional.size() > decl.params.size())
@@ -602,6 +665,7 @@ Value Evaluator::call(const Value& function, CallArgs& args, const SourceLocatio
     return result;
   }
   if (auto native = function.as<NativeFunction>()) {
+    step(location);
     DepthScope depth(depth_, location);
     CallContext context{host_, location};
     try {
@@ -635,6 +699,40 @@ Value Evaluator::call(const Value& function, CallArgs& args, const SourceLocatio
 
 namespace {
 
+// About how many bytes a number's digits take (numerator and denominator).
+std::size_t number_bytes(const Rational& r) {
+  auto bytes = [](const BigInt& n) { return n == 0 ? std::size_t{8} : boost::multiprecision::msb(abs(n)) / 8 + 8; };
+  return bytes(boost::multiprecision::numerator(r)) + bytes(boost::multiprecision::denominator(r));
+}
+
+// Bits an exact fraction may have (about 60,000 digits over numerator and denominator):
+// Boost normalises every fraction with a gcd quadratic in its bits (a binary gcd: even
+// gcd(3 ** 1000000, 7) took 24 s), and at this size one takes at most a second or two.
+constexpr std::size_t kMaxExactFractionBits = 200000;
+// Bits an exact integer product or power may have (2 MiB, about 5,050,000 digits): one
+// multiplication of that size takes a few seconds, and no step of a script may take longer
+// (the host's deadline is checked between steps).
+constexpr std::size_t kMaxExactIntegerBits = std::size_t{1} << 24;
+
+std::size_t integer_bits(const BigInt& n) { return n == 0 ? 1 : boost::multiprecision::msb(abs(n)) + 1; }
+
+// The bits of a number's numerator and denominator together.
+std::size_t number_bits(const Rational& r) {
+  return integer_bits(boost::multiprecision::numerator(r)) + integer_bits(boost::multiprecision::denominator(r));
+}
+
+[[noreturn]] void too_large(const char* what, std::size_t bits, const SourceLocation& location) {
+  throw Error(ErrorKind::Value, std::string("the result is too large for an exact ") + what + " (it would have about " +
+                                    std::to_string(static_cast<std::size_t>(static_cast<double>(bits) * 0.30103)) +
+                                    " digits; at most about " +
+                                    std::to_string(static_cast<std::size_t>(
+                                        static_cast<double>(std::string(what) == "integer" ? kMaxExactIntegerBits
+                                                                                           : kMaxExactFractionBits) *
+                                        0.30103)) +
+                                    ")",
+              location);
+}
+
 // Exact power with an integer exponent; refuses results that would not fit in memory.
 Rational exact_power(const Rational& base, const BigInt& exponent, const SourceLocation& location) {
   if (base == 0 && exponent < 0) throw Error(ErrorKind::Value, "zero cannot be raised to a negative power", location);
@@ -643,10 +741,42 @@ Rational exact_power(const Rational& base, const BigInt& exponent, const SourceL
   BigInt magnitude = exponent < 0 ? BigInt(-exponent) : exponent;
   if (magnitude > 1000000) throw Error(ErrorKind::Value, "exponent too large for an exact result", location);
   unsigned e = magnitude.convert_to<unsigned>();
-  BigInt num = boost::multiprecision::pow(BigInt(boost::multiprecision::numerator(base)), e);
-  BigInt den = boost::multiprecision::pow(BigInt(boost::multiprecision::denominator(base)), e);
-  Rational result(num, den);
-  return exponent < 0 ? Rational(1 / result) : result;
+  std::size_t bits = boost::multiprecision::msb(abs(boost::multiprecision::numerator(base))) +
+                     boost::multiprecision::msb(boost::multiprecision::denominator(base)) + 2;
+  std::size_t result_bits = bytes_for(bits, e);
+  // A fraction is normalised with a gcd quadratic in its size: keep exact fractions small.
+  if ((!is_integer(base) || exponent < 0) && result_bits > kMaxExactFractionBits) too_large("fraction", result_bits, location);
+  if (result_bits > kMaxExactIntegerBits) too_large("integer", result_bits, location);
+  reserve_memory(result_bits / 8, location);
+  BigInt num = integer_power(BigInt(boost::multiprecision::numerator(base)), e);
+  if (is_integer(base)) return exponent < 0 ? Rational(BigInt(1), num) : Rational(num);  // no gcd for an integer
+  BigInt den = integer_power(BigInt(boost::multiprecision::denominator(base)), e);
+  return exponent < 0 ? Rational(den, num) : Rational(num, den);
+}
+
+// Exact arithmetic between integers, kept on BigInt: boost's cpp_rational normalises every
+// result with a gcd that is quadratic in the digits even against a denominator of 1 (adding
+// two integers of a million bits as rationals took 5 s, multiplying them 9 s). nullopt: not
+// an integer operation.
+std::optional<Value> integer_arithmetic(const std::string& op, const Rational& a, const Rational& b,
+                                        const SourceLocation& location) {
+  if (!is_integer(a) || !is_integer(b)) return std::nullopt;
+  BigInt x = boost::multiprecision::numerator(a), y = boost::multiprecision::numerator(b);
+  if (op == "+") return Value(Rational(BigInt(x + y)));
+  if (op == "-") return Value(Rational(BigInt(x - y)));
+  if (op == "*") {
+    std::size_t bits = integer_bits(x) + integer_bits(y);
+    if (bits > kMaxExactIntegerBits) too_large("integer", bits, location);
+    reserve_memory(number_bytes(a) + number_bytes(b), location);
+    return Value(Rational(BigInt(x * y)));
+  }
+  if (op == "/" && y != 0 && x % y == 0) return Value(Rational(BigInt(x / y)));  // an integer: no gcd
+  if (op == "%" && y != 0) {
+    BigInt remainder = x % y;  // truncated; the language's % takes the divisor's sign
+    if (remainder != 0 && (remainder < 0) != (y < 0)) remainder += y;
+    return Value(Rational(remainder));
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -655,9 +785,17 @@ Value Evaluator::eval_binary(const std::string& op, const Value& l, const Value&
   if (l.is_rational() && r.is_rational()) {
     const Rational& a = l.as_rational();
     const Rational& b = r.as_rational();
+    if (auto fast = integer_arithmetic(op, a, b, location)) return *fast;
+    // What is left makes a fraction (or takes one): keep it small enough to normalise.
+    bool arithmetic = op == "+" || op == "-" || op == "*" || op == "/" || op == "%";
+    if (arithmetic && number_bits(a) + number_bits(b) > kMaxExactFractionBits)
+      too_large("fraction", number_bits(a) + number_bits(b), location);
     if (op == "+") return Value(Rational(a + b));
     if (op == "-") return Value(Rational(a - b));
-    if (op == "*") return Value(Rational(a * b));
+    if (op == "*") {
+      reserve_memory(number_bytes(a) + number_bytes(b), location);
+      return Value(Rational(a * b));
+    }
     if (op == "/") {
       if (b == 0) throw Error(ErrorKind::Value, "division by zero", location);
       return Value(Rational(a / b));
@@ -690,8 +828,12 @@ Value Evaluator::eval_binary(const std::string& op, const Value& l, const Value&
     }
     if (op == "**") return Value(std::pow(a, b));
   }
-  if (op == "+" && l.is_string() && r.is_string()) return Value(l.as_string() + r.as_string());
+  if (op == "+" && l.is_string() && r.is_string()) {
+    reserve_memory(l.as_string().size() + r.as_string().size(), location);
+    return Value(l.as_string() + r.as_string());
+  }
   if (op == "+" && l.is_list() && r.is_list()) {
+    reserve_memory(bytes_for(l.as_list()->items.size() + r.as_list()->items.size(), sizeof(Value)), location);
     auto list = make_list(l.as_list()->items);
     list->items.insert(list->items.end(), r.as_list()->items.begin(), r.as_list()->items.end());
     return Value(list);
@@ -700,6 +842,7 @@ Value Evaluator::eval_binary(const std::string& op, const Value& l, const Value&
     std::int64_t n = args::integer(r, "the repeat count", location);
     if (n < 0 || n * static_cast<std::int64_t>(l.as_string().size()) > 100'000'000)
       throw Error(ErrorKind::Value, "repeat count out of range", location);
+    reserve_memory(static_cast<std::size_t>(n) * l.as_string().size(), location);
     std::string out;
     for (std::int64_t i = 0; i < n; ++i) out += l.as_string();
     return Value(out);
@@ -757,6 +900,15 @@ Value Evaluator::member(const Value& object, const std::string& name, const Sour
 }
 
 Value Evaluator::index(const Value& container, const Value& key, const SourceLocation& location) {
+  if (auto range = container.as<RangeValue>()) {
+    std::int64_t i = args::integer(key, "an index", location);
+    if (i < 0) i += range->length();
+    if (i < 0 || i >= range->length())
+      throw Error(ErrorKind::Value, "index " + key.to_repr() + " out of range for a range of length " +
+                                        std::to_string(range->length()),
+                  location);
+    return Value(static_cast<long long>(range->at(i)));
+  }
   if (container.is_list() || container.is_string()) {
     std::int64_t size = container.is_list() ? static_cast<std::int64_t>(container.as_list()->items.size())
                                             : static_cast<std::int64_t>(container.as_string().size());

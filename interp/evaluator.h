@@ -5,7 +5,13 @@
 // execution, not a C++ exception, so deep recursion stays cheap.
 //
 // Declarations (`op`, `ruleset`, `cost`) bind names in the scope they appear in; `use`
-// loads a file once per interpreter and binds its declarations in the global scope.
+// loads a file once per interpreter (known by its device and inode) and binds its
+// declarations in the global scope. `use` opens each place it searches through the host's
+// sandbox (Interpreter::open_for_script) and never tests a path first, so what it answers
+// for a path outside the sandbox does not depend on whether the file exists.
+//
+// Every loop iteration and call is a step (Evaluator::step): where an interrupt request and
+// the host's limits (interp/script_budget.h) stop a running script.
 // Runtime errors are twin::Error; as one unwinds through a call, the call adds a frame
 // (function name and call site), which is how an error lists the chain of calls.
 //
@@ -19,6 +25,7 @@
 #include "interp/relation.h"
 #include "interp/term.h"
 #include "interp/value.h"
+#include "util/sandboxed_open.h"
 
 #include <atomic>
 #include <filesystem>
@@ -87,7 +94,7 @@ class Evaluator {
 
   // Runs a parsed program in the global scope; returns the last expression statement's value.
   Value run(const Program& program, bool declarations_only);
-  // Loads a file for `use` (once per interpreter) or for Interpreter::eval_file.
+  // Loads a file for Interpreter::eval_file (`use` loads each file once per interpreter).
   Value run_file(const std::filesystem::path& path, const std::string& display_name, const SourceLocation& from,
                  bool declarations_of_script = false);
 
@@ -121,6 +128,10 @@ class Evaluator {
   Flow exec(const Stmt& stmt, const EnvPtr& env, Value& result);
   void declare(const Stmt& stmt, const EnvPtr& env, const std::shared_ptr<const Stmt>& owner);
   void use(const Stmt& stmt);
+  Value run_opened(const SandboxedFile& file, const std::filesystem::path& path, const std::string& display_name,
+                   const SourceLocation& from, bool declarations_of_script);
+  // What `use` knows a file by (device and inode): the same file however it is named.
+  static std::string file_identity(const SandboxedFile& file);
   void declare_relation(const Stmt& stmt);
 
   Value eval_name(const Expr& expr, const EnvPtr& env);
@@ -131,13 +142,15 @@ class Evaluator {
   Value index(const Value& container, const Value& key, const SourceLocation& location);
   void assign(const Expr& target, Value value, const EnvPtr& env);
 
-  void check_interrupt(const SourceLocation& where);
+  // A step of the script (a loop iteration, a call): where an interrupt request and the
+  // host's limits (ScriptBudget) stop it.
+  void step(const SourceLocation& where);
 
   Interpreter& host_;
   EnvPtr globals_;
   std::atomic<bool> interrupt_requested_{false};
   int depth_ = 0;
-  std::set<std::string> loaded_files_;          // canonical paths already loaded by `use`
+  std::set<std::string> loaded_files_;          // identities (file_identity) of the files loaded
   std::vector<std::string> loading_stack_;      // files being loaded, for naming an import cycle
   std::vector<std::string> loading_display_;
   std::vector<std::shared_ptr<RulesetValue>> rulesets_;

@@ -4,13 +4,16 @@
 #include "interp/parser.h"
 #include "interp/term.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <new>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 #ifndef TWIN_INSTALLED_STDLIB_DIR
 #define TWIN_INSTALLED_STDLIB_DIR ""
@@ -31,42 +34,27 @@ fs::path installed_stdlib_directory() {
   return fs::path(TWIN_SOURCE_STDLIB_DIR);
 }
 
-namespace {
-
-fs::path canonical_or_self(const fs::path& p) {
-  std::error_code ec;
-  fs::path absolute = fs::absolute(p, ec);
-  fs::path canonical = fs::weakly_canonical(absolute, ec);
-  return ec ? absolute.lexically_normal() : canonical;
-}
-
-bool is_within(const fs::path& path, const fs::path& directory) {
-  auto p = path.begin();
-  for (auto d = directory.begin(); d != directory.end(); ++d, ++p) {
-    if (d->empty()) continue;  // a trailing separator
-    if (p == path.end() || *p != *d) return false;
-  }
-  return true;
-}
-
 // Runs a piece of user-facing work, turning anything that is not a twin::Error into one:
-// no input may crash the host.
+// no input may crash the host. The outermost call starts the limits' budget and sets the
+// integer digits limit for the thread.
 template <class F>
-Value guarded(F&& f) {
+Value Interpreter::guarded(F&& work) {
+  ScriptBudget::Scope budget(budget_);
+  IntegerDigitsLimitScope digits(options_.integer_digits_limit);
   try {
-    return f();
+    return work();
   } catch (const Error&) {
     throw;
   } catch (const std::bad_alloc&) {
-    throw Error(ErrorKind::Value, "out of memory");
+    throw Error(ErrorKind::Limit, "out of memory");
   } catch (const std::exception& e) {
     throw Error(ErrorKind::Value, std::string("internal error: ") + e.what());
   }
 }
 
-}  // namespace
-
-Interpreter::Interpreter(InterpreterOptions options) : options_(std::move(options)) {
+Interpreter::Interpreter(InterpreterOptions options)
+    : options_(std::move(options)),
+      budget_({options_.time_limit_seconds, options_.step_limit, options_.memory_limit_bytes}) {
   if (!options_.output) options_.output = [](std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
@@ -81,7 +69,9 @@ Interpreter::Interpreter(InterpreterOptions options) : options_(std::move(option
     fs::path stdlib = installed_stdlib_directory();
     if (!stdlib.empty()) options_.library_path.push_back(stdlib);
   }
-  for (const auto& dir : options_.allowed_read_dirs) allowed_canonical_.push_back(canonical_or_self(dir));
+  for (const auto& dir : options_.allowed_read_dirs) sandbox_.allow(dir);
+  for (const auto& file : options_.allowed_read_files) sandbox_.allow_file(file);
+  for (const auto& dir : options_.library_path) sandbox_.allow(dir);
   evaluator_ = std::make_unique<Evaluator>(*this);
   install_builtins(*this);
 }
@@ -153,31 +143,58 @@ void Interpreter::diagnose(const Diagnostic& diagnostic) {
 
 void Interpreter::allow_read(const fs::path& directory) {
   options_.allowed_read_dirs.push_back(directory);
-  allowed_canonical_.push_back(canonical_or_self(directory));
+  sandbox_.allow(directory);
 }
 
-bool Interpreter::may_read(const fs::path& path) const {
-  fs::path target = canonical_or_self(path);
-  for (const auto& dir : allowed_canonical_)
-    if (is_within(target, dir)) return true;
-  for (const auto& dir : options_.library_path)
-    if (is_within(target, canonical_or_self(dir))) return true;
-  return false;
+void Interpreter::allow_read_file(const fs::path& file) {
+  options_.allowed_read_files.push_back(file);
+  sandbox_.allow_file(file);
+}
+
+void Interpreter::set_limits(double time_limit_seconds, std::uint64_t step_limit, std::size_t memory_limit_bytes) {
+  options_.time_limit_seconds = time_limit_seconds;
+  options_.step_limit = step_limit;
+  options_.memory_limit_bytes = memory_limit_bytes;
+  budget_.set_limits({time_limit_seconds, step_limit, memory_limit_bytes});
+}
+
+bool Interpreter::may_read(const fs::path& path) const { return sandbox_.covers(path); }
+
+SandboxedFile Interpreter::open_for_script(const fs::path& path) const { return sandbox_.open(path); }
+
+Error Interpreter::file_error(const SandboxedFile& file, const fs::path& path, const SourceLocation& where) const {
+  std::string name = printable_path(path.string());
+  switch (file.status) {
+    case SandboxedFile::Status::InvalidName:
+      return Error(ErrorKind::Value, "the path \"" + name + "\" contains a NUL byte (\\0), which no file name can hold", where);
+    case SandboxedFile::Status::Denied:
+      return Error(ErrorKind::Permission,
+                   "reading " + name + " is not allowed: " + file.why +
+                       " (allow it with --allow-read DIR, or Interpreter::allow_read)",
+                   where);
+    case SandboxedFile::Status::Missing: return Error(ErrorKind::Io, "cannot read " + name + ": no such file", where);
+    case SandboxedFile::Status::NotRegular: return Error(ErrorKind::Io, name + " is " + file.why + ", not a file", where);
+    case SandboxedFile::Status::Failed:
+    case SandboxedFile::Status::Opened: break;
+  }
+  std::string reason = file.why.empty() ? std::strerror(file.error) : file.why;
+  return Error(ErrorKind::Io, "cannot read " + name + ": " + reason, where);
+}
+
+std::string Interpreter::read_opened(const SandboxedFile& file, const fs::path& path, const SourceLocation& where) const {
+  struct stat st {};
+  if (::fstat(file.fd.get(), &st) == 0 && st.st_size > 0) reserve_memory(static_cast<std::size_t>(st.st_size), where);
+  try {
+    return read_all(file.fd.get());
+  } catch (const std::system_error& e) {
+    throw Error(ErrorKind::Io, "cannot read " + printable_path(path.string()) + ": " + e.code().message(), where);
+  }
 }
 
 std::string Interpreter::read_text(const fs::path& path, const SourceLocation& where) const {
-  if (!may_read(path))
-    throw Error(ErrorKind::Permission,
-                "reading " + path.string() + " is not allowed: it is outside the directories this script may read "
-                "(allow it with --allow-read DIR, or Interpreter::allow_read)",
-                where);
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw Error(ErrorKind::Io, path.string() + " is a directory, not a file", where);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, "cannot read " + path.string() + ": no such file or not readable", where);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  SandboxedFile file = open_for_script(path);
+  if (file.status != SandboxedFile::Status::Opened) throw file_error(file, path, where);
+  return read_opened(file, path, where);
 }
 
 fs::path Interpreter::base_directory() const {

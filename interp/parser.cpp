@@ -358,7 +358,13 @@ class TreeBuilder {
   }
 
   Rational number(antlr4::Token* token) {
-    auto value = parse_rational(token->getText());
+    std::optional<Rational> value;
+    try {
+      value = parse_rational(token->getText());
+    } catch (Error& error) {  // more digits than the integer digits limit
+      error.set_location_if_unknown(at(token));
+      throw;
+    }
     if (!value) throw Error(ErrorKind::Syntax, "malformed number '" + token->getText() + "'", at(token));
     return *value;
   }

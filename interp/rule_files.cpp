@@ -23,7 +23,10 @@ std::vector<fs::path> stdlib_rule_files() {
 std::shared_ptr<const compiler::Declarations> load_rule_files(const RuleFiles& request) {
   InterpreterOptions options;
   options.allowed_read_dirs = request.allow_read;
-  for (const auto& f : request.files) options.allowed_read_dirs.push_back(fs::absolute(f).parent_path());
+  options.allowed_read_files = request.allow_read_files;
+  options.library_path = request.library_path;
+  if (!request.confine)
+    for (const auto& f : request.files) options.allowed_read_dirs.push_back(fs::absolute(f).parent_path());
   Interpreter interpreter(std::move(options));
   std::vector<fs::path> files;
   if (request.stdlib) files = stdlib_rule_files();

@@ -15,8 +15,15 @@ namespace twin {
 struct RuleFiles {
   std::vector<std::filesystem::path> files;  // loaded in order, after the stdlib
   bool stdlib = true;                        // the installed standard library's *.rules first
-  // Directories `use` may read besides each file's own directory and the library path.
+  // Directories `use` may read besides the library path, and each file's own directory unless
+  // `confine` is set.
   std::vector<std::filesystem::path> allow_read;
+  std::vector<std::filesystem::path> allow_read_files;  // single files, as allow_read
+  // Read the files themselves under `allow_read` only: how check_graphs keeps a script's rule
+  // files inside the script's sandbox.
+  bool confine = false;
+  // The library path for `use` (empty: the default, InterpreterOptions::library_path).
+  std::vector<std::filesystem::path> library_path;
 };
 
 // The installed standard library's rule files, sorted by name.

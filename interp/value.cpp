@@ -2,6 +2,9 @@
 
 #include "util/error.h"
 
+#include "interp/script_budget.h"
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -47,49 +50,209 @@ std::string Value::to_display() const {
   return to_repr();
 }
 
+namespace {
+
+[[noreturn]] void too_deep(const char* what) {
+  throw Error(ErrorKind::Value, std::string("cannot ") + what + " a value nested more than " +
+                                    std::to_string(kMaxValueDepth) + " levels deep");
+}
+
+std::string quoted(const std::string& text) {
+  // Escapes can double the text (repr(repr(s)) ... grows fast): its size is reserved first.
+  std::size_t size = 2;
+  for (char c : text) size += c == '"' || c == '\\' || c == '\n' ? 2 : 1;
+  reserve_memory(size);
+  std::string out = "\"";
+  out.reserve(size);
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Appends a value's source-like form. `open_` holds the lists and maps being printed (the
+// path from the outermost one), which is how a container met inside itself is recognised.
+class ReprWriter {
+ public:
+  explicit ReprWriter(std::string& out) : out_(out) {}
+
+  void write(const Value& value, int depth) {
+    if (depth > kMaxValueDepth) too_deep("print");
+    if (value.is_list()) {
+      const List* list = value.as_list().get();
+      if (is_open(list)) return append("[...]");
+      open_.push_back(list);
+      append("[");
+      bool first = true;
+      for (const auto& item : list->items) {
+        if (!first) append(", ");
+        write(item, depth + 1);
+        first = false;
+      }
+      append("]");
+      open_.pop_back();
+      return;
+    }
+    if (value.is_map()) {
+      const Map* map = value.as_map().get();
+      if (is_open(map)) return append("{...}");
+      open_.push_back(map);
+      append("{");
+      bool first = true;
+      for (const auto& [k, v] : map->entries) {
+        if (!first) append(", ");
+        write(k, depth + 1);
+        append(": ");
+        write(v, depth + 1);
+        first = false;
+      }
+      append("}");
+      open_.pop_back();
+      return;
+    }
+    append(value.is_string() ? quoted(value.as_string()) : value.to_repr());
+  }
+
+ private:
+  bool is_open(const void* container) const {
+    return std::find(open_.begin(), open_.end(), container) != open_.end();
+  }
+  // Text grows against the memory limit: a list of a million long strings prints to a lot.
+  void append(const std::string& text) {
+    out_ += text;
+    if (out_.size() - charged_ >= kChargeEvery) {
+      reserve_memory(out_.size() - charged_);
+      charged_ = out_.size();
+    }
+  }
+  static constexpr std::size_t kChargeEvery = 64 * 1024;
+  std::string& out_;
+  std::vector<const void*> open_;
+  std::size_t charged_ = 0;
+};
+
+// Structural equality that terminates on self-containing values: `assumed` holds the pairs of
+// containers being compared further up; meeting one again adds nothing new, so it is taken as
+// equal (two infinite unfoldings that no finite path tells apart are equal).
+class EqualityCheck {
+ public:
+  bool equal(const Value& a, const Value& b, int depth) {
+    if (depth > kMaxValueDepth) too_deep("compare");
+    if (a.is_list() && b.is_list()) {
+      const List* x = a.as_list().get();
+      const List* y = b.as_list().get();
+      if (x == y) return true;
+      if (x->items.size() != y->items.size()) return false;
+      if (is_assumed(x, y)) return true;
+      assumed_.emplace_back(x, y);
+      bool same = true;
+      for (std::size_t i = 0; same && i < x->items.size(); ++i) same = equal(x->items[i], y->items[i], depth + 1);
+      assumed_.pop_back();
+      return same;
+    }
+    if (a.is_map() && b.is_map()) {
+      const Map* x = a.as_map().get();
+      const Map* y = b.as_map().get();
+      if (x == y) return true;
+      if (x->entries.size() != y->entries.size()) return false;
+      if (is_assumed(x, y)) return true;
+      assumed_.emplace_back(x, y);
+      bool same = true;
+      for (const auto& [key, value] : x->entries) {
+        const Value* other = nullptr;
+        for (const auto& [k, v] : y->entries)
+          if (equal(key, k, depth + 1)) {
+            other = &v;
+            break;
+          }
+        if (!other || !equal(value, *other, depth + 1)) {
+          same = false;
+          break;
+        }
+      }
+      assumed_.pop_back();
+      return same;
+    }
+    return a.shallow_equal(b);
+  }
+
+ private:
+  bool is_assumed(const void* x, const void* y) const {
+    for (const auto& [p, q] : assumed_)
+      if (p == x && q == y) return true;
+    return false;
+  }
+  std::vector<std::pair<const void*, const void*>> assumed_;
+};
+
+// Moves out of `values` the lists and maps nothing else holds, and then their elements' in
+// turn, so that each is destroyed with its elements already taken: no recursion.
+void dismantle(std::vector<Value>& pending) {
+  while (!pending.empty()) {
+    Value value = std::move(pending.back());
+    pending.pop_back();
+    auto take = [&pending](Value& v) {
+      if ((v.is_list() && v.as_list().use_count() == 1) || (v.is_map() && v.as_map().use_count() == 1))
+        pending.push_back(std::move(v));
+    };
+    if (value.is_list() && value.as_list()) {
+      for (auto& item : value.as_list()->items) take(item);
+    } else if (value.is_map() && value.as_map()) {
+      for (auto& [k, v] : value.as_map()->entries) {
+        take(k);
+        take(v);
+      }
+    }
+  }
+}
+
+bool uniquely_held_container(const Value& v) {
+  return (v.is_list() && v.as_list().use_count() == 1) || (v.is_map() && v.as_map().use_count() == 1);
+}
+
+}  // namespace
+
+List::~List() {
+  std::vector<Value> pending;
+  for (auto& item : items)
+    if (uniquely_held_container(item)) pending.push_back(std::move(item));
+  dismantle(pending);
+}
+
+Map::~Map() {
+  std::vector<Value> pending;
+  for (auto& [k, v] : entries) {
+    if (uniquely_held_container(k)) pending.push_back(std::move(k));
+    if (uniquely_held_container(v)) pending.push_back(std::move(v));
+  }
+  dismantle(pending);
+}
+
 std::string Value::to_repr() const {
   switch (data_.index()) {
     case 0: return "nil";
     case 1: return as_bool() ? "true" : "false";
     case 2: return rational_to_string(as_rational());
     case 3: return format_double(as_float());
-    case 4: {
-      std::string out = "\"";
-      for (char c : as_string()) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (c == '\n') {
-          out += "\\n";
-          continue;
-        }
-        out += c;
-      }
-      return out + "\"";
-    }
-    case 5: {
-      std::string out = "[";
-      bool first = true;
-      for (const auto& item : as_list()->items) {
-        if (!first) out += ", ";
-        out += item.to_repr();
-        first = false;
-      }
-      return out + "]";
-    }
+    case 4: return quoted(as_string());
+    case 5:
     case 6: {
-      std::string out = "{";
-      bool first = true;
-      for (const auto& [k, v] : as_map()->entries) {
-        if (!first) out += ", ";
-        out += k.to_repr() + ": " + v.to_repr();
-        first = false;
-      }
-      return out + "}";
+      std::string out;
+      ReprWriter(out).write(*this, 0);
+      return out;
     }
     default: return as_object()->to_string();
   }
 }
 
-bool Value::operator==(const Value& other) const {
+bool Value::operator==(const Value& other) const { return EqualityCheck().equal(*this, other, 0); }
+
+bool Value::shallow_equal(const Value& other) const {
   if (is_number() && other.is_number()) {
     if (is_rational() && other.is_rational()) return as_rational() == other.as_rational();
     return to_double() == other.to_double();
@@ -99,24 +262,8 @@ bool Value::operator==(const Value& other) const {
     case 0: return true;
     case 1: return as_bool() == other.as_bool();
     case 4: return as_string() == other.as_string();
-    case 5: {
-      const auto& a = as_list()->items;
-      const auto& b = other.as_list()->items;
-      if (a.size() != b.size()) return false;
-      for (std::size_t i = 0; i < a.size(); ++i)
-        if (a[i] != b[i]) return false;
-      return true;
-    }
-    case 6: {
-      const auto& a = *as_map();
-      const auto& b = *other.as_map();
-      if (a.entries.size() != b.entries.size()) return false;
-      for (const auto& [k, v] : a.entries) {
-        const Value* w = b.find(k);
-        if (!w || *w != v) return false;
-      }
-      return true;
-    }
+    case 5:
+    case 6: return false;  // containers are compared by EqualityCheck
     default: return as_object()->equals(*other.as_object());
   }
 }

@@ -3,7 +3,7 @@
 // A Value is nil, a boolean, an exact number (Rational: integers of any size and fractions),
 // an inexact number (double: only from measurements such as timings and tensor errors), a
 // string, a list, a map, or an Object. Lists and maps are shared by reference, as in Lua
-// and Python. Every other kind of value (functions, terms, rules, rulesets, cost functions,
+// and Python, so a list may contain itself. Every other kind of value (functions, terms, rules, rulesets, cost functions,
 // e-graphs, e-class ids, reports, errors, and later tensors and graphs) is an Object: a
 // class with a type name, a printed form, members and methods. Hosts add their own kinds by
 // deriving from Object (see docs/embedding.md).
@@ -82,24 +82,40 @@ class Value {
   bool truthy() const;
   // The printed form: strings without quotes (as `print` shows them).
   std::string to_display() const;
-  // The source-like form: strings quoted (as the REPL echoes them and inside lists).
+  // The source-like form: strings quoted (as the REPL echoes them and inside lists). A list or
+  // map met again inside itself prints as `[...]` or `{...}`, as in Python. Throws twin::Error
+  // for values nested more than kMaxValueDepth levels, and (Limit) for an integer above the
+  // integer digits limit or text beyond the memory limit.
   std::string to_repr() const;
 
-  // Structural equality for numbers, strings, lists and maps; objects decide (identity by default).
+  // Structural equality for numbers, strings, lists and maps; objects decide (identity by
+  // default). Terminates on values that contain themselves: a list is equal to itself, and two
+  // lists are equal when no element tells them apart, however deep (a pair of containers met
+  // again while being compared is taken as equal). Throws twin::Error beyond kMaxValueDepth.
   bool operator==(const Value& other) const;
   bool operator!=(const Value& other) const { return !(*this == other); }
+  // Equality of everything but lists and maps (false for those): EqualityCheck's leaf case.
+  bool shallow_equal(const Value& other) const;
 
  private:
   std::variant<std::monostate, bool, Rational, double, std::string, ListPtr, MapPtr, ObjectPtr> data_;
 };
 
+// How deeply lists and maps may nest for printing and comparing: deep enough for any real
+// data, shallow enough for an 8 MiB host stack.
+inline constexpr int kMaxValueDepth = 10000;
+
+// Destroying a list or a map takes apart the containers only it holds one level at a time,
+// without recursion: a list nested a million levels deep is freed without exhausting the stack.
 struct List {
   std::vector<Value> items;
+  ~List();
 };
 
 // A map keeps its keys in insertion order, so printing and iterating it is deterministic.
 struct Map {
   std::vector<std::pair<Value, Value>> entries;
+  ~Map();
   const Value* find(const Value& key) const;
   void set(const Value& key, Value value);
 };

@@ -220,6 +220,13 @@ let opaque = load_graph(dir + "/opaque.graph").opaque_ops
   CHECK(in.eval_string("g.module_paths").to_repr() == "[\"proj\", \"act\"]");
   CHECK(in.eval_string("g.modules.find(\"proj\").type").to_repr() == "\"Linear\"");
   CHECK(in.eval_string("g.torch_version").to_repr() == "\"1.13.1\"");
+  // An input list that contains itself is refused at the input's rank, not followed forever.
+  try {
+    in.eval_string("let row = [1, 2, 3]\nappend(row, row)\ng.run(inputs={\"x\": [row, row]})");
+    FAIL("ran a graph on a list that contains itself");
+  } catch (const Error& e) {
+    CHECK(e.message().find("nests lists deeper than its 2 dimensions") != std::string::npos);
+  }
   try {
     in.eval_string("load_graph(dir + \"/trunc.graph\")");
     FAIL("loaded a truncated graph");

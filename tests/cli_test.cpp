@@ -142,25 +142,96 @@ TEST_CASE("run handles deep recursion, and reports runaway recursion as an error
   CHECK(run_twin("run deeper.twin", scratch.path).status == 2);  // an error, not a crash
 }
 
-TEST_CASE("run lets a script read its own directory and --allow-read directories, nothing else") {
+TEST_CASE("run lets a script read its own directory, --allow-read directories and the files its arguments name") {
   twin::testing::TempDir scratch;
   fs::create_directories(scratch.path / "scripts");
   fs::create_directories(scratch.path / "data");
   fs::create_directories(scratch.path / "elsewhere");
   scratch.write("scripts/beside.txt", "beside\n");
   scratch.write("data/input.txt", "data\n");
+  scratch.write("data/other.txt", "other\n");
   scratch.write("scripts/read.twin", "print(read_text(args[0]))\n");
+  scratch.write("scripts/read_other.twin", "print(read_text(\"" + (scratch.path / "data/other.txt").string() + "\"))\n");
   fs::path from = scratch.path / "elsewhere";
   std::string data = quoted((scratch.path / "data/input.txt").string());
   std::string beside = quoted((scratch.path / "scripts/beside.txt").string());
 
   CHECK(run_twin("run ../scripts/read.twin " + beside, from).status == 0);
-  Outcome denied = run_twin("run ../scripts/read.twin " + data, from);
+  // A file named by an argument is readable: the user handed it to the script.
+  Outcome named = run_twin("run ../scripts/read.twin " + data, from);
+  CHECK(named.status == 0);
+  CHECK(contains(named.output, "data"));
+  // Only that file, not its directory.
+  Outcome denied = run_twin("run ../scripts/read_other.twin " + data, from);
   CHECK(denied.status == 2);
   CHECK(contains(denied.output, "allow"));
-  Outcome allowed = run_twin("run --allow-read ../data ../scripts/read.twin " + data, from);
+  Outcome allowed = run_twin("run --allow-read ../data ../scripts/read_other.twin", from);
   CHECK(allowed.status == 0);
-  CHECK(contains(allowed.output, "data"));
+  CHECK(contains(allowed.output, "other"));
+}
+
+TEST_CASE("run --timeout stops a runaway script with a clear error, exit 2") {
+  twin::testing::TempDir scratch;
+  scratch.write("spin.twin", "print(\"started\")\nwhile true {}\n");
+  Outcome outcome = run_twin("run --timeout 0.5 spin.twin", scratch.path);
+  CHECK(outcome.status == 2);
+  CHECK(outcome.output.starts_with("started\n"));
+  CHECK(contains(outcome.output, "spin.twin:2:1: limit exceeded: time limit of 0.5 s reached"));
+  CHECK(run_twin("run --timeout 0 spin.twin", scratch.path).status == 2);  // a usage error
+  CHECK(contains(run_twin("run --timeout soon spin.twin", scratch.path).output, "--timeout"));
+}
+
+TEST_CASE("run --max-memory stops a doubling loop with a clear error, exit 2") {
+  twin::testing::TempDir scratch;
+  scratch.write("grow.twin", "print(\"started\")\nlet s = \"ab\"\nlet l = [1, 2]\nwhile true {\n  s = s + s\n  l = l + l\n}\n");
+  Outcome outcome = run_twin("run --max-memory 64M grow.twin", scratch.path);
+  CHECK(outcome.status == 2);
+  CHECK(outcome.output.starts_with("started\n"));
+  CHECK(contains(outcome.output, "memory limit of 64 MiB reached"));
+  CHECK(contains(run_twin("run --max-memory lots grow.twin", scratch.path).output, "--max-memory"));
+}
+
+TEST_CASE("run refuses huge integer text quickly instead of converting it") {
+  twin::testing::TempDir scratch;
+  scratch.write("big.twin", "let x = 1" + std::string(1000000, '0') + "\nprint(1)\n");
+  Outcome literal = run_twin("run big.twin", scratch.path);
+  CHECK(literal.status == 2);
+  CHECK(contains(literal.output, "big.twin:1:9"));
+  CHECK(contains(literal.output, "digits"));
+  CHECK(run_twin("fmt --check big.twin", scratch.path).status == 2);
+  scratch.write("str.twin", "print(len(str(10 ** 1000000)))\n");
+  Outcome text = run_twin("run str.twin", scratch.path);
+  CHECK(text.status == 2);
+  CHECK(contains(text.output, "limit of 4300 digits"));
+}
+
+TEST_CASE("run --no-cache: check_graphs verifies its rules and writes no file") {
+  twin::testing::TempDir scratch;
+  for (const char* dir : {"home", "xdg-cache", "xdg-config", "work"}) fs::create_directories(scratch.path / dir);
+  scratch.write("work/right.rules", "version 1\n\nruleset right {\n  rule swap_add: ?a + ?b => ?b + ?a\n}\n");
+  scratch.write("work/cg.twin",
+                "let r = check_graphs(args[0], args[1], rules=[\"right.rules\"], stdlib=false, numerics=false)\n"
+                "print(r.verdict)\n");
+  std::string llama = TWIN_SOURCE_DIR "/examples/llama/";
+  std::string environment = "env -u TWIN_CACHE_DIR -u TWIN_KEY_FILE HOME=" + quoted((scratch.path / "home").string()) +
+                            " XDG_CACHE_HOME=" + quoted((scratch.path / "xdg-cache").string()) +
+                            " XDG_CONFIG_HOME=" + quoted((scratch.path / "xdg-config").string()) + " ";
+  auto files_written = [&] {
+    std::vector<std::string> files;
+    for (const char* dir : {"home", "xdg-cache", "xdg-config"})
+      for (const auto& entry : fs::recursive_directory_iterator(scratch.path / dir))
+        if (entry.is_regular_file()) files.push_back(entry.path().string());
+    return files;
+  };
+  std::string graphs = quoted(llama + "reference.graph") + " " + quoted(llama + "port.graph");
+  std::string in_work = "cd " + quoted((scratch.path / "work").string()) + " && " + environment + quoted(kTwin);
+  auto no_cache = twin::testing::shell(in_work + " run --no-cache cg.twin " + graphs);
+  CHECK_MESSAGE(no_cache.status == 0, no_cache.output);
+  CHECK(files_written().empty());
+  // Without --no-cache, the verdict (and the key that signs it) are written: the cache is in use.
+  auto cached = twin::testing::shell(in_work + " run cg.twin " + graphs);
+  CHECK_MESSAGE(cached.status == 0, cached.output);
+  CHECK_FALSE(files_written().empty());
 }
 
 TEST_CASE("fmt --check exits 1 for a file that is not canonical and changes nothing") {
@@ -220,6 +291,59 @@ TEST_CASE("fmt reports a syntax error as file:line:col, exits 2, and leaves the 
   CHECK(read_file(scratch.path / "messy.rules") != kMessyRules);  // the other files are still formatted
 }
 
+TEST_CASE("fmt refuses a file the user may not write, and leaves its text and owner") {
+  twin::testing::TempDir scratch;
+  ::chmod(scratch.path.c_str(), 0777);  // a directory anyone may write: a rename would succeed
+  fs::path file = scratch.write("ro.rules", kMessyRules);
+  ::chmod(file.c_str(), 0444);
+  std::string command = "cd " + quoted(scratch.path.string()) + " && " + quoted(kTwin) + " fmt ro.rules";
+  if (::geteuid() == 0) {
+    // root may write anything: become another user, as in the attack this guards against.
+    if (twin::testing::shell("command -v setpriv").status != 0) return;
+    fs::copy_file(kTwin, scratch.path / "twin-copy");
+    ::chmod((scratch.path / "twin-copy").c_str(), 0755);
+    command = "cd " + quoted(scratch.path.string()) +
+              " && setpriv --reuid=nobody --regid=nogroup --clear-groups ./twin-copy fmt ro.rules";
+  }
+  struct stat before {};
+  ::stat(file.c_str(), &before);
+  auto outcome = twin::testing::shell(command);
+  CHECK(outcome.status == 2);
+  CHECK(contains(outcome.output, "cannot write"));
+  CHECK(contains(outcome.output, "unchanged"));
+  CHECK(read_file(file) == kMessyRules);
+  struct stat after {};
+  ::stat(file.c_str(), &after);
+  CHECK(after.st_uid == before.st_uid);
+  CHECK(after.st_ino == before.st_ino);
+}
+
+TEST_CASE("fmt keeps a file's hard links: the file is rewritten in place") {
+  twin::testing::TempDir scratch;
+  fs::path file = scratch.write("linked.rules", kMessyRules);
+  fs::create_hard_link(file, scratch.path / "other-name.rules");
+  struct stat before {};
+  ::stat(file.c_str(), &before);
+  CHECK(run_twin("fmt linked.rules", scratch.path).status == 0);
+  struct stat after {};
+  ::stat(file.c_str(), &after);
+  CHECK(after.st_ino == before.st_ino);
+  CHECK(after.st_nlink == 2);
+  CHECK(read_file(scratch.path / "other-name.rules") == read_file(file));
+  CHECK(read_file(file) != kMessyRules);
+  CHECK(std::distance(fs::directory_iterator(scratch.path), fs::directory_iterator()) == 2);  // no temporary left
+}
+
+TEST_CASE("fmt survives input nested as deeply as a 100,000-long ** chain") {
+  twin::testing::TempDir scratch;
+  std::string chain = "let x = 2";
+  for (int i = 0; i < 100000; ++i) chain += " ** 2";
+  scratch.write("pow.twin", chain + "\n");
+  Outcome outcome = run_twin("fmt --check pow.twin", scratch.path);
+  CHECK(outcome.status == 2);  // refused with an error, as `twin run` refuses it: not a crash
+  CHECK(contains(outcome.output, "nested"));
+}
+
 TEST_CASE("repl reads piped lines without prompts and survives errors") {
   twin::testing::TempDir scratch;
   Outcome outcome = run_twin("repl", scratch.path, "fn sq(x) {\n  return x * x\n}\nsq(12)\nno_such_name + 1\nsq(3) + 1000\n");
@@ -254,4 +378,15 @@ TEST_CASE("twin ops lists the registry, and docs/ops.md holds exactly its table"
   REQUIRE(b != std::string::npos);
   CHECK_MESSAGE(doc.substr(a + begin.size(), b - a - begin.size()) == markdown.output,
                 "docs/ops.md's registry table differs from `twin ops --markdown`: regenerate it");
+}
+
+TEST_CASE("fmt refuses a FIFO or a device at once instead of waiting on it") {
+  twin::testing::TempDir scratch;
+  REQUIRE(::mkfifo((scratch.path / "pipe.twin").c_str(), 0600) == 0);
+  Outcome fifo = run_twin("fmt --check pipe.twin", scratch.path);  // no writer: a plain read would wait forever
+  CHECK(fifo.status == 2);
+  CHECK(contains(fifo.output, "pipe.twin is a FIFO, not a file"));
+  Outcome device = run_twin("fmt --check /dev/zero", scratch.path);  // a read that never ends
+  CHECK(device.status == 2);
+  CHECK(contains(device.output, "is a device, not a file"));
 }

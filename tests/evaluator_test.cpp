@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 using namespace twin;
 using twin::testing::CapturingInterpreter;
 
@@ -152,4 +154,97 @@ TEST_CASE("typed symbols carry their dtype and shape, and print back as written"
   CHECK(t.run("let m = {\"a\": 1}\nprint(m[\"a\"])\n") == "1\n");  // maps still parse
   CHECK_THROWS_AS(t.run("let y = term y: int9[2]"), Error);
   CHECK_THROWS_AS(t.run("let y = x: f32[2]"), Error);
+}
+
+TEST_CASE("lists and maps that contain themselves print as [...] and {...}, and compare") {
+  CapturingInterpreter t;
+  CHECK(t.run("let l = [1]\nappend(l, l)\nprint(l)") == "[1, [...]]\n");
+  CHECK(t.run("let m = {\"a\": 1}\nm[\"a\"] = m\nprint(m)") == "{\"a\": {...}}\n");
+  CHECK(t.run("print(l == l, m == m, str(l), repr([l, l]))") == "true true [1, [...]] [[1, [...]], [1, [...]]]\n");
+  // Two distinct self-containing lists that no element tells apart are equal; one difference tells.
+  CHECK(t.run("let a = [1]\nappend(a, a)\nlet b = [1]\nappend(b, b)\nprint(a == b)") == "true\n");
+  CHECK(t.run("let c = [2]\nappend(c, c)\nprint(a == c, contains([a], b))") == "false true\n");
+  CHECK(t.run("let k = {}\nk[\"self\"] = k\nlet j = {}\nj[\"self\"] = j\nprint(k == j, {\"x\": k} == {\"x\": j})") ==
+        "true true\n");
+}
+
+TEST_CASE("values nested very deeply are refused for printing, not a crash, and are freed") {
+  CapturingInterpreter t;
+  t.run("let deep = []\nfor i in range(200000) { deep = [deep] }");
+  try {
+    t.run("print(deep)");
+    FAIL("printing 200,000 levels must be refused");
+  } catch (const Error& e) {
+    CHECK(e.message().find("nested more than 10000 levels") != std::string::npos);
+  }
+  // Two equal towers, built apart: comparing them goes all the way down.
+  t.run("let other = []\nfor i in range(200000) { other = [other] }");
+  CHECK_THROWS_AS(t.run("deep == other"), Error);
+  CHECK(t.run("print(deep == deep)") == "true\n");
+  t.interpreter.set_global("deep", Value());
+  t.interpreter.set_global("other", Value());  // destroying it must not recurse 200,000 deep
+  CHECK(t.run("print(1)") == "1\n");
+}
+
+TEST_CASE("range is lazy: length, indexing, membership and iteration need no list") {
+  CapturingInterpreter t;
+  CHECK(t.run("print(len(range(50000000)), range(3), range(1, 10, 3), range(5, 0, -2))") ==
+        "50000000 range(0, 3) range(1, 10, 3) range(5, 0, -2)\n");
+  CHECK(t.run("let r = range(10, 1000000000000, 7)\nprint(r[0], r[2], r[-1], len(r), contains(r, 24), contains(r, 25))") ==
+        "10 24 999999999995 142857142856 true false\n");
+  CHECK(t.run("let total = 0\nfor i in range(5, 0, -2) { total = total + i }\nprint(total)") == "9\n");
+  CHECK(t.run("print(list(range(4)), sorted(range(3, 0, -1)), join(range(3), \",\"), max(range(7)))") ==
+        "[0, 1, 2, 3] [1, 2, 3] 0,1,2 6\n");
+  CHECK(t.run("print(range(0) == range(4, 4), range(3) == range(0, 3, 1), range(3) == [0, 1, 2], type(range(1)))") ==
+        "true true false range\n");
+  CHECK_THROWS_AS(t.run("range(1, 2, 0)"), Error);
+  CHECK_THROWS_AS(t.run("range(3)[3]"), Error);
+}
+
+TEST_CASE("a range too long for a 64-bit length is refused, not given a negative length") {
+  CapturingInterpreter t;
+  CHECK_THROWS_AS(t.run("range(-9223372036854775807 - 1, 9223372036854775807)"), Error);
+  CHECK(t.run("print(len(range(-9223372036854775807, 9223372036854775807, 2)))") == "9223372036854775807\n");
+}
+
+TEST_CASE("exact numbers too large to compute in seconds are refused with an error, not a hang") {
+  CapturingInterpreter t;
+  auto seconds = [&](const std::string& source) {
+    auto start = std::chrono::steady_clock::now();
+    try {
+      t.run(source);
+      FAIL("expected an error from " << source);
+    } catch (const Error& e) {
+      CHECK(e.message().find("too large for an exact") != std::string::npos);
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  CHECK(seconds("let x = 3\nwhile true { x = x * x }") < 20);
+  CHECK(seconds("(10 ** 4000) ** 1000000") < 5);
+  // A fraction is normalised with a gcd quadratic in its size: huge fractions are refused.
+  CHECK(seconds("(3 ** 1000000) / 7") < 5);
+  CHECK(seconds("let a = 1/3\nwhile true { a = a * a + 1/7 }") < 20);
+  // What divides exactly stays an integer, and small fractions are exact as before.
+  CHECK(t.run("print((3 ** 1000000) / 3 == 3 ** 999999, 10 / 4, -6 / 3, 1/3 + 1/6, (1/2) ** -3)") ==
+        "true 5/2 -2 1/2 8\n");
+}
+
+TEST_CASE("splicing a list that contains itself into a term is an error, not a crash") {
+  CapturingInterpreter t;
+  t.run("let l = [1]\nappend(l, l)");
+  try {
+    t.run("term f($l)");
+    FAIL("spliced a list that contains itself");
+  } catch (const Error& e) {
+    CHECK(e.message().find("contains itself") != std::string::npos);
+  }
+  CHECK(t.run("let k = [1, [2]]\nprint(term f($k))") == "f([1, [2]])\n");
+}
+
+TEST_CASE("iterating a string takes one character at a time, without a list of them") {
+  CapturingInterpreter t;
+  CHECK(t.run("let n = \"\"\nfor c in \"abc\" { n = c + n }\nprint(n)") == "cba\n");
+  Interpreter in({.output = [](std::string_view) {}, .memory_limit_bytes = std::size_t{64} << 20});
+  // A list of 2,000,000 one-character values would take more than the 64 MiB allowed.
+  CHECK(in.eval_string("let s = \"x\" * 2000000\nlet n = 0\nfor c in s { n = n + 1 }\nn").to_repr() == "2000000");
 }

@@ -197,3 +197,9 @@ TEST_CASE("an op with a body is validated through its body") {
   twin::egraph::Rewrite rewrite = testing::rule_meaning(t.interpreter, *rule, ops);
   CHECK(rewrite.lhs == rewrite.rhs);
 }
+
+TEST_CASE("a list of rules that contains itself gives its rules once, not a crash") {
+  CapturingInterpreter t;
+  t.run("ruleset r { rule comm: ?a + ?b => ?b + ?a }\nlet g = egraph()\nlet a = g.add(term x + y)\nlet rules = [r]\nappend(rules, rules)");
+  CHECK(t.run("g.run(rules)\nprint(g.equal(a, g.add(term y + x)))") == "true\n");
+}

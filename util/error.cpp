@@ -13,6 +13,7 @@ const char* error_kind_id(ErrorKind kind) {
     case ErrorKind::Import: return "import";
     case ErrorKind::User: return "user";
     case ErrorKind::Assertion: return "assertion";
+    case ErrorKind::Limit: return "limit";
   }
   return "value";
 }
@@ -28,6 +29,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::Import: return "import error";
     case ErrorKind::User: return "error";
     case ErrorKind::Assertion: return "assertion failed";
+    case ErrorKind::Limit: return "limit exceeded";
   }
   return "error";
 }

@@ -32,6 +32,7 @@ enum class ErrorKind {
   Import,      // `use` of a missing file, or an import cycle
   User,        // raised by a script with error(...)
   Assertion,   // an `assert` that does not hold: the checked property is false (CLI exit 1)
+  Limit,       // a limit the host set was reached: time, steps, memory, integer digits
 };
 
 const char* error_kind_name(ErrorKind kind);  // "syntax error", "type error", ... as printed

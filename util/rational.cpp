@@ -1,13 +1,64 @@
 #include "util/rational.h"
 
+#include "util/error.h"
+
 #include <cctype>
 
 namespace twin {
 
+namespace {
+
+thread_local std::size_t digits_limit = kDefaultIntegerDigitsLimit;
+
+// `exact`: `digits` is the count, not a bound from the bit length.
+[[noreturn]] void refuse_digits(std::size_t digits, bool exact, const char* direction) {
+  throw Error(ErrorKind::Limit, "an integer of " + std::string(exact ? "" : "about ") + std::to_string(digits) +
+                                    " digits exceeds the limit of " + std::to_string(digits_limit) +
+                                    " digits for conversion " + direction +
+                                    " text (the conversion takes time quadratic in the digits)");
+}
+
+void check_digits(const BigInt& value) {
+  if (digits_limit == 0) return;
+  std::size_t bound = decimal_digits_bound(value);
+  if (bound <= digits_limit) return;
+  // The bound may be one too many: count exactly only then (cheap next to the conversion).
+  if (bound == digits_limit + 1 && abs(value) < integer_power(BigInt(10), static_cast<unsigned>(digits_limit)))
+    return;
+  refuse_digits(bound - 1, false, "to");
+}
+
+}  // namespace
+
+std::size_t integer_digits_limit() { return digits_limit; }
+
+IntegerDigitsLimitScope::IntegerDigitsLimitScope(std::size_t limit) : previous_(digits_limit) { digits_limit = limit; }
+
+IntegerDigitsLimitScope::~IntegerDigitsLimitScope() { digits_limit = previous_; }
+
+BigInt integer_power(BigInt base, unsigned exponent) {
+  BigInt result = 1;
+  while (exponent != 0) {
+    if (exponent & 1u) result *= base;
+    exponent >>= 1;
+    if (exponent != 0) base *= base;
+  }
+  return result;
+}
+
+std::size_t decimal_digits_bound(const BigInt& value) {
+  if (value == 0) return 1;
+  // bits * log10(2) rounded up, plus one: 0.30103 > log10(2).
+  std::size_t bits = boost::multiprecision::msb(abs(value)) + 1;
+  return static_cast<std::size_t>(static_cast<double>(bits) * 0.30103) + 1;
+}
+
 std::string rational_to_string(const Rational& value) {
   const BigInt num = boost::multiprecision::numerator(value);
   const BigInt den = boost::multiprecision::denominator(value);
+  check_digits(num);
   if (den == 1) return num.str();
+  check_digits(den);
   return num.str() + "/" + den.str();
 }
 
@@ -26,6 +77,12 @@ std::optional<Rational> parse_rational(const std::string& text) {
     if (!num || !den || *den == 0) return std::nullopt;
     Rational r = *num / *den;
     return negative ? Rational(-r) : r;
+  }
+  if (digits_limit > 0) {
+    std::size_t count = 0;
+    for (std::size_t i = pos; i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.' || text[i] == '_'); ++i)
+      count += std::isdigit(static_cast<unsigned char>(text[i])) ? 1 : 0;
+    if (count > digits_limit) refuse_digits(count, true, "from");
   }
   BigInt digits = 0;
   int fraction_digits = 0;
@@ -64,17 +121,26 @@ std::optional<Rational> parse_rational(const std::string& text) {
     exponent += exp_negative ? -e : e;
   }
   Rational result(digits);
-  if (exponent > 0) result *= Rational(boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(exponent)));
-  if (exponent < 0) result /= Rational(boost::multiprecision::pow(BigInt(10), static_cast<unsigned>(-exponent)));
+  if (exponent > 0) result *= Rational(integer_power(BigInt(10), static_cast<unsigned>(exponent)));
+  if (exponent < 0) result /= Rational(integer_power(BigInt(10), static_cast<unsigned>(-exponent)));
   return negative ? Rational(-result) : result;
 }
 
 std::size_t stable_hash(const Rational& value) {
-  // FNV-1a over the canonical text: slow-ish but only used for leaf interning.
+  // FNV-1a over the sign and limbs of the numerator and the denominator: linear in the size,
+  // so hashing a huge constant is never the quadratic text conversion.
   std::size_t h = 1469598103934665603ull;
-  for (char c : rational_to_string(value)) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
+  auto mix = [&h](unsigned long long word) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= static_cast<unsigned char>(word >> (8 * i));
+      h *= 1099511628211ull;
+    }
+  };
+  for (const BigInt& part : {BigInt(boost::multiprecision::numerator(value)), BigInt(boost::multiprecision::denominator(value))}) {
+    const auto& backend = part.backend();
+    mix(part.sign() < 0 ? 1 : 0);
+    mix(backend.size());
+    for (std::size_t i = 0; i < backend.size(); ++i) mix(static_cast<unsigned long long>(backend.limbs()[i]));
   }
   return h;
 }

@@ -59,7 +59,7 @@ namespace {
 
 std::optional<VerdictCache> open_cache(const VerificationOptions& options) {
   if (!options.use_cache) return std::nullopt;  // no cache: nothing read, nothing written, no key made
-  return VerdictCache({options.cache_directory, true, options.key_file, options.warn});
+  return VerdictCache({options.cache_directory, options.write_cache, options.key_file, options.warn});
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ namespace twin::verify {
 struct VerificationOptions {
   VerifyOptions verify;
   bool use_cache = true;
+  bool write_cache = true;  // false: the user's cache is read, never written (no key is made)
   std::filesystem::path cache_directory;  // empty: VerdictCache's default location
   std::vector<std::filesystem::path> read_only_caches;
   std::filesystem::path key_file;  // empty: SigningKey::default_file()

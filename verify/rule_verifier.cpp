@@ -24,10 +24,30 @@ std::string RuleReport::verdict_text() const {
   return verdict_name(verdict);
 }
 
-RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, const VerifyOptions& options) {
+namespace {
+
+// The options with the rule's time cut to what is left before the deadline (nullopt: none left).
+std::optional<VerifyOptions> within_deadline(const VerifyOptions& options) {
+  if (!options.deadline) return options;
+  double left = std::chrono::duration<double>(*options.deadline - std::chrono::steady_clock::now()).count();
+  if (!(left > 0)) return std::nullopt;
+  VerifyOptions bounded = options;
+  if (!(bounded.rule_seconds > 0) || bounded.rule_seconds > left) bounded.rule_seconds = left;
+  return bounded;
+}
+
+}  // namespace
+
+RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, const VerifyOptions& given) {
   auto start = std::chrono::steady_clock::now();
   RuleReport report;
-  report.seed = options.seed;
+  report.seed = given.seed;
+  std::optional<VerifyOptions> bounded = within_deadline(given);
+  if (!bounded) {
+    report.detail = "not verified: the deadline has passed";
+    return report;
+  }
+  const VerifyOptions& options = *bounded;
 
   bool try_z3 = options.method != Method::Random;
   bool try_random = options.method != Method::Z3;
@@ -56,8 +76,12 @@ RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, 
     z3_options.instances_given = random_options.instances_given;
     z3_options.timeout_ms = options.z3_timeout_ms;
     // A hard limit (a check that runs over is stopped: unknown), leaving a quarter of the
-    // rule's time to random testing.
-    z3_options.wall_seconds = options.rule_seconds > 0 ? options.rule_seconds * 0.75 : 0;
+    // rule's time to random testing. Without isolation there is no hard limit: each solver
+    // call is cut to Z3's share of the rule's time instead.
+    double z3_seconds = options.rule_seconds > 0 ? options.rule_seconds * 0.75 : 0;
+    z3_options.wall_seconds = options.isolate ? z3_seconds : 0;
+    if (!options.isolate && z3_seconds > 0)
+      z3_options.timeout_ms = std::min<unsigned>(z3_options.timeout_ms, static_cast<unsigned>(std::max(1.0, z3_seconds * 1000)));
     Z3Verdict z3 = check_rule_z3(rule, ops, z3_options);
     switch (z3.status) {
       case Z3Status::Proved:

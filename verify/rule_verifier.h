@@ -13,7 +13,9 @@
 #include "egraph/op_table.h"
 #include "egraph/rewrite.h"
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace twin::verify {
@@ -34,6 +36,15 @@ struct VerifyOptions {
   // (a rule pinned to a model's own shapes: its encoding would be too large to decide);
   // random testing decides it.
   std::int64_t z3_max_elements = 4096;
+  // Whether a Z3 check may run in a forked child that is killed at its hard limit
+  // (verify/isolated_call.h). false: Z3 runs in this process, each call bounded by its own
+  // timeout (and the watchdog that interrupts it); a check that runs over says unknown, never
+  // proved. A host that grants no processes (InterpreterOptions::allow_processes) sets false.
+  bool isolate = true;
+  // A wall-clock deadline (the host's): every limit above is cut to what is left of it, and a
+  // rule whose time runs out is unknown. Neither this nor `isolate` changes a verdict that is
+  // reached, so neither is part of the cache key.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 enum class Verdict { Proved, Tested, Refuted, Unknown };

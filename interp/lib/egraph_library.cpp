@@ -238,9 +238,18 @@ class EGraphValue : public Object {
   std::vector<std::shared_ptr<const compiler::CompiledRule>> rules_arg(const Value& rules, const SourceLocation& where) {
     std::vector<std::shared_ptr<const compiler::CompiledRule>> out;
     compiler::RuleCompiler& compiler = engine_->compiler();
+    std::vector<const List*> open;  // the lists being read: a list met inside itself adds nothing
     std::function<void(const Value&)> add = [&](const Value& v) {
       if (v.is_list()) {
-        for (const auto& item : v.as_list()->items) add(item);
+        const List* list = v.as_list().get();
+        if (std::find(open.begin(), open.end(), list) != open.end()) return;
+        if (open.size() >= static_cast<std::size_t>(kMaxValueDepth))
+          throw Error(ErrorKind::Value, "run: the rules are nested in lists more than " + std::to_string(kMaxValueDepth) +
+                                            " levels deep",
+                      where);
+        open.push_back(list);
+        for (const auto& item : list->items) add(item);
+        open.pop_back();
       } else if (auto rs = v.as<RulesetValue>()) {
         for (const auto& r : rs->rules()) add(Value(r));
       } else if (auto r = v.as<RuleValue>()) {
@@ -398,15 +407,23 @@ Value EGraphValue::run(CallArgs& a) {
   }
   if (auto v = a.find_named("match_limit")) s.match_limit = static_cast<std::size_t>(args::integer(*v, "match_limit", a.location));
   if (auto v = a.find_named("ban_length")) s.ban_length = static_cast<std::size_t>(args::integer(*v, "ban_length", a.location));
+  // The host's deadline bounds the run as its own time limit does; a run it cut short is an error.
+  ScriptBudget& budget = engine_->interpreter->budget();
+  budget.check_deadline(a.location);
+  RunSettings bounded = s;
+  bounded.limits.time_seconds = std::min(bounded.limits.time_seconds, budget.seconds_left());
+  bounded.limits.stop_when = [&budget](const eg::EGraph&) { return budget.memory_exceeded(); };
   eg::Report report;
   try {
-    report = run_rules(*engine_->interpreter, graph_, h.rules, s);
+    report = run_rules(*engine_->interpreter, graph_, h.rules, bounded);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     throw Error(ErrorKind::Value, std::string("cannot run these rules: ") + e.what(), a.location);
   }
   history_.push_back(std::move(h));
+  budget.check_deadline(a.location);
+  budget.check_memory(0, a.location);
   // The two directions of a `<=>` rule report as the one rule the user wrote.
   std::vector<eg::RuleReport> merged;
   for (const auto& r : report.rules) {

@@ -6,6 +6,7 @@
 #include "capture/graph.h"
 #include "capture/graph_runner.h"
 #include "util/error.h"
+#include "interp/script_budget.h"
 
 #include <functional>
 #include <sstream>
@@ -34,6 +35,7 @@ class TensorValue : public Object {
       ops::Tensor t = tensor_;
       return Value(std::make_shared<NativeFunction>("tensor.to_list", [t](CallContext&, CallArgs& a) {
         args::expect_count(a, 0, 0, "to_list");
+        reserve_memory(bytes_for(static_cast<std::size_t>(t.numel()), sizeof(Value) + sizeof(double)), a.location);
         std::vector<double> values = t.to_doubles();
         bool integral = !ops::is_floating(t.dtype());
         auto shape = t.shape();
@@ -183,6 +185,13 @@ ops::Tensor input_tensor(const Value& v, const GraphTensor& input, const SourceL
   std::vector<std::int64_t> shape;
   std::function<void(const Value&, std::size_t)> walk = [&](const Value& x, std::size_t depth) {
     if (x.is_list()) {
+      // Deeper than the input's rank is wrong anyway; stopping there also ends a list that
+      // contains itself.
+      if (depth >= input.type.shape.size())
+        throw Error(ErrorKind::Value, "run: input " + input.name + " nests lists deeper than its " +
+                                          std::to_string(input.type.shape.size()) + " dimensions (" +
+                                          input.type.to_string() + ")",
+                    at);
       if (shape.size() <= depth) shape.push_back(static_cast<std::int64_t>(x.as_list()->items.size()));
       else if (shape[depth] != static_cast<std::int64_t>(x.as_list()->items.size()))
         throw Error(ErrorKind::Value, "run: input " + input.name + " is a ragged list", at);
