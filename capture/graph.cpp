@@ -128,10 +128,11 @@ void Graph::build_module_tree() {
   // a tree as deep as its longest name); modules are found by path, not by scanning siblings.
   constexpr std::size_t kMaxModuleDepth = 256;
   std::map<std::string, GraphModule*, std::less<>> index{{"", root_.get()}};
-  auto module_at = [&](const std::string& path) -> GraphModule& {
+  // `owner` names who recorded the path, for the error.
+  auto module_at = [&](const std::string& path, const std::string& owner) -> GraphModule& {
     if (auto it = index.find(path); it != index.end()) return *it->second;
     if (std::size_t parts = 1 + static_cast<std::size_t>(std::count(path.begin(), path.end(), '.')); parts > kMaxModuleDepth)
-      throw Error(ErrorKind::Value, file_ + ": module path '" + path.substr(0, 80) + "...' has " + std::to_string(parts) +
+      throw Error(ErrorKind::Value, file_ + ": " + owner + ": module path has " + std::to_string(parts) +
                                         " parts, more than " + std::to_string(kMaxModuleDepth));
     GraphModule* m = root_.get();
     std::size_t start = 0;
@@ -153,14 +154,14 @@ void Graph::build_module_tree() {
     return *m;
   };
   for (const auto& n : nodes_) {
-    GraphModule& m = module_at(n.module);
+    GraphModule& m = module_at(n.module, "node '" + n.name + "'");
     ++m.node_count;
     if (m.type.empty()) m.type = n.module_type;
   }
   for (const auto* list : {&parameters_, &buffers_}) {
     for (const auto& p : *list) {
       auto dot = p.name.rfind('.');
-      GraphModule& m = module_at(dot == std::string::npos ? "" : p.name.substr(0, dot));
+      GraphModule& m = module_at(dot == std::string::npos ? "" : p.name.substr(0, dot), "'" + p.name + "'");
       m.parameters.push_back(p.name);
     }
   }

@@ -141,10 +141,16 @@ TEST_CASE("a call built by hand maps onto Twin's ops") {
     CHECK(unknown.opaque);
     CHECK(unknown.opaque_reason == "Twin has no mapping for this op");
     CHECK(unknown.steps.empty());
+    // Truncating division has no Twin op (floor division does: floor_divide).
+    auto trunc = values.lower(AtenCall{"div", "Tensor_mode", false, {tensor("x"), tensor("y"), AtenValue{std::string("trunc")}}, {}},
+                              out23);
+    CHECK(trunc.opaque);
+    CHECK(trunc.opaque_reason == R"(div with rounding_mode "trunc")");
     auto floor = values.lower(AtenCall{"div", "Tensor_mode", false, {tensor("x"), tensor("y"), AtenValue{std::string("floor")}}, {}},
                               out23);
-    CHECK(floor.opaque);
-    CHECK(floor.opaque_reason == R"(div with rounding_mode "floor")");
+    CHECK_FALSE(floor.opaque);
+    REQUIRE(floor.steps.size() == 1);
+    CHECK(floor.steps[0].op == "floor_divide");
     auto outputs = values.lower(AtenCall{"neg", "", false, {tensor("x")}, {}}, {out23[0], out23[0]});
     CHECK(outputs.opaque);
     CHECK(outputs.opaque_reason == "records 2 outputs, the mapping gives 1");
