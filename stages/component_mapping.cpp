@@ -283,7 +283,9 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
 
   // 3. The same module path, where nothing else mapped it.
   for (const auto& t : port_candidates) {
-    if (mapped_targets.count(t) || !ref.modules.count(t) || mapped_sources.count(t)) continue;
+    // A module whose output reads as a value inside a reference module (SiluAndMul against
+    // SiLU then a product) is no counterpart of the module with its path.
+    if (mapped_targets.count(t) || !ref.modules.count(t) || mapped_sources.count(t) || reads_inside.count(t)) continue;
     Component c;
     c.name = t;
     c.target_modules = c.source_modules = {t};

@@ -63,8 +63,10 @@ TEST_CASE("a buggy port: its module is the primary step suspect, end to end fail
   Run r = run(kLlama / "reference.graph", kLlama / "bugs" / "silu_on_up.graph");
   REQUIRE(r.s3.primary);
   CHECK(r.s3.primary->pattern == "step");
-  const auto& mods = r.s3.primary->modules;
-  CHECK(std::find(mods.begin(), mods.end(), "layers.0.mlp") != mods.end());
+  // The bug is in layers.0.mlp.act_fn: the suspect is that module or one around it.
+  bool hit = false;
+  for (const auto& m : r.s3.primary->modules) hit = hit || m == "layers.0.mlp.act_fn" || m == "layers.0.mlp";
+  CHECK(hit);
   CHECK(r.s3.primary->r_ratio > 10);
   CHECK(!teacher_forced(r.reference, r.port, {}).pass);
 }
