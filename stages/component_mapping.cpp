@@ -202,7 +202,14 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
         std::string chosen;
         for (const auto& a : leaving) if (leaf(a) == leaf(t)) { chosen = a; break; }
         if (chosen.empty()) for (const auto& a : leaving) if (depth(a) == depth(t)) { chosen = a; break; }
-        if (chosen.empty()) chosen = leaving.front();
+        if (chosen.empty()) {
+          // Only modules at another depth leave it (a port layer that returns its MLP's output
+          // and defers the residual add): the scopes differ, so isolation would not compare
+          // like with like.
+          ok = false;
+          reads_inside[t] = piece.reference + " (the output of " + leaving.front() + ", a module at another depth)";
+          break;
+        }
         read.modules.push_back(chosen);
       }
       if (!ok) continue;

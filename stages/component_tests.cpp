@@ -144,6 +144,54 @@ std::map<std::string, std::vector<ops::Tensor>> port_overrides(const Graph& port
   return out;
 }
 
+// The data-dependent floating values from outside `roots` that nodes inside read, in order
+// of first read.
+std::vector<std::string> external_inputs(const Graph& g, const std::vector<std::string>& roots) {
+  std::set<std::string> dependent;
+  for (const auto& in : g.inputs()) dependent.insert(in.name);
+  auto inside = [&](const std::string& module) {
+    for (const auto& r : roots)
+      if (in_subtree(module, r)) return true;
+    return false;
+  };
+  std::vector<std::string> out;
+  for (const auto& node : g.nodes()) {
+    bool dep = false;
+    for (const auto& r : node.reads) dep = dep || dependent.count(r);
+    if (dep) dependent.insert(node.name);
+    if (!inside(node.module)) continue;
+    for (const auto& r : node.reads) {
+      const GraphNode* src = g.find_node(r);
+      if (!src || inside(src->module) || !dependent.count(r) || src->outputs.size() != 1 ||
+          !ops::is_floating(src->outputs[0].dtype))
+        continue;
+      if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+    }
+  }
+  return out;
+}
+
+// The component's own inputs: when the port module reads as many values from outside as the
+// reference module, with the same squeezed shapes, each takes the reference's (the input of
+// o_proj is the attention's output, which is no component's).
+void input_overrides(const Graph& reference, const Graph& port, const Component& c, const RunResult& ref32, RunMode mode,
+                     std::map<std::string, std::vector<ops::Tensor>>& out) {
+  const auto ref_in = external_inputs(reference, c.source_modules), port_in = external_inputs(port, c.target_modules);
+  if (ref_in.size() != port_in.size()) return;
+  for (std::size_t k = 0; k < ref_in.size(); ++k) {
+    const GraphNode* node = port.find_node(port_in[k]);
+    const auto* v = ref32.find(ref_in[k]);
+    if (!node || !v || v->size() != 1) return;
+    if (check::values::squeezed((*v)[0].shape()) != check::values::squeezed(node->outputs[0].shape)) return;
+  }
+  for (std::size_t k = 0; k < ref_in.size(); ++k) {
+    const GraphNode* node = port.find_node(port_in[k]);
+    const ops::Tensor& t = ref32.find(ref_in[k])->front();
+    out[node->name] = {ops::Tensor::from_doubles(t.to_doubles(), node->outputs[0].shape, ops::DType::F32)
+                           .to(run_dtype(mode, node->outputs[0].dtype))};
+  }
+}
+
 std::map<std::string, std::vector<ops::Tensor>> reference_overrides(const Graph& reference, const RunResult& ref32,
                                                                     RunMode mode, const Component& under_test) {
   std::map<std::string, std::vector<ops::Tensor>> out;
@@ -265,7 +313,9 @@ Stage2 test_components(const Graph& reference, const Graph& port, const Componen
     }
     RunResult port16;
     try {
-      port16 = run_graph(port, pin, {port_mode, std::nullopt, port_overrides(port, mapping, ref32, port_mode, c)});
+      auto po = port_overrides(port, mapping, ref32, port_mode, c);
+      input_overrides(reference, port, c, ref32, port_mode, po);
+      port16 = run_graph(port, pin, {port_mode, std::nullopt, std::move(po)});
     } catch (const std::exception& e) {
       r.note = std::string("the port could not run the component alone: ") + e.what();
       port16 = port16_full;
