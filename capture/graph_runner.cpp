@@ -117,6 +117,22 @@ RunResult run_graph(const Graph& graph, const std::map<std::string, ops::Tensor>
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const GraphNode& node = nodes[i];
     std::string where = "node '" + node.name + "' (" + node.aten_op + (node.module.empty() ? "" : " in " + node.module) + ")";
+    if (auto it = options.overrides.find(node.name); it != options.overrides.end()) {
+      if (it->second.size() != node.outputs.size())
+        fail(where + ": the override gives " + std::to_string(it->second.size()) + " values, the graph records " +
+             std::to_string(node.outputs.size()));
+      for (std::size_t k = 0; k < it->second.size(); ++k)
+        if (it->second[k].shape() != node.outputs[k].shape)
+          fail(where + ": the override for output " + std::to_string(k) + " is " + it->second[k].type().to_string() +
+               ", the graph records " + node.outputs[k].to_string());
+      record(node.name, it->second, false);
+      if (!keep_all) {
+        for (const auto& r : node.reads)
+          if (last_use[r] == i && !keep.count(r)) live.erase(r);
+        if (!last_use.count(node.name) && !keep.count(node.name)) live.erase(node.name);
+      }
+      continue;
+    }
     if (node.opaque)
       fail(where + ": cannot run an opaque op (" + node.opaque_reason + "); Twin has no mapping for " + node.aten_op);
     std::vector<std::vector<ops::Tensor>> step_out;

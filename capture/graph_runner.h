@@ -34,6 +34,10 @@ struct RunOptions {
   // every input's). When set, every other value is freed as soon as no later node reads it,
   // so a large graph's run holds only the live values and the kept ones.
   std::optional<std::vector<std::string>> keep;
+  // Node name -> the values it takes instead of being evaluated (one tensor per output, each
+  // with the recorded shape; used as given, in any dtype). The stages' component tests feed a
+  // module the reference's values this way (docs/stages.md).
+  std::map<std::string, std::vector<ops::Tensor>> overrides;
 };
 
 struct RunResult {

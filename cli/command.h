@@ -100,5 +100,6 @@ extern const CommandSpec kVerifyCommand;
 extern const CommandSpec kCaptureCommand;
 extern const CommandSpec kCheckCommand;
 extern const CommandSpec kOpsCommand;
+extern const CommandSpec kStagesCommand;
 
 }  // namespace twin::cli

@@ -10,13 +10,14 @@ namespace {
 
 // Adding a command: define its CommandSpec in <name>_command.cpp, declare it in command.h,
 // and add one line here. `twin --help` lists them in this order.
-constexpr std::array<const CommandSpec*, 8> kCommands = {
+constexpr std::array<const CommandSpec*, 9> kCommands = {
     &kRunCommand,
     &kReplCommand,
     &kFmtCommand,
     &kVerifyCommand,
     &kCaptureCommand,
     &kCheckCommand,
+    &kStagesCommand,
     &kDisasmCommand,
     &kOpsCommand,
 };

@@ -1,0 +1,451 @@
+// The automatic component mapping (stages.h): which reference modules each port module
+// computes, from the value matches of `twin check`'s divergence report.
+//
+// A port module T is mapped by values when each of its outputs reads as (views, parts or a
+// concatenation of) reference values that are outputs of reference modules; of the modules a
+// reference value leaves (down_proj's output is also mlp's), the one with T's own name is
+// chosen, else one at T's depth, else the innermost. A fused projection reads as the
+// concatenation of several modules' outputs: a one-to-many entry. Port outputs that read as
+// no module's output (a fused residual add's sum) are left out of the comparison.
+#include "stages/stages.h"
+
+#include "util/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+namespace twin::stages {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+bool is_index(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+std::string leaf(const std::string& path) {
+  auto dot = path.rfind('.');
+  return dot == std::string::npos ? path : path.substr(dot + 1);
+}
+std::string parent(const std::string& path) {
+  auto dot = path.rfind('.');
+  return dot == std::string::npos ? std::string() : path.substr(0, dot);
+}
+int depth(const std::string& path) { return path.empty() ? 0 : 1 + int(std::count(path.begin(), path.end(), '.')); }
+
+std::vector<std::string> split(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    auto dot = path.find('.', start);
+    out.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) return out;
+    start = dot + 1;
+  }
+}
+
+// The first numeric segment of a path, as (segment index, number); (-1, "") when none.
+std::pair<int, std::string> layer_index(const std::string& path) {
+  auto parts = split(path);
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    if (is_index(parts[i])) return {int(i), parts[i]};
+  return {-1, ""};
+}
+std::string with_index(const std::string& path, int segment, const std::string& value) {
+  auto parts = split(path);
+  if (segment < 0 || std::size_t(segment) >= parts.size()) return path;
+  parts[segment] = value;
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "." : "") + parts[i];
+  return out;
+}
+
+// Who reads each node, and which nodes depend on the graph inputs.
+struct GraphIndex {
+  const Graph* graph = nullptr;
+  std::map<std::string, std::size_t, std::less<>> index;
+  std::vector<std::vector<std::size_t>> readers;
+  std::vector<bool> data_dependent;
+  std::set<std::string> graph_outputs;
+  std::set<std::string> modules;
+
+  explicit GraphIndex(const Graph& g) : graph(&g) {
+    const auto& nodes = g.nodes();
+    for (std::size_t i = 0; i < nodes.size(); ++i) index[nodes[i].name] = i;
+    readers.assign(nodes.size(), {});
+    data_dependent.assign(nodes.size(), false);
+    std::set<std::string> inputs;
+    for (const auto& in : g.inputs()) inputs.insert(in.name);
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      for (const auto& r : nodes[i].reads) {
+        if (inputs.count(r)) data_dependent[i] = true;
+        if (auto it = index.find(r); it != index.end()) {
+          readers[it->second].push_back(i);
+          if (data_dependent[it->second]) data_dependent[i] = true;
+        }
+      }
+    for (const auto& o : g.outputs()) graph_outputs.insert(o.name);
+    for (const auto& p : g.module_paths()) modules.insert(p);
+  }
+
+  bool inside(std::size_t node, const std::vector<std::string>& roots) const {
+    for (const auto& r : roots)
+      if (in_subtree(graph->nodes()[node].module, r)) return true;
+    return false;
+  }
+
+  // The floating outputs of the union of `roots`' subtrees, in node order.
+  std::vector<GraphRef> outputs_of(const std::vector<std::string>& roots) const {
+    std::vector<GraphRef> out;
+    const auto& nodes = graph->nodes();
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (!data_dependent[i] || !inside(i, roots)) continue;
+      bool leaves = graph_outputs.count(nodes[i].name) > 0;
+      for (auto r : readers[i]) leaves = leaves || !inside(r, roots);
+      if (!leaves) continue;
+      for (std::size_t k = 0; k < nodes[i].outputs.size(); ++k)
+        if (ops::is_floating(nodes[i].outputs[k].dtype)) out.push_back({nodes[i].name, int(k)});
+    }
+    return out;
+  }
+
+  // Whether node `name` is an output of module `root`'s subtree.
+  bool leaves(const std::string& name, const std::string& root) const {
+    auto it = index.find(name);
+    if (it == index.end() || !in_subtree(graph->nodes()[it->second].module, root)) return false;
+    if (graph_outputs.count(name)) return true;
+    for (auto r : readers[it->second])
+      if (!in_subtree(graph->nodes()[r].module, root)) return true;
+    return false;
+  }
+};
+
+std::pair<std::string, int> split_ref(const std::string& ref) {
+  auto b = ref.find('[');
+  if (b == std::string::npos) return {ref, 0};
+  return {ref.substr(0, b), std::stoi(ref.substr(b + 1))};
+}
+
+// Modules a port module may be compared as: not the model, not a bare list of layers.
+bool candidate(const GraphModule& m) {
+  if (m.path.empty()) return false;
+  if (m.node_count == 0 && !m.children.empty() &&
+      std::all_of(m.children.begin(), m.children.end(), [](const auto& c) { return is_index(c->name); }))
+    return false;
+  return true;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? (i + 1 == v.size() ? " and " : ", ") : "") + v[i];
+  return out;
+}
+
+}  // namespace
+
+ComponentMapping map_components(const Graph& reference, const Graph& port, const check::DivergenceReport& matches) {
+  const GraphIndex ref(reference), prt(port);
+  std::map<std::pair<std::string, int>, const check::ValueMatch*> match_of;
+  for (const auto& m : matches.value_matches) match_of[{m.node, m.output}] = &m;
+
+  ComponentMapping mapping;
+  std::set<std::string> mapped_targets, mapped_sources;
+  std::vector<std::string> port_candidates;
+  for (const auto& path : port.module_paths())
+    if (const GraphModule* m = port.modules().find(path); m && candidate(*m)) port_candidates.push_back(path);
+
+  auto finish = [&](Component c) {
+    std::size_t order = 0;
+    for (const auto& o : c.port_outputs)
+      if (auto it = prt.index.find(o.name); it != prt.index.end()) order = std::max(order, it->second);
+    c.order = order;
+    c.depth = depth(c.name);
+    mapped_targets.insert(c.name);
+    for (const auto& s : c.source_modules) mapped_sources.insert(s);
+    mapping.components.push_back(std::move(c));
+  };
+
+  // 1. By values.
+  std::map<std::string, std::string> reads_inside;  // port module -> "ref value in module" (no module output)
+  for (const auto& t : port_candidates) {
+    Component c;
+    c.name = t;
+    c.target_modules = {t};
+    c.port_outputs = prt.outputs_of({t});
+    if (c.port_outputs.empty()) continue;
+    struct Read { std::size_t port_output; const check::ValueMatch* match; std::vector<std::string> modules; };
+    std::vector<Read> reads;
+    std::vector<std::string> sources;
+    for (std::size_t k = 0; k < c.port_outputs.size(); ++k) {
+      auto it = match_of.find({c.port_outputs[k].name, c.port_outputs[k].output});
+      if (it == match_of.end()) continue;
+      const check::ValueMatch& m = *it->second;
+      if (m.status != "matched" && m.status != "part" && m.status != "concat") continue;
+      Read read{k, &m, {}};
+      bool ok = true;
+      for (const auto& piece : m.pieces) {
+        auto [name, out] = split_ref(piece.reference);
+        auto ri = ref.index.find(name);
+        if (ri == ref.index.end()) { ok = false; break; }
+        // The modules this reference value leaves, innermost first.
+        std::vector<std::string> leaving;
+        for (std::string a = reference.nodes()[ri->second].module; !a.empty(); a = parent(a))
+          if (ref.leaves(name, a)) leaving.push_back(a);
+        if (leaving.empty()) {
+          ok = false;
+          reads_inside[t] = piece.reference + " inside " + (piece.reference_module.empty() ? "the model" : piece.reference_module);
+          break;
+        }
+        std::string chosen;
+        for (const auto& a : leaving) if (leaf(a) == leaf(t)) { chosen = a; break; }
+        if (chosen.empty()) for (const auto& a : leaving) if (depth(a) == depth(t)) { chosen = a; break; }
+        if (chosen.empty()) {
+          // Only modules at another depth leave it (a port layer that returns its MLP's output
+          // and defers the residual add): the scopes differ, so isolation would not compare
+          // like with like.
+          ok = false;
+          reads_inside[t] = piece.reference + " (the output of " + leaving.front() + ", a module at another depth)";
+          break;
+        }
+        read.modules.push_back(chosen);
+      }
+      if (!ok) continue;
+      for (const auto& s : read.modules)
+        if (std::find(sources.begin(), sources.end(), s) == sources.end()) sources.push_back(s);
+      reads.push_back(std::move(read));
+    }
+    if (reads.empty()) continue;
+    // Nested sources (a module and its child) collapse to the outer one.
+    std::vector<std::string> outer;
+    for (const auto& s : sources)
+      if (!std::any_of(sources.begin(), sources.end(), [&](const auto& o) { return o != s && in_subtree(s, o); })) outer.push_back(s);
+    c.source_modules = outer;
+    c.ref_outputs = ref.outputs_of(outer);
+    bool ok = true;
+    for (const auto& read : reads) {
+      ComparedOutput co{read.port_output, {}, read.match->concat_dim};
+      for (const auto& piece : read.match->pieces) {
+        auto [name, out] = split_ref(piece.reference);
+        auto pos = std::find_if(c.ref_outputs.begin(), c.ref_outputs.end(),
+                                [&](const GraphRef& r) { return r.name == name && r.output == out; });
+        if (pos == c.ref_outputs.end()) { ok = false; break; }
+        co.pieces.push_back({std::size_t(pos - c.ref_outputs.begin()), piece.view, piece.length});
+      }
+      if (!ok) break;
+      c.compared.push_back(std::move(co));
+    }
+    if (!ok) continue;
+    c.how = "values";
+    const auto& first = *reads.front().match;
+    if (first.status == "concat")
+      c.reason = "values match: " + leaf(t) + "'s output is the concatenation of the outputs of " + join(c.source_modules) +
+                 " (fused, one-to-many)";
+    else if (first.status == "part")
+      c.reason = "values match: " + leaf(t) + "'s output is an aligned part of " + join(c.source_modules) + "'s output";
+    else if (c.source_modules.size() == 1 && c.source_modules[0] == t)
+      c.reason = "values match: the same module path computes the same value";
+    else
+      c.reason = "values match: " + leaf(t) + "'s output is " + join(c.source_modules) + "'s output" +
+                 (first.pieces.front().view.permutation.empty() ? "" : " (permuted)");
+    if (reads.size() < c.port_outputs.size())
+      c.reason += "; " + std::to_string(c.port_outputs.size() - reads.size()) + " other output(s) read as no module's output";
+    finish(std::move(c));
+  }
+
+  // 2. The layer pattern of a value match, in the layers where values did not match.
+  const std::size_t by_values = mapping.components.size();
+  for (std::size_t k = 0; k < by_values; ++k) {
+    const Component tmpl = mapping.components[k];
+    auto [segment, number] = layer_index(tmpl.name);
+    if (segment < 0) continue;
+    bool same = true;
+    for (const auto& s : tmpl.source_modules) same = same && layer_index(s) == std::make_pair(segment, number);
+    if (!same) continue;
+    std::set<std::string> indices;
+    for (const auto& p : port.module_paths())
+      if (auto [seg, n] = layer_index(p); seg == segment && n != number) indices.insert(n);
+    for (const auto& i : indices) {
+      Component c = tmpl;
+      c.name = with_index(tmpl.name, segment, i);
+      if (mapped_targets.count(c.name) || !prt.modules.count(c.name)) continue;
+      c.target_modules = {c.name};
+      c.source_modules.clear();
+      bool exists = true;
+      for (const auto& s : tmpl.source_modules) {
+        c.source_modules.push_back(with_index(s, segment, i));
+        exists = exists && ref.modules.count(c.source_modules.back());
+      }
+      if (!exists) continue;
+      c.port_outputs = prt.outputs_of(c.target_modules);
+      c.ref_outputs = ref.outputs_of(c.source_modules);
+      if (c.port_outputs.size() != tmpl.port_outputs.size() || c.ref_outputs.size() != tmpl.ref_outputs.size()) continue;
+      c.how = "layer pattern";
+      c.reason = "the {i} pattern of " + tmpl.name + " (" + tmpl.reason + "); values differ here";
+      finish(std::move(c));
+    }
+  }
+
+  // 3. The same module path, where nothing else mapped it.
+  for (const auto& t : port_candidates) {
+    // A module whose output reads as a value inside a reference module (SiluAndMul against
+    // SiLU then a product) is no counterpart of the module with its path.
+    if (mapped_targets.count(t) || !ref.modules.count(t) || mapped_sources.count(t) || reads_inside.count(t)) continue;
+    Component c;
+    c.name = t;
+    c.target_modules = c.source_modules = {t};
+    c.port_outputs = prt.outputs_of({t});
+    c.ref_outputs = ref.outputs_of({t});
+    if (c.port_outputs.empty() || c.ref_outputs.empty()) continue;
+    c.compared.push_back({0, {{0, {}, 0}}, -1});
+    c.how = "module path";
+    c.reason = "the same module path (its values match no reference module's output)";
+    finish(std::move(c));
+  }
+
+  std::stable_sort(mapping.components.begin(), mapping.components.end(), [](const Component& a, const Component& b) {
+    return a.order != b.order ? a.order < b.order : a.depth > b.depth;
+  });
+
+  // The file: components grouped by their {i} pattern, then modules without a counterpart.
+  std::map<std::string, std::size_t> entry_of;
+  for (const auto& c : mapping.components) {
+    auto [segment, number] = layer_index(c.name);
+    MappingEntry e;
+    bool pattern = segment >= 0;
+    for (const auto& s : c.source_modules) pattern = pattern && layer_index(s) == std::make_pair(segment, number);
+    for (const auto& s : c.source_modules) e.source_modules.push_back(pattern ? with_index(s, segment, "{i}") : s);
+    e.target_modules = {pattern ? with_index(c.name, segment, "{i}") : c.name};
+    std::string key;
+    for (const auto& s : e.source_modules) key += s + ",";
+    key += "->" + e.target_modules[0];
+    if (auto it = entry_of.find(key); it != entry_of.end()) {
+      auto& reason = mapping.entries[it->second].reason;
+      if (c.how != "values" && reason.find("values differ") == std::string::npos)
+        reason += "; {i} = " + number + " by " + c.how + " (values differ there)";
+      continue;
+    }
+    e.reason = c.how == "layer pattern" ? c.reason.substr(0, c.reason.find("; values differ")) : c.reason;
+    if (c.how == "layer pattern") e.reason += "; {i} = " + number + " by layer pattern (values differ there)";
+    entry_of[key] = mapping.entries.size();
+    mapping.entries.push_back(std::move(e));
+  }
+  std::set<std::string> written;
+  auto no_counterpart = [&](const std::string& path, bool source) {
+    auto [segment, number] = layer_index(path);
+    std::string p = segment >= 0 ? with_index(path, segment, "{i}") : path;
+    if (!written.insert((source ? "s:" : "t:") + p).second) return;
+    std::string reason;
+    const std::string name = leaf(path);
+    if (!source && reads_inside.count(path))
+      reason = "no counterpart module: its output reads as reference value " + reads_inside.at(path) + ", not a module's output";
+    else if (!source && (name == "shards" || path.find(".shards") != std::string::npos))
+      reason = "no counterpart: tensor-parallel shards (partial results, compared once gathered)";
+    else if (name == "rotary_emb")
+      reason = source ? "no counterpart module: the target applies rotary embeddings per layer"
+                      : "no counterpart module: a per-layer rotary embedding (the reference has one per model)";
+    else
+      reason = "no counterpart: no value match and no module of the same path";
+    if (source) mapping.entries.push_back({{p}, {}, reason});
+    else mapping.entries.push_back({{}, {p}, reason});
+  };
+  for (const auto& path : reference.module_paths()) {
+    const GraphModule* m = reference.modules().find(path);
+    if (!m || !candidate(*m) || mapped_sources.count(path)) continue;
+    if (std::any_of(mapped_sources.begin(), mapped_sources.end(), [&](const auto& s) { return in_subtree(path, s); }) &&
+        ref.outputs_of({path}).empty())
+      continue;
+    bool covered = false;  // inside a mapped module whose children are also mapped: only leaves matter
+    for (const auto& c : mapping.components)
+      for (const auto& s : c.source_modules) covered = covered || s == path;
+    if (!covered) no_counterpart(path, true);
+  }
+  for (const auto& path : port.module_paths()) {
+    const GraphModule* m = port.modules().find(path);
+    if (!m || !candidate(*m) || mapped_targets.count(path)) continue;
+    if (is_index(leaf(path)) && leaf(parent(path)) == "shards") continue;
+    no_counterpart(path, false);
+  }
+  return mapping;
+}
+
+ComponentMapping merge_mapping(const Graph& reference, const Graph& port, ComponentMapping automatic,
+                               const std::string& json_text, const std::string& file) {
+  json j;
+  try {
+    j = json::parse(json_text);
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::Value, file + ": not JSON: " + e.what());
+  }
+  if (!j.is_array()) throw Error(ErrorKind::Value, file + ": a component mapping is an array of [source_modules, target_modules, reason]");
+  const GraphIndex ref(reference), prt(port);
+  std::set<std::string> indices;
+  for (const auto& p : port.module_paths())
+    if (auto [seg, n] = layer_index(p); seg >= 0) indices.insert(n);
+  for (std::size_t k = 0; k < j.size(); ++k) {
+    const auto& e = j[k];
+    const std::string where = file + ": entry " + std::to_string(k);
+    if (!e.is_array() || e.size() < 2 || !e[0].is_array() || !e[1].is_array())
+      throw Error(ErrorKind::Value, where + ": expected [[source modules...], [target modules...], reason]");
+    std::vector<std::string> src, tgt;
+    for (const auto& s : e[0]) { if (!s.is_string()) throw Error(ErrorKind::Value, where + ": module paths are strings"); src.push_back(s); }
+    for (const auto& s : e[1]) { if (!s.is_string()) throw Error(ErrorKind::Value, where + ": module paths are strings"); tgt.push_back(s); }
+    std::string reason = e.size() > 2 && e[2].is_string() ? std::string(e[2]) : "given by hand";
+    if (src.empty() || tgt.empty()) {  // documentation of a module without counterpart
+      automatic.entries.push_back({src, tgt, reason});
+      continue;
+    }
+    const bool pattern = std::any_of(src.begin(), src.end(), [](const auto& s) { return s.find("{i}") != std::string::npos; }) ||
+                         tgt[0].find("{i}") != std::string::npos;
+    std::vector<std::string> instances = pattern ? std::vector<std::string>(indices.begin(), indices.end()) : std::vector<std::string>{""};
+    for (const auto& i : instances) {
+      auto inst = [&](std::string s) {
+        for (auto pos = s.find("{i}"); pos != std::string::npos; pos = s.find("{i}")) s.replace(pos, 3, i);
+        return s;
+      };
+      Component c;
+      for (const auto& s : src) {
+        c.source_modules.push_back(inst(s));
+        if (!ref.modules.count(c.source_modules.back()))
+          throw Error(ErrorKind::Value, where + ": the reference has no module " + c.source_modules.back());
+      }
+      for (const auto& s : tgt) {
+        c.target_modules.push_back(inst(s));
+        if (!prt.modules.count(c.target_modules.back()))
+          throw Error(ErrorKind::Value, where + ": the port has no module " + c.target_modules.back());
+      }
+      c.name = c.target_modules.size() == 1 ? c.target_modules[0] : c.target_modules[0] + "+";
+      c.port_outputs = prt.outputs_of(c.target_modules);
+      c.ref_outputs = ref.outputs_of(c.source_modules);
+      if (c.port_outputs.empty() || c.ref_outputs.empty()) continue;
+      // Fused sources: the target's first output is the concatenation of theirs along its last dim.
+      ComparedOutput co{0, {}, c.ref_outputs.size() > 1 ? -2 : -1};
+      for (std::size_t r = 0; r < (c.ref_outputs.size() > 1 ? c.source_modules.size() : 1); ++r) co.pieces.push_back({r, {}, 0});
+      c.compared = {co};
+      c.how = "given";
+      c.reason = reason;
+      std::size_t order = 0;
+      for (const auto& o : c.port_outputs) order = std::max(order, prt.index.at(o.name));
+      c.order = order;
+      c.depth = depth(c.target_modules[0]);
+      std::erase_if(automatic.components, [&](const Component& a) { return a.name == c.name; });
+      automatic.components.push_back(std::move(c));
+    }
+    std::erase_if(automatic.entries, [&](const MappingEntry& a) { return a.target_modules == tgt; });
+    automatic.entries.insert(automatic.entries.begin(), MappingEntry{src, tgt, reason});
+  }
+  std::stable_sort(automatic.components.begin(), automatic.components.end(), [](const Component& a, const Component& b) {
+    return a.order != b.order ? a.order < b.order : a.depth > b.depth;
+  });
+  return automatic;
+}
+
+std::string mapping_json(const ComponentMapping& mapping) {
+  json out = json::array();
+  for (const auto& e : mapping.entries) out.push_back(json::array({e.source_modules, e.target_modules, e.reason}));
+  return out.dump(2) + "\n";
+}
+
+}  // namespace twin::stages

@@ -1,0 +1,194 @@
+// Stage 0: the model trees (compressed and full JSON, flat paths) and the structural diff
+// with each difference classed as expected (a porting framework's usual shape) or suspicious.
+#include "stages/stages.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <sstream>
+
+namespace twin::stages {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+bool is_index(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+std::string leaf(const std::string& path) {
+  auto dot = path.rfind('.');
+  return dot == std::string::npos ? path : path.substr(dot + 1);
+}
+
+std::string parent(const std::string& path) {
+  auto dot = path.rfind('.');
+  return dot == std::string::npos ? std::string() : path.substr(0, dot);
+}
+
+json module_json(const Graph& graph, const GraphModule& m, bool compressed);
+
+// The structure of a module without its path: what the compressed tree compares.
+std::string signature(const GraphModule& m) {
+  std::string s = m.name + ":" + m.type + "(" + std::to_string(m.parameters.size()) + ")[";
+  for (const auto& c : m.children) s += signature(*c) + ",";
+  return s + "]";
+}
+
+std::string structure(const GraphModule& m) {  // the signature without the module's own name
+  std::string s = m.type + "(" + std::to_string(m.parameters.size()) + ")[";
+  for (const auto& c : m.children) s += signature(*c) + ",";
+  return s + "]";
+}
+
+json children_json(const Graph& graph, const GraphModule& m, bool compressed) {
+  json out = json::array();
+  for (std::size_t i = 0; i < m.children.size();) {
+    const GraphModule& c = *m.children[i];
+    std::size_t j = i + 1;
+    if (compressed && is_index(c.name))
+      while (j < m.children.size() && is_index(m.children[j]->name) && structure(*m.children[j]) == structure(c)) ++j;
+    json entry = module_json(graph, c, compressed);
+    if (j - i > 1) {
+      entry["name"] = c.name + "-" + m.children[j - 1]->name;
+      entry["repeat"] = j - i;
+    }
+    out.push_back(std::move(entry));
+    i = j;
+  }
+  return out;
+}
+
+json module_json(const Graph& graph, const GraphModule& m, bool compressed) {
+  json j;
+  j["name"] = m.name;
+  j["path"] = m.path;
+  j["type"] = m.type;
+  json params = json::array();
+  for (const auto& p : m.parameters) {
+    const GraphTensor* t = graph.find_tensor(p);
+    params.push_back({{"name", p.substr(m.path.empty() ? 0 : m.path.size() + 1)}, {"type", t ? t->type.to_string() : ""}});
+  }
+  j["parameters"] = params;
+  j["children"] = children_json(graph, m, compressed);
+  return j;
+}
+
+// The numbered children of the first module list ("layers"), or 0.
+std::size_t layer_count(const Graph& g, std::string* where) {
+  for (const auto& path : g.module_paths()) {
+    const GraphModule* m = g.modules().find(path);
+    if (!m || m->children.empty()) continue;
+    if (std::all_of(m->children.begin(), m->children.end(), [](const auto& c) { return is_index(c->name); })) {
+      *where = path;
+      return m->children.size();
+    }
+  }
+  return 0;
+}
+
+bool looks_like_activation(const GraphModule* m) {
+  if (!m) return false;
+  std::string t = m->type, n = m->name;
+  for (auto* s : {&t, &n}) std::transform(s->begin(), s->end(), s->begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* a : {"act", "silu", "gelu", "relu", "swish", "tanh", "sigmoid"})
+    if (t.find(a) != std::string::npos || n.find(a) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+bool in_subtree(const std::string& path, const std::string& root) {
+  return root.empty() || path == root || (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '.');
+}
+
+std::string tree_json(const Graph& graph, bool compressed) {
+  json j = module_json(graph, graph.modules(), compressed);
+  j["file"] = graph.file();
+  j["compressed"] = compressed;
+  return j.dump(2) + "\n";
+}
+
+std::string flat_paths(const Graph& graph) {
+  std::string out;
+  for (const auto& p : graph.module_paths()) out += p + "\n";
+  return out;
+}
+
+std::vector<StructuralDifference> structural_diff(const Graph& source, const Graph& target) {
+  std::vector<StructuralDifference> out;
+  const auto src_paths = source.module_paths(), tgt_paths = target.module_paths();
+  const std::set<std::string> src(src_paths.begin(), src_paths.end()), tgt(tgt_paths.begin(), tgt_paths.end());
+  auto sibling = [](const std::set<std::string>& in, const std::string& path, const std::string& name) {
+    std::string p = parent(path);
+    return in.count(p.empty() ? name : p + "." + name) > 0;
+  };
+  auto leaf_elsewhere = [](const std::set<std::string>& in, const std::string& path) {
+    for (const auto& q : in)
+      if (leaf(q) == leaf(path) && parent(q) != parent(path) && !is_index(leaf(path))) {
+        // the same module name one level up or down: nesting, not absence
+        std::string a = parent(q), b = parent(path);
+        if (in_subtree(a, b) || in_subtree(b, a)) return q;
+      }
+    return std::string();
+  };
+  std::string where_s, where_t;
+  std::size_t ls = layer_count(source, &where_s), lt = layer_count(target, &where_t);
+  if (ls != lt)
+    out.push_back({"layer count", "both", where_s.empty() ? where_t : where_s, false,
+                   "the source has " + std::to_string(ls) + " layers, the target " + std::to_string(lt)});
+  for (const auto& p : src_paths) {
+    if (tgt.count(p)) continue;
+    const std::string name = leaf(p);
+    StructuralDifference d{"missing module", "source", p, false, "no target module has this path"};
+    if ((name == "q_proj" || name == "k_proj" || name == "v_proj") && sibling(tgt, p, "qkv_proj"))
+      d = {"fused qkv", "source", p, true, "the target fuses q/k/v into one qkv_proj (its output is their concatenation)"};
+    else if ((name == "gate_proj" || name == "up_proj") && sibling(tgt, p, "gate_up_proj"))
+      d = {"fused gate_up", "source", p, true, "the target fuses gate/up into one gate_up_proj"};
+    else if (name == "rotary_emb" && std::any_of(tgt.begin(), tgt.end(), [](const auto& q) { return leaf(q) == "rotary_emb"; }))
+      d = {"rotary embedding placement", "source", p, true, "the target keeps a rotary embedding per layer"};
+    else if (auto q = leaf_elsewhere(tgt, p); !q.empty())
+      d = {"wrong nesting", "both", p, false, "the target has it at " + q};
+    else if (looks_like_activation(source.modules().find(p)))
+      d = {"missing activation", "source", p, false, "the target has no activation module at this path"};
+    else if (std::any_of(src_paths.begin(), src_paths.end(), [&](const auto& q) { return in_subtree(p, q) && q != p && !tgt.count(q); }))
+      continue;  // inside a module already reported missing
+    out.push_back(d);
+  }
+  for (const auto& p : tgt_paths) {
+    if (src.count(p)) continue;
+    const std::string name = leaf(p);
+    const std::string par = parent(p);
+    StructuralDifference d{"extra module", "target", p, false, "no source module has this path and no framework explains it"};
+    if (name == "shards" || (is_index(name) && leaf(par) == "shards") || par.find(".shards") != std::string::npos)
+      d = {"parallel linear", "target", p, true, "tensor-parallel shards of a parallel linear"};
+    else if (name == "qkv_proj" && sibling(src, p, "q_proj"))
+      d = {"fused qkv", "target", p, true, "fuses the source's q_proj, k_proj, v_proj"};
+    else if (name == "gate_up_proj" && sibling(src, p, "gate_proj"))
+      d = {"fused gate_up", "target", p, true, "fuses the source's gate_proj and up_proj"};
+    else if (name == "rotary_emb")
+      d = {"rotary embedding placement", "target", p, true, "a per-layer rotary embedding (the source has one per model)"};
+    else if (auto q = leaf_elsewhere(src, p); !q.empty())
+      continue;  // reported from the source side
+    else if (std::any_of(tgt_paths.begin(), tgt_paths.end(), [&](const auto& q) { return in_subtree(p, q) && q != p && !src.count(q); }))
+      continue;
+    out.push_back(d);
+  }
+  // Same path, different class: a parallel linear or a framework norm is expected.
+  for (const auto& p : src_paths) {
+    if (!tgt.count(p)) continue;
+    const GraphModule *a = source.modules().find(p), *b = target.modules().find(p);
+    if (!a || !b || a->type == b->type || a->type.empty() || b->type.empty()) continue;
+    const bool parallel = b->type.find("Parallel") != std::string::npos;
+    const bool norm = a->type.find("Norm") != std::string::npos && b->type.find("Norm") != std::string::npos;
+    const bool act = looks_like_activation(a) && looks_like_activation(b);
+    out.push_back({"class", "both", p, parallel || norm || act,
+                   a->type + " in the source, " + b->type + " in the target" +
+                       (parallel ? " (tensor-parallel linear)" : norm ? " (framework normalization)" : act ? " (framework activation)" : "")});
+  }
+  return out;
+}
+
+}  // namespace twin::stages

@@ -1,0 +1,186 @@
+// Stages 5/6: teacher-forced end-to-end metrics.
+//
+// How a captured graph runs at several lengths: a traced graph has fixed sizes, so Twin runs
+// it at its captured length L and relies on the causal mask: the logits at position t depend
+// on tokens 0..t only. The sequence is built greedily from the fp32 reference: tokens
+// 0..P-1 are the example's prompt, token t+1 is the argmax of ref32's logits at position t
+// (the later positions, still placeholders, do not affect position t). Then all three runs
+// see the same full sequence, and position t's logits are the teacher-forced prediction
+// after the prefix 0..t: one run per variant gives every position. Causality is checked, not
+// assumed: ref32 is re-run with the last token changed, and every earlier position's logits
+// must stay the same (else the stage says it does not apply).
+#include "stages/stages.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace twin::stages {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+// The token input: the one integer input of shape [1, L] (or [L]).
+int token_input(const Graph& g) {
+  for (std::size_t i = 0; i < g.inputs().size(); ++i) {
+    const auto& t = g.inputs()[i].type;
+    if (!ops::is_floating(t.dtype) && t.dtype != ops::DType::Bool && !t.shape.empty() && t.shape.size() <= 2 &&
+        (t.shape.size() == 1 || t.shape[0] == 1))
+      return int(i);
+  }
+  return -1;
+}
+
+// Logits [L, V] from the graph's first output.
+std::vector<std::vector<double>> logits(const ops::Tensor& out, std::int64_t length) {
+  auto shape = out.shape();
+  std::vector<std::vector<double>> rows;
+  if (shape.empty() || out.numel() % length) return rows;
+  const std::int64_t vocab = out.numel() / length;
+  auto v = out.to_doubles();
+  for (std::int64_t t = 0; t < length; ++t) rows.emplace_back(v.begin() + t * vocab, v.begin() + (t + 1) * vocab);
+  return rows;
+}
+
+std::int64_t argmax(const std::vector<double>& v) { return std::max_element(v.begin(), v.end()) - v.begin(); }
+
+std::vector<double> log_softmax(const std::vector<double>& v) {
+  double m = *std::max_element(v.begin(), v.end()), s = 0;
+  for (double x : v) s += std::exp(x - m);
+  std::vector<double> out;
+  for (double x : v) out.push_back(x - m - std::log(s));
+  return out;
+}
+
+}  // namespace
+
+TeacherForced teacher_forced(const Graph& reference, const Graph& port, const StageOptions& options, int prompt_length) {
+  TeacherForced tf;
+  const int in = token_input(reference);
+  if (in < 0 || reference.outputs().empty()) {
+    tf.note = "the reference has no token-id input of shape [1, L] or no output";
+    return tf;
+  }
+  const auto& type = reference.inputs()[in].type;
+  const std::int64_t length = type.shape.back();
+  auto rin = reference_inputs(reference);
+  const std::string name = reference.inputs()[in].name;
+  std::vector<double> tokens = rin.at(name).to_doubles();
+  tf.length = int(length);
+  tf.prompt_length = std::clamp(prompt_length, 1, int(length));
+  auto with_tokens = [&](const std::vector<double>& t) {
+    auto m = rin;
+    m[name] = ops::Tensor::from_doubles(t, type.shape, type.dtype);
+    return m;
+  };
+  auto run_logits = [&](const Graph& g, const std::map<std::string, ops::Tensor>& inputs, RunMode mode) {
+    RunResult r = run_graph(g, inputs, {mode, std::vector<std::string>{}, {}});
+    return logits(r.outputs.at(0), length);
+  };
+  // Greedy from the fp32 reference.
+  for (std::int64_t t = tf.prompt_length; t < length; ++t) {
+    if (options.progress) options.progress("stages 5/6: greedy token " + std::to_string(t) + "/" + std::to_string(length - 1));
+    auto l = run_logits(reference, with_tokens(tokens), RunMode::F32);
+    if (l.size() != std::size_t(length)) {
+      tf.note = "the reference's first output is not [L, vocab] logits";
+      return tf;
+    }
+    tokens[t] = double(argmax(l[t - 1]));
+  }
+  if (options.progress) options.progress("stages 5/6: teacher-forced runs");
+  const auto ref32 = run_logits(reference, with_tokens(tokens), RunMode::F32);
+  // Causality: the last token changed, earlier logits unchanged.
+  {
+    auto changed = tokens;
+    const auto vocab = std::int64_t(ref32.empty() ? 1 : ref32[0].size());
+    changed.back() = double((std::int64_t(changed.back()) + 1) % std::max<std::int64_t>(vocab, 2));
+    auto again = run_logits(reference, with_tokens(changed), RunMode::F32);
+    tf.causal = again.size() == ref32.size();
+    for (std::int64_t t = 0; tf.causal && t + 1 < length; ++t)
+      for (std::size_t v = 0; v < ref32[t].size(); ++v)
+        if (std::abs(again[t][v] - ref32[t][v]) > 1e-5 * (1 + std::abs(ref32[t][v]))) { tf.causal = false; break; }
+    if (!tf.causal) {
+      tf.note = "the reference is not causal at its captured length (a later token changes earlier logits): teacher forcing needs one capture per length";
+      return tf;
+    }
+  }
+  const auto ref16 = run_logits(reference, with_tokens(tokens), low_precision_mode(reference));
+  std::map<std::string, ops::Tensor> pin;
+  {
+    auto given = with_tokens(tokens);
+    std::map<std::string, ops::Tensor> as_ref = given;
+    // The port's inputs by position.
+    for (std::size_t i = 0; i < port.inputs().size() && i < reference.inputs().size(); ++i)
+      pin[port.inputs()[i].name] = as_ref.at(reference.inputs()[i].name);
+  }
+  const auto port16 = run_logits(port, pin, low_precision_mode(port));
+  if (port16.size() != ref32.size() || ref16.size() != ref32.size()) {
+    tf.note = "the port's logits do not have the reference's shape";
+    return tf;
+  }
+  for (auto t : tokens) tf.tokens.push_back(std::int64_t(t));
+  std::vector<double> rs, coss, kls;
+  int agree = 0;
+  // Position t predicts token t+1: the positions from the prompt's last token on.
+  for (std::int64_t t = tf.prompt_length - 1; t < length; ++t) {
+    PositionMetrics p;
+    p.position = int(t);
+    p.token = argmax(ref32[t]);
+    double e = 0, b = 0, dot = 0, np = 0, nr = 0;
+    for (std::size_t v = 0; v < ref32[t].size(); ++v) {
+      const double r = ref32[t][v], x = port16[t][v], y = ref16[t][v];
+      e += (x - r) * (x - r);
+      b += (y - r) * (y - r);
+      dot += x * r;
+      np += x * x;
+      nr += r * r;
+    }
+    double base = std::sqrt(b);
+    if (base == 0) base = std::sqrt(nr) / 512;  // the epsilon-perturbation baseline
+    p.r_ratio = std::sqrt(e) / (base + options.eps);
+    p.cosine = np > 0 && nr > 0 ? dot / std::sqrt(np * nr) : 0;
+    auto lp = log_softmax(ref32[t]), lq = log_softmax(port16[t]);
+    for (std::size_t v = 0; v < lp.size(); ++v) p.kl += std::exp(lp[v]) * (lp[v] - lq[v]);
+    p.top1 = argmax(port16[t]) == p.token;
+    agree += p.top1;
+    rs.push_back(p.r_ratio);
+    coss.push_back(p.cosine);
+    kls.push_back(p.kl);
+    tf.positions.push_back(p);
+  }
+  tf.applicable = true;
+  tf.r_p95 = quantile(rs, 0.95);
+  tf.cosine_p5 = quantile(coss, 0.05);
+  tf.kl_p95 = quantile(kls, 0.95);
+  tf.top1 = double(agree) / double(tf.positions.size());
+  tf.pass = tf.r_p95 < options.tau_r && tf.cosine_p5 >= options.theta && tf.kl_p95 <= options.delta && tf.top1 > 0.5;
+  return tf;
+}
+
+std::string teacher_forced_json(const TeacherForced& tf, const StageOptions& options) {
+  json out;
+  out["applicable"] = tf.applicable;
+  if (!tf.note.empty()) out["note"] = tf.note;
+  out["pass"] = tf.applicable ? json(tf.pass) : json(nullptr);
+  out["r_p95"] = tf.r_p95;
+  out["cosine_p5"] = tf.cosine_p5;
+  out["kl_p95"] = tf.kl_p95;
+  out["top1"] = tf.top1;
+  out["criteria"] = {{"tau_r", options.tau_r}, {"theta", options.theta}, {"delta", options.delta}, {"top1_min", 0.5}};
+  out["conditions"] = {{"r_p95_below_tau", tf.r_p95 < options.tau_r},
+                       {"cosine_p5_at_least_theta", tf.cosine_p5 >= options.theta},
+                       {"kl_p95_at_most_delta", tf.kl_p95 <= options.delta},
+                       {"top1_above_half", tf.top1 > 0.5}};
+  out["length"] = tf.length;
+  out["prompt_length"] = tf.prompt_length;
+  out["tokens"] = tf.tokens;
+  json pos = json::array();
+  for (const auto& p : tf.positions)
+    pos.push_back({{"position", p.position}, {"token", p.token}, {"r_ratio", p.r_ratio}, {"cosine", p.cosine},
+                   {"kl", p.kl}, {"top1", p.top1}});
+  out["positions"] = pos;
+  return out.dump(2) + "\n";
+}
+
+}  // namespace twin::stages

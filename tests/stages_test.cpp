@@ -1,0 +1,102 @@
+// The validation stages (stages/stages.h) on the shipped llama example: what a user of
+// `twin stages` relies on. The correct port passes every component; the fused q/k/v
+// projection is mapped one-to-many with a reason; a buggy port's module is the primary step
+// suspect and end to end fails; a bad hand-written mapping is an error naming the file.
+#include "capture/graph.h"
+#include "check/divergence.h"
+#include "stages/plots.h"
+#include "stages/stages.h"
+#include "util/error.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+using namespace twin;
+using namespace twin::stages;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kLlama = fs::path(TWIN_SOURCE_DIR) / "examples" / "llama";
+
+struct Run {
+  Graph reference, port;
+  check::DivergenceReport matches;
+  ComponentMapping mapping;
+  Stage2 s2;
+  Stage3 s3;
+};
+
+Run run(const fs::path& ref, const fs::path& port) {
+  Run r{Graph::load(ref), Graph::load(port), {}, {}, {}, {}};
+  r.matches = check::localize_divergence(r.reference, r.port);
+  r.mapping = map_components(r.reference, r.port, r.matches);
+  r.s2 = test_components(r.reference, r.port, r.mapping, {});
+  r.s3 = localize_faults(r.s2, r.matches, {});
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("the correct port: every component passes at tau_R, no suspect, q/k/v map to the fused qkv_proj") {
+  Run r = run(kLlama / "reference.graph", kLlama / "port.graph");
+  REQUIRE(!r.s2.components.empty());
+  for (const auto& c : r.s2.components) {
+    INFO(c.component->name << " R " << c.r_ratio);
+    CHECK(c.pass);
+  }
+  CHECK(!r.s3.primary);
+  bool fused = false;
+  for (const auto& e : r.mapping.entries)
+    if (e.source_modules.size() == 3 && e.target_modules.size() == 1 && e.target_modules[0] == "layers.{i}.self_attn.qkv_proj")
+      fused = e.source_modules[0] == "layers.{i}.self_attn.q_proj" && !e.reason.empty();
+  CHECK(fused);
+  TeacherForced tf = teacher_forced(r.reference, r.port, {});
+  CHECK(tf.applicable);
+  CHECK(tf.causal);
+  CHECK(tf.pass);
+}
+
+TEST_CASE("a buggy port: its module is the primary step suspect, end to end fails") {
+  Run r = run(kLlama / "reference.graph", kLlama / "bugs" / "silu_on_up.graph");
+  REQUIRE(r.s3.primary);
+  CHECK(r.s3.primary->pattern == "step");
+  // The bug is in layers.0.mlp.act_fn: the suspect is that module or one around it.
+  bool hit = false;
+  for (const auto& m : r.s3.primary->modules) hit = hit || m == "layers.0.mlp.act_fn" || m == "layers.0.mlp";
+  CHECK(hit);
+  CHECK(r.s3.primary->r_ratio > 10);
+  CHECK(!teacher_forced(r.reference, r.port, {}).pass);
+}
+
+TEST_CASE("the structural diff: fused projections and shards are expected, the trees list every module") {
+  Graph ref = Graph::load(kLlama / "reference.graph"), port = Graph::load(kLlama / "port.graph");
+  auto diff = structural_diff(ref, port);
+  bool qkv = false;
+  for (const auto& d : diff) {
+    if (d.module == "layers.0.self_attn.q_proj") qkv = d.expected && d.kind == "fused qkv";
+    if (d.module.find("shards") != std::string::npos) CHECK(d.expected);
+  }
+  CHECK(qkv);
+  CHECK(flat_paths(port).find("layers.1.mlp.gate_up_proj\n") != std::string::npos);
+  CHECK(tree_json(port, true).find("\"repeat\": 2") != std::string::npos);
+}
+
+TEST_CASE("a hand-written mapping that names no module of the graphs is an error naming the file") {
+  Graph ref = Graph::load(kLlama / "reference.graph"), port = Graph::load(kLlama / "port.graph");
+  CHECK_THROWS_WITH_AS(merge_mapping(ref, port, {}, "[[[\"layers.{i}.nope\"], [\"norm\"], \"x\"]]", "map.json"),
+                       doctest::Contains("map.json: entry 0: the reference has no module layers.0.nope"), Error);
+  CHECK_THROWS_AS(merge_mapping(ref, port, {}, "{", "map.json"), Error);
+}
+
+TEST_CASE("an SVG chart is XML with its data; the CSV has one row per point") {
+  Chart c = qq_chart("norm", {0.1, -0.2, 0.3}, {0.1, -0.1, 0.2});
+  std::string s = svg(c);
+  CHECK(s.rfind("<svg", 0) == 0);
+  CHECK(s.find("</svg>") != std::string::npos);
+  CHECK(std::count(s.begin(), s.end(), '\n') > 5);
+  CHECK(s.find("<circle") != std::string::npos);
+  CHECK(csv(c).find("quantiles,") != std::string::npos);
+}
