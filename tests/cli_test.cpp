@@ -265,6 +265,52 @@ TEST_CASE("fmt rewrites a file canonically, keeps its comments and permissions, 
   CHECK(std::distance(fs::directory_iterator(scratch.path), fs::directory_iterator()) == 1);
 }
 
+TEST_CASE("fmt --diff prints a unified diff to the canonical form, exits 1, and changes nothing") {
+  twin::testing::TempDir scratch;
+  fs::path file = scratch.write("messy.rules", kMessyRules);
+  Outcome outcome = run_twin("fmt --diff messy.rules", scratch.path);
+  CHECK(outcome.status == 1);
+  CHECK(contains(outcome.output, "--- messy.rules\n+++ messy.rules (formatted)\n@@ -1,5 +1,"));
+  CHECK(contains(outcome.output, "\n-ruleset   messy{rule   r1 :?a*1=>?a\n"));
+  CHECK(contains(outcome.output, "\n+  rule r1: ?a * 1 => ?a\n"));
+  CHECK(contains(outcome.output, "\n # a comment that must survive formatting\n"));  // context
+  CHECK(read_file(file) == kMessyRules);
+
+  REQUIRE(run_twin("fmt messy.rules", scratch.path).status == 0);
+  Outcome clean = run_twin("fmt --diff messy.rules", scratch.path);
+  CHECK(clean.status == 0);
+  CHECK(clean.output.empty());
+}
+
+TEST_CASE("fmt - formats standard input to standard output") {
+  twin::testing::TempDir scratch;
+  Outcome outcome = run_twin("fmt -", scratch.path, kMessyRules);
+  CHECK(outcome.status == 0);
+  CHECK(contains(outcome.output, "rule r1: ?a * 1 => ?a"));
+  CHECK(contains(outcome.output, "# trailing comment"));
+  CHECK(fs::is_empty(scratch.path));
+
+  Outcome broken = run_twin("fmt -", scratch.path, "version 1\nruleset r {\n  rule a: ?x + => ?x\n}\n");
+  CHECK(broken.status == 2);
+  CHECK(contains(broken.output, "<stdin>:3:"));
+  CHECK(run_twin("fmt - other.rules", scratch.path, kMessyRules).status == 2);
+}
+
+TEST_CASE("every .rules and .twin file in the repository is canonically formatted") {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(TWIN_SOURCE_DIR)) {
+    std::string relative = fs::relative(entry.path(), TWIN_SOURCE_DIR).string();
+    if (relative.starts_with("build") || relative.starts_with(".git") || !entry.is_regular_file()) continue;
+    std::string extension = entry.path().extension().string();
+    if (extension == ".rules" || extension == ".twin") files.push_back(quoted(entry.path().string()));
+  }
+  REQUIRE(files.size() > 10);
+  std::string arguments = "fmt --check";
+  for (const std::string& file : files) arguments += " " + file;
+  Outcome outcome = run_twin(arguments);
+  CHECK_MESSAGE(outcome.status == 0, outcome.output);
+}
+
 TEST_CASE("fmt leaves a canonical file untouched") {
   twin::testing::TempDir scratch;
   fs::path file = scratch.write("clean.rules", kMessyRules);
