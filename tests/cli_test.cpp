@@ -311,6 +311,20 @@ TEST_CASE("every .rules and .twin file in the repository is canonically formatte
   CHECK_MESSAGE(outcome.status == 0, outcome.output);
 }
 
+TEST_CASE("verify exits 1 on a rule it cannot verify unless --allow-unknown, and says why plainly") {
+  twin::testing::TempDir scratch;
+  scratch.write("attr.rules",
+                "version 1\n\nruleset attr_arith {\n"
+                "  rule first_half: slice(?x, dim=-1, start=0, end=2 * ?k) => slice(?x, dim=-1, start=0, end=?k + ?k)\n}\n");
+  Outcome strict = run_twin("verify --no-cache --rule-seconds 20 attr.rules", scratch.path);
+  CHECK_MESSAGE(strict.status == 1, strict.output);
+  CHECK(contains(strict.output, "unknown"));
+  CHECK(contains(strict.output, "--allow-unknown"));
+  CHECK_FALSE(contains(strict.output, "no encoding for no"));
+  Outcome allowed = run_twin("verify --no-cache --rule-seconds 20 --allow-unknown attr.rules", scratch.path);
+  CHECK_MESSAGE(allowed.status == 0, allowed.output);
+}
+
 TEST_CASE("fmt leaves a canonical file untouched") {
   twin::testing::TempDir scratch;
   fs::path file = scratch.write("clean.rules", kMessyRules);
