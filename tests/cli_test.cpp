@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -232,6 +233,30 @@ TEST_CASE("run --no-cache: check_graphs verifies its rules and writes no file") 
   auto cached = twin::testing::shell(in_work + " run cg.twin " + graphs);
   CHECK_MESSAGE(cached.status == 0, cached.output);
   CHECK_FALSE(files_written().empty());
+}
+
+TEST_CASE("docs/cli.md documents every option each command's help lists") {
+  const std::string doc = read_file(fs::path(TWIN_SOURCE_DIR) / "docs" / "cli.md");
+  for (const std::string command : {"run", "repl", "fmt", "verify", "capture", "check", "disasm", "ops"}) {
+    CAPTURE(command);
+    const std::string heading = "## `twin " + command + "`";
+    std::size_t begin = doc.find(heading);
+    REQUIRE_MESSAGE(begin != std::string::npos, "docs/cli.md has no section " << heading);
+    std::size_t end = doc.find("\n## ", begin + heading.size());
+    const std::string section = doc.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    CHECK_MESSAGE(contains(doc, "| `twin " + command), "the table of commands lacks twin " << command);
+    Outcome help = run_twin("help " + command);
+    REQUIRE(help.status == 0);
+    for (std::size_t at = help.output.find("--"); at != std::string::npos; at = help.output.find("--", at + 2)) {
+      std::size_t stop = at + 2;
+      while (stop < help.output.size() && (std::islower(static_cast<unsigned char>(help.output[stop])) || help.output[stop] == '-'))
+        ++stop;
+      if (stop == at + 2) continue;
+      const std::string option = help.output.substr(at, stop - at);
+      CHECK_MESSAGE(contains(section, option), "twin help " << command << " lists " << option
+                                                             << ", which its section of docs/cli.md does not");
+    }
+  }
 }
 
 TEST_CASE("fmt --check exits 1 for a file that is not canonical and changes nothing") {
