@@ -101,6 +101,12 @@ TEST_CASE("bad usage prints the usage and exits 2") {
   CHECK(run_twin("fmt").status == 2);
   CHECK(run_twin("fmt --bogus x.rules").status == 2);
   CHECK(run_twin("help frobnicate").status == 2);
+  CHECK_FALSE(contains(run_twin("help frobnicate").output, "did you mean"));
+
+  Outcome typo = run_twin("chek --ref a --port b");
+  CHECK(typo.status == 2);
+  CHECK(contains(typo.output, "unknown command 'chek' (did you mean 'check'?)"));
+  CHECK(contains(run_twin("help verfy").output, "(did you mean 'verify'?)"));
 }
 
 TEST_CASE("run passes the arguments after the script to it as the list `args`") {
