@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sstream>
+
 using namespace twin;
 
 namespace {
@@ -98,6 +100,26 @@ TEST_CASE("a syntax error names file:line:col of the offending token and what wa
   CHECK(e.message().find("expected an expression") != std::string::npos);
   // The caret sits under the column.
   CHECK(e.format().find("    let y = x + * 2\n                ^") != std::string::npos);
+}
+
+TEST_CASE("an error in a very long line shows a window around the column, not the whole line") {
+  std::string line = "let x = [" + std::string(20000, '[') + " + ]";
+  Error e = parse_error(line + "\n", "long.twin");
+  const std::string text = e.format();
+  INFO(text);
+  std::istringstream lines(text);
+  std::string message, source, caret;
+  std::getline(lines, message);
+  std::getline(lines, source);
+  std::getline(lines, caret);
+  CHECK(source.size() <= 4 + 3 + 100 + 3);
+  CHECK(source.find("...") != std::string::npos);
+  // The caret sits within the window shown.
+  REQUIRE(caret.find('^') != std::string::npos);
+  CHECK(caret.find('^') < source.size());
+
+  Error short_line = parse_error("let y = x + * 2\n", "short.twin");
+  CHECK(short_line.format().find("...") == std::string::npos);
 }
 
 TEST_CASE("unterminated strings, stray characters and unclosed blocks are errors, not crashes") {
