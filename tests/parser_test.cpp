@@ -102,6 +102,17 @@ TEST_CASE("a syntax error names file:line:col of the offending token and what wa
   CHECK(e.format().find("    let y = x + * 2\n                ^") != std::string::npos);
 }
 
+TEST_CASE("a syntax error names the construct being parsed, and a name is expected as a name") {
+  Error let = parse_error("let = 3\n", "let.twin");
+  CHECK(let.message() == "unexpected '='; expected a name (in a let statement: let NAME = EXPR)");
+  CHECK(parse_error("let x 3\n", "let.twin").message().find("(in a let statement") != std::string::npos);
+  CHECK(parse_error("for in x { }\n", "for.twin").message().find("(in a for loop: for NAME in EXPR") != std::string::npos);
+  Error rule = parse_error("version 1\nruleset r {\n  rule a ?x => ?x\n}\n", "r.rules");
+  CHECK(rule.message() == "unexpected '?x'; expected ':' (in a rule: rule NAME: LHS => RHS if GUARD)");
+  // Outside any keyword's construct nothing is added.
+  CHECK(parse_error("print(1 +)\n", "e.twin").message().find("(in ") == std::string::npos);
+}
+
 TEST_CASE("an error in a very long line shows a window around the column, not the whole line") {
   std::string line = "let x = [" + std::string(20000, '[') + " + ]";
   Error e = parse_error(line + "\n", "long.twin");
