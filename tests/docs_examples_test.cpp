@@ -1,5 +1,6 @@
 // The examples in docs/ are executed: each fenced `twin` block that the text follows with
-// "Output:" and a fenced block is run with `twin run`, and what it prints must be that block.
+// "Output:" and a fenced block is run with `twin run`, and what it prints must be that block;
+// with "Error:", the block shows the exit status first (`exit 2`), then what was printed.
 // A fenced block whose first line is `# file: NAME` is written to NAME first (in a scratch
 // directory shared by one document's examples, in order), so a later example can `use` it;
 // such a `.rules` block must also be `twin fmt --check` clean (unless the document shows
@@ -26,6 +27,7 @@ struct Block {
   std::string text;
   int line = 0;          // of the opening fence, 1-based
   bool followed_by_output = false;  // the next paragraph says "Output:" and the next block shows it
+  bool followed_by_error = false;   // ... says "Error:": the next block starts with "exit N"
 };
 
 std::vector<std::string> lines_of(const fs::path& path) {
@@ -62,6 +64,7 @@ std::vector<Block> fenced_blocks(const fs::path& doc) {
       for (std::size_t k = last_close + 1; k < i; ++k) between += lines[k] + "\n";
       between = trimmed(between);
       if (between == "Output:" || between == "Prints:" || between == "It prints:") blocks.back().followed_by_output = true;
+      if (between == "Error:") blocks.back().followed_by_output = blocks.back().followed_by_error = true;
     }
     std::size_t j = i + 1;
     for (; j < lines.size() && !lines[j].starts_with("```"); ++j) block.text += lines[j] + "\n";
@@ -107,6 +110,8 @@ int run_examples(const std::string& name) {
                                     shell_quoted(TWIN_SOURCE_DIR "/stdlib") + " " + shell_quoted(kTwin) + " run " + shell_quoted(script) +
                                     " 2>&1");
     std::string got = run.output;
+    // An error example shows the exit status first ("exit 2"), then what was printed.
+    if (block.followed_by_error) got = "exit " + std::to_string(run.status) + "\n" + got;
     // Errors name the script by the path given to `twin run`; the docs show it the same way.
     CHECK_MESSAGE(trimmed(got) == trimmed(blocks[b + 1].text),
                   name << ":" << block.line << ": the example prints\n" << got << "\nwhere the document shows\n"
