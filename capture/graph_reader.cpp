@@ -280,6 +280,7 @@ class GraphLoader {
     where_ += " (" + node.aten_op + ")";
     node.module = string_field(j, "module", "node", false);
     node.module_type = string_field(j, "module_type", "node", false);
+    node.source = string_field(j, "source", "node", false);
     // References, not copies: copying a value recurses as deep as it nests, and the nesting is
     // only bounded by check_refs.
     static const json no_args = json::array(), no_kwargs = json::object();

@@ -1,8 +1,11 @@
 // Rendering a check's answer (check_result.h) for a terminal and as JSON.
 #include "check/check_result.h"
 
+#include "util/readable_number.h"
+
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -19,7 +22,54 @@ const char* check_verdict_name(CheckVerdict verdict) {
   return "unproven";
 }
 
-std::string CheckResult::to_text() const {
+namespace {
+
+std::string module_name(const std::string& module) { return module.empty() ? "<model>" : module; }
+
+// "mul_4 (mul) in layers.0.mlp at port.py:57"
+std::string node_place(const std::string& node, const std::string& op, const std::string& module,
+                       const std::string& source) {
+  return node + " (" + op + ") in " + module_name(module) + (source.empty() ? "" : " at " + source);
+}
+
+}  // namespace
+
+std::string CheckResult::reason() const {
+  if (verdict == CheckVerdict::Equivalent || verdict == CheckVerdict::EquivalentReal) return "";
+  if (alarm) return "soundness alarm: " + alarm->message;
+  std::string out;
+  for (const auto& n : not_run) {
+    out += (out.empty() ? "" : "; ") + std::string("the ") + n.graph + " graph (" + n.file + ") cannot run: " + n.reason;
+    for (std::size_t k = 0; k < n.ops.size(); ++k) out += (k ? "; " : ": ") + n.ops[k].describe();
+  }
+  if (!not_run.empty()) out += "; so the graphs were not run, and only a proof could decide";
+  if (verdict == CheckVerdict::NotEquivalent) {
+    if (numerics && !numerics->outputs_agree) {
+      auto first = numerics->first_per_module();
+      if (!first.empty())
+        return "the port diverges from the reference at " +
+               node_place(first.front()->node, first.front()->op, first.front()->module, first.front()->source) +
+               (first.size() > 1 ? " (and " + std::to_string(first.size() - 1) + " more modules)" : "");
+      return "the port's outputs differ from the reference's";
+    }
+    if (!findings.empty())
+      return "a synthesized rule was refuted: the port computes another function than the reference at " +
+             findings.front().node + " in " + module_name(findings.front().module);
+    return out;
+  }
+  // Unproven.
+  if (!unmatched.empty()) {
+    const auto& u = unmatched.front();
+    out += (out.empty() ? "" : "; ") + std::string("no rule connects ") + std::to_string(unmatched.size()) +
+           " port piece" + (unmatched.size() == 1 ? "" : "s") + " to the reference, the first " +
+           node_place(u.node, u.op, u.module, u.source);
+  }
+  if (out.empty()) out = "the rules do not connect the outputs";
+  if (!stats.stop_reason.empty() && stats.stop_reason != "saturated") out += " (saturation stopped: " + stats.stop_reason + ")";
+  return out;
+}
+
+std::string CheckResult::to_text(const ReportOptions& options) const {
   std::ostringstream out;
   switch (verdict) {
     case CheckVerdict::Equivalent: out << "equivalent"; break;
@@ -28,6 +78,7 @@ std::string CheckResult::to_text() const {
     case CheckVerdict::Unproven: out << "unproven"; break;
   }
   out << "\n";
+  if (std::string why = reason(); !why.empty()) out << "reason: " << why << "\n";
   if (alarm) {
     out << "SOUNDNESS ALARM: " << alarm->message << "\n  rules of the proof:";
     for (const auto& r : alarm->rules) out << " " << r;
@@ -77,14 +128,30 @@ std::string CheckResult::to_text() const {
     out << "first divergences (port nodes whose inputs match the reference but whose values do not):\n";
     for (const Divergence* d : numerics->first_per_module()) {
       char line[512];
-      std::snprintf(line, sizeof line, "  %s  %s (%s)  max abs %.3g, rel %.3g, R-ratio %.3g",
-                    d->module.empty() ? "<model>" : d->module.c_str(), d->node.c_str(), d->op.c_str(), d->max_abs_error,
-                    d->rel_error, d->r_ratio);
+      std::snprintf(line, sizeof line, "  %s  %s (%s)%s%s  max abs %.3g, rel %.3g, R-ratio %.3g",
+                    module_name(d->module).c_str(), d->node.c_str(), d->op.c_str(), d->source.empty() ? "" : " at ",
+                    d->source.c_str(), d->max_abs_error, d->rel_error, d->r_ratio);
       out << line;
       if (d->masked_mismatches > 0)
         out << ", " << d->masked_mismatches << " positions masked (infinite or a fill value) on one side only";
       out << "\n";
+      if (!d->input_reference_modules.empty()) {
+        out << "    its inputs match the reference's values in";
+        for (std::size_t k = 0; k < d->input_reference_modules.size(); ++k)
+          out << (k ? ", " : " ") << module_name(d->input_reference_modules[k]);
+        out << "\n";
+      }
+      if (!d->closest_reference.empty())
+        out << "    closest reference value: " << d->closest_reference << " in "
+            << module_name(d->closest_reference_module) << "\n";
       for (const auto& diff : d->differences) out << "    reads " << diff << " (reference " << d->counterpart << ")\n";
+    }
+    out << "outputs, as torch.testing.assert_close compares them (port against the fp32 reference):\n";
+    for (std::size_t k = 0; k < numerics->outputs.size(); ++k) {
+      const auto& o = numerics->outputs[k];
+      out << "  output " << k << " (" << o.port << " against " << o.reference << "): ";
+      if (o.close) out << o.close->to_text() << "\n";
+      else out << "not comparable (missing, or a different number of elements)\n";
     }
   }
   if (verdict == CheckVerdict::Unproven) {
@@ -96,12 +163,41 @@ std::string CheckResult::to_text() const {
     }
     out << "smallest unmatched port pieces:\n";
     for (const auto& u : unmatched) {
-      out << "  " << (u.module.empty() ? "<model>" : u.module) << "  " << u.node << " (" << u.op << ") " << u.type;
+      out << "  " << (u.module.empty() ? "<model>" : u.module) << "  " << u.node << " (" << u.op << ") " << u.type
+          << (u.source.empty() ? "" : " at " + u.source);
       if (!u.reference.empty())
         out << "  matches reference " << u.reference << " (" << (u.reference_module.empty() ? "<model>" : u.reference_module)
             << (u.numeric_match == "matched" ? "" : ", " + u.numeric_match) << ")";
       out << "\n      " << u.term << "\n";
     }
+  }
+  // Shown for every verdict: after an "equivalent" whose proof needed synthesized rules, the
+  // rules that nearly matched are why the given ones did not suffice.
+  if (options.explain_gaps) {
+    // Rules whose pattern matched but whose guard refused every match: the likeliest reason a
+    // rule meant for a gap did not close it.
+    std::vector<const RuleActivity*> near, active;
+    std::size_t idle = 0;
+    for (const auto& a : rule_activity) {
+      if (a.applications == 0 && a.matches == 0 && a.guard_failures > 0) near.push_back(&a);
+      else if (a.matches > 0) active.push_back(&a);
+      else ++idle;
+    }
+    out << "gap diagnosis (--explain-gaps):\n";
+    if (near.empty()) {
+      out << "  no rule nearly matched (no rule's pattern matched only to be refused by its guard)\n";
+    } else {
+      out << "  rules that nearly matched: the pattern matched, the guard failed every time\n";
+      for (const auto* a : near)
+        out << "    " << a->rule << ": " << a->guard_failures << " matches refused by the guard `" << a->guard << "`\n";
+    }
+    std::sort(active.begin(), active.end(), [](const RuleActivity* a, const RuleActivity* b) {
+      return a->applications != b->applications ? a->applications > b->applications : a->rule < b->rule;
+    });
+    out << "  per-rule counts (matches / applications that changed the e-graph / refused by the guard):\n";
+    for (const auto* a : active)
+      out << "    " << a->rule << "  " << a->matches << " / " << a->applications << " / " << a->guard_failures << "\n";
+    out << "  " << idle << " other rules never matched\n";
   }
   if (!rejected_rules.empty()) {
     out << rejected_rules.size() << " rules not used (not verified):";
@@ -115,13 +211,15 @@ std::string CheckResult::to_text() const {
                 stats.enodes, stats.iterations, stats.seconds, stats.rules_seconds, stats.saturation_seconds,
                 stats.minimization_seconds, stats.peak_rss_mib);
   out << line;
-  return out.str();
+  return options.exact_constants ? out.str() : readable_numbers_in(out.str());
 }
 
-std::string CheckResult::to_json() const {
+std::string CheckResult::to_json(const ReportOptions& options) const {
   using nlohmann::json;
   json out;
   out["verdict"] = check_verdict_name(verdict);
+  if (std::string why = reason(); !why.empty()) out["reason"] = why;
+  else out["reason"] = nullptr;
   out["outputs_proved"] = outputs_proved;
   json used = json::array();
   std::vector<std::string> names;
@@ -144,7 +242,9 @@ std::string CheckResult::to_json() const {
                              {"closest_reference", d.closest_reference}, {"max_abs_error", num(d.max_abs_error)},
                              {"masked_mismatches", d.masked_mismatches},
                              {"rel_error", num(d.rel_error)}, {"r_ratio", num(d.r_ratio)},
-                             {"counterpart", d.counterpart}, {"differences", d.differences}});
+                             {"counterpart", d.counterpart}, {"differences", d.differences},
+                             {"source", d.source}, {"closest_reference_module", d.closest_reference_module},
+                             {"input_reference_modules", d.input_reference_modules}});
     }
   }
   for (const auto& f : verdict == CheckVerdict::NotEquivalent ? findings : std::vector<SynthesisFinding>{})
@@ -162,7 +262,7 @@ std::string CheckResult::to_json() const {
   json unmatched_json = json::array();
   for (const auto& u : unmatched)
     unmatched_json.push_back({{"module", u.module}, {"node", u.node}, {"op", u.op}, {"type", u.type}, {"term", u.term},
-                              {"matches_reference", u.reference}, {"reference_module", u.reference_module},
+                              {"matches_reference", u.reference}, {"reference_module", u.reference_module}, {"source", u.source},
                               {"match", u.numeric_match}});
   out["unmatched"] = unmatched_json;
   if (!not_run.empty()) {
@@ -176,8 +276,17 @@ std::string CheckResult::to_json() const {
   }
   if (numerics) {
     json outputs = json::array();
-    for (const auto& o : numerics->outputs)
-      outputs.push_back({{"port", o.port}, {"reference", o.reference}, {"agree", o.agree}});
+    for (const auto& o : numerics->outputs) {
+      json entry = {{"port", o.port}, {"reference", o.reference}, {"agree", o.agree}};
+      if (o.close) {
+        auto num = [](double x) { return std::isfinite(x) ? json(x) : json(nullptr); };
+        entry["assert_close"] = {{"elements", o.close->elements}, {"mismatched", o.close->mismatched},
+                                 {"rtol", o.close->rtol}, {"atol", o.close->atol},
+                                 {"max_abs", num(o.close->max_abs)}, {"max_abs_index", o.close->max_abs_index},
+                                 {"max_rel", num(o.close->max_rel)}, {"max_rel_index", o.close->max_rel_index}};
+      }
+      outputs.push_back(entry);
+    }
     out["numerics"] = {{"outputs_agree", numerics->outputs_agree}, {"outputs", outputs}};
   }
   json relations_json = json::array();
@@ -189,6 +298,13 @@ std::string CheckResult::to_json() const {
   for (const auto& r : rejected_rules)
     rejected.push_back({{"rule", r.name}, {"verdict", verify::verdict_name(r.report.verdict)}, {"detail", r.report.detail}});
   out["rules_rejected"] = rejected;
+  if (options.explain_gaps) {
+    json activity = json::array();
+    for (const auto& a : rule_activity)
+      activity.push_back({{"rule", a.rule}, {"matches", a.matches}, {"applications", a.applications},
+                          {"guard_failures", a.guard_failures}, {"guard", a.guard}});
+    out["rule_activity"] = activity;
+  }
   if (alarm) out["soundness_alarm"] = {{"rules", alarm->rules}, {"message", alarm->message}};
   out["stats"] = {{"seconds", stats.seconds},
                   {"rules_seconds", stats.rules_seconds},

@@ -41,6 +41,7 @@ struct UnmatchedPiece {
   // Numerically (the example inputs), the reference value it matches: "matched", "part" or
   // "concat" (empty when none, or when the graphs were not run).
   std::string numeric_match, reference, reference_module;
+  std::string source;  // where the port's code made the node ("port.py:57"), if recorded
 };
 
 // Raised when the rules proved the graphs equal but their outputs, run on the example inputs,
@@ -74,6 +75,23 @@ struct NotRun {
   std::vector<OpaqueOpSummary> ops;   // the ops Twin cannot run, when that is the reason
 };
 
+// What one rule did during the saturation whose answer is reported (twin check
+// --explain-gaps; g.run's per-rule report in scripts).
+struct RuleActivity {
+  std::string rule;
+  std::size_t matches = 0, applications = 0;
+  // Matches of the rule's pattern that its guard refused, and the guard as written: a rule with
+  // these and no match nearly matched; its guard is why it never applied.
+  std::size_t guard_failures = 0;
+  std::string guard;
+};
+
+// How to render a result (twin check's options).
+struct ReportOptions {
+  bool exact_constants = false;  // constants as exact rationals, not readable decimals
+  bool explain_gaps = false;     // per-rule counts and the rules that nearly matched
+};
+
 struct CheckResult {
   CheckVerdict verdict = CheckVerdict::Unproven;
   std::vector<bool> outputs_proved;  // per output position
@@ -93,10 +111,18 @@ struct CheckResult {
   // Rules of the proof validated by random testing rather than proved (the proof's strength).
   std::size_t random_tested_rules = 0;
   std::string proof_text;
+  std::vector<RuleActivity> rule_activity;  // every admitted rule, in the order given
   CheckStats stats;
 
-  std::string to_text() const;  // the human summary `twin check` prints
-  std::string to_json() const;  // the --json object
+  // Why the verdict is not "equivalent", in one sentence naming the ops, nodes, modules and
+  // source lines involved: the graphs could not run (which ops), where the port diverges, which
+  // port pieces the rules do not connect. "" for an equivalent pair.
+  std::string reason() const;
+  // The human summary `twin check` prints. Constants show as readable decimals ("1e-05")
+  // unless options.exact_constants (their exact rationals, as the rules hold them).
+  std::string to_text(const ReportOptions& options = {}) const;
+  // The --json object (constants exact; "rule_activity" with options.explain_gaps).
+  std::string to_json(const ReportOptions& options = {}) const;
 };
 
 }  // namespace twin::check

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
@@ -299,6 +300,39 @@ PortGraph port_graph(const Graph& port, const RunResult& run) {
   return g;
 }
 
+// CloseSummary (divergence.h): assert_close's view of port values against reference values.
+CloseSummary summarize_like_assert_close(const std::vector<double>& port, const std::vector<double>& reference,
+                                         const std::vector<std::int64_t>& shape, ops::DType dtype) {
+  CloseSummary c;
+  c.atol = 1e-5;
+  c.rtol = dtype == ops::DType::BF16 ? 1.6e-2 : dtype == ops::DType::F16 ? 1e-3 : 1.3e-6;
+  c.elements = static_cast<std::int64_t>(std::min(port.size(), reference.size()));
+  std::int64_t max_abs_at = -1, max_rel_at = -1;
+  for (std::int64_t i = 0; i < c.elements; ++i) {
+    const double p = port[i], r = reference[i];
+    if (std::isnan(p) && std::isnan(r)) continue;
+    if (std::isinf(p) && p == r) continue;
+    const double diff = std::abs(p - r);
+    const double rel = r != 0 ? diff / std::abs(r) : (diff == 0 ? 0 : kInf);
+    if (!(diff <= c.atol + c.rtol * std::abs(r))) ++c.mismatched;
+    // The first NaN difference is the greatest, as in assert_close; later ones do not move it.
+    if (max_abs_at < 0 || (!std::isnan(c.max_abs) && !(diff <= c.max_abs))) c.max_abs = diff, max_abs_at = i;
+    if (max_rel_at < 0 || (!std::isnan(c.max_rel) && !(rel <= c.max_rel))) c.max_rel = rel, max_rel_at = i;
+  }
+  auto unravel = [&](std::int64_t flat) {
+    std::vector<std::int64_t> index(shape.size(), 0);
+    for (std::size_t d = shape.size(); d-- > 0 && flat >= 0;) {
+      const std::int64_t size = std::max<std::int64_t>(shape[d], 1);
+      index[d] = flat % size;
+      flat /= size;
+    }
+    return index;
+  };
+  if (max_abs_at >= 0) c.max_abs_index = unravel(max_abs_at);
+  if (max_rel_at >= 0) c.max_rel_index = unravel(max_rel_at);
+  return c;
+}
+
 void compare_outputs(const Graph& reference, const Graph& port, const Runs& runs, const Matcher& matcher,
                      DivergenceReport& report) {
   report.outputs_agree = reference.outputs().size() == port.outputs().size();
@@ -315,7 +349,9 @@ void compare_outputs(const Graph& reference, const Graph& port, const Runs& runs
       if (rb && ro < rb->size()) baseline = (*rb)[ro].to_doubles();
       RefValue r = make_ref_value(oc.reference, "", (*rv)[ro].to_doubles(), (*rv)[ro].shape(),
                                   baseline.empty() ? nullptr : &baseline);
-      ViewResult v = matcher.compare((*pv)[po].to_doubles(), r.r32, &r.baseline_diff, true);
+      const std::vector<double> port_values = (*pv)[po].to_doubles();
+      ViewResult v = matcher.compare(port_values, r.r32, &r.baseline_diff, true);
+      oc.close = summarize_like_assert_close(port_values, r.r32, (*rv)[ro].shape(), port.capture_dtype());
       oc.agree = v.dist <= v.allowed;
       oc.max_abs_error = v.max_abs;
       oc.rel_error = v.dist / std::max(v.ref_norm, 1e-300);
@@ -351,6 +387,7 @@ void find_divergences(const PortGraph& g, const PortMatching& matching, bool con
     d.op = e.node->twin_op();
     d.aten_op = e.node->aten_op;
     d.module = e.node->module;
+    d.source = e.node->source;
     d.type = e.output < int(e.node->outputs.size()) ? e.node->outputs[e.output].to_string() : std::string();
     d.first_in_module = modules_seen.insert(d.module).second;
     for (auto in : g.inputs[i]) {
@@ -420,6 +457,22 @@ std::vector<const Divergence*> DivergenceReport::first_per_module() const {
   for (const auto& d : divergences)
     if (d.first_in_module) out.push_back(&d);
   return out;
+}
+
+std::string CloseSummary::to_text() const {
+  auto index_text = [](const std::vector<std::int64_t>& index) {
+    std::string out = "(";
+    for (std::size_t k = 0; k < index.size(); ++k) out += (k ? ", " : "") + std::to_string(index[k]);
+    return out + (index.size() == 1 ? ",)" : ")");
+  };
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "mismatched elements: %lld / %lld (%.1f%%); greatest absolute difference: %.3g at index %s "
+                "(up to %g allowed); greatest relative difference: %.3g at index %s (up to %g allowed)",
+                static_cast<long long>(mismatched), static_cast<long long>(elements),
+                elements ? 100.0 * double(mismatched) / double(elements) : 0.0, max_abs, index_text(max_abs_index).c_str(),
+                atol, max_rel, index_text(max_rel_index).c_str(), rtol);
+  return line;
 }
 
 std::string DivergenceReport::to_text() const {

@@ -79,6 +79,7 @@ struct Divergence {
   std::string op;              // Twin's op (GraphNode::twin_op(): "add", "mul+add")
   std::string aten_op;         // as traced ("aten::add")
   std::string module;          // the port module path ("" for the model itself)
+  std::string source;          // where the port's code made the call ("port.py:57"; "" unrecorded)
   std::string type;            // the value's type ("f32[8, 4, 8]")
   bool first_in_module = false;  // the first divergence reported with this module path
   // The reference modules whose values the node's inputs matched (unique, in input order).
@@ -126,10 +127,23 @@ struct ValueMatch {
   bool data_dependent = true;  // computed from the graph inputs (not a constant)
 };
 
+// How torch.testing.assert_close would see one output: the port against the fp32 reference,
+// element by element, with assert_close's default tolerances for the port's dtype (f32: rtol
+// 1.3e-6, atol 1e-5; bf16: 1.6e-2, 1e-5; f16: 1e-3, 1e-5). Unlike the R-ratio verdict, it
+// knows nothing of the precision baseline: it is the summary a PyTorch user knows.
+struct CloseSummary {
+  std::int64_t elements = 0, mismatched = 0;  // |p - r| > atol + rtol * |r| (NaN against a number too)
+  double rtol = 0, atol = 0;
+  double max_abs = 0, max_rel = 0;            // the greatest differences ...
+  std::vector<std::int64_t> max_abs_index, max_rel_index;  // ... and where (a multi-index)
+  std::string to_text() const;  // "mismatched elements: 3 / 64 (4.7%); greatest absolute difference: ..."
+};
+
 struct OutputComparison {
   std::string port, reference;  // the graph outputs' references, by position
   bool agree = false;
   double max_abs_error = 0, rel_error = 0, r_ratio = 0;
+  std::optional<CloseSummary> close;  // when both values exist with the same number of elements
 };
 
 struct DivergenceReport {

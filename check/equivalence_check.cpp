@@ -160,6 +160,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
   input.port = &port;
   input.ops = ops;
   input.limits = options.limits;
+  input.idle_iterations = options.idle_iterations;
   input.progress = report;
   for (const auto& r : result.relations) {
     if (r.declared) result.declared.push_back(r.port);
@@ -235,6 +236,11 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
   result.outputs_proved = best->outputs_proved;
   result.stats.iterations = best->iterations;
   result.stats.stop_reason = best->stop_reason;
+  for (const auto& r : best->rule_reports) {
+    auto guard = best->guards.find(r.name);
+    result.rule_activity.push_back({r.name, r.matches, r.applications, r.guard_failures,
+                                    guard == best->guards.end() ? "" : guard->second});
+  }
   result.stats.enodes = best->graph.num_nodes();
   result.stats.eclasses = best->graph.num_classes();
   result.stats.value_unions = best->values->value_unions();
@@ -270,6 +276,8 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
     // ---- 7. gaps ------------------------------------------------------------------------------
     result.verdict = CheckVerdict::Unproven;
     result.unmatched = find_gaps(*best, result.numerics ? &*result.numerics : nullptr);
+    for (auto& piece : result.unmatched)
+      if (const GraphNode* node = port.find_node(piece.node.substr(0, piece.node.find('[')))) piece.source = node->source;
   }
   result.stats.seconds = since(start);
   result.stats.peak_rss_mib = peak_rss_mib();

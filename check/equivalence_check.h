@@ -59,6 +59,9 @@ struct CheckOptions {
   // After a proof, drop each rule it used in turn and re-check, so the reported proof lists
   // only rules it needs; at most this long (0: keep the first proof as it is).
   double minimize_seconds = 10;
+  // Stop saturating once no rule has changed the e-graph for this many iterations (0: run to
+  // the limits); a check that cannot succeed then stops early (stats.stop_reason "idle ...").
+  std::size_t idle_iterations = 3;
   bool numerics = true;     // run the graphs when the proof fails
   SynthesisOptions synthesis;  // rules made on demand when the proof fails and the numbers agree
   bool full_proof = false;  // fill CheckResult::proof_text

@@ -62,7 +62,7 @@ std::vector<UnmatchedPiece> find_gaps(Saturation& s, const DivergenceReport* num
     if (!inputs_matched || !reported.insert(graph.find(n.value.id)).second) continue;
     UnmatchedPiece piece{n.node + (n.output ? "[" + std::to_string(n.output) + "]" : ""), n.module, n.op,
                          n.value.type ? n.value.type->to_string() : "", shallow_term(explainer, ops, n.value.id, 3),
-                         "", "", ""};
+                         "", "", "", ""};
     if (auto it = value_match.find({n.node, n.output}); it != value_match.end() && it->second->status != "none") {
       piece.numeric_match = it->second->status;
       piece.reference = it->second->reference;

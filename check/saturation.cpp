@@ -73,6 +73,44 @@ std::vector<std::string> Saturation::proof_rules(const std::set<std::string>& ru
   return names;
 }
 
+namespace {
+
+// Watches a run's e-graph after each iteration: `stalled` once it has not changed (same e-nodes,
+// same classes) for `limit` iterations in a row. The runner stops as saturated only when no
+// rule is banned; a banned rule keeps a run going, often only to bloat the e-graph later.
+struct IdleWatch {
+  explicit IdleWatch(std::size_t limit) : limit(limit) {}
+  bool stalled(const eg::EGraph& g) {
+    if (limit == 0) return false;
+    if (g.live_node_count() == nodes && g.class_count() == classes) ++idle;
+    else idle = 0, nodes = g.live_node_count(), classes = g.class_count();
+    stopped = idle >= limit;
+    return stopped;
+  }
+  std::string reason() const { return "idle (no rule changed the e-graph for " + std::to_string(limit) + " iterations)"; }
+  std::size_t limit, idle = 0, nodes = 0, classes = 0;
+  bool stopped = false;
+};
+
+// Adds a run's per-rule counts to the saturation's.
+void record_rule_reports(Saturation& s, const std::vector<eg::CompiledRewrite>& rules, const eg::Report& report) {
+  for (std::size_t r = 0; r < report.rules.size() && r < rules.size(); ++r) {
+    const eg::RuleReport& run = report.rules[r];
+    auto it = std::find_if(s.rule_reports.begin(), s.rule_reports.end(),
+                           [&](const eg::RuleReport& seen) { return seen.name == run.name; });
+    if (it == s.rule_reports.end()) {
+      s.rule_reports.push_back(run);
+    } else {
+      it->matches += run.matches;
+      it->applications += run.applications;
+      it->guard_failures += run.guard_failures;
+    }
+    if (rules[r].rule && rules[r].rule->guard) s.guards[run.name] = rules[r].rule->guard->to_string();
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Saturation> saturate(const SaturationInput& in, const std::vector<eg::CompiledRewrite>& rules,
                                      std::size_t max_iterations, bool show_progress) {
   auto report = [&](const std::string& stage, const std::string& detail) {
@@ -112,13 +150,15 @@ std::unique_ptr<Saturation> saturate(const SaturationInput& in, const std::vecto
     };
     eg::RunLimits limits = in.limits;
     limits.iterations = max_iterations;
+    IdleWatch idle(in.idle_iterations);
     Saturation* self = s.get();
-    limits.stop_when = [self](const eg::EGraph&) { return self->all_equal(); };
+    limits.stop_when = [self, &idle](const eg::EGraph& g) { return self->all_equal() || idle.stalled(g); };
     auto scheduler = eg::make_scheduler(eg::SchedulerKind::Backoff);
     eg::Report run_report = eg::run(graph, rules, limits, *scheduler, progress, compiler::guard_queries());
     graph.rebuild();
     s->iterations = run_report.iterations;
-    s->stop_reason = std::string(eg::to_string(run_report.stop_reason));
+    s->stop_reason = idle.stopped ? idle.reason() : std::string(eg::to_string(run_report.stop_reason));
+    record_rule_reports(*s, rules, run_report);
   }
   s->saturation_seconds = since(saturation_begin);
   return s;
@@ -127,13 +167,15 @@ std::unique_ptr<Saturation> saturate(const SaturationInput& in, const std::vecto
 void saturate_more(Saturation& s, const SaturationInput& in, const std::vector<eg::CompiledRewrite>& rules) {
   auto begin = Clock::now();
   eg::RunLimits limits = in.limits;
+  IdleWatch idle(in.idle_iterations);
   Saturation* self = &s;
-  limits.stop_when = [self](const eg::EGraph&) { return self->all_equal(); };
+  limits.stop_when = [self, &idle](const eg::EGraph& g) { return self->all_equal() || idle.stalled(g); };
   auto scheduler = eg::make_scheduler(eg::SchedulerKind::Backoff);
   eg::Report report = eg::run(s.graph, rules, limits, *scheduler, nullptr, compiler::guard_queries());
   s.graph.rebuild();
   s.iterations += report.iterations;
-  s.stop_reason = std::string(eg::to_string(report.stop_reason));
+  s.stop_reason = idle.stopped ? idle.reason() : std::string(eg::to_string(report.stop_reason));
+  record_rule_reports(s, rules, report);
   s.saturation_seconds += since(begin);
 }
 

@@ -40,6 +40,10 @@ struct SaturationInput {
   std::map<std::string, TermPtr> relation_terms;
   std::shared_ptr<egraph::OpTable> ops;
   egraph::RunLimits limits;
+  // Stop once no rule has changed the e-graph for this many iterations in a row (0: never),
+  // although the backoff scheduler has rules banned that might change it later: a check that
+  // cannot succeed stops early ("idle") instead of running to the limits.
+  std::size_t idle_iterations = 0;
   // When set, the equations its value matches suggest are added to the e-graph as terms
   // before saturating (check/match_definitions.h).
   const DivergenceReport* definitions = nullptr;
@@ -58,6 +62,10 @@ class Saturation {
   std::vector<bool> outputs_proved;
   std::size_t iterations = 0;
   std::string stop_reason = "saturated";
+  // What each rule did over every run on this e-graph (summed by rule name, in the order the
+  // rules were given), and each guarded rule's guard as written: --explain-gaps reads them.
+  std::vector<egraph::RuleReport> rule_reports;
+  std::map<std::string, std::string> guards;
   double lowering_seconds = 0, saturation_seconds = 0;
 
   // Whether every port output is in the class of the reference output at its position (and

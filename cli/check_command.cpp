@@ -30,6 +30,7 @@ std::size_t parse_count(const std::string& option, const std::string& text) {
 int check_main(const Arguments& arguments) {
   std::string reference_path, port_path, proof_path, emit_path;
   bool json = false, quiet = false;
+  check::ReportOptions report_options;
   check::CheckOptions options;
   RuleFiles rules;
   for (std::size_t i = 0; i < arguments.size();) {
@@ -47,6 +48,8 @@ int check_main(const Arguments& arguments) {
       while (i < arguments.size() && arguments[i].rfind("--", 0) != 0) rules.files.push_back(arguments[i++]);
     } else if (a == "--json") json = true, ++i;
     else if (a == "--quiet" || a == "-q") quiet = true, ++i;
+    else if (a == "--exact-constants") report_options.exact_constants = true, ++i;
+    else if (a == "--explain-gaps") report_options.explain_gaps = true, ++i;
     else if (a == "--proof") proof_path = value(a), options.full_proof = true;
     else if (a == "--no-stdlib") rules.stdlib = false, ++i;
     else if (a == "--no-cache") options.verification.use_cache = false, ++i;
@@ -55,6 +58,10 @@ int check_main(const Arguments& arguments) {
     else if (a == "--emit-rules") emit_path = value(a);
     else if (a == "--synthesis-seconds") options.synthesis.total_seconds = static_cast<double>(parse_count(a, value(a)));
     else if (a == "--iterations") options.limits.iterations = parse_count(a, value(a));
+    else if (a == "--idle-iterations") {
+      std::string n = value(a);
+      options.idle_iterations = n == "0" ? 0 : parse_count(a, n);
+    }
     else if (a == "--nodes") options.limits.nodes = parse_count(a, value(a));
     else if (a == "--time") options.limits.time_seconds = static_cast<double>(parse_count(a, value(a)));
     else if (!a.empty() && a[0] == '-') unknown_option(a);
@@ -74,8 +81,8 @@ int check_main(const Arguments& arguments) {
       terminal.clear();
       if (!proof_path.empty()) replace_file_atomically(proof_path, result.proof_text);
       if (!emit_path.empty()) replace_file_atomically(emit_path, synthesized_rules_text(result, reference_path, port_path));
-      if (json) std::cout << result.to_json() << "\n";
-      else std::cout << result.to_text();
+      if (json) std::cout << result.to_json(report_options) << "\n";
+      else std::cout << result.to_text(report_options);
       bool holds = result.verdict == check::CheckVerdict::Equivalent || result.verdict == check::CheckVerdict::EquivalentReal;
       return holds ? kExitSuccess : kExitPropertyFails;
     } catch (const Error& e) {
@@ -90,7 +97,7 @@ int check_main(const Arguments& arguments) {
 const CommandSpec kCheckCommand{
     .name = "check",
     .usage = "check --ref REFERENCE.graph --port PORT.graph [--rules FILE.rules...] [--json] [--proof FILE] "
-             "[--no-stdlib] [--no-numerics] [--iterations N] [--nodes N] [--time SECONDS]",
+             "[--no-stdlib] [--no-numerics] [--explain-gaps] [--exact-constants] [--iterations N] [--nodes N] [--time SECONDS]",
     .summary = "prove a port equivalent to its reference, or show where it diverges",
     .details = R"(REFERENCE and PORT are .graph files or torch.export's .pt2 archives (with
 NAME.io.safetensors beside them when there is one). Loads both captured graphs into one
@@ -107,11 +114,21 @@ Verdicts:
                     nodes are named with their module paths and errors (exit 1)
   unproven          the outputs agree numerically but the rules do not connect them: the
                     smallest unmatched port pieces are listed (exit 1)
+Every answer but "equivalent" starts with a "reason:" line (JSON "reason"): the ops a graph
+cannot run, where the port diverges (module, node, op, source line), or the port pieces no
+rule connects. Constants print as the shortest decimals that read back as the same double
+(eps 1e-05); --exact-constants prints their exact rationals.
 
 Options:
   --rules FILE...    more rule files (after the stdlib)
   --json             print the answer as JSON (verdict, rules_used, divergences,
                      precision_differences, unmatched, relations, stats)
+  --explain-gaps     a gap diagnosis: the rules whose pattern matched but whose guard
+                     refused every match (nearly matched), and per-rule match counts (with
+                     any verdict: after a proof that needed synthesis, it says why the
+                     given rules did not suffice)
+  --exact-constants  print constants as exact rationals, not readable decimals
+  --quiet, -q        no progress line on standard error
   --proof FILE       write every proof step (rule, module, rewritten terms) to FILE
   --no-stdlib        use only the given rule files
   --no-numerics      do not run the graphs when the proof fails (unproven instead)
@@ -123,6 +140,9 @@ Options:
   --no-cache         re-verify every rule
   --iterations N, --nodes N, --time SECONDS
                      saturation limits (default 40 iterations, 400000 e-nodes, 60 s)
+  --idle-iterations N
+                     stop saturating once no rule has changed the e-graph for N iterations
+                     in a row (default 3; 0: run to the limits)
   --allow-read DIR   let rule files read under DIR
 Exit status: 0 equivalent, 1 not equivalent or unproven, 2 bad input or usage.)",
     .main = check_main,

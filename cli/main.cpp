@@ -1,6 +1,8 @@
 // twin: the command-line tool. Dispatches on the first argument through kCommands.
 #include "cli/command.h"
 
+#include "util/did_you_mean.h"
+
 #include <array>
 #include <cctype>
 #include <iostream>
@@ -21,6 +23,14 @@ constexpr std::array<const CommandSpec*, 9> kCommands = {
     &kDisasmCommand,
     &kOpsCommand,
 };
+
+// " (did you mean 'check'?)" for a mistyped command name.
+std::string suggest_command(const std::string& typo) {
+  std::vector<std::string> names;
+  for (const CommandSpec* command : kCommands) names.emplace_back(command->name);
+  names.emplace_back("help");
+  return did_you_mean(typo, names);
+}
 
 const CommandSpec* find_command(std::string_view name) {
   for (const CommandSpec* command : kCommands)
@@ -66,7 +76,7 @@ int dispatch(const Arguments& arguments) {
   if (first == "help") {
     const CommandSpec* command = find_command(arguments[1]);
     if (!command) {
-      std::cerr << "twin: no command named '" << arguments[1] << "'\n\n";
+      std::cerr << "twin: no command named '" << arguments[1] << "'" << suggest_command(arguments[1]) << "\n\n";
       print_usage(std::cerr);
       return kExitBadInput;
     }
@@ -75,7 +85,7 @@ int dispatch(const Arguments& arguments) {
   }
   const CommandSpec* command = find_command(first);
   if (!command) {
-    std::cerr << "twin: unknown command '" << first << "'\n\n";
+    std::cerr << "twin: unknown command '" << first << "'" << suggest_command(first) << "\n\n";
     print_usage(std::cerr);
     return kExitBadInput;
   }

@@ -1,8 +1,9 @@
-// twin verify [--json] [--write] [--method z3|random] [--trials N] [--seed N] [--rule-seconds S] [--no-cache] FILE.rules...
+// twin verify [--json] [--write] [--allow-unknown] [--method z3|random] [--trials N] [--seed N] [--rule-seconds S] [--no-cache] FILE.rules...
 //
 // Validates every rule declared in the given files (not the ones they merely `use`) with the
 // strongest method that applies (verify/rule_verifier.h), prints one row per rule, and exits 1
-// when any rule is refuted. --write records each verdict in the file as an annotation,
+// when any rule is refuted or (unless --allow-unknown) could not be decided: a rule nobody
+// could check must not pass CI silently. --write records each verdict in the file as an annotation,
 // rewriting it atomically in canonical form.
 #include "cli/command.h"
 #include "cli/rule_emission.h"
@@ -129,7 +130,7 @@ void write_annotations(const std::string& file, const std::vector<Row>& rows) {
 }
 
 int verify_main(const Arguments& arguments) {
-  bool json = false, write = false;
+  bool json = false, write = false, allow_unknown = false;
   verify::VerificationOptions verification;
   verify::VerifyOptions& options = verification.verify;
   std::vector<fs::path> readable;
@@ -143,6 +144,7 @@ int verify_main(const Arguments& arguments) {
     };
     if (a == "--json") json = true, ++i;
     else if (a == "--write") write = true, ++i;
+    else if (a == "--allow-unknown") allow_unknown = true, ++i;
     else if (a == "--no-cache") verification.use_cache = false, ++i;
     else if (a == "--method") {
       std::string m = value("--method");
@@ -218,8 +220,17 @@ int verify_main(const Arguments& arguments) {
     }
     if (json) print_json(rows);
     else print_table(rows);
-    for (const auto& row : rows)
+    bool unknown = false;
+    for (const auto& row : rows) {
       if (row.report.verdict == verify::Verdict::Refuted) return kExitPropertyFails;
+      unknown = unknown || row.report.verdict == verify::Verdict::Unknown;
+    }
+    if (unknown && !allow_unknown) {
+      if (!json)
+        std::cout << "some rules could not be verified (unknown): the exit status is 1; "
+                     "pass --allow-unknown to accept them\n";
+      return kExitPropertyFails;
+    }
     return kExitSuccess;
   });
 }
@@ -228,7 +239,7 @@ int verify_main(const Arguments& arguments) {
 
 const CommandSpec kVerifyCommand{
     .name = "verify",
-    .usage = "verify [--json] [--write] [--method z3|random] [--trials N] [--seed N] [--rule-seconds S] [--no-cache] FILE.rules...",
+    .usage = "verify [--json] [--write] [--allow-unknown] [--method z3|random] [--trials N] [--seed N] [--rule-seconds S] [--no-cache] FILE.rules...",
     .summary = "validate every rule of .rules files (Z3, random testing, numerics)",
     .details = R"(Validates each rule declared in the files with the strongest method that applies:
 Z3 when every op of the rule has an encoding (proved or refuted on several small shapes),
@@ -241,6 +252,7 @@ Options:
   --json             one JSON object: {"rules": [...], "summary": {...}}
   --write            record verdicts in the files as @verified(...) / @numerics(...)
                      annotations, rewriting them atomically in canonical format
+  --allow-unknown    exit 0 even when a rule could not be verified (unknown)
   --method z3|random force one method
   --trials N         random trials per rule (default 256)
   --seed N           seed of the random inputs (default 7)
@@ -250,7 +262,8 @@ Options:
                      ($TWIN_CACHE_DIR, else $XDG_CACHE_HOME/twin/verify)
   --allow-read DIR   also allow `use` to read under DIR
 
-Exit status: 0 nothing refuted; 1 a rule is refuted; 2 bad input.)",
+Exit status: 0 every rule proved or tested (or unknown, with --allow-unknown); 1 a rule is
+refuted, or unknown without --allow-unknown; 2 bad input.)",
     .main = verify_main,
 };
 

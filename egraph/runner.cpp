@@ -129,8 +129,11 @@ Report run(EGraph& graph, const std::vector<CompiledRewrite>& rules, const RunLi
       limit[r] = scheduler.search_limit(iteration, r);
       const CompiledRewrite& rule = rules[r];
       if (rule.guard)
-        filters[r] = [&rule, &graph, &queries](EClassId, std::span<const EClassId> subst) {
-          return guard_holds(*rule.guard, graph, subst, queries);
+        filters[r] = [&rule, &graph, &queries, &failures = report.rules[r].guard_failures](
+                         EClassId, std::span<const EClassId> subst) {
+          bool holds = guard_holds(*rule.guard, graph, subst, queries);
+          failures += holds ? 0 : 1;
+          return holds;
         };
     }
     auto accept = [&](std::size_t r) {

@@ -50,6 +50,9 @@ struct RuleReport {
   std::string name;
   std::size_t matches = 0;       // matches found (after the guard), over all iterations
   std::size_t applications = 0; // matches whose union changed the e-graph
+  // Matches of the pattern that the guard refused, over all iterations: a rule that never
+  // applies but has these nearly matched (twin check --explain-gaps names it and its guard).
+  std::size_t guard_failures = 0;
   double search_seconds = 0;
   double apply_seconds = 0;
 };

@@ -48,7 +48,16 @@ std::string describe_expected(const antlr4::misc::IntervalSet& expected, const a
     names.push_back("a parameter name or pattern (`layers.{i}.mlp.up_proj.weight`)");
     expression = true;  // the soft keywords and ID below are names: skip them
   }
+  // A name and the soft keywords (which are names too), but no expression: "a name".
+  const bool name = !expression && expected.contains(static_cast<size_t>(TwinLexer::ID));
   for (size_t type : expected.toList()) {
+    if (name && type != TwinLexer::ID) {
+      static const char* soft_keywords[] = {"'cost'", "'op'", "'rule'", "'ruleset'", "'version'", "'use'"};
+      std::string literal = vocabulary.getLiteralName(type);
+      bool soft = false;
+      for (const char* k : soft_keywords) soft = soft || literal == k;
+      if (soft) continue;
+    }
     if (expression) {
       std::string literal = vocabulary.getLiteralName(type);
       static const char* expression_starts[] = {"'('", "'['", "'{'", "'-'", "'not'", "'term'", "'$'", "'fn'",
@@ -77,6 +86,56 @@ std::string describe_expected(const antlr4::misc::IntervalSet& expected, const a
 std::string describe_token(const antlr4::Token* token) {
   if (!token || token->getType() == antlr4::Token::EOF) return "end of input";
   return "'" + token->getText() + "'";
+}
+
+// The construct a keyword starts, as the user writes it: named in a syntax error inside it.
+const char* construct_of_keyword(const std::string& keyword) {
+  static const std::pair<const char*, const char*> kConstructs[] = {
+      {"let", "a let statement: let NAME = EXPR"},
+      {"fn", "a function: fn NAME(PARAMS) { ... }"},
+      {"for", "a for loop: for NAME in EXPR { ... }"},
+      {"while", "a while loop: while EXPR { ... }"},
+      {"if", "an if statement: if EXPR { ... } else { ... }"},
+      {"return", "a return statement: return EXPR"},
+      {"assert", "an assert: assert EXPR, MESSAGE"},
+      {"ruleset", "a ruleset: ruleset NAME { rule ... }"},
+      {"rule", "a rule: rule NAME: LHS => RHS if GUARD"},
+      {"op", "an op declaration: op NAME(OPERANDS; NAME: KIND = DEFAULT) = BODY"},
+      {"cost", "a cost function: cost NAME { PATTERN => COST }"},
+      {"relation", "a relation: relation PARAMETER = EXPR"},
+      {"use", "a use declaration: use \"FILE.rules\""},
+      {"version", "a version declaration: version 1"},
+  };
+  for (const auto& [word, construct] : kConstructs)
+    if (keyword == word) return construct;
+  return nullptr;
+}
+
+// The keyword that started a statement the parser could not even choose ("let" in "let = 3"),
+// or "" when the error is not that.
+std::string keyword_without_statement(const std::exception_ptr& error) {
+  try {
+    if (error) std::rethrow_exception(error);
+  } catch (const antlr4::NoViableAltException& no_alternative) {
+    const antlr4::Token* start = no_alternative.getStartToken();
+    if (start && construct_of_keyword(start->getText())) return start->getText();
+  } catch (...) {
+  }
+  return "";
+}
+
+// The construct being parsed when a syntax error is found: from the innermost rule context
+// that is a statement or declaration (its first token is the keyword), or, when the parser
+// could not even choose a statement, from the token that started it ("let = 3").
+std::string construct_being_parsed(antlr4::Parser* parser, const std::exception_ptr& error) {
+  if (std::string keyword = keyword_without_statement(error); !keyword.empty()) return construct_of_keyword(keyword);
+  for (antlr4::ParserRuleContext* context = parser->getContext(); context != nullptr;
+       context = dynamic_cast<antlr4::ParserRuleContext*>(context->parent)) {
+    if (context->getRuleIndex() == TwinParser::RuleStatement || context->getRuleIndex() == TwinParser::RuleBlock) break;
+    if (context->getStart() == nullptr) continue;
+    if (const char* construct = construct_of_keyword(context->getStart()->getText())) return construct;
+  }
+  return "";
 }
 
 // Records the first syntax error, in Twin's words. Parsing goes on (ANTLR recovers) but
@@ -110,7 +169,14 @@ class FirstErrorListener : public antlr4::BaseErrorListener {
         }
       } catch (...) {
       }
-      if (!expected.empty()) message += "; expected " + expected;
+      // The statement could not be chosen: what it would have expected is every statement's
+      // start, which helps no one; the keyword and the construct's form say more.
+      if (std::string keyword = keyword_without_statement(error); !keyword.empty())
+        message += " after '" + keyword + "'";
+      else if (!expected.empty())
+        message += "; expected " + expected;
+      if (std::string construct = construct_being_parsed(parser, error); !construct.empty())
+        message += " (in " + construct + ")";
     }
     first_ = Error(ErrorKind::Syntax, message, SourceLocation{source_, static_cast<int>(line), static_cast<int>(column) + 1});
   }

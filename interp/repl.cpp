@@ -5,6 +5,7 @@
 
 #include "interp/parser.h"
 #include "interp/term.h"
+#include "util/did_you_mean.h"
 
 #include <histedit.h>
 
@@ -266,7 +267,10 @@ ReplResponse ReplSession::run_command(const std::string& line) {
   std::string argument = end == std::string::npos ? "" : trim(line.substr(end));
   auto command = std::find_if(commands_.begin(), commands_.end(), [&](const Command& c) { return c.name == name; });
   if (command == commands_.end()) {
-    response.error = "unknown command :" + name + " (:help lists the commands)\n";
+    std::vector<std::string> names;
+    for (const Command& c : commands_) names.push_back(c.name);
+    std::string suggestion = did_you_mean(name, names, ":");
+    response.error = "unknown command :" + name + (suggestion.empty() ? " (:help lists the commands)" : suggestion) + "\n";
     return response;
   }
   // Copy the handler: a command may register commands, which can move the table.

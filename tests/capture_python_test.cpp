@@ -53,6 +53,10 @@ for entry in g["inputs"] + g["parameters"] + g["buffers"] + g["constants"]:
     assert entry["tensor"] in header, entry
 assert len(g["outputs"]) == 1 and len(g["example_outputs"]) == 1
 assert header[g["example_outputs"][0]]["shape"] == [1, 8, 100]
+# Each node records where reference.py made the call (the innermost frame outside torch).
+sources = [n.get("source", "") for n in g["nodes"]]
+assert any(s.startswith("examples/llama/reference.py:") for s in sources), sources[:5]
+assert not any("torch/" in s for s in sources), [s for s in sources if "torch/" in s][:3]
 _, c = graph(committed)
 assert len(c["nodes"]) == len(g["nodes"]), ("re-captured", len(g["nodes"]), "committed", len(c["nodes"]))
 print("nodes", len(g["nodes"]))
@@ -97,11 +101,31 @@ TEST_CASE("twin capture: a bad FACTORY exits 2 with a one-line message") {
   dir.write("m.py", "import torch\ndef model():\n    raise ValueError('no weights here')\n");
   Outcome raised = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture m.py:model -o out.graph");
   CHECK(raised.status == 2);
-  CHECK(raised.output.find("factory raised ValueError: no weights here") != std::string::npos);
+  // The user's frame is named: the file and line that raised, and the function.
+  CHECK(raised.output.find("factory raised ValueError at m.py:3 (in model): no weights here") != std::string::npos);
   Outcome missing = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture m.py:other -o out.graph");
   CHECK(missing.status == 2);
   CHECK(missing.output.find("defines no 'other'") != std::string::npos);
   Outcome spec = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture m.py -o out.graph");
   CHECK(spec.status == 2);
+  CHECK(!fs::exists(dir.path / "out.graph"));
+}
+
+TEST_CASE("twin capture: an error inside the model names the user's file and line, not torch's") {
+  if (python_with_torch().empty()) {
+    MESSAGE("skipped: no Python interpreter here imports torch");
+    return;
+  }
+  twin::testing::TempDir dir;
+  dir.write("m.py",
+            "import torch\n"
+            "class M(torch.nn.Module):\n"
+            "    def forward(self, x):\n"
+            "        return torch.matmul(x, x)\n"
+            "def model():\n"
+            "    return M(), (torch.randn(2, 3),)\n");
+  Outcome raised = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture m.py:model -o out.graph");
+  CHECK(raised.status == 2);
+  CHECK_MESSAGE(raised.output.find("raised RuntimeError at m.py:4 (in forward): ") != std::string::npos, raised.output);
   CHECK(!fs::exists(dir.path / "out.graph"));
 }

@@ -130,3 +130,22 @@ TEST_CASE("the reported errors describe the divergent value") {
   CHECK(report.first_per_module().size() >= 1);
   CHECK(report.to_text().find("layers.0.mlp.act_fn") != std::string::npos);
 }
+
+TEST_CASE("each output is summarized as torch.testing.assert_close would report it") {
+  const auto report = check::localize_divergence(reference(), Graph::load(kLlama / "bugs" / "silu_on_up.graph"));
+  REQUIRE(report.outputs.size() == 1);
+  REQUIRE(report.outputs[0].close.has_value());
+  const auto& c = *report.outputs[0].close;
+  CHECK(c.elements > 0);
+  CHECK(c.mismatched > 0);
+  CHECK(c.mismatched <= c.elements);
+  CHECK(c.rtol == doctest::Approx(1.3e-6));  // an f32 port
+  CHECK(c.max_abs > 0.01);
+  CHECK(c.max_abs_index.size() == report.outputs[0].close->max_rel_index.size());
+  CHECK(c.to_text().find("mismatched elements: ") == 0);
+  CHECK(c.to_text().find("greatest absolute difference") != std::string::npos);
+
+  const auto same = check::localize_divergence(reference(), Graph::load(kLlama / "port.graph"));
+  REQUIRE(same.outputs[0].close.has_value());
+  CHECK(same.outputs[0].close->max_abs < 1e-3);
+}

@@ -190,3 +190,67 @@ TEST_CASE("a graph checked against itself is equivalent with no rule steps") {
   CHECK(same.verdict == check::CheckVerdict::Equivalent);
   CHECK(same.rules_used.empty());  // identical graphs share every e-class: nothing to prove
 }
+
+TEST_CASE("a divergence's text names the reason, the closest reference value and an assert_close summary") {
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "bugs" / "silu_on_up.graph"), rules(), options());
+  REQUIRE(r.verdict == check::CheckVerdict::NotEquivalent);
+  const std::string text = r.to_text();
+  INFO(text);
+  CHECK(text.find("reason: the port diverges from the reference at ") != std::string::npos);
+  CHECK(text.find("closest reference value: ") != std::string::npos);
+  CHECK(text.find("its inputs match the reference's values in layers.0.mlp.up_proj") != std::string::npos);
+  CHECK(text.find("mismatched elements: ") != std::string::npos);
+  nlohmann::json j = nlohmann::json::parse(r.to_json());
+  CHECK(j["reason"].get<std::string>().find("silu") != std::string::npos);
+  CHECK(j["numerics"]["outputs"][0].contains("assert_close"));
+}
+
+TEST_CASE("an equivalent pair has no reason; --explain-gaps still shows per-rule counts") {
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "port.graph"), rules(), options());
+  REQUIRE(r.verdict == check::CheckVerdict::Equivalent);
+  CHECK(r.reason().empty());
+  CHECK(nlohmann::json::parse(r.to_json())["reason"].is_null());
+  CHECK_FALSE(r.rule_activity.empty());
+  std::size_t applied = 0;
+  for (const auto& a : r.rule_activity) applied += a.applications;
+  CHECK(applied > 0);
+  CHECK(r.to_text().find("gap diagnosis") == std::string::npos);
+  const std::string explained = r.to_text({.explain_gaps = true});
+  CHECK(explained.find("gap diagnosis") != std::string::npos);
+  CHECK(explained.find("algebra.mul_comm  ") != std::string::npos);
+}
+
+TEST_CASE("a rule whose guard refuses every match is named as nearly matched, with its guard") {
+  // The stdlib's RoPE rule, guarded for rank 3 (the port's q and k have rank 4), without rope.rules.
+  fs::path dir = temp_dir();
+  fs::create_directories(dir);
+  std::ofstream(dir / "my_rope.rules") << R"(version 1
+
+ruleset my_rope {
+  rule my_rotate_half_as_neox:
+      ?x * cat([?c, ?c], dim=-1)
+        + cat([-slice(?x, dim=-1, start=?h, end=?n), slice(?x, dim=-1, start=0, end=?h)], dim=-1)
+          * cat([?s, ?s], dim=-1)
+        => cat([slice(?x, dim=-1, start=0, end=?h) * ?c - slice(?x, dim=-1, start=?h, end=?n) * ?s,
+                slice(?x, dim=-1, start=?h, end=?n) * ?c + slice(?x, dim=-1, start=0, end=?h) * ?s], dim=-1)
+      if rank(?x) == 3 and dim(?x, -1) == ?n and ?n == 2 * ?h and dim(?c, -1) == ?h and shape(?c) == shape(?s)
+}
+)";
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(kStdlib))
+    if (entry.path().filename() != "rope.rules") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  files.push_back(dir / "my_rope.rules");
+  check::CheckOptions o = options();
+  o.synthesis.enabled = false;
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "port.graph"), rules(files, false), o);
+  fs::remove_all(dir);
+  REQUIRE(r.verdict != check::CheckVerdict::Equivalent);
+  const std::string text = r.to_text({.explain_gaps = true});
+  INFO(text);
+  CHECK(text.find("rules that nearly matched") != std::string::npos);
+  CHECK(text.find("my_rope.my_rotate_half_as_neox: ") != std::string::npos);
+  CHECK(text.find("refused by the guard `") != std::string::npos);
+  CHECK(text.find("rank(?x) == 3 and dim(?x, -1) == ?n") != std::string::npos);
+  CHECK(nlohmann::json::parse(r.to_json({.explain_gaps = true})).contains("rule_activity"));
+}

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -100,6 +101,12 @@ TEST_CASE("bad usage prints the usage and exits 2") {
   CHECK(run_twin("fmt").status == 2);
   CHECK(run_twin("fmt --bogus x.rules").status == 2);
   CHECK(run_twin("help frobnicate").status == 2);
+  CHECK_FALSE(contains(run_twin("help frobnicate").output, "did you mean"));
+
+  Outcome typo = run_twin("chek --ref a --port b");
+  CHECK(typo.status == 2);
+  CHECK(contains(typo.output, "unknown command 'chek' (did you mean 'check'?)"));
+  CHECK(contains(run_twin("help verfy").output, "(did you mean 'verify'?)"));
 }
 
 TEST_CASE("run passes the arguments after the script to it as the list `args`") {
@@ -234,6 +241,30 @@ TEST_CASE("run --no-cache: check_graphs verifies its rules and writes no file") 
   CHECK_FALSE(files_written().empty());
 }
 
+TEST_CASE("docs/cli.md documents every option each command's help lists") {
+  const std::string doc = read_file(fs::path(TWIN_SOURCE_DIR) / "docs" / "cli.md");
+  for (const std::string command : {"run", "repl", "fmt", "verify", "capture", "check", "disasm", "ops"}) {
+    CAPTURE(command);
+    const std::string heading = "## `twin " + command + "`";
+    std::size_t begin = doc.find(heading);
+    REQUIRE_MESSAGE(begin != std::string::npos, "docs/cli.md has no section " << heading);
+    std::size_t end = doc.find("\n## ", begin + heading.size());
+    const std::string section = doc.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    CHECK_MESSAGE(contains(doc, "| `twin " + command), "the table of commands lacks twin " << command);
+    Outcome help = run_twin("help " + command);
+    REQUIRE(help.status == 0);
+    for (std::size_t at = help.output.find("--"); at != std::string::npos; at = help.output.find("--", at + 2)) {
+      std::size_t stop = at + 2;
+      while (stop < help.output.size() && (std::islower(static_cast<unsigned char>(help.output[stop])) || help.output[stop] == '-'))
+        ++stop;
+      if (stop == at + 2) continue;
+      const std::string option = help.output.substr(at, stop - at);
+      CHECK_MESSAGE(contains(section, option), "twin help " << command << " lists " << option
+                                                             << ", which its section of docs/cli.md does not");
+    }
+  }
+}
+
 TEST_CASE("fmt --check exits 1 for a file that is not canonical and changes nothing") {
   twin::testing::TempDir scratch;
   fs::path file = scratch.write("messy.rules", kMessyRules);
@@ -263,6 +294,66 @@ TEST_CASE("fmt rewrites a file canonically, keeps its comments and permissions, 
   CHECK(read_file(file) == formatted);
   // Only the file remains: no temporary file is left beside it.
   CHECK(std::distance(fs::directory_iterator(scratch.path), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("fmt --diff prints a unified diff to the canonical form, exits 1, and changes nothing") {
+  twin::testing::TempDir scratch;
+  fs::path file = scratch.write("messy.rules", kMessyRules);
+  Outcome outcome = run_twin("fmt --diff messy.rules", scratch.path);
+  CHECK(outcome.status == 1);
+  CHECK(contains(outcome.output, "--- messy.rules\n+++ messy.rules (formatted)\n@@ -1,5 +1,"));
+  CHECK(contains(outcome.output, "\n-ruleset   messy{rule   r1 :?a*1=>?a\n"));
+  CHECK(contains(outcome.output, "\n+  rule r1: ?a * 1 => ?a\n"));
+  CHECK(contains(outcome.output, "\n # a comment that must survive formatting\n"));  // context
+  CHECK(read_file(file) == kMessyRules);
+
+  REQUIRE(run_twin("fmt messy.rules", scratch.path).status == 0);
+  Outcome clean = run_twin("fmt --diff messy.rules", scratch.path);
+  CHECK(clean.status == 0);
+  CHECK(clean.output.empty());
+}
+
+TEST_CASE("fmt - formats standard input to standard output") {
+  twin::testing::TempDir scratch;
+  Outcome outcome = run_twin("fmt -", scratch.path, kMessyRules);
+  CHECK(outcome.status == 0);
+  CHECK(contains(outcome.output, "rule r1: ?a * 1 => ?a"));
+  CHECK(contains(outcome.output, "# trailing comment"));
+  CHECK(fs::is_empty(scratch.path));
+
+  Outcome broken = run_twin("fmt -", scratch.path, "version 1\nruleset r {\n  rule a: ?x + => ?x\n}\n");
+  CHECK(broken.status == 2);
+  CHECK(contains(broken.output, "<stdin>:3:"));
+  CHECK(run_twin("fmt - other.rules", scratch.path, kMessyRules).status == 2);
+}
+
+TEST_CASE("every .rules and .twin file in the repository is canonically formatted") {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(TWIN_SOURCE_DIR)) {
+    std::string relative = fs::relative(entry.path(), TWIN_SOURCE_DIR).string();
+    if (relative.starts_with("build") || relative.starts_with(".git") || !entry.is_regular_file()) continue;
+    std::string extension = entry.path().extension().string();
+    if (extension == ".rules" || extension == ".twin") files.push_back(quoted(entry.path().string()));
+  }
+  REQUIRE(files.size() > 10);
+  std::string arguments = "fmt --check";
+  for (const std::string& file : files) arguments += " " + file;
+  Outcome outcome = run_twin(arguments);
+  CHECK_MESSAGE(outcome.status == 0, outcome.output);
+}
+
+TEST_CASE("verify exits 1 on a rule it cannot verify unless --allow-unknown, and says why plainly") {
+  twin::testing::TempDir scratch;
+  scratch.write("attr.rules",
+                "version 1\n\nruleset attr_arith {\n"
+                "  rule first_half: slice(?x, dim=-1, start=0, end=2 * ?k) => slice(?x, dim=-1, start=0, end=?k + ?k)\n}\n");
+  Outcome strict = run_twin("verify --no-cache --rule-seconds 20 attr.rules", scratch.path);
+  CHECK_MESSAGE(strict.status == 1, strict.output);
+  CHECK(contains(strict.output, "unknown"));
+  CHECK(contains(strict.output, "--allow-unknown"));
+  CHECK_FALSE(contains(strict.output, "no encoding for no"));
+  Outcome allowed = run_twin("verify --no-cache --rule-seconds 20 --allow-unknown attr.rules", scratch.path);
+  CHECK_MESSAGE(allowed.status == 0, allowed.output);
 }
 
 TEST_CASE("fmt leaves a canonical file untouched") {

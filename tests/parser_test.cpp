@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sstream>
+
 using namespace twin;
 
 namespace {
@@ -98,6 +100,37 @@ TEST_CASE("a syntax error names file:line:col of the offending token and what wa
   CHECK(e.message().find("expected an expression") != std::string::npos);
   // The caret sits under the column.
   CHECK(e.format().find("    let y = x + * 2\n                ^") != std::string::npos);
+}
+
+TEST_CASE("a syntax error names the construct being parsed, and a name is expected as a name") {
+  Error let = parse_error("let = 3\n", "let.twin");
+  CHECK(let.message() == "unexpected '='; expected a name (in a let statement: let NAME = EXPR)");
+  CHECK(parse_error("let x 3\n", "let.twin").message().find("(in a let statement") != std::string::npos);
+  CHECK(parse_error("for in x { }\n", "for.twin").message().find("(in a for loop: for NAME in EXPR") != std::string::npos);
+  Error rule = parse_error("version 1\nruleset r {\n  rule a ?x => ?x\n}\n", "r.rules");
+  CHECK(rule.message() == "unexpected '?x'; expected ':' (in a rule: rule NAME: LHS => RHS if GUARD)");
+  // Outside any keyword's construct nothing is added.
+  CHECK(parse_error("print(1 +)\n", "e.twin").message().find("(in ") == std::string::npos);
+}
+
+TEST_CASE("an error in a very long line shows a window around the column, not the whole line") {
+  std::string line = "let x = [" + std::string(20000, '[') + " + ]";
+  Error e = parse_error(line + "\n", "long.twin");
+  const std::string text = e.format();
+  INFO(text);
+  std::istringstream lines(text);
+  std::string message, source, caret;
+  std::getline(lines, message);
+  std::getline(lines, source);
+  std::getline(lines, caret);
+  CHECK(source.size() <= 4 + 3 + 100 + 3);
+  CHECK(source.find("...") != std::string::npos);
+  // The caret sits within the window shown.
+  REQUIRE(caret.find('^') != std::string::npos);
+  CHECK(caret.find('^') < source.size());
+
+  Error short_line = parse_error("let y = x + * 2\n", "short.twin");
+  CHECK(short_line.format().find("...") == std::string::npos);
 }
 
 TEST_CASE("unterminated strings, stray characters and unclosed blocks are errors, not crashes") {

@@ -164,7 +164,10 @@ TEST_CASE("commands: unknown ones are reported, :quit ends, register_command add
   Repl repl;
   ReplResponse unknown = repl.feed(":frobnicate");
   CHECK(unknown.error.find(":frobnicate") != std::string::npos);
+  CHECK(unknown.error.find(":help lists the commands") != std::string::npos);  // nothing close to it
   CHECK_FALSE(unknown.quit);
+  CHECK(repl.feed(":ruels").error.find("did you mean ':rules'?") != std::string::npos);
+  CHECK(repl.feed(":lod x").error.find("did you mean ':load'?") != std::string::npos);
   CHECK(repl.feed(":quit").quit);
 
   std::string seen;

@@ -1,5 +1,7 @@
 #include "util/error.h"
 
+#include <algorithm>
+
 namespace twin {
 
 const char* error_kind_id(ErrorKind kind) {
@@ -50,10 +52,21 @@ std::string Error::format() const {
   if (location_.known()) {
     std::string_view line = location_.file->line(location_.line);
     if (!line.empty()) {
-      out += "    " + std::string(line) + "\n    ";
+      // A long line (generated code, a 40,000-character nesting) is cut to a window around
+      // the column, each cut marked with "...", so the error stays readable.
+      constexpr std::size_t kWidth = 100, kBefore = 60;
+      std::size_t column = static_cast<std::size_t>(std::max(location_.column, 1)) - 1;
+      std::size_t begin = 0, end = line.size();
+      if (line.size() > kWidth) {
+        begin = column > kBefore ? std::min(column - kBefore, line.size() - kWidth) : 0;
+        end = begin + kWidth;
+      }
+      std::string shown = (begin > 0 ? "..." : "") + std::string(line.substr(begin, end - begin)) +
+                          (end < line.size() ? "..." : "");
+      out += "    " + shown + "\n    ";
       // Keep tabs so the caret lines up under the same column.
-      for (int i = 1; i < location_.column && i <= static_cast<int>(line.size()); ++i)
-        out += line[i - 1] == '\t' ? '\t' : ' ';
+      if (begin > 0) out += "   ";
+      for (std::size_t i = begin; i < column && i < end; ++i) out += line[i] == '\t' ? '\t' : ' ';
       out += "^\n";
     }
   }

@@ -99,9 +99,11 @@ RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, 
         report.detail = "z3: unknown (" + z3.reason + ")";
         break;
       case Z3Status::NotEncodable: {
-        std::string ops_list;
-        for (const auto& op : z3.not_encodable) ops_list += (ops_list.empty() ? "" : ", ") + op;
-        report.detail = "z3: no encoding for " + ops_list;
+        // z3.reason is already a sentence ("no Z3 encoding for `pow`: exponent 1/2"); the
+        // not_encodable list only names the ops, so it is not repeated.
+        std::string reason = z3.reason;
+        if (reason.starts_with("no Z3 encoding for")) reason.replace(0, 18, "no encoding for");
+        report.detail = "z3: " + reason;
         break;
       }
     }

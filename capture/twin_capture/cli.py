@@ -52,7 +52,7 @@ def load_factory(spec):
         try:
             spec_obj.loader.exec_module(mod)
         except Exception as e:  # noqa: BLE001
-            raise CaptureError(f"{path}: importing it raised {type(e).__name__}: {_first_line(e)}") from e
+            raise CaptureError(f"{path}: importing it raised {type(e).__name__}{_user_frame(e)}: {_first_line(e)}") from e
     finally:
         pass
     if not hasattr(mod, factory):
@@ -68,13 +68,33 @@ def _first_line(e):
     return text.splitlines()[0] if text else "(no message)"
 
 
+def _user_frame(e):
+    """ " at examples/llama/port.py:57 (in forward)": the innermost frame of the exception's
+    traceback in the user's code (not torch's, not this package's), "" when there is none."""
+    import traceback
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    try:
+        import torch
+        torch_dir = os.path.dirname(os.path.abspath(torch.__file__))
+    except Exception:  # noqa: BLE001 - no torch: every frame is the user's or Python's
+        torch_dir = None
+    for frame in reversed(traceback.extract_tb(e.__traceback__)):
+        path = os.path.abspath(frame.filename)
+        if frame.filename.startswith("<") or path.startswith(package) or (torch_dir and path.startswith(torch_dir)):
+            continue
+        shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+        return f" at {shown}:{frame.lineno} (in {frame.name})"
+    return ""
+
+
 def _call_factory(fn, spec):
     import torch
 
     try:
         result = fn()
     except Exception as e:  # noqa: BLE001
-        raise CaptureError(f"{spec}: the factory raised {type(e).__name__}: {_first_line(e)}") from e
+        raise CaptureError(f"{spec}: the factory raised {type(e).__name__}{_user_frame(e)}: {_first_line(e)}") from e
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise CaptureError(f"{spec}: the factory must return (module, example_inputs), got {type(result).__name__}")
     module, inputs = result
@@ -165,7 +185,8 @@ def capture(spec, output, dtype=None, with_weights=True):
     except CaptureError:
         raise
     except Exception as e:  # noqa: BLE001
-        raise CaptureError(f"{spec}: running the model on its example inputs raised {type(e).__name__}: {_first_line(e)}") from e
+        raise CaptureError(f"{spec}: running the model on its example inputs raised {type(e).__name__}{_user_frame(e)}: "
+                           f"{_first_line(e)}") from e
 
     version = torch.__version__
     if as_pt2:

@@ -12,12 +12,29 @@ Any failure here is reported as a CaptureError; there is no fallback to torch.ji
 project's Debian torch (1.13); see docs/capture.md.
 """
 import operator
+import os
 import re
 
 import torch
 
 from . import CaptureError
 from .graph import Ref
+
+
+def _source_line(meta):
+    """Where the model's code made the call, "examples/llama/port.py:57": the innermost frame
+    of torch.export's recorded stack_trace ("" when none), as Twin's .pt2 reader reads it."""
+    frames = re.findall(r'File "([^"]+)", line (\d+)', meta.get("stack_trace") or "")
+    if not frames:
+        return ""
+    path, line = frames[-1]
+    try:
+        relative = os.path.relpath(path)
+        if not relative.startswith(".."):
+            path = relative
+    except ValueError:
+        pass
+    return f"{path}:{line}"
 
 
 def _module_path(meta, root_types):
@@ -214,5 +231,5 @@ def _flatten_graph(builder, graph_module, graph, refs, arg, root_types, outputs)
         path, module_type = _module_path(node.meta, root_types)
         name = builder.add_node(schema.name, schema.overload_name, positional, kw_only,
                                 [torch.empty(tuple(int(s) for s in v.shape), dtype=v.dtype, device="meta")
-                                 for v in values], path, module_type)
+                                 for v in values], path, module_type, _source_line(node.meta))
         refs[node.name] = Ref(name)

@@ -147,8 +147,9 @@ class GraphBuilder:
         self.constants.append({"name": name, **tensor_type(t), "tensor": self._store("constant", name, t)})
         return Ref(name)
 
-    def add_node(self, op, overload, args, kwargs, outputs, module, module_type):
-        """outputs: the concrete output tensors. Returns the node's name."""
+    def add_node(self, op, overload, args, kwargs, outputs, module, module_type, source=""):
+        """outputs: the concrete output tensors; source: where the model's code made the call
+        ("examples/llama/port.py:57", "" when unknown). Returns the node's name."""
         short = op.split("::", 1)[-1]
         k = self.op_counts.get(short, 0)
         self.op_counts[short] = k + 1
@@ -162,6 +163,7 @@ class GraphBuilder:
             "outputs": [tensor_type(t) for t in outputs],
             "module": module,
             "module_type": module_type,
+            **({"source": source} if source else {}),
         })
         return name
 

@@ -7,6 +7,9 @@ compute a tensor are emitted; everything that only computes Python scalars or li
 the tracer turned into 0-dim tensors by `prim::NumToTensor`) is folded into literal
 arguments.
 """
+import os
+import re
+
 import torch
 
 from . import CaptureError
@@ -98,6 +101,34 @@ class _Value:
 
 def _is_tensor_type(type_text):
     return "Tensor" in type_text
+
+
+_TORCH_DIR = os.path.dirname(torch.__file__)
+
+
+def _source_line(node):
+    """Where the user's code made the call, "examples/llama/port.py:57": the innermost frame of
+    the node's recorded Python stack outside torch itself ("" when none is recorded). The
+    stack is jit.trace's source range, one "FILE(LINE): FUNCTION" per frame, innermost first."""
+    try:
+        frames = node.sourceRange().splitlines()
+    except Exception:  # noqa: BLE001 - a node without a recorded range
+        return ""
+    for frame in frames:
+        m = re.match(r"^(.*)\((\d+)\): ", frame)
+        if not m:
+            continue
+        path = m.group(1)
+        if path.startswith(_TORCH_DIR) or path.startswith("<"):
+            continue
+        try:
+            relative = os.path.relpath(path)
+            if not relative.startswith(".."):
+                path = relative
+        except ValueError:
+            pass
+        return f"{path}:{m.group(2)}"
+    return ""
 
 
 def _module_path(scope):
@@ -344,7 +375,7 @@ class JitFlattener:
                 raise CaptureError(f"{kind} returns {type(r).__name__} alongside tensors; not supported")
         path = _module_path(node.scopeName())
         node_name = self.b.add_node(kind, schema.overload_name, graph_args, graph_kwargs, output_tensors,
-                                    path, self.module_type(path))
+                                    path, self.module_type(path), _source_line(node))
         if len(outs) == 1 and isinstance(results[0], torch.Tensor):
             self.values[outs[0].unique()] = _Value(results[0], Ref(node_name), is_tensor_ref=True)
         elif len(outs) == 1:  # Tensor[]
