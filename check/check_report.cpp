@@ -113,9 +113,13 @@ std::string CheckResult::to_text(const ReportOptions& options) const {
       for (const auto& p : precision_differences) out << "  " << p.module << ": " << p.rule << "  " << p.term << "\n";
     }
   }
-  if (verdict == CheckVerdict::NotEquivalent && !findings.empty() && !alarm) {
+  if (verdict == CheckVerdict::Unproven && !findings.empty())
+    out << "suspects (a synthesized rule for these pairings was refuted; at the capture's low precision a pairing may "
+           "be rounding, so they decide nothing):\n";
+  if (verdict == CheckVerdict::NotEquivalent && !findings.empty() && !alarm)
     out << "the values agree on the example inputs, but these port terms compute other functions than the "
            "reference's (synthesized rules refuted):\n";
+  if ((verdict == CheckVerdict::NotEquivalent && !alarm) || verdict == CheckVerdict::Unproven) {
     for (const auto& f : findings) {
       out << "  " << (f.module.empty() ? "<model>" : f.module) << "  " << f.node << "\n      port:      " << f.port_term
           << "\n      reference: " << f.reference_term << "\n";
