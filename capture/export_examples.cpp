@@ -120,9 +120,11 @@ ExampleValues example_values(const Graph& graph, const Pt2Archive& archive, cons
   if (!options.inputs.empty()) {
     ExampleValues out;
     out.source = ExampleSource::Given;
-    for (const auto& [name, t] : options.inputs)
+    for (const auto& given : options.inputs) {
+      const std::string& name = given.first;  // not a structured binding: clang 14 cannot capture one
       if (std::none_of(inputs.begin(), inputs.end(), [&](const GraphTensor& in) { return in.name == name; }))
         throw Error(ErrorKind::Value, graph.file() + ": the graph has no input '" + name + "'");
+    }
     for (const auto& in : inputs) {
       auto it = options.inputs.find(in.name);
       if (it == options.inputs.end()) throw Error(ErrorKind::Value, graph.file() + ": no example value given for input '" + in.name + "'");
