@@ -3,7 +3,7 @@
 # one of them, or each in turn.
 #
 #   fuzz/run.sh TARGET [SECONDS]   TARGET: parser graph safetensors rule_compiler verify_roundtrip
-#                                  (pt2 once capture/ reads .pt2 archives); default 60 s; 0 runs
+#                                  pt2; default 60 s; 0 runs
 #                                  until stopped
 #   fuzz/run.sh all [SECONDS]      every target in turn, SECONDS each; stops at the first failure
 #   fuzz/run.sh [SECONDS]          the parser target (as before there were several)
@@ -20,12 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-targets=(parser graph safetensors rule_compiler verify_roundtrip)
-# The hook for torch.export archives: when capture/ gains a .pt2 reader, add
-# `twin_add_fuzzer(pt2_fuzzer SOURCES pt2_fuzzer.cpp LIBRARIES twin_capture)` to
-# fuzz/CMakeLists.txt; from then on `pt2` is a target here and part of `all`, seeded with the
-# .pt2 files of ../shared/fixtures (see seed_pt2 below).
-if [ -f fuzz/pt2_fuzzer.cpp ]; then targets+=(pt2); fi
+targets=(parser graph safetensors rule_compiler verify_roundtrip pt2)
+# pt2: torch.export archives, seeded with the .pt2 files of ../shared/fixtures (seed_pt2 below).
 
 target="${1:-parser}"
 if [[ "$target" =~ ^[0-9]+$ ]]; then
