@@ -174,19 +174,23 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
   result.stats.reference_nodes = best->ref_lowered.nodes.size();
   result.stats.port_nodes = best->port_lowered.nodes.size();
   cut_to_deadline(options);
-  if (best->all_equal() && options.minimize_seconds > 0) {
+  // A proof found by a saturation with `programs` keeps only the rules it needs.
+  auto minimize = [&] {
+    if (!best->all_equal() || options.minimize_seconds <= 0) return;
     Minimization m = minimize_proof(input, std::move(best), programs, rule_names, options.minimize_seconds);
     best = std::move(m.proof);
-    result.stats.minimization_seconds = m.seconds;
-    result.stats.minimization_drops = m.drops;
-  }
+    result.stats.minimization_seconds += m.seconds;
+    result.stats.minimization_drops += m.drops;
+  };
+  minimize();
   bool proved = best->all_equal();
 
   // ---- 5, 6. numerics, and synthesis where they agree -----------------------------------------
   SynthesizedRewrites synthesized;
   if (!proved) {
     auto numerics_start = Clock::now();
-    if (options.numerics && runnable(reference, port) && !deadline_passed(options)) {
+    const std::vector<NotRun> not_runnable = why_not_runnable(reference, port);
+    if (options.numerics && not_runnable.empty() && !deadline_passed(options)) {
       report("numerics", "running both graphs on the example inputs");
       try {
         result.numerics = localize_divergence(reference, port);
@@ -195,7 +199,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
       }
     }
     result.stats.numerics_seconds = since(numerics_start);
-    if (options.numerics) result.not_run = why_not_runnable(reference, port);
+    if (options.numerics) result.not_run = not_runnable;
     if (result.numerics && result.numerics->outputs_agree) {
       // The equations the values suggest, as terms: rules written for the reference's form of
       // a piece (by synthesis, earlier) meet the port there.
@@ -204,13 +208,8 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
       std::unique_ptr<Saturation> defined = saturate(input, programs, options.limits.iterations, true);
       result.stats.saturation_seconds += defined->saturation_seconds;
       best = std::move(defined);
+      minimize();
       proved = best->all_equal();
-      if (proved && options.minimize_seconds > 0) {
-        Minimization m = minimize_proof(input, std::move(best), programs, rule_names, options.minimize_seconds);
-        best = std::move(m.proof);
-        result.stats.minimization_seconds += m.seconds;
-        result.stats.minimization_drops += m.drops;
-      }
     }
     if (!proved && result.numerics && result.numerics->outputs_agree && options.synthesis.enabled) {
       verify::CachedVerifier synthesis_verifier([&] {

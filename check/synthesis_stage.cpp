@@ -45,11 +45,14 @@ SynthesisSummary synthesize(std::unique_ptr<Saturation>& s, const SaturationInpu
 
   // The classes a rule may stop at: shared with the reference, or constants.
   std::set<eg::EClassId> shared;
+  std::set<eg::EClassId> source_classes;  // the graphs' sources (inputs, parameters, buffers)
   auto refresh_shared = [&] {
     shared.clear();
-    for (const auto& n : s->ref_lowered.nodes) shared.insert(s->graph.find(n.value.id));
+    source_classes.clear();
     for (const auto* sources : {&s->ref_sources, &s->port_sources})
-      for (const auto& [name, v] : *sources) shared.insert(s->graph.find(v.id));
+      for (const auto& [name, v] : *sources) source_classes.insert(s->graph.find(v.id));
+    for (const auto& n : s->ref_lowered.nodes) shared.insert(s->graph.find(n.value.id));
+    shared.insert(source_classes.begin(), source_classes.end());
   };
   auto frontier = [&](eg::EClassId c) {
     c = s->graph.find(c);
@@ -83,11 +86,7 @@ SynthesisSummary synthesize(std::unique_ptr<Saturation>& s, const SaturationInpu
     // A fixed value that is not a graph source (a table computed from buffers).
     auto constant = [&](eg::EClassId c) {
       c = s->graph.find(c);
-      if (!s->values->value(s->graph, c)) return false;
-      for (const auto* sources : {&s->ref_sources, &s->port_sources})
-        for (const auto& [source_name, v] : *sources)
-          if (s->graph.find(v.id) == c) return false;
-      return true;
+      return s->values->value(s->graph, c) != nullptr && !source_classes.count(c);
     };
     synth::SynthesisResult r =
         synthesizer.synthesize(candidate, frontier, summary.rules.size() + summary.findings.size() + 1, constant);
