@@ -16,11 +16,10 @@
 // Seeds: the example graphs and small graphs cut from them (fuzz/make_graph_seeds.py).
 // Build and run: fuzz/run.sh graph [SECONDS]   (see docs/building.md, "Fuzzing")
 #include "capture/graph.h"
-#include "capture/tensor_limits.h"
 #include "check/graph_lowering.h"
 #include "check/tensor_values.h"
 #include "egraph/egraph.h"
-#include "fuzz/fuzz_support.h"
+#include "fuzz/graph_reading.h"
 #include "ops/shape_analysis.h"
 #include "util/error.h"
 
@@ -37,25 +36,6 @@ namespace {
 
 constexpr const char* kTarget = "graph_fuzzer";
 constexpr const char* kFile = "fuzz.graph";
-
-void check_invariants(const twin::Graph& graph, std::string_view input) {
-  auto bounded = [&](const twin::ops::TensorType& type, const std::string& what) {
-    if (auto why = twin::capture::implausible_size(type.shape, twin::capture::element_bytes(type.dtype)))
-      twin::fuzz::broken(kTarget, "the reader admitted an implausible type", input, what + ": " + *why);
-  };
-  std::set<std::string> defined;
-  for (const auto* list : {&graph.inputs(), &graph.parameters(), &graph.buffers(), &graph.constants()})
-    for (const auto& t : *list) {
-      bounded(t.type, t.name);
-      defined.insert(t.name);
-    }
-  for (const auto& node : graph.nodes()) {
-    for (const auto& name : node.reads)
-      if (!defined.count(name)) twin::fuzz::broken(kTarget, "a node reads a value not defined before it", input, node.name + " reads " + name);
-    for (const auto& type : node.outputs) bounded(type, node.name);
-    defined.insert(node.name);
-  }
-}
 
 // Lowers `graph` as `twin check` does one side: its inputs, parameters and buffers as leaves,
 // constants through GraphLowering::constant.
@@ -78,18 +58,9 @@ void lower(const twin::Graph& graph) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::optional<twin::Graph> graph;
-  try {
-    graph = twin::Graph::parse(input, kFile);
-  } catch (const twin::Error& e) {
-    if (e.message().rfind(kFile, 0) != 0) twin::fuzz::broken(kTarget, "the error does not name the file", input, e.message());
-    if (e.message().find(": cannot load the graph: ") != std::string::npos)
-      twin::fuzz::broken(kTarget, "an exception escaped the reader's checks", input, e.message());
-    return 0;
-  } catch (const std::exception& e) {
-    twin::fuzz::broken(kTarget, "Graph::parse threw something other than twin::Error", input, e.what());
-  }
-  check_invariants(*graph, input);
+  std::optional<twin::Graph> graph = twin::fuzz::parse_graph(kTarget, kFile, input);
+  if (!graph) return 0;
+  twin::fuzz::check_graph_invariants(kTarget, *graph, input);
   (void)graph->summary();
   try {
     lower(*graph);
