@@ -8,6 +8,7 @@
 // concatenation of several modules' outputs: a one-to-many entry. Port outputs that read as
 // no module's output (a fused residual add's sum) are left out of the comparison.
 #include "stages/stages.h"
+#include "stages/module_paths.h"
 
 #include "util/error.h"
 
@@ -23,17 +24,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-bool is_index(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-std::string leaf(const std::string& path) {
-  auto dot = path.rfind('.');
-  return dot == std::string::npos ? path : path.substr(dot + 1);
-}
-std::string parent(const std::string& path) {
-  auto dot = path.rfind('.');
-  return dot == std::string::npos ? std::string() : path.substr(0, dot);
-}
 int depth(const std::string& path) { return path.empty() ? 0 : 1 + int(std::count(path.begin(), path.end(), '.')); }
 
 std::vector<std::string> split(const std::string& path) {

@@ -1,6 +1,7 @@
 // Stage 0: the model trees (compressed and full JSON, flat paths) and the structural diff
 // with each difference classed as expected (a porting framework's usual shape) or suspicious.
 #include "stages/stages.h"
+#include "stages/module_paths.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,19 +15,7 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-bool is_index(const std::string& name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); });
-}
 
-std::string leaf(const std::string& path) {
-  auto dot = path.rfind('.');
-  return dot == std::string::npos ? path : path.substr(dot + 1);
-}
-
-std::string parent(const std::string& path) {
-  auto dot = path.rfind('.');
-  return dot == std::string::npos ? std::string() : path.substr(0, dot);
-}
 
 json module_json(const Graph& graph, const GraphModule& m, bool compressed);
 
