@@ -88,7 +88,7 @@ class TermEvaluator {
 
   ops::TensorType type(const Term& t) {
     if (t.kind == TermKind::Symbol) return source(t.name)->type;
-    if (t.kind == TermKind::Constant) return ops::python_scalar_type(is_integer(t.constant));
+    if (t.kind == TermKind::Constant) return ops::python_scalar_type(ops::integral_number(t.constant));
     const ops::OpSpec* spec = apply_spec(t);
     std::vector<ops::TensorType> operands;
     for (const Term* o : flat_operands(t)) operands.push_back(type(*o));
@@ -108,7 +108,7 @@ class TermEvaluator {
       if (!s->value) return std::nullopt;
       return *s->value;
     }
-    if (t.kind == TermKind::Constant) return ops::Tensor::python_scalar(to_double(t.constant), is_integer(t.constant));
+    if (t.kind == TermKind::Constant) return ops::Tensor::python_scalar(to_double(t.constant), ops::integral_number(t.constant));
     const ops::OpSpec* spec = apply_spec(t);
     std::vector<ops::Tensor> operands;
     for (const Term* o : flat_operands(t)) {

@@ -92,7 +92,7 @@ std::optional<TensorValueAnalysis::Value> TensorValueAnalysis::implied(const eg:
       return *v;
     }
     case eg::OpKind::Constant:
-      return *make_value(ops::Tensor::python_scalar(to_double(info.constant), is_integer(info.constant)));
+      return *make_value(ops::Tensor::python_scalar(to_double(info.constant), ops::integral_number(info.constant)));
     case eg::OpKind::String:
       return std::nullopt;
     case eg::OpKind::Apply:

@@ -153,6 +153,10 @@ DType result_type(const std::vector<TensorType>& operands);
 std::vector<std::int64_t> broadcast_shapes(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b);
 // The type of a python number written in a rule: f32 (or i64 when `integral`), rank 0.
 TensorType python_scalar_type(bool integral);
+// Whether a number written in a rule or a graph is a python int: an integer int64 holds.
+// Twin's numbers are exact, so `-3.4028234663852886e38` (torch.finfo(torch.float32).min written
+// out) is an integer too large for int64, which PyTorch cannot hold as one: it is a float.
+bool integral_number(const Rational& value);
 
 // A number's value or a special float spelled as a string ("inf", "-inf", "nan").
 double attribute_double(const AttrValue& value);

@@ -142,6 +142,12 @@ AttrValue string_value(std::string s) { return AttrValue{std::move(s)}; }
 
 using namespace detail;
 
+bool integral_number(const Rational& value) {
+  if (!is_integer(value)) return false;
+  static const Rational lo(std::numeric_limits<std::int64_t>::min()), hi(std::numeric_limits<std::int64_t>::max());
+  return value >= lo && value <= hi;
+}
+
 TensorType python_scalar_type(bool integral) {
   TensorType t;
   t.dtype = integral ? DType::I64 : DType::F32;

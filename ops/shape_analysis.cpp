@@ -58,7 +58,7 @@ ShapeAnalysis::Data ShapeAnalysis::implied(const egraph::EGraph& graph, OpId op,
     }
     case OpKind::Constant:
       out.typed = true;
-      out.types = {python_scalar_type(is_integer(info.constant))};
+      out.types = {python_scalar_type(integral_number(info.constant))};
       out.attr = AttrValue{info.constant};
       return out;
     case OpKind::String:

@@ -97,6 +97,13 @@ TEST_CASE("constants are python scalars that do not promote") {
   auto t = f.g.analysis<ShapeAnalysis>()->type_of(f.g, f.num(3));
   REQUIRE(t.has_value());
   CHECK(t->python_scalar);
+  // An integer beyond int64 (torch.finfo(torch.float32).min written out) can only be a float:
+  // where(mask, 0, -3.4028234663852886e38) is f32, as in PyTorch, not an integer tensor.
+  EClassId mask = f.sym("m: bool[4]");
+  EClassId f32_min = f.g.add(f.ops->intern_constant(-Rational(BigInt("340282346638528859811704183484516925440"))));
+  CHECK(f.type(f.apply("where", {mask, f.num(0), f32_min})) == "f32[4]");
+  CHECK(f.type(f.apply("where", {mask, f.num(0), f.num(-1)})) == "i64[4]");
+  CHECK(f.type(f.apply("mul", {ints, f32_min})) == "f32[4]");
 }
 
 TEST_CASE("lists feed cat and stack; split gives a tuple read with getitem") {

@@ -177,3 +177,48 @@ TEST_CASE("a guard pinned by shape text is read as the e-graph reads it, never a
   // A guard no input satisfies proves nothing: unknown, never proved.
   CHECK(verify_named(t, "r", "never").verdict != verify::Verdict::Proved);
 }
+
+TEST_CASE("a number variable (scale=?s) is drawn like a value: SDPA's meaning is tested, wrong scalings refuted") {
+  // The e-graph binds `scale=?s` to the constant of a graph's SDPA node and the right side
+  // uses it as an operand; the verifier must draw it, or such rules stay unknown forever.
+  testing::CapturingInterpreter t;
+  t.run("ruleset r {\n"
+        "  rule meaning: scaled_dot_product_attention(?q, ?k, ?v, ?m, is_causal=false, scale=?s)\n"
+        "      => matmul(softmax(matmul(?q, transpose(?k, dim0=-2, dim1=-1)) * ?s + ?m, dim=-1), ?v)\n"
+        "      if dtype(?q) == f32 and dtype(?m) == f32\n"
+        "  rule divided: scaled_dot_product_attention(?q, ?k, ?v, ?m, is_causal=false, scale=?s)\n"
+        "      => matmul(softmax(matmul(?q, transpose(?k, dim0=-2, dim1=-1)) / ?s + ?m, dim=-1), ?v)\n"
+        "      if dtype(?q) == f32 and dtype(?m) == f32\n"
+        "  rule unscaled: scaled_dot_product_attention(?q, ?k, ?v, ?m, is_causal=false, scale=?s)\n"
+        "      => matmul(softmax(matmul(?q, transpose(?k, dim0=-2, dim1=-1)) + ?m, dim=-1), ?v)\n"
+        "      if dtype(?q) == f32 and dtype(?m) == f32\n"
+        "  rule boolean_mask_added: scaled_dot_product_attention(?q, ?k, ?v, ?m, is_causal=false, scale=?s)\n"
+        "      => matmul(softmax(matmul(?q, transpose(?k, dim0=-2, dim1=-1)) * ?s + ?m, dim=-1), ?v)\n"
+        "      if dtype(?q) == f32\n"
+        "}\n");
+  auto meaning = verify_named(t, "r", "meaning");
+  CHECK(meaning.verdict == verify::Verdict::Tested);
+  for (const char* wrong : {"divided", "unscaled", "boolean_mask_added"}) {
+    auto report = verify_named(t, "r", wrong);
+    CHECK_MESSAGE(report.verdict == verify::Verdict::Refuted, wrong);
+    if (std::string(wrong) != "boolean_mask_added") CHECK(report.counterexample.find("?s = ") != std::string::npos);
+  }
+}
+
+TEST_CASE("a rhs that does not type at the rule's dtypes is refuted, though f64 evaluation would run it") {
+  // `where` of two numbers is f32; SDPA at bf16 takes a bool or bf16 mask only. Evaluated in
+  // f64 both sides run, so only typing at the instance's dtypes sees the broken rhs.
+  testing::CapturingInterpreter t;
+  t.run("ruleset r {\n"
+        "  rule f32_mask_at_bf16: scaled_dot_product_attention(?q, ?k, ?v, ?m, is_causal=false, scale=?s)\n"
+        "      => scaled_dot_product_attention(?q, ?k, ?v, where(?m, 0, -3.3895313892515355e38), is_causal=false, scale=?s)\n"
+        "      if dtype(?m) == bool and dtype(?q) == bf16 and dtype(?k) == bf16 and dtype(?v) == bf16\n"
+        "  rule bf16_mask_at_bf16: scaled_dot_product_attention(?q, ?k, ?v, ?m, is_causal=false, scale=?s)\n"
+        "      => scaled_dot_product_attention(?q, ?k, ?v, cast(where(?m, 0, -3.3895313892515355e38), dtype=bf16), is_causal=false, scale=?s)\n"
+        "      if dtype(?m) == bool and dtype(?q) == bf16 and dtype(?k) == bf16 and dtype(?v) == bf16\n"
+        "}\n");
+  auto wrong = verify_named(t, "r", "f32_mask_at_bf16");
+  CHECK(wrong.verdict == verify::Verdict::Refuted);
+  CHECK(wrong.counterexample.find("attn_mask must be bool or the query's dtype") != std::string::npos);
+  CHECK(verify_named(t, "r", "bf16_mask_at_bf16").verdict == verify::Verdict::Tested);
+}

@@ -96,7 +96,8 @@ bool NumericsJudge::accumulate(const Z3Instance& inst, const std::map<std::strin
     auto deployment = [this](const std::string& name, ops::DType d) { return low_dtype(name, d); };
     auto low = tensors_of(values, infos, deployment);
     auto ref_in = tensors_of(values, infos, deployment);
-    for (auto& [name, t] : ref_in) t = t.to(ref_dtype(name, t.dtype()));
+    for (auto& [name, t] : ref_in)
+      if (!t.type().python_scalar) t = t.to(ref_dtype(name, t.dtype()));
     Evaluator lo{setup.ops, Mode::Low, low, inst.integers};
     Evaluator re{setup.ops, Mode::Ref, ref_in, inst.integers};
     auto l = lo.eval(setup.rule.lhs), r = lo.eval(setup.rule.rhs), f = re.eval(setup.rule.lhs);

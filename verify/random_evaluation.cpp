@@ -1,5 +1,7 @@
 #include "verify/random_evaluation.h"
 
+#include "util/exact_rational.h"
+
 #include "ops/op_spec.h"
 #include "verify/pattern_layout.h"
 
@@ -29,7 +31,13 @@ bool elementwise_op(const std::string& name) {
 
 // ---- evaluating a pattern through libtorch --------------------------------------------------
 
-ops::AttrValue Evaluator::attr_of(const eg::Pattern& p) const { return attribute_value(ops, p, integers); }
+ops::AttrValue Evaluator::attr_of(const eg::Pattern& p) const {
+  // A number variable (`scale=?s`): its drawn value, exactly.
+  if (p.is_var())
+    if (auto it = values.find(p.var); it != values.end() && it->second.type().python_scalar)
+      return ops::AttrValue{exact_rational(it->second.to_doubles().at(0))};
+  return attribute_value(ops, p, integers);
+}
 
 ops::Tensor Evaluator::settle(const ops::Tensor& t) const {
   ops::DType d = t.dtype();
@@ -46,7 +54,7 @@ std::vector<ops::Tensor> Evaluator::eval(const eg::Pattern& p) const {
   }
   const eg::OpInfo& info = ops.info(p.op);
   if (info.kind == eg::OpKind::Constant) {
-    bool integral = is_integer(info.constant);
+    bool integral = ops::integral_number(info.constant);
     return {ops::Tensor::python_scalar(info.constant.convert_to<double>(), integral)};
   }
   if (info.kind != eg::OpKind::Apply) throw std::invalid_argument("a leaf in a tensor position: " + info.name);

@@ -186,13 +186,24 @@ Setup make_setup(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Instan
   return s;
 }
 
+namespace {
+
+// A variable's value as a tensor: a number variable (`scale=?s`, rank 0 with
+// type.python_scalar) becomes a python number, as the constant the e-graph binds it to.
+ops::Tensor value_tensor(const std::vector<double>& v, const ops::TensorType& type, ops::DType dtype) {
+  if (type.python_scalar && v.size() == 1) return ops::Tensor::python_scalar(v[0], !ops::is_floating(type.dtype));
+  return ops::Tensor::from_doubles(v, type.shape, dtype);
+}
+
+}  // namespace
+
 std::map<std::string, VarInfo> var_infos(const Setup& s, const Z3Instance& inst) {
   std::map<std::string, VarInfo> infos;
   std::map<std::string, ops::Tensor> placeholders;
   for (const auto& [name, type] : inst.tensors) {
     infos[name].type = type;
     std::vector<double> v(static_cast<std::size_t>(type.numel()), ops::is_floating(type.dtype) ? 1.0 : 0.0);
-    placeholders[name] = ops::Tensor::from_doubles(v, type.shape, map_dtype(type.dtype, Mode::Real));
+    placeholders[name] = value_tensor(v, type, map_dtype(type.dtype, Mode::Real));
   }
   Evaluator ev{s.ops, Mode::Real, placeholders, inst.integers, &infos};
   try {
@@ -229,7 +240,7 @@ std::map<std::string, ops::Tensor> tensors_of(const std::map<std::string, std::v
   std::map<std::string, ops::Tensor> out;
   for (const auto& [name, v] : values) {
     const VarInfo& vi = infos.at(name);
-    out[name] = ops::Tensor::from_doubles(v, vi.type.shape, dtype(name, vi.type.dtype));
+    out[name] = value_tensor(v, vi.type, dtype(name, vi.type.dtype));
   }
   return out;
 }

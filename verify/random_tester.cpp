@@ -16,6 +16,7 @@
 #include "verify/random_counterexample.h"
 #include "verify/random_evaluation.h"
 #include "verify/random_inputs.h"
+#include "verify/z3_rule_walk.h"
 
 #include <algorithm>
 #include <chrono>
@@ -152,6 +153,17 @@ RandomVerdict test_rule_random(const eg::Rewrite& rule, const eg::OpTable& ops, 
                                           : instances_for(rule, ops, std::max(1, options.instances), 5);
   if (instances.empty()) {
     verdict.reason = "no shape instance satisfies the guard and the ops' typing";
+    return finish(verdict);
+  }
+  // Where the lhs types at the instance's dtypes and the rhs does not, the rhs is not a
+  // program PyTorch would run there: refuted before any draw (the draws run in f64).
+  for (const auto& inst : instances) {
+    if (!typing_error(ops, rule.lhs, inst).empty()) continue;
+    std::string rhs_error = typing_error(ops, rule.rhs, inst);
+    if (rhs_error.empty()) continue;
+    verdict.status = RandomStatus::Refuted;
+    verdict.reason = "the rhs does not type where the lhs does";
+    verdict.counterexample = "instance: " + inst.to_string() + "\n  the lhs types; the rhs does not: " + rhs_error;
     return finish(verdict);
   }
   Setup setup = make_setup(rule, ops, instances[0]);

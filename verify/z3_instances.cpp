@@ -290,6 +290,7 @@ std::optional<InstanceSearch::Solved> InstanceSearch::solve(const Slots& sl, con
     ops::TensorType type;
     auto dt = st.info.dtypes.find(tensors[t]);
     type.dtype = dt == st.info.dtypes.end() ? ops::DType::F32 : dt->second;
+    type.python_scalar = st.info.roles.numbers.count(tensors[t]) > 0;
     for (int d = 0; d < sl.ranks[t]; ++d) type.shape.push_back(out.slot_values[sl.of.at({t, d})]);
     out.inst.tensors[tensors[t]] = type;
   }
@@ -436,19 +437,25 @@ std::vector<Z3Instance> InstanceSearch::variants(const std::vector<int>& ranks, 
 
 std::vector<Z3Instance> InstanceSearch::run() {
   std::vector<Z3Instance> found;
-  auto tuples = rank_tuples(tensors.size(), kMaxRankTuples);
-std::size_t tried = 0;
-int bases = 0;
-for (const auto& ranks : tuples) {
-  if (bases >= st.options.instances || st.walks > kMaxWalks || ++tried > kMaxRankTuples) break;
-  if (auto inst = attempt(ranks, nullptr)) {
-    found.push_back(*inst);
-    ++bases;
-    if (bases <= 2)
-      for (auto& v : variants(ranks, *inst)) found.push_back(std::move(v));
+  // Number variables (scale=?s) have rank 0: the tuples range over the other tensors.
+  const std::set<std::string>& numbers = st.info.roles.numbers;
+  std::size_t shaped = 0;
+  for (const auto& t : tensors) shaped += numbers.count(t) ? 0 : 1;
+  std::size_t tried = 0;
+  int bases = 0;
+  for (const auto& shaped_ranks : rank_tuples(shaped, kMaxRankTuples)) {
+    if (bases >= st.options.instances || st.walks > kMaxWalks || ++tried > kMaxRankTuples) break;
+    std::vector<int> ranks;
+    std::size_t next = 0;
+    for (const auto& t : tensors) ranks.push_back(numbers.count(t) ? 0 : shaped_ranks[next++]);
+    if (auto inst = attempt(ranks, nullptr)) {
+      found.push_back(*inst);
+      ++bases;
+      if (bases <= 2)
+        for (auto& v : variants(ranks, *inst)) found.push_back(std::move(v));
+    }
   }
-}
-return found;
+  return found;
 }
 
 }  // namespace

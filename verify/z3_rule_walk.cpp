@@ -62,8 +62,20 @@ void collect_roles(const eg::OpTable& ops, const eg::Pattern& p, bool attribute,
     if (!rearranging || !rearranging->rearranges || c.children.empty()) return nullptr;
     return rearranged(c.children[0]);
   };
+  auto floating_attribute = [&](const std::string& name) {
+    if (!spec) return false;
+    for (const auto& a : spec->attributes)
+      if (a.name == name) return a.kind == ops::AttrKind::Float;
+    return false;
+  };
   for (std::size_t i = 0; i < p.children.size(); ++i) {
     bool attr = !layout.child_attr[i].empty();
+    if (attr && p.children[i].is_var() && floating_attribute(layout.child_attr[i])) {
+      const std::string& v = p.children[i].var;
+      if (std::find(roles.tensors.begin(), roles.tensors.end(), v) == roles.tensors.end()) roles.tensors.push_back(v);
+      roles.numbers.insert(v);
+      continue;
+    }
     collect_roles(ops, p.children[i], attr, roles, not_encodable);
     if (attr) continue;
     const eg::Pattern* var = rearranged(p.children[i]);
@@ -93,6 +105,12 @@ RuleInfo analyze(const eg::Rewrite& rule, const eg::OpTable& ops) {
 // ---- evaluating a pattern on an instance ---------------------------------------------------
 
 ops::AttrValue Walker::attr_of(const eg::Pattern& p) {
+  // A number variable's value does not change a type (floating attributes never do): typing
+  // uses a placeholder; encoding it symbolically is not supported.
+  if (p.is_var() && inputs.count(p.var) && inputs.at(p.var).type.python_scalar) {
+    if (shapes_only) return ops::AttrValue{Rational(1)};
+    throw NotEncodable("?" + p.var, "a number variable in an attribute position has no Z3 encoding");
+  }
   try {
     return attribute_value(ops, p, inst.integers);
   } catch (const std::invalid_argument& e) {
@@ -110,7 +128,7 @@ std::vector<TVal> Walker::eval(const eg::Pattern& p) {
   if (info.kind == eg::OpKind::Constant) {
     ops::TensorType t;
     t.python_scalar = true;
-    t.dtype = is_integer(info.constant) ? ops::DType::I64 : ops::DType::F32;
+    t.dtype = ops::integral_number(info.constant) ? ops::DType::I64 : ops::DType::F32;
     return {TVal{enc.constant(info.constant), t}};
   }
   if (info.kind != eg::OpKind::Apply) throw NotEncodable(info.name, "a leaf in a tensor position");
@@ -192,6 +210,22 @@ std::vector<TVal> Walker::eval(const eg::Pattern& p) {
   }
   ++nodes_done;
   return result;
+}
+
+std::string typing_error(const eg::OpTable& ops, const eg::Pattern& side, const Z3Instance& inst) {
+  z3::context ctx;
+  Z3Encoder enc(ctx);
+  Walker w{ops, enc, inst, {}, 0, {}, "", {}};
+  w.shapes_only = true;
+  for (const auto& [name, type] : inst.tensors) w.inputs[name] = TVal{enc.fresh(name, type.shape), type};
+  try {
+    w.eval(side);
+  } catch (const EncodingShapeError& e) {
+    return e.what();
+  } catch (const std::exception&) {
+    // Not readable by the walk (no signature): nothing known.
+  }
+  return "";
 }
 
 }  // namespace twin::verify

@@ -5,6 +5,9 @@
 //     signature); an op the registry does not know is not encodable.
 //   - Variables by role (analyze): a variable in an operand position is a tensor, one in an
 //     attribute position (`end=?k`) an integer; a variable used both ways is a tensor. A
+//     variable filling a floating attribute (`scale=?s`) is a number variable: a tensor of
+//     rank 0 whose value is the attribute's (the e-graph binds it to a constant, which the
+//     right side may use as an operand, `x * ?s`); instances give it rank 0. A
 //     variable that an op's operand domain makes a mask or an index (directly, or under
 //     rearrangements such as squeeze and reshape that keep all of its elements) gets bool or
 //     i64 as its dtype; the guard's `dtype(?x) == bf16` conjuncts override these hints.
@@ -43,6 +46,7 @@ struct VarRoles {
   std::vector<std::string> tensors;
   std::vector<std::string> integers;
   std::map<std::string, ops::DType> dtype_hint;  // from op domains (masks, indices)
+  std::set<std::string> numbers;  // tensors that fill a floating attribute: rank 0, python numbers
 };
 
 void collect_roles(const egraph::OpTable& ops, const egraph::Pattern& p, bool attribute, VarRoles& roles,
@@ -83,5 +87,11 @@ struct Walker {
   // An attribute's value on this instance; what the encoder cannot read is not encodable.
   ops::AttrValue attr_of(const egraph::Pattern& p);
 };
+
+// Why `side` does not type on `inst` at the instance's own dtypes (the registry's shape and
+// dtype inference, as PyTorch would reject it), or "" when it types or typing cannot tell (an
+// op without a signature). Random testing evaluates in f64, where a dtype mismatch (a bf16
+// query with an f32 mask) goes unseen: this is how it sees one.
+std::string typing_error(const egraph::OpTable& ops, const egraph::Pattern& side, const Z3Instance& inst);
 
 }  // namespace twin::verify
