@@ -5,9 +5,6 @@
 
 namespace twin::check {
 
-namespace {
-
-// Whether a pattern sets a dtype: a cast, or a dtype attribute (softmax(dtype=f32)).
 bool sets_dtype(const egraph::Pattern& p, const egraph::OpTable& ops) {
   if (p.is_var()) return false;
   const egraph::OpInfo& info = ops.info(p.op);
@@ -17,8 +14,6 @@ bool sets_dtype(const egraph::Pattern& p, const egraph::OpTable& ops) {
     if (sets_dtype(c, ops)) return true;
   return false;
 }
-
-}  // namespace
 
 verify::VerificationOptions default_admission() {
   verify::VerificationOptions options;

@@ -36,6 +36,10 @@ struct AdmittedRule {
   std::vector<egraph::Rewrite> rewrites;  // the rule's meaning (canonical form), named `name`
 };
 
+// Whether a rule's pattern sets a dtype: a cast, or a dtype attribute (softmax(dtype=f32)).
+// With numerics "changes precision", such a rule moves, adds or drops a cast.
+bool sets_dtype(const egraph::Pattern& pattern, const egraph::OpTable& ops);
+
 // The verification options `twin check` uses by default: the user's cache, then the build's
 // stdlib verdicts.
 verify::VerificationOptions default_admission();

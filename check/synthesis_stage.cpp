@@ -2,6 +2,7 @@
 
 #include "check/graph_lowering.h"
 #include "check/match_definitions.h"
+#include "check/rule_admission.h"
 #include "compiler/guard_queries.h"
 #include "compiler/term_printer.h"
 #include "synth/rule_synthesis.h"
@@ -106,12 +107,14 @@ SynthesisSummary synthesize(std::unique_ptr<Saturation>& s, const SaturationInpu
     }
     if (r.outcome != synth::Outcome::Validated) continue;
     std::string name = "synthesized." + r.source->name;
+    bool dtype_rule = false;
     for (const eg::Rewrite& rw : r.compiled->meaning) {
+      dtype_rule = dtype_rule || sets_dtype(rw.lhs, graph.ops()) || sets_dtype(rw.rhs, graph.ops());
       added.rewrites.push_back(rw);
       added.rewrites.back().name = name;
       added.programs.push_back(eg::compile_rule(added.rewrites.back(), graph.ops(), compiler::guard_queries()));
     }
-    summary.rules.push_back(SynthesizedRule{name, r.source, r.report, candidate.node, module});
+    summary.rules.push_back(SynthesizedRule{name, r.source, r.report, candidate.node, module, dtype_rule});
     if (graph.num_nodes() > options.restart_nodes) {
       restart();
     } else {

@@ -51,6 +51,7 @@ struct SynthesizedRule {
   std::shared_ptr<const compiler::RuleSource> source;
   verify::RuleReport report;
   std::string node, module;  // the port value it was made for
+  bool sets_dtype = false;   // its pattern has a cast or a dtype attribute (rule_admission.h)
 };
 
 // A candidate whose rule was refuted: a difference in function.

@@ -93,3 +93,19 @@ TEST_CASE("a correct port synthesis cannot close (vLLM's token layout) is never 
   for (const auto& s : r.synthesized)
     CHECK((s.report.verdict == verify::Verdict::Proved || s.report.verdict == verify::Verdict::Tested));
 }
+
+TEST_CASE("a synthesized rule that drops a cast makes the proof one in real arithmetic, with its places named") {
+  // At bf16 the example port (vLLM's fused add + RMSNorm) normalizes the f32 sum of the
+  // residual, where the reference rounds the sum to bf16 first. Synthesis closes the gap with
+  // cast(?x, dtype=bf16) => ?x: true in real arithmetic only. "Equivalent" would claim more.
+  check::CheckResult r = check::check_equivalence(Graph::load(kLlama / "reference.bf16.graph"),
+                                                  Graph::load(kLlama / "port.bf16.graph"), load_rule_files(RuleFiles{}), {});
+  INFO(r.to_text({}));
+  REQUIRE(r.verdict == check::CheckVerdict::EquivalentReal);
+  bool synthesized_precision = false;
+  for (const auto& p : r.precision_differences)
+    synthesized_precision = synthesized_precision || p.rule.rfind("synthesized.", 0) == 0;
+  CHECK(synthesized_precision);
+  for (const auto& use : r.rules_used)
+    if (use.rule.rfind("synthesized.", 0) == 0 && use.changes_precision) CHECK(!use.modules.empty());
+}
