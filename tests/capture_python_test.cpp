@@ -129,3 +129,43 @@ TEST_CASE("twin capture: an error inside the model names the user's file and lin
   CHECK_MESSAGE(raised.output.find("raised RuntimeError at m.py:4 (in forward): ") != std::string::npos, raised.output);
   CHECK(!fs::exists(dir.path / "out.graph"));
 }
+
+TEST_CASE("twin capture --dtype bf16: weights and saved buffers become bf16; buffers a module computes keep their dtype") {
+  // As loading a checkpoint in bf16 leaves a model (from_pretrained(torch_dtype=...), vLLM):
+  // RoPE's inv_freq (persistent=False) stays f32, so a reference and a port round their RoPE
+  // tables where the code casts them, not where module.to() would.
+  std::string python = python_with_torch();
+  if (python.empty()) {
+    MESSAGE("skipped: no Python interpreter here imports torch");
+    return;
+  }
+  twin::testing::TempDir dir;
+  dir.write("m.py",
+            "import torch\n"
+            "class M(torch.nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.lin = torch.nn.Linear(4, 4, bias=False)\n"
+            "        self.register_buffer('computed', torch.arange(4, dtype=torch.float32) / 3, persistent=False)\n"
+            "        self.register_buffer('saved', torch.full((4,), 1 / 3))\n"
+            "    def forward(self, x):\n"
+            "        return self.lin(x) * self.computed.to(x.dtype) + self.saved\n"
+            "def model():\n"
+            "    torch.manual_seed(0)\n"
+            "    return M(), (torch.randn(2, 4),)\n");
+  Outcome captured = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture m.py:model -o out.graph --dtype bf16");
+  INFO(captured.output);
+  REQUIRE(captured.status == 0);
+  fs::path reader = dir.write("dtypes.py",
+                              "import json, struct, sys\n"
+                              "with open(sys.argv[1], 'rb') as f:\n"
+                              "    n = struct.unpack('<Q', f.read(8))[0]\n"
+                              "    g = json.loads(json.loads(f.read(n))['__metadata__']['graph'])\n"
+                              "for e in g['parameters'] + g['buffers']:\n"
+                              "    print(e['name'], e['dtype'])\n");
+  Outcome dtypes = shell(python + " '" + reader.string() + "' '" + (dir.path / "out.graph").string() + "'");
+  INFO(dtypes.output);
+  CHECK(dtypes.output.find("lin.weight bf16") != std::string::npos);
+  CHECK(dtypes.output.find("saved bf16") != std::string::npos);
+  CHECK(dtypes.output.find("computed f32") != std::string::npos);
+}

@@ -107,6 +107,25 @@ def _call_factory(fn, spec):
     return module, list(inputs)
 
 
+def convert_like_a_checkpoint_load(module, dtype):
+    """The module in `dtype` as loading a checkpoint in that dtype leaves it
+    (transformers' from_pretrained(torch_dtype=...), vLLM's model loader): parameters and
+    persistent buffers converted; buffers the module computes itself and does not save
+    (register_buffer(..., persistent=False): RoPE's inv_freq, cos/sin caches) keep the dtype
+    they were computed in. `module.to(dtype)` would round those too, which deployments do
+    not do, and two ports would then differ by where each rounded its RoPE tables."""
+    kept = []
+    for owner in module.modules():
+        for name in getattr(owner, "_non_persistent_buffers_set", ()):
+            buffer = owner._buffers.get(name)
+            if buffer is not None and buffer.is_floating_point():
+                kept.append((owner, name, buffer.detach().clone()))
+    module = module.to(dtype)
+    for owner, name, buffer in kept:
+        owner._buffers[name] = buffer
+    return module
+
+
 def _input_names(module, count):
     try:
         parameters = list(inspect.signature(module.forward).parameters.values())
@@ -157,12 +176,10 @@ def capture(spec, output, dtype=None, with_weights=True):
     if on_meta and with_weights:
         raise CaptureError(f"{spec}: the model has parameters or buffers on the meta device (no values); "
                            "capture it with --no-weights")
-    if dtype == "bf16":
-        module = module.to(torch.bfloat16)
-        inputs = [t.to(torch.bfloat16) if t.is_floating_point() else t for t in inputs]
-    elif dtype == "f32":
-        module = module.to(torch.float32)
-        inputs = [t.to(torch.float32) if t.is_floating_point() else t for t in inputs]
+    if dtype in ("bf16", "f32"):
+        target = torch.bfloat16 if dtype == "bf16" else torch.float32
+        module = convert_like_a_checkpoint_load(module, target)
+        inputs = [t.to(target) if t.is_floating_point() else t for t in inputs]
     if dtype is None:
         floating = [p.dtype for p in module.parameters() if p.is_floating_point()]
         dtype = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float64: "f64"}.get(
