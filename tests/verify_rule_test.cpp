@@ -222,3 +222,27 @@ TEST_CASE("a rhs that does not type at the rule's dtypes is refuted, though f64 
   CHECK(wrong.counterexample.find("attn_mask must be bool or the query's dtype") != std::string::npos);
   CHECK(verify_named(t, "r", "bf16_mask_at_bf16").verdict == verify::Verdict::Tested);
 }
+
+TEST_CASE("guards that fix a dim or an integer beyond the usual instance sizes still get instances") {
+  // Adding `?h == 4` or `dim(?x, -1) == 8` to the proved RoPE rule made it "unknown: no shape
+  // instance satisfies the guard": the search bounded dims by 5. A wrong rule pinned the same
+  // way must still be refuted.
+  const std::string lhs =
+      "?x * cat([?c, ?c], dim=-1) + cat([-slice(?x, dim=-1, start=?h, end=?n), slice(?x, dim=-1, start=0, end=?h)], dim=-1) * cat([?s, ?s], dim=-1)";
+  const std::string rhs =
+      "cat([slice(?x, dim=-1, start=0, end=?h) * ?c - slice(?x, dim=-1, start=?h, end=?n) * ?s, "
+      "slice(?x, dim=-1, start=?h, end=?n) * ?c + slice(?x, dim=-1, start=0, end=?h) * ?s], dim=-1)";
+  const std::string swapped =
+      "cat([slice(?x, dim=-1, start=0, end=?h) * ?s - slice(?x, dim=-1, start=?h, end=?n) * ?c, "
+      "slice(?x, dim=-1, start=?h, end=?n) * ?s + slice(?x, dim=-1, start=0, end=?h) * ?c], dim=-1)";
+  const std::string base = "dim(?x, -1) == ?n and ?n == 2 * ?h and dim(?c, -1) == ?h and shape(?c) == shape(?s)";
+  testing::CapturingInterpreter t;
+  t.run("ruleset r {\n"
+        "  rule half_4: " + lhs + " => " + rhs + " if " + base + " and ?h == 4\n"
+        "  rule width_8: " + lhs + " => " + rhs + " if " + base + " and dim(?x, -1) == 8\n"
+        "  rule swapped_width_8: " + lhs + " => " + swapped + " if " + base + " and dim(?x, -1) == 8\n"
+        "}\n");
+  CHECK(verify_named(t, "r", "half_4").verdict == verify::Verdict::Proved);
+  CHECK(verify_named(t, "r", "width_8").verdict == verify::Verdict::Proved);
+  CHECK(verify_named(t, "r", "swapped_width_8").verdict == verify::Verdict::Refuted);
+}

@@ -43,6 +43,27 @@ std::vector<std::vector<int>> rank_tuples(std::size_t vars, std::size_t limit) {
   return out;
 }
 
+// The largest magnitude of an integer written in a guard: constants, and the dims of shape
+// strings (`shape(?x) == "[1, 8, 64]"`).
+std::int64_t largest_integer(const egraph::ScalarExpr& e) {
+  using SE = egraph::ScalarExpr;
+  std::int64_t out = 0;
+  if (e.kind == SE::Kind::Constant && is_integer(e.number)) {
+    Rational a = e.number < 0 ? Rational(-e.number) : e.number;
+    if (a <= Rational(std::int64_t(1) << 40)) out = boost::multiprecision::numerator(a).convert_to<std::int64_t>();
+  }
+  if (e.kind == SE::Kind::String) {
+    std::int64_t n = 0;
+    bool digits = false;
+    for (char c : e.text + " ") {
+      if (c >= '0' && c <= '9' && n < (std::int64_t(1) << 40)) n = n * 10 + (c - '0'), digits = true;
+      else if (digits) out = std::max(out, n), n = 0, digits = false;
+    }
+  }
+  for (const auto& a : e.args) out = std::max(out, largest_integer(a));
+  return out;
+}
+
 struct SearchState {
   SearchState(const eg::Rewrite& r, const eg::OpTable& o, const Z3Options& opt, const RuleInfo& i)
       : rule(r), ops(o), options(opt), info(i) {}
@@ -56,6 +77,9 @@ struct SearchState {
   std::unique_ptr<z3::context> solving = std::make_unique<z3::context>();
   std::unique_ptr<z3::solver> solver;
   long walks = 0;  // trial walks so far: the search's budget (deterministic, unlike time)
+  // The largest integer the guard writes (in a comparison or a shape string): how far the
+  // dims and integers may have to reach.
+  std::int64_t guard_bound = rule.guard ? largest_integer(*rule.guard) : 0;
 };
 constexpr long kMaxWalks = 4000;
 constexpr std::size_t kMaxRankTuples = 150;
@@ -280,8 +304,36 @@ std::optional<InstanceSearch::Solved> InstanceSearch::solve(const Slots& sl, con
       break;
     }
   }
-  if (!sat) return std::nullopt;
-  z3::model m = s.get_model();
+  std::optional<z3::model> found;
+  if (sat) found = s.get_model();
+  if (!sat && 4 * st.guard_bound > static_cast<std::int64_t>(st.options.max_dim) + 1) {
+    // The guard fixes a dim or an integer beyond the usual range (`?h == 4` with `?n == 2 *
+    // ?h`, `dim(?x, -1) == 128`): the bounds widen to what the guard's constants reach, and the
+    // smallest dims and integers that satisfy it are taken, so no other dim grows with them.
+    const int wide = static_cast<int>(std::min<std::int64_t>(4 * st.guard_bound, 1 << 20));
+    z3::optimize o(ctx);
+    z3::params p(ctx);
+    p.set("timeout", 2000u);
+    o.set(p);
+    for (const auto& v : slot_vars) o.add(v >= 1 && v <= wide);
+    for (const auto& k : int_vars) o.add(k >= -wide && k <= wide);
+    if (st.rule.guard) o.add(g.as_bool(*st.rule.guard));
+    if (extra) o.add(extra(ctx, slot_vars, int_vars));
+    for (const auto& b : blocked) {
+      z3::expr differs = ctx.bool_val(false);
+      for (std::size_t i = 0; i < all_vars.size() && i < b.size(); ++i) differs = differs || all_vars[i] != static_cast<int>(b[i]);
+      o.add(differs);
+    }
+    z3::expr size = ctx.int_val(0);
+    for (const auto& c : class_vars) size = size + c;
+    for (const auto& k : int_vars) size = size + z3::ite(k >= 0, k, -k);
+    // Dims of 1 only where the guard needs them (a unit dim hides broadcasting mistakes).
+    for (const auto& c : class_vars) o.add_soft(c >= 2, 1);
+    o.minimize(size);
+    if (o.check() == z3::sat) found = o.get_model();
+  }
+  if (!found) return std::nullopt;
+  z3::model& m = *found;
   auto value_of = [&](const z3::expr& e) { return static_cast<std::int64_t>(m.eval(e, true).get_numeral_int64()); };
   Solved out;
   for (const auto& v : all_vars) out.assignment.push_back(value_of(v));
