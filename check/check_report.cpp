@@ -173,6 +173,11 @@ std::string CheckResult::to_text(const ReportOptions& options) const {
         out << "  matches reference " << u.reference << " (" << (u.reference_module.empty() ? "<model>" : u.reference_module)
             << (u.numeric_match == "matched" ? "" : ", " + u.numeric_match) << ")";
       out << "\n      " << u.term << "\n";
+      if (options.explain_gaps && !u.nearly_matched.empty()) {
+        out << "      nearly matched here (pattern matched, guard refused):";
+        for (std::size_t i = 0; i < u.nearly_matched.size(); ++i) out << (i ? ", " : " ") << u.nearly_matched[i];
+        out << "\n";
+      }
     }
   }
   // Shown for every verdict: after an "equivalent" whose proof needed synthesized rules, the
@@ -267,7 +272,7 @@ std::string CheckResult::to_json(const ReportOptions& options) const {
   for (const auto& u : unmatched)
     unmatched_json.push_back({{"module", u.module}, {"node", u.node}, {"op", u.op}, {"type", u.type}, {"term", u.term},
                               {"matches_reference", u.reference}, {"reference_module", u.reference_module}, {"source", u.source},
-                              {"match", u.numeric_match}});
+                              {"match", u.numeric_match}, {"nearly_matched", u.nearly_matched}});
   out["unmatched"] = unmatched_json;
   if (!not_run.empty()) {
     json list = json::array();

@@ -42,6 +42,10 @@ struct UnmatchedPiece {
   // "concat" (empty when none, or when the graphs were not run).
   std::string numeric_match, reference, reference_module;
   std::string source;  // where the port's code made the node ("port.py:57"), if recorded
+  // Rules that never applied but whose pattern matched here (at the piece, at the reference
+  // value it matches, or at a term up to two ops above either) and whose guard refused:
+  // the most specific (largest pattern) first, at most three.
+  std::vector<std::string> nearly_matched;
 };
 
 // Raised when the rules proved the graphs equal but their outputs, run on the example inputs,

@@ -53,6 +53,42 @@ std::vector<UnmatchedPiece> find_gaps(Saturation& s, const DivergenceReport* num
     for (eg::EClassId c : consumers[id]) r = r || (!matched(c) && reaches_output[c]);
     reaches_output[id] = r;
   }
+  // Where each never-applied rule's guard refused a match, and the classes above each class
+  // (its consumers, in either graph), for the per-piece diagnosis.
+  std::map<eg::EClassId, std::vector<std::string>> refused_here;
+  for (const auto& r : s.rule_reports) {
+    if (r.applications > 0 || r.matches > 0) continue;
+    std::set<eg::EClassId> seen;
+    for (eg::EClassId c : r.refused_at)
+      if (seen.insert(graph.find(c)).second) refused_here[graph.find(c)].push_back(r.name);
+  }
+  std::map<eg::EClassId, std::set<eg::EClassId>> above;
+  for (const auto* lowered : {&s.port_lowered, &s.ref_lowered})
+    for (const auto& n : lowered->nodes)
+      for (eg::EClassId c : operands_of(n.value.id)) above[graph.find(c)].insert(graph.find(n.value.id));
+  std::map<std::string, eg::EClassId> ref_node;
+  for (const auto& n : s.ref_lowered.nodes) ref_node.emplace(n.node, n.value.id);
+  auto nearly_matched = [&](eg::EClassId piece, const std::string& reference) {
+    std::set<eg::EClassId> around = {graph.find(piece)};
+    if (auto it = ref_node.find(reference); it != ref_node.end()) around.insert(graph.find(it->second));
+    for (int level = 0; level < 2; ++level) {
+      std::set<eg::EClassId> next = around;
+      for (eg::EClassId c : around)
+        if (auto it = above.find(c); it != above.end()) next.insert(it->second.begin(), it->second.end());
+      around = std::move(next);
+    }
+    std::set<std::string> names;
+    for (eg::EClassId c : around)
+      if (auto it = refused_here.find(c); it != refused_here.end()) names.insert(it->second.begin(), it->second.end());
+    std::vector<std::string> out(names.begin(), names.end());
+    auto size = [&](const std::string& n) {
+      auto it = s.pattern_sizes.find(n);
+      return it == s.pattern_sizes.end() ? std::size_t(0) : it->second;
+    };
+    std::stable_sort(out.begin(), out.end(), [&](const std::string& a, const std::string& b) { return size(a) > size(b); });
+    if (out.size() > 3) out.resize(3);
+    return out;
+  };
   std::vector<UnmatchedPiece> out;
   std::set<eg::EClassId> reported;
   for (const auto& n : s.port_lowered.nodes) {
@@ -62,12 +98,13 @@ std::vector<UnmatchedPiece> find_gaps(Saturation& s, const DivergenceReport* num
     if (!inputs_matched || !reported.insert(graph.find(n.value.id)).second) continue;
     UnmatchedPiece piece{n.node + (n.output ? "[" + std::to_string(n.output) + "]" : ""), n.module, n.op,
                          n.value.type ? n.value.type->to_string() : "", shallow_term(explainer, ops, n.value.id, 3),
-                         "", "", "", ""};
+                         "", "", "", "", {}};
     if (auto it = value_match.find({n.node, n.output}); it != value_match.end() && it->second->status != "none") {
       piece.numeric_match = it->second->status;
       piece.reference = it->second->reference;
       piece.reference_module = it->second->reference_module;
     }
+    piece.nearly_matched = nearly_matched(n.value.id, piece.reference);
     out.push_back(std::move(piece));
     if (out.size() >= limit) break;
   }

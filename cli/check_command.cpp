@@ -124,7 +124,8 @@ Options:
   --json             print the answer as JSON (verdict, rules_used, divergences,
                      precision_differences, unmatched, relations, stats)
   --explain-gaps     a gap diagnosis: the rules whose pattern matched but whose guard
-                     refused every match (nearly matched), and per-rule match counts (with
+                     refused every match (nearly matched; under each unmatched piece, those
+                     that nearly matched there), and per-rule match counts (with
                      any verdict: after a proof that needed synthesis, it says why the
                      given rules did not suffice)
   --exact-constants  print constants as exact rationals, not readable decimals

@@ -129,10 +129,13 @@ Report run(EGraph& graph, const std::vector<CompiledRewrite>& rules, const RunLi
       limit[r] = scheduler.search_limit(iteration, r);
       const CompiledRewrite& rule = rules[r];
       if (rule.guard)
-        filters[r] = [&rule, &graph, &queries, &failures = report.rules[r].guard_failures](
-                         EClassId, std::span<const EClassId> subst) {
+        filters[r] = [&rule, &graph, &queries, &failures = report.rules[r].guard_failures,
+                      &refused = report.rules[r].refused_at](EClassId root, std::span<const EClassId> subst) {
           bool holds = guard_holds(*rule.guard, graph, subst, queries);
-          failures += holds ? 0 : 1;
+          if (!holds) {
+            ++failures;
+            if (refused.size() < RuleReport::kRefusedRootsKept) refused.push_back(root);
+          }
           return holds;
         };
     }

@@ -53,6 +53,10 @@ struct RuleReport {
   // Matches of the pattern that the guard refused, over all iterations: a rule that never
   // applies but has these nearly matched (twin check --explain-gaps names it and its guard).
   std::size_t guard_failures = 0;
+  // Where the guard refused: the match roots (as found, not canonicalized), at most
+  // kRefusedRootsKept per run, so a gap diagnosis can say which rules nearly matched there.
+  std::vector<EClassId> refused_at;
+  static constexpr std::size_t kRefusedRootsKept = 256;
   double search_seconds = 0;
   double apply_seconds = 0;
 };

@@ -253,4 +253,17 @@ ruleset my_rope {
   CHECK(text.find("refused by the guard `") != std::string::npos);
   CHECK(text.find("rank(?x) == 3 and dim(?x, -1) == ?n") != std::string::npos);
   CHECK(nlohmann::json::parse(r.to_json({.explain_gaps = true})).contains("rule_activity"));
+  // Per gap: each RoPE piece names the rule that nearly matched at the reference value it
+  // matches, and no rule refused only elsewhere (the stdlib's dtype-guarded mask rules).
+  REQUIRE_FALSE(r.unmatched.empty());
+  for (const auto& piece : r.unmatched) {
+    INFO(piece.node);
+    if (piece.module.find("rotary_emb") == std::string::npos) continue;
+    REQUIRE_FALSE(piece.nearly_matched.empty());
+    CHECK(piece.nearly_matched.front() == "my_rope.my_rotate_half_as_neox");
+    for (const auto& rule : piece.nearly_matched) CHECK(rule.find("masked_fill") == std::string::npos);
+  }
+  CHECK(text.find("nearly matched here (pattern matched, guard refused): my_rope.my_rotate_half_as_neox") != std::string::npos);
+  auto json = nlohmann::json::parse(r.to_json({.explain_gaps = true}));
+  CHECK(json["unmatched"][0]["nearly_matched"][0] == "my_rope.my_rotate_half_as_neox");
 }
