@@ -333,6 +333,7 @@ std::string CheckResult::to_json(const ReportOptions& options) const {
                   {"minimization_drops", stats.minimization_drops},
                   {"synthesis_seconds", stats.synthesis_seconds},
                   {"synthesis_candidates", stats.synthesis_candidates},
+                  {"synthesis_fingerprint_candidates", stats.synthesis_fingerprint_candidates},
                   {"synthesis_stopped", stats.synthesis_stopped}};
   return out.dump(2);
 }

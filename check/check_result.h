@@ -66,6 +66,7 @@ struct CheckStats {
   double minimization_seconds = 0;
   double synthesis_seconds = 0;
   std::size_t synthesis_candidates = 0;
+  std::size_t synthesis_fingerprint_candidates = 0;  // of those, from fingerprints (check/fingerprints.h)
   std::string synthesis_stopped;
   std::size_t minimization_drops = 0;  // rules found unnecessary (each drop re-runs the check)
 };

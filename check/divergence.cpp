@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
 #include <sstream>
 #include <unordered_map>
 
@@ -67,17 +68,20 @@ bool is_floating_tensor(const ops::Tensor& t) { return ops::is_floating(t.dtype(
 // parameter and buffer, each with its baseline run's value.
 std::vector<RefValue> reference_values(const Graph& reference, const Runs& runs, bool low) {
   std::vector<RefValue> refs;
-  auto add = [&](const std::string& name, const std::string& module, const ops::Tensor& t32, const ops::Tensor* tb) {
+  auto add = [&](const std::string& name, const std::string& module, const ops::Tensor& t32, const ops::Tensor* tb,
+                 const std::string& op = "") {
     if (!t32.defined() || t32.numel() < 2) return;
     std::vector<double> baseline;
     if (tb && tb->defined() && tb->numel() == t32.numel()) baseline = tb->to_doubles();
     refs.push_back(make_ref_value(name, module, t32.to_doubles(), t32.shape(), baseline.empty() ? nullptr : &baseline));
+    refs.back().op = op;
   };
   for (const auto& [name, tensors] : runs.ref32.values) {
     const GraphNode* node = reference.find_node(name);
     const auto* tb = runs.baseline ? runs.baseline->find(name) : nullptr;
     for (std::size_t o = 0; o < tensors.size(); ++o)
-      add(ref_name(name, int(o)), node ? node->module : std::string(), tensors[o], tb && o < tb->size() ? &(*tb)[o] : nullptr);
+      add(ref_name(name, int(o)), node ? node->module : std::string(), tensors[o], tb && o < tb->size() ? &(*tb)[o] : nullptr,
+          node ? node->aten_op : std::string());
   }
   for (const auto* list : {&reference.parameters(), &reference.buffers()})
     for (const auto& t : *list) {
@@ -112,27 +116,36 @@ class PortMatching {
 
   // The reference value whose whole (under a view) is `value`: of several, the one read most
   // directly (the same shape, else a reshape, else a permutation), so that the equation a
-  // match suggests is the simplest one.
-  std::optional<MatchPiece> whole(const PortValue& value) const {
+  // match suggests is the simplest one; of those, one computed by the same op (`op`, the
+  // port node's), then the closest. (The first one found would do for localization, but a
+  // port's `variance + eps` also matches the reference's variance, bit for bit once the
+  // variance is large, and synthesis would chase that pairing in every layer.)
+  std::optional<MatchPiece> whole(const PortValue& value, const std::string& op = "") const {
     std::optional<MatchPiece> best;
     int best_rank = 3;
+    bool best_other_op = true;
+    double best_distance = kInf;
     if (auto it = by_numel_.find(value.p.size()); it != by_numel_.end())
       for (auto i : it->second) {
-        auto view = matcher_.full_match(value, refs_[i]);
+        double d = kInf;
+        auto view = matcher_.full_match(value, refs_[i], &d);
         if (!view) continue;
         int rank = !view->permutation.empty() ? 2 : refs_[i].shape != value.shape ? 1 : 0;
         if (refs_[i].full_shape != value.full_shape) rank = std::max(rank, 1);
-        if (rank < best_rank) {
+        const bool other_op = op.empty() || refs_[i].op != op;
+        if (std::tie(rank, other_op, d) < std::tie(best_rank, best_other_op, best_distance)) {
           best_rank = rank;
+          best_other_op = other_op;
+          best_distance = d;
           best = MatchPiece{refs_[i].name, refs_[i].module, *view, 0};
-          if (rank == 0) break;
+          if (rank == 0 && !other_op && d == 0) break;
         }
       }
     return best;
   }
 
   void match(PortEntry& e) const {
-    if (auto piece = whole(e.value)) {
+    if (auto piece = whole(e.value, e.node ? e.node->aten_op : std::string())) {
       e.status = Status::Matched;
       e.pieces = {*piece};
       return;
@@ -148,6 +161,7 @@ class PortMatching {
     if (e.status == Status::None && e.value.p.size() >= 2) {
       PortValue negated = e.value;
       for (double& x : negated.p) x = -x;
+      negated.n.sum = -negated.n.sum;  // the norm stays
       std::optional<MatchPiece> piece = whole(negated);
       if (!piece && options_.part_matches)
         for (const auto& r : refs_)

@@ -224,6 +224,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
       result.findings = summary.findings;
       result.stats.synthesis_seconds = summary.seconds;
       result.stats.synthesis_candidates = summary.candidates;
+      result.stats.synthesis_fingerprint_candidates = summary.fingerprint_candidates;
       result.stats.synthesis_stopped = summary.stopped;
       for (const auto& r : summary.rules) rule_names.insert(r.name);
       proved = best->all_equal();

@@ -13,21 +13,17 @@ std::string value_name(const std::string& node, int output) {
 
 using ops::AttrValue;
 
-namespace {
+using Values = LoweredValues;
 
-
-// The reference values and the port's node outputs, by name, as lowered.
-struct Values {
-  std::map<std::string, LoweredValue> reference, port;
-};
-
-Values values_of(Saturation& s) {
-  Values v;
+LoweredValues lowered_values(const Saturation& s) {
+  LoweredValues v;
   for (const auto& n : s.ref_lowered.nodes) v.reference[value_name(n.node, n.output)] = n.value;
   for (const auto& [name, value] : s.ref_sources) v.reference.emplace(name, value);
   for (const auto& n : s.port_lowered.nodes) v.port[value_name(n.node, n.output)] = n.value;
   return v;
 }
+
+namespace {
 
 // The term a piece of a match spells: the reference value read through its view
 // (value_matching.h). A view that keeps the flat order is the value itself (the caller
@@ -115,12 +111,12 @@ std::optional<MatchDefinition> definition(Saturation& s, const Values& values, c
 
 }  // namespace
 
-std::optional<MatchDefinition> add_match_definition(Saturation& s, const ValueMatch& m) {
-  return definition(s, values_of(s), m);
+std::optional<MatchDefinition> add_match_definition(Saturation& s, const LoweredValues& values, const ValueMatch& m) {
+  return definition(s, values, m);
 }
 
 std::vector<MatchDefinition> add_match_definitions(Saturation& s, const DivergenceReport& numerics) {
-  Values values = values_of(s);
+  Values values = lowered_values(s);
   std::vector<MatchDefinition> out;
   for (const auto& m : numerics.value_matches)
     if (auto d = definition(s, values, m)) out.push_back(*d);

@@ -15,6 +15,7 @@
 #include "check/divergence.h"
 #include "check/saturation.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,9 +27,17 @@ struct MatchDefinition {
   egraph::EClassId port = 0, reference = 0;
 };
 
+// The lowered values of a saturation's graphs by name (the reference's values and sources, the
+// port's node outputs): read once, then passed to every definition added to that saturation.
+struct LoweredValues {
+  std::map<std::string, LoweredValue> reference, port;
+};
+LoweredValues lowered_values(const Saturation& s);
+
 // The definition for one match (data-dependent, not "none"), added to the e-graph; nullopt
-// when the match names no lowered value or its view does not type here.
-std::optional<MatchDefinition> add_match_definition(Saturation& s, const ValueMatch& match);
+// when the match names no lowered value or its view does not type here. `values` must be
+// lowered_values(s).
+std::optional<MatchDefinition> add_match_definition(Saturation& s, const LoweredValues& values, const ValueMatch& match);
 
 // Every match's definition (in the report's order, the port's execution order).
 std::vector<MatchDefinition> add_match_definitions(Saturation& s, const DivergenceReport& numerics);

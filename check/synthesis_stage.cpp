@@ -1,6 +1,7 @@
 #include "check/synthesis_stage.h"
 
 #include "check/graph_lowering.h"
+#include "check/fingerprints.h"
 #include "check/match_definitions.h"
 #include "check/rule_admission.h"
 #include "compiler/guard_queries.h"
@@ -61,28 +62,28 @@ SynthesisSummary synthesize(std::unique_ptr<Saturation>& s, const SaturationInpu
   };
   refresh_shared();
 
-  for (const auto& m : numerics.value_matches) {
-    if (s->all_equal()) break;
+  // Synthesizes a rule for one candidate pairing; false when the loop must stop (a limit).
+  auto within_limits = [&] {
     if (since(start) > options.total_seconds) {
       summary.stopped = "time limit";
-      break;
+      return false;
     }
     if (summary.rules.size() >= options.max_rules) {
       summary.stopped = "rule limit";
-      break;
+      return false;
     }
-    // The definition is already in a graph saturated with `input.definitions`; adding it again
-    // finds the same classes (hash-consing), and makes it after a restart without them.
-    std::optional<MatchDefinition> definition = add_match_definition(*s, m);
-    if (!definition) continue;
+    return true;
+  };
+  // `finding`: a refuted rule is a difference in function (value matches: the port value was
+  // meant to be that reference value); fingerprints pair with terms nobody meant, so a
+  // refutation there says nothing.
+  auto try_candidate = [&](eg::EClassId port_cls, eg::EClassId reference_cls, const std::string& value,
+                           const std::string& module, bool finding) {
     eg::EGraph& graph = s->graph;
-    graph.rebuild();
-    if (graph.find(definition->port) == graph.find(definition->reference)) continue;
+    if (graph.find(port_cls) == graph.find(reference_cls)) return;
     ++summary.candidates;
-    const GraphNode* node = input.port->find_node(m.node);
-    std::string module = node ? node->module : std::string();
-    if (input.progress) input.progress("synthesis", "a rule for " + definition->value + " in " + module);
-    synth::Candidate candidate{definition->port, definition->reference, definition->value, module};
+    if (input.progress) input.progress("synthesis", "a rule for " + value + " in " + module);
+    synth::Candidate candidate{port_cls, reference_cls, value, module};
     synth::Synthesizer synthesizer(graph, compiler, verifier);
     // A fixed value that is not a graph source (a table computed from buffers).
     auto constant = [&](eg::EClassId c) {
@@ -100,12 +101,12 @@ SynthesisSummary synthesize(std::unique_ptr<Saturation>& s, const SaturationInpu
     if (r.outcome == synth::Outcome::Refuted) {
       bool over_data = true;  // every variable a value computed from data, not a constant
       for (eg::EClassId v : r.variables) over_data = over_data && s->values->value(graph, graph.find(v)) == nullptr;
-      if (over_data)
+      if (over_data && finding)
         summary.findings.push_back(SynthesisFinding{candidate.node, module, print_term(*r.source->lhs),
                                                     print_term(*r.source->rhs), r.report.counterexample});
-      continue;
+      return;
     }
-    if (r.outcome != synth::Outcome::Validated) continue;
+    if (r.outcome != synth::Outcome::Validated) return;
     std::string name = "synthesized." + r.source->name;
     bool dtype_rule = false;
     for (const eg::Rewrite& rw : r.compiled->meaning) {
@@ -121,6 +122,37 @@ SynthesisSummary synthesize(std::unique_ptr<Saturation>& s, const SaturationInpu
       saturate_more(*s, round, all_programs());
     }
     refresh_shared();
+  };
+
+  // The lowered values by name, read once per e-graph (a restart makes a new one).
+  LoweredValues values;
+  const Saturation* values_of = nullptr;
+  for (const auto& m : numerics.value_matches) {
+    if (s->all_equal() || !within_limits()) break;
+    // The definition is already in a graph saturated with `input.definitions`; adding it again
+    // finds the same classes (hash-consing), and makes it after a restart without them.
+    if (values_of != s.get()) values = lowered_values(*s), values_of = s.get();
+    std::optional<MatchDefinition> definition = add_match_definition(*s, values, m);
+    if (!definition) continue;
+    s->graph.rebuild();
+    const GraphNode* node = input.port->find_node(m.node);
+    try_candidate(definition->port, definition->reference, definition->value, node ? node->module : std::string(), true);
+  }
+
+  // Values no reference node computed: pair them by fingerprint with e-graph terms (Ruler's
+  // characteristic vectors, on the example inputs).
+  if (!s->all_equal() && within_limits() && options.fingerprints && input.reference && input.port) {
+    std::vector<FingerprintCandidate> candidates;
+    try {
+      candidates = fingerprint_candidates(*s, *input.reference, *input.port, numerics);
+    } catch (const std::exception&) {
+      candidates.clear();  // a graph that does not run here: value matching had the numbers
+    }
+    summary.fingerprint_candidates = candidates.size();
+    for (const auto& c : candidates) {
+      if (s->all_equal() || !within_limits()) break;
+      try_candidate(c.port, c.term, c.node, c.module, false);
+    }
   }
   if (s->all_equal()) summary.stopped = "proved";
   summary.seconds = since(start);

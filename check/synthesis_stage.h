@@ -43,6 +43,9 @@ struct SynthesisOptions {
   // graphs make the AC rules grow the e-graph without end; connected ones need few iterations.
   std::size_t round_iterations = 6;
   std::size_t restart_nodes = 60'000;
+  // After the value matches: candidates for port values no reference node computed, by
+  // fingerprinting e-graph terms on the example inputs (check/fingerprints.h).
+  bool fingerprints = true;
 };
 
 // A rule synthesis made, validated and added.
@@ -65,6 +68,7 @@ struct SynthesisSummary {
   std::vector<SynthesizedRule> rules;
   std::vector<SynthesisFinding> findings;
   std::size_t candidates = 0;  // tried
+  std::size_t fingerprint_candidates = 0;  // of those, found by fingerprints
   double seconds = 0;
   std::string stopped;  // "proved", "no candidate left", "time limit", "rule limit"
 };

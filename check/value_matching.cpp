@@ -78,16 +78,45 @@ void Matcher::for_each_full_view(
   }
 }
 
-std::optional<ReadView> Matcher::full_match(const PortValue& pv, const RefValue& r) const {
+std::optional<ReadView> Matcher::full_match(const PortValue& pv, const RefValue& r, double* dist) const {
   if (r.r32.size() != pv.p.size() || r.n32.nonfinite != pv.n.nonfinite) return std::nullopt;
   const double allowed_whole = allowed(r.n32.norm, r.baseline, std::int64_t(pv.p.size()));
+  // Every view holds the same elements, so their norm and sum: a pair whose norms or sums
+  // differ by more than the distance allows matches under no view (|sum(a) - sum(b)| <=
+  // sqrt(n) ||a - b||). Most pairs end here, without trying a view.
   if (std::abs(pv.n.norm - r.n32.norm) > allowed_whole) return std::nullopt;
+  if (std::abs(pv.n.sum - r.n32.sum) > std::sqrt(double(pv.p.size() - pv.n.nonfinite)) * allowed_whole * (1 + 1e-9))
+    return std::nullopt;
   std::optional<ReadView> found;
   for_each_full_view(pv, r, [&](const std::vector<double>& a, const std::vector<double>&, const ReadView& view) {
-    if (distance(pv.p, a, allowed_whole) <= allowed_whole) found = view;
+    const double d = distance(pv.p, a, allowed_whole);
+    if (d <= allowed_whole) {
+      found = view;
+      if (dist) *dist = d;
+    }
     return found.has_value();
   });
   return found;
+}
+
+const std::vector<Matcher::ChunkStats>& Matcher::chunk_stats(const RefValue& r, const std::vector<int>& perm,
+                                                              const Shape& q, int dim, std::int64_t size) const {
+  auto key = std::make_tuple(&r, perm, dim, size);
+  if (auto it = chunks_.find(key); it != chunks_.end()) return it->second;
+  std::vector<int> identity(r.shape.size());
+  std::iota(identity.begin(), identity.end(), 0);
+  const bool moved = perm != identity;
+  const auto a_full = moved ? permute(r.r32, r.shape, perm) : r.r32;
+  const auto b_full = r.baseline_diff.empty() ? std::vector<double>{}
+                                              : (moved ? permute(r.baseline_diff, r.shape, perm) : r.baseline_diff);
+  std::vector<ChunkStats> stats;
+  for (std::int64_t k = 0; k < q[std::size_t(dim)] / size; ++k) {
+    ChunkStats c;
+    c.n = norms_of(slice(a_full, q, std::size_t(dim), k * size, size));
+    if (!b_full.empty()) c.baseline = norm_of(slice(b_full, q, std::size_t(dim), k * size, size));
+    stats.push_back(c);
+  }
+  return chunks_.emplace(std::move(key), std::move(stats)).first->second;
 }
 
 std::optional<ReadView> Matcher::part_match(const PortValue& pv, const RefValue& r) const {
@@ -110,17 +139,17 @@ std::optional<ReadView> Matcher::part_match(const PortValue& pv, const RefValue&
       }
     if (count != 1 || q[differing] % pv.shape[differing] != 0) continue;
     const bool moved = perm != identity;
-    const auto a_full = moved ? permute(r.r32, r.shape, perm) : r.r32;
-    const auto b_full = r.baseline_diff.empty() ? std::vector<double>{}
-                                                : (moved ? permute(r.baseline_diff, r.shape, perm) : r.baseline_diff);
     const std::int64_t size = pv.shape[differing];
-    for (std::int64_t k = 0; k < q[differing] / size; ++k) {
+    const auto& stats = chunk_stats(r, perm, q, differing, size);
+    for (std::int64_t k = 0; k < std::int64_t(stats.size()); ++k) {
+      const ChunkStats& c = stats[std::size_t(k)];
+      if (c.n.nonfinite != pv.n.nonfinite) continue;
+      const double al = allowed(c.n.norm, c.baseline, std::int64_t(pn));
+      // As in full_match: norms and sums bound the distance from below.
+      if (std::abs(pv.n.norm - c.n.norm) > al) continue;
+      if (std::abs(pv.n.sum - c.n.sum) > std::sqrt(double(pn - pv.n.nonfinite)) * al * (1 + 1e-9)) continue;
+      const auto a_full = moved ? permute(r.r32, r.shape, perm) : r.r32;
       auto a = slice(a_full, q, std::size_t(differing), k * size, size);
-      auto na = norms_of(a);
-      if (na.nonfinite != pv.n.nonfinite) continue;
-      std::vector<double> b = b_full.empty() ? std::vector<double>{} : slice(b_full, q, std::size_t(differing), k * size, size);
-      const double al = allowed(na.norm, b.empty() ? kNaN : norm_of(b), std::int64_t(pn));
-      if (std::abs(pv.n.norm - na.norm) > al) continue;
       if (distance(pv.p, a, al) <= al) return ReadView{r.shape, moved ? perm : std::vector<int>{}, differing, k * size, size};
     }
   }

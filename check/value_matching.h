@@ -25,6 +25,8 @@
 #include "check/value_views.h"
 
 #include <functional>
+#include <map>
+#include <tuple>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +60,7 @@ struct ReadView {
 // baseline run).
 struct RefValue {
   std::string name, module;
+  std::string op;  // the node's op ("aten::add"; empty for parameters and buffers)
   values::Shape shape;  // squeezed
   values::Shape full_shape;
   std::vector<double> r32, baseline_diff;
@@ -92,7 +95,8 @@ class Matcher {
   ViewResult compare(const std::vector<double>& p, const std::vector<double>& r32, const std::vector<double>* baseline_diff,
                      bool full) const;
   // The view of r that matches p whole, if any.
-  std::optional<ReadView> full_match(const PortValue& pv, const RefValue& r) const;
+  // `distance`, when given, receives the match's ||p - view(r)||.
+  std::optional<ReadView> full_match(const PortValue& pv, const RefValue& r, double* distance = nullptr) const;
   // An aligned chunk of r (possibly permuted) that matches p, if any.
   std::optional<ReadView> part_match(const PortValue& pv, const RefValue& r) const;
   // The closest full view of r to p (mismatches = -1 when r has another numel): fewest
@@ -108,9 +112,20 @@ class Matcher {
       const PortValue& pv, const RefValue& r,
       const std::function<bool(const std::vector<double>&, const std::vector<double>&, const ReadView&)>& f) const;
 
+  // The norm and sum of every aligned chunk of r under one permutation, split along one dim
+  // into pieces of `size`: computed once per (ref, permutation, dim, size) and reused for
+  // every port value of that shape, so part_match's prefilters cost no pass over r.
+  struct ChunkStats {
+    values::Norms n;
+    double baseline = values::kNaN;  // ||the chunk's baseline_diff||
+  };
+  const std::vector<ChunkStats>& chunk_stats(const RefValue& r, const std::vector<int>& perm, const values::Shape& q,
+                                             int dim, std::int64_t size) const;
+
   MatchTolerance tolerance_;
   bool have_baseline_;
   bool low_precision_;
+  mutable std::map<std::tuple<const RefValue*, std::vector<int>, int, std::int64_t>, std::vector<ChunkStats>> chunks_;
 };
 
 }  // namespace twin::check

@@ -18,7 +18,7 @@ Norms norms_of(const std::vector<double>& v) {
   Norms n;
   double s = 0;
   for (double x : v) {
-    if (std::isfinite(x)) s += x * x;
+    if (std::isfinite(x)) s += x * x, n.sum += x;
     else ++n.nonfinite;
   }
   n.norm = std::sqrt(s);

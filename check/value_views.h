@@ -21,6 +21,7 @@ Shape squeezed(const Shape& shape);
 // The finite part's L2 norm and the number of non-finite elements.
 struct Norms {
   double norm = 0;
+  double sum = 0;  // of the finite elements: |sum(a) - sum(b)| <= sqrt(n) ||a - b|| (Cauchy-Schwarz)
   std::int64_t nonfinite = 0;
 };
 Norms norms_of(const std::vector<double>& v);

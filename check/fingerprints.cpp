@@ -1,0 +1,165 @@
+#include "check/fingerprints.h"
+
+#include "capture/graph_runner.h"
+#include "check/match_definitions.h"
+#include "ops/op_spec.h"
+#include "ops/shape_analysis.h"
+
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace twin::check {
+
+namespace eg = twin::egraph;
+
+namespace {
+
+// A class's value: one tensor, or the items of a `list` (cat's operand).
+struct Fingerprint {
+  std::vector<ops::Tensor> tensors;
+  bool tuple = false;
+};
+
+bool floating_capture(const Graph& g) {
+  const ops::DType d = g.capture_dtype();
+  return d == ops::DType::F32 || d == ops::DType::F64;
+}
+
+double relative_l2(const std::vector<double>& a, const std::vector<double>& b) {
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!std::isfinite(a[i]) || !std::isfinite(b[i])) {
+      if (a[i] != b[i]) return INFINITY;
+      continue;
+    }
+    diff += (a[i] - b[i]) * (a[i] - b[i]);
+    norm += b[i] * b[i];
+  }
+  return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
+}
+
+}  // namespace
+
+std::vector<FingerprintCandidate> fingerprint_candidates(Saturation& s, const Graph& reference, const Graph& port,
+                                                         const DivergenceReport& numerics,
+                                                         const FingerprintOptions& options) {
+  std::vector<FingerprintCandidate> out;
+  if (!floating_capture(reference) || !floating_capture(port)) return out;
+  eg::EGraph& graph = s.graph;
+  graph.rebuild();
+  const auto* shapes = graph.analysis<ops::ShapeAnalysis>();
+  if (!shapes) return out;
+
+  // The port values nothing matched: the only ones fingerprints are for.
+  std::set<std::string> unmatched;
+  for (const auto& m : numerics.value_matches)
+    if (m.status == "none" && m.data_dependent) unmatched.insert(value_name(m.node, m.output));
+  if (unmatched.empty()) return out;
+
+  // ---- seeds: the reference's values on its example inputs, and known constants ----------
+  std::map<eg::EClassId, Fingerprint> value;
+  const RunResult ref_run = run_graph(reference, {}, {RunMode::F32, std::nullopt, {}});
+  auto seed = [&](eg::EClassId cls, const std::vector<ops::Tensor>& tensors, int output) {
+    if (output < 0 || std::size_t(output) >= tensors.size()) return;
+    value.emplace(graph.find(cls), Fingerprint{{tensors[std::size_t(output)]}, false});
+  };
+  for (const auto& n : s.ref_lowered.nodes)
+    if (const auto* t = ref_run.find(n.node)) seed(n.value.id, *t, n.output);
+  for (const auto& [name, v] : s.ref_sources) {
+    if (const auto* t = ref_run.find(name)) {
+      seed(v.id, *t, 0);
+      continue;
+    }
+    for (const auto* list : {&reference.parameters(), &reference.buffers()})
+      for (const auto& p : *list)
+        if (p.name == name && p.value) seed(v.id, {p.value->to(ops::is_floating(p.value->dtype()) ? ops::DType::F32 : p.value->dtype())}, 0);
+  }
+  std::set<eg::EClassId> port_nodes;
+  for (const auto& n : s.port_lowered.nodes) port_nodes.insert(graph.find(n.value.id));
+
+  // ---- propagation: evaluate every e-node whose operands have values ----------------------
+  std::size_t evaluations = 0;
+  const std::vector<eg::EClassId> classes = graph.class_ids();
+  for (bool changed = true; changed && evaluations < options.max_evaluations;) {
+    changed = false;
+    for (eg::EClassId cls : classes) {
+      if (evaluations >= options.max_evaluations) break;
+      cls = graph.find(cls);
+      if (value.count(cls)) continue;
+      if (const auto* constant = s.values->value(graph, cls)) {
+        if (constant->is_tuple) value[cls] = Fingerprint{constant->tuple, true};
+        else value[cls] = Fingerprint{{constant->tensor}, false};
+        changed = true;
+        continue;
+      }
+      for (const eg::ENode& node : graph.class_nodes(cls)) {
+        const eg::OpInfo& info = graph.ops().info(node.op);
+        if (info.kind != eg::OpKind::Apply) continue;
+        const std::size_t named = std::min(info.attr_names.size(), node.children.size());
+        const std::size_t n_operands = node.children.size() - named;
+        std::vector<ops::Tensor> operands;
+        bool ready = true;
+        for (std::size_t i = 0; i < n_operands && ready; ++i) {
+          auto it = value.find(graph.find(node.children[i]));
+          if (it == value.end()) ready = false;
+          else operands.insert(operands.end(), it->second.tensors.begin(), it->second.tensors.end());
+        }
+        if (!ready) continue;
+        if (info.name == "list") {
+          value[cls] = Fingerprint{operands, true};
+          changed = true;
+          break;
+        }
+        const ops::OpSpec* spec = ops::find_op(info.name);
+        if (!spec || spec->multi_output) continue;
+        ops::Attributes attributes;
+        for (std::size_t i = 0; i < named && ready; ++i) {
+          const auto& d = shapes->data(graph, node.children[n_operands + i]);
+          if (!d.attr) ready = false;
+          else attributes[info.attr_names[i]] = *d.attr;
+        }
+        if (!ready) continue;
+        ++evaluations;
+        try {
+          std::vector<ops::Tensor> result = ops::evaluate(info.name, operands, attributes);
+          if (result.size() != 1 || result[0].numel() > options.max_elements) continue;
+          value[cls] = Fingerprint{{result[0]}, false};
+          changed = true;
+          break;
+        } catch (const std::exception&) {
+          // Does not evaluate on these values: no fingerprint from this node.
+        }
+      }
+    }
+  }
+
+  // ---- candidates: the unmatched port values against the fingerprints of their shape ------
+  std::map<std::vector<std::int64_t>, std::vector<eg::EClassId>> by_shape;
+  for (const auto& [cls, fp] : value)
+    if (!fp.tuple && fp.tensors.size() == 1 && ops::is_floating(fp.tensors[0].dtype()) && !port_nodes.count(cls) &&
+        fp.tensors[0].numel() >= 2)
+      by_shape[fp.tensors[0].shape()].push_back(cls);
+  const RunResult port_run = run_graph(port, {}, {RunMode::Captured, std::nullopt, {}});
+  for (const auto& n : s.port_lowered.nodes) {
+    if (!unmatched.count(value_name(n.node, n.output))) continue;
+    const auto* t = port_run.find(n.node);
+    if (!t || std::size_t(n.output) >= t->size()) continue;
+    const ops::Tensor& p = (*t)[std::size_t(n.output)];
+    auto bucket = by_shape.find(p.shape());
+    if (bucket == by_shape.end()) continue;
+    const std::vector<double> pv = p.to_doubles();
+    const eg::EClassId port_cls = graph.find(n.value.id);
+    std::optional<FingerprintCandidate> best;
+    for (eg::EClassId cls : bucket->second) {
+      if (graph.find(cls) == port_cls) continue;
+      const double e = relative_l2(pv, value[cls].tensors[0].to_doubles());
+      if (e <= options.rel_tol && (!best || e < best->rel_error))
+        best = FingerprintCandidate{port_cls, cls, value_name(n.node, n.output), n.module, e};
+    }
+    if (best) out.push_back(*best);
+  }
+  return out;
+}
+
+}  // namespace twin::check
