@@ -84,7 +84,55 @@ void write_chart(const fs::path& dir, const std::string& stem, const Chart& char
   write(dir / (stem + ".csv"), csv(chart));
 }
 
+// twin stages calibrate --pair REF PORT [--pair REF PORT]... --out FILE
+int calibrate_main(const Arguments& arguments) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::string out_path;
+  bool quiet = false;
+  for (std::size_t i = 1; i < arguments.size();) {
+    const std::string& a = arguments[i];
+    if (a == "--pair") {
+      if (i + 2 >= arguments.size() || arguments[i + 1].starts_with("-") || arguments[i + 2].starts_with("-"))
+        throw UsageError("--pair takes two files: REFERENCE PORT");
+      pairs.emplace_back(arguments[i + 1], arguments[i + 2]);
+      i += 3;
+      continue;
+    }
+    if (take_option_value(arguments, i, "--out", out_path)) continue;
+    if (a == "--quiet" || a == "-q") { quiet = true; ++i; continue; }
+    if (!a.empty() && a[0] == '-') unknown_option(a);
+    throw UsageError("unexpected argument `" + a + "`");
+  }
+  if (pairs.empty() || out_path.empty()) throw UsageError("calibrate needs at least one --pair REF PORT and --out FILE");
+  TerminalProgress terminal(!quiet && isatty(STDERR_FILENO));
+  const auto started = std::chrono::steady_clock::now();
+  StageOptions options;
+  options.progress = [&](const std::string& text) {
+    terminal.progress(text, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  };
+  std::vector<CalibrationPair> measured;
+  for (const auto& [ref, port] : pairs) {
+    measured.push_back(measure_known_good(Graph::load(ref), Graph::load(port), options));
+    terminal.clear();
+    const auto& m = measured.back();
+    if (!quiet)
+      std::cout << ref << " / " << port << ": worst component R " << fmt(m.max_component_r) << " (" << m.worst_component
+                << ")"
+                << (m.teacher_forced ? ", end to end R p95 " + fmt(m.r_p95) + ", cosine p5 " + fmt(m.cosine_p5, 6) +
+                                           ", KL p95 " + fmt(m.kl_p95)
+                                     : std::string(", end to end not applicable"))
+                << "\n";
+  }
+  const Calibration c = calibrate(std::move(measured));
+  replace_file_atomically(out_path, calibration_json(c));
+  if (!quiet)
+    std::cout << "thresholds: tau_r " << fmt(c.tau_r) << ", theta " << fmt(c.theta, 6) << ", delta " << fmt(c.delta)
+              << " -> " << out_path << " (read it with twin stages --thresholds)\n";
+  return 0;
+}
+
 int stages_main(const Arguments& arguments) {
+  if (!arguments.empty() && arguments[0] == "calibrate") return calibrate_main(arguments);
   std::string reference_path, port_path, out_dir, mapping_path, thresholds_path;
   StageOptions options;
   int prompt_length = 1;
@@ -293,7 +341,8 @@ int stages_entry(const Arguments& arguments) {
 
 const CommandSpec kStagesCommand = {
     "stages",
-    "stages --ref REF.graph --port PORT.graph --out DIR [--mapping FILE] [--thresholds FILE] [--tau-r X] [--prompt-length N] [--quiet]",
+    "stages --ref REF.graph --port PORT.graph --out DIR [--mapping FILE] [--thresholds FILE] [--tau-r X] [--prompt-length N] [--quiet]\n"
+    "       twin stages calibrate --pair REF PORT [--pair REF PORT]... --out THRESHOLDS.json",
     "run the validation stages (trees, mapping, component R-ratios, fault localization, end to end)",
     "Runs the Equivalence skill's stages on a reference and a port and writes under DIR:\n"
     "  model_tree/               both module trees (compressed and full JSON, pretty text, flat paths)\n"
@@ -309,6 +358,9 @@ const CommandSpec kStagesCommand = {
     "  --thresholds FILE   {\"tau_r\", \"theta\", \"delta\"} from calibration on known-good ports\n"
     "  --tau-r X           the R-ratio threshold (default 1.2)\n"
     "  --prompt-length N   prompt tokens before greedy teacher forcing (default 1)\n\n"
+    "twin stages calibrate measures known-good pairs (stage 2's worst component R, stages 5/6's\n"
+    "metrics) and writes thresholds with a margin over the worst good values: tau_r = max(1.2,\n"
+    "1.1 x worst R), theta = 1 - 2 x (1 - worst cosine p5), delta = max(1e-6, 2 x worst KL p95).\n\n"
     "Exit status: 0 the stages ran (read the results for pass/fail); 2 bad input or usage.\n"
     "docs/stages.md walks through an example.",
     &stages_entry,

@@ -177,6 +177,33 @@ TeacherForced teacher_forced(const Graph& reference, const Graph& port, const St
                              int prompt_length = 1);
 std::string teacher_forced_json(const TeacherForced& tf, const StageOptions& options);
 
+// ---------------------------------------------------------------- calibration
+
+// What one known-good pair measured: its worst isolated component R (stage 2) and its
+// teacher-forced metrics (stages 5/6; absent when they do not apply).
+struct CalibrationPair {
+  std::string reference, port;  // the files
+  double max_component_r = 0;
+  std::string worst_component;
+  bool teacher_forced = false;
+  double r_p95 = 0, cosine_p5 = 1, kl_p95 = 0;
+};
+
+// Thresholds from known-good pairs, each with a margin over the worst good value:
+//   tau_R = max(1.2, 1.1 x the worst R, isolated or end-to-end p95): never below the skill's
+//           default, which separates precision noise from the 1.2-3 precision-bug band;
+//   theta = 1 - 2 x (1 - the worst cosine p5): twice the worst good deviation from 1;
+//   delta = max(1e-6, 2 x the worst KL p95).
+// Throws twin::Error when `pairs` is empty.
+struct Calibration {
+  double tau_r = 1.2, theta = 0.95, delta = 0.01;
+  std::vector<CalibrationPair> pairs;
+};
+CalibrationPair measure_known_good(const Graph& reference, const Graph& port, const StageOptions& options);
+Calibration calibrate(std::vector<CalibrationPair> pairs);
+// {"tau_r", "theta", "delta", "pairs": [...], "method": "..."}: what --thresholds reads.
+std::string calibration_json(const Calibration& calibration);
+
 // ---------------------------------------------------------------- helpers shared by the stages
 
 // True when `path` is `root` or inside it ("layers.0.mlp" is inside "layers.0").

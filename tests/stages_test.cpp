@@ -100,3 +100,30 @@ TEST_CASE("an SVG chart is XML with its data; the CSV has one row per point") {
   CHECK(s.find("<circle") != std::string::npos);
   CHECK(csv(c).find("quantiles,") != std::string::npos);
 }
+
+TEST_CASE("calibration: thresholds keep a margin over the worst known-good values") {
+  CalibrationPair quiet{"a", "b", 1.05, "norm", true, 1.02, 0.9999, 2e-5};
+  CalibrationPair noisy{"c", "d", 1.5, "lm_head", true, 1.3, 0.999, 1e-4};
+  Calibration c = calibrate({quiet, noisy});
+  CHECK(c.tau_r == doctest::Approx(1.65));     // 1.1 x the worst R
+  CHECK(c.theta == doctest::Approx(0.998));    // twice the worst deviation from 1
+  CHECK(c.delta == doctest::Approx(2e-4));     // twice the worst KL
+  CHECK(calibrate({quiet}).tau_r == doctest::Approx(1.2));  // never below the skill's default
+  CHECK_THROWS_AS(calibrate({}), Error);
+  CHECK(calibration_json(c).find("\"pairs\"") != std::string::npos);
+}
+
+TEST_CASE("calibrated on the example's correct port, the thresholds pass it and still fail a buggy port") {
+  const Graph reference = Graph::load(kLlama / "reference.graph");
+  const Graph port = Graph::load(kLlama / "port.graph");
+  Calibration c = calibrate({measure_known_good(reference, port, {})});
+  REQUIRE(c.pairs.size() == 1);
+  CHECK(c.pairs[0].teacher_forced);
+  StageOptions calibrated;
+  calibrated.tau_r = c.tau_r;
+  calibrated.theta = c.theta;
+  calibrated.delta = c.delta;
+  CHECK(teacher_forced(reference, port, calibrated).pass);
+  const Graph bug = Graph::load(kLlama / "bugs" / "silu_on_up.graph");
+  CHECK_FALSE(teacher_forced(reference, bug, calibrated).pass);
+}
