@@ -169,3 +169,61 @@ TEST_CASE("twin capture --dtype bf16: weights and saved buffers become bf16; buf
   CHECK(dtypes.output.find("saved bf16") != std::string::npos);
   CHECK(dtypes.output.find("computed f32") != std::string::npos);
 }
+
+TEST_CASE("twin capture: complex RoPE (Meta's reference style) is recorded as real pairs and replays; other complex ops are refused") {
+  if (python_with_torch().empty()) {
+    MESSAGE("skipped: no Python interpreter here imports torch");
+    return;
+  }
+  twin::testing::TempDir dir;
+  const std::string rope =
+      "import torch\n"
+      "def freqs_cis(dim, end):\n"
+      "    freqs = 1.0 / (10000.0 ** (torch.arange(0, dim, 2).float() / dim))\n"
+      "    angles = torch.outer(torch.arange(end).float(), freqs)\n"
+      "    return torch.polar(torch.ones_like(angles), angles)\n"
+      "class M(torch.nn.Module):\n"
+      "    def __init__(self):\n"
+      "        super().__init__()\n"
+      "        self.wq = torch.nn.Linear(32, 32, bias=False)\n"
+      "        self.register_buffer('freqs_cis', freqs_cis(8, 6), persistent=False)\n"
+      "    def forward(self, x):\n"
+      "        q = self.wq(x).view(1, 6, 4, 8)\n"
+      "        q_ = torch.view_as_complex(q.float().reshape(1, 6, 4, -1, 2))\n"
+      "        out = torch.view_as_real(q_ * self.freqs_cis.view(1, 6, 1, 4)).flatten(3)\n"
+      "        return OUT\n"
+      "def model():\n"
+      "    torch.manual_seed(0)\n"
+      "    return M(), (torch.randn(1, 6, 32),)\n";
+  auto with = [&](const std::string& out) {
+    std::string text = rope;
+    text.replace(text.find("OUT"), 3, out);
+    return text;
+  };
+  dir.write("meta.py", with("out.type_as(q)"));
+  Outcome captured = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture meta.py:model -o meta.graph");
+  INFO(captured.output);
+  REQUIRE(captured.status == 0);
+  dir.write("replay.twin", "let g = load_graph(args[0])\nlet r = g.replay()\nprint(r.max_rel_error)\nassert r.ok\n");
+  Outcome replayed = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' run replay.twin meta.graph");
+  INFO(replayed.output);
+  CHECK(replayed.status == 0);
+  // No complex dtype in the file: the buffer is its real pairs, f32[6, 4, 2].
+  fs::path reader = dir.write("graph_types.py",
+                              "import json, struct, sys\n"
+                              "with open(sys.argv[1], 'rb') as f:\n"
+                              "    n = struct.unpack('<Q', f.read(8))[0]\n"
+                              "    g = json.loads(json.loads(f.read(n))['__metadata__']['graph'])\n"
+                              "print([(b['name'], b['dtype'], b['shape']) for b in g['buffers']])\n"
+                              "print(sorted({o['dtype'] for n in g['nodes'] for o in n['outputs']}))\n");
+  Outcome types = shell(python_with_torch() + " '" + reader.string() + "' '" + (dir.path / "meta.graph").string() + "'");
+  INFO(types.output);
+  CHECK(types.output.find("('freqs_cis', 'f32', [6, 4, 2])") != std::string::npos);
+  CHECK(types.output.find("complex") == std::string::npos);
+  // An op on complex values the capture does not rewrite is refused, by name, with the line.
+  dir.write("abs.py", with("q_.abs()"));
+  Outcome refused = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture abs.py:model -o abs.graph");
+  CHECK(refused.status == 2);
+  CHECK_MESSAGE(refused.output.find("aten::abs on a complex tensor at abs.py:") != std::string::npos, refused.output);
+  CHECK(!fs::exists(dir.path / "abs.graph"));
+}

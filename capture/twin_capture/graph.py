@@ -36,6 +36,8 @@ def dtype_name(dtype):
 
 
 def tensor_type(t):
+    if t.is_complex():  # recorded as real pairs (complex_pairs.py): shape + [2]
+        return {"dtype": dtype_name(t.real.dtype), "shape": list(t.shape) + [2]}
     return {"dtype": dtype_name(t.dtype), "shape": list(t.shape)}
 
 
@@ -121,7 +123,7 @@ class GraphBuilder:
                 if kind in ("parameter", "buffer", "output"):
                     return None  # no value to record: the type is still there
                 raise CaptureError(f"{kind} {name} was computed on the meta device and has no value to record")
-        self.tensors.append((key, t.detach()))
+        self.tensors.append((key, torch.view_as_real(t.detach()).contiguous() if t.is_complex() else t.detach()))
         return key
 
     def add_input(self, name, t):

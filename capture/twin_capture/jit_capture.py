@@ -13,6 +13,7 @@ import re
 import torch
 
 from . import CaptureError
+from . import complex_pairs
 from .graph import Ref
 
 _SCALAR_TYPES = {
@@ -362,6 +363,20 @@ class JitFlattener:
         def encode_arg(value, type_text):
             return self._arg(_convert(value.graph, type_text) if not isinstance(value.graph, (Ref, list))
                              else value.graph, value, type_text)
+
+        if complex_pairs.involves_complex(concrete_args + list(concrete_kwargs.values()), results):
+            # Complex values are recorded as real pairs (complex_pairs.py): the op becomes real ops.
+            if len(results) != 1 or not isinstance(results[0], torch.Tensor) or kwargs:
+                raise CaptureError(f"{kind} on complex tensors with several results or keyword arguments: not supported")
+            path, source = _module_path(node.scopeName()), _source_line(node)
+
+            def emit(op, overload, emitted_args, concrete):
+                return Ref(self.b.add_node(op, overload, emitted_args, {}, [concrete], path, self.module_type(path), source))
+
+            ref = complex_pairs.rewrite(kind, [encode_arg(v, t) for v, t in args], concrete_args, results[0], emit,
+                                        f" at {source}" if source else "")
+            self.values[outs[0].unique()] = _Value(results[0], ref, is_tensor_ref=True)
+            return
 
         graph_args = [encode_arg(v, t) for v, t in args]
         graph_kwargs = {k: encode_arg(v, t) for k, (v, t) in kwargs.items()}
