@@ -220,6 +220,13 @@ TEST_CASE("twin capture: complex RoPE (Meta's reference style) is recorded as re
   INFO(types.output);
   CHECK(types.output.find("('freqs_cis', 'f32', [6, 4, 2])") != std::string::npos);
   CHECK(types.output.find("complex") == std::string::npos);
+  // At --dtype bf16 the complex buffer keeps its imaginary parts (module.to(bf16) would drop
+  // them, with only a warning), and the capture still replays.
+  Outcome bf16 = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture meta.py:model -o meta16.graph --dtype bf16 2>&1" +
+                       " && '" + kTwin + "' run replay.twin meta16.graph");
+  INFO(bf16.output);
+  CHECK(bf16.status == 0);
+  CHECK(bf16.output.find("discards the imaginary part") == std::string::npos);
   // An op on complex values the capture does not rewrite is refused, by name, with the line.
   dir.write("abs.py", with("q_.abs()"));
   Outcome refused = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture abs.py:model -o abs.graph");

@@ -113,13 +113,19 @@ def convert_like_a_checkpoint_load(module, dtype):
     persistent buffers converted; buffers the module computes itself and does not save
     (register_buffer(..., persistent=False): RoPE's inv_freq, cos/sin caches) keep the dtype
     they were computed in. `module.to(dtype)` would round those too, which deployments do
-    not do, and two ports would then differ by where each rounded its RoPE tables."""
+    not do, and two ports would then differ by where each rounded its RoPE tables. Complex
+    buffers (Meta's `freqs_cis`) are kept whatever their kind: `to(a real dtype)` would drop
+    their imaginary parts."""
     kept = []
     for owner in module.modules():
-        for name in getattr(owner, "_non_persistent_buffers_set", ()):
-            buffer = owner._buffers.get(name)
-            if buffer is not None and buffer.is_floating_point():
+        for name, buffer in owner._buffers.items():
+            if buffer is None:
+                continue
+            computed = name in getattr(owner, "_non_persistent_buffers_set", ())
+            if (computed and buffer.is_floating_point()) or buffer.is_complex():
                 kept.append((owner, name, buffer.detach().clone()))
+    for owner, name, _ in kept:
+        owner._buffers[name] = None  # out of module.to's way (it warns on complex buffers)
     module = module.to(dtype)
     for owner, name, buffer in kept:
         owner._buffers[name] = buffer
