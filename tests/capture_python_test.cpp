@@ -62,6 +62,17 @@ assert len(c["nodes"]) == len(g["nodes"]), ("re-captured", len(g["nodes"]), "com
 print("nodes", len(g["nodes"]))
 )PY";
 
+// What `python3 SCRIPT file.graph` prints: `body` run with the graph's JSON as `g` (the script
+// is named so that it shadows no module of Python's).
+fs::path write_graph_query(twin::testing::TempDir& dir, const std::string& body) {
+  return dir.write("graph_query.py",
+                   "import json, struct, sys\n"
+                   "with open(sys.argv[1], 'rb') as f:\n"
+                   "    n = struct.unpack('<Q', f.read(8))[0]\n"
+                   "    g = json.loads(json.loads(f.read(n))['__metadata__']['graph'])\n" +
+                       body);
+}
+
 }  // namespace
 
 TEST_CASE("twin capture: examples/llama/reference.py at f32, and the committed graphs replay") {
@@ -156,13 +167,7 @@ TEST_CASE("twin capture --dtype bf16: weights and saved buffers become bf16; buf
   Outcome captured = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture m.py:model -o out.graph --dtype bf16");
   INFO(captured.output);
   REQUIRE(captured.status == 0);
-  fs::path reader = dir.write("dtypes.py",
-                              "import json, struct, sys\n"
-                              "with open(sys.argv[1], 'rb') as f:\n"
-                              "    n = struct.unpack('<Q', f.read(8))[0]\n"
-                              "    g = json.loads(json.loads(f.read(n))['__metadata__']['graph'])\n"
-                              "for e in g['parameters'] + g['buffers']:\n"
-                              "    print(e['name'], e['dtype'])\n");
+  fs::path reader = write_graph_query(dir, "for e in g['parameters'] + g['buffers']:\n    print(e['name'], e['dtype'])\n");
   Outcome dtypes = shell(python + " '" + reader.string() + "' '" + (dir.path / "out.graph").string() + "'");
   INFO(dtypes.output);
   CHECK(dtypes.output.find("lin.weight bf16") != std::string::npos);
@@ -209,13 +214,9 @@ TEST_CASE("twin capture: complex RoPE (Meta's reference style) is recorded as re
   INFO(replayed.output);
   CHECK(replayed.status == 0);
   // No complex dtype in the file: the buffer is its real pairs, f32[6, 4, 2].
-  fs::path reader = dir.write("graph_types.py",
-                              "import json, struct, sys\n"
-                              "with open(sys.argv[1], 'rb') as f:\n"
-                              "    n = struct.unpack('<Q', f.read(8))[0]\n"
-                              "    g = json.loads(json.loads(f.read(n))['__metadata__']['graph'])\n"
-                              "print([(b['name'], b['dtype'], b['shape']) for b in g['buffers']])\n"
-                              "print(sorted({o['dtype'] for n in g['nodes'] for o in n['outputs']}))\n");
+  fs::path reader = write_graph_query(dir,
+                                      "print([(b['name'], b['dtype'], b['shape']) for b in g['buffers']])\n"
+                                      "print(sorted({o['dtype'] for n in g['nodes'] for o in n['outputs']}))\n");
   Outcome types = shell(python_with_torch() + " '" + reader.string() + "' '" + (dir.path / "meta.graph").string() + "'");
   INFO(types.output);
   CHECK(types.output.find("('freqs_cis', 'f32', [6, 4, 2])") != std::string::npos);
