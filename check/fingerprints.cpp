@@ -81,7 +81,9 @@ std::vector<FingerprintCandidate> fingerprint_candidates(Saturation& s, const Gr
   // ---- propagation: evaluate every e-node whose operands have values ----------------------
   std::size_t evaluations = 0;
   const std::vector<eg::EClassId> classes = graph.class_ids();
-  for (bool changed = true; changed && evaluations < options.max_evaluations;) {
+  // Classes come in creation order, nearly topological: a few passes reach what rules added.
+  bool changed = true;
+  for (int pass = 0; changed && pass < options.max_passes && evaluations < options.max_evaluations; ++pass) {
     changed = false;
     for (eg::EClassId cls : classes) {
       if (evaluations >= options.max_evaluations) break;

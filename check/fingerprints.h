@@ -11,7 +11,8 @@
 //     of the reference at f32, and the constants the tensor-value analysis knows;
 //   - propagation: an e-node whose operands all have values is evaluated (ops::evaluate, with
 //     its attributes from the shape analysis), passes over the e-graph until nothing new, at
-//     most `max_evaluations` evaluations and `max_elements` elements a value;
+//     most `max_passes` passes, `max_evaluations` evaluations and `max_elements` elements a
+//     value;
 //   - candidates: each port value that value matching left unmatched (status "none", computed
 //     from the inputs) is compared with the fingerprinted classes of its shape; a class within
 //     a relative L2 error of `rel_tol` is its candidate (the closest of several).
@@ -33,6 +34,7 @@ namespace twin::check {
 
 struct FingerprintOptions {
   std::size_t max_evaluations = 20000;
+  int max_passes = 8;  // over every class: each pass reaches terms whose operands got values
   std::int64_t max_elements = 1 << 16;
   double rel_tol = 1e-5;
 };
