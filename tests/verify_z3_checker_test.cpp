@@ -333,3 +333,16 @@ TEST_SUITE("verify_z3_checker") {
     for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].to_string() == b[i].to_string());
   }
 }
+
+TEST_CASE("a large counterexample tensor prints its first 64 elements, then ...") {
+  ConcreteTensor small{{2, 2}, {}, {}, {"1", "0", "2", "1"}};
+  CHECK(small.to_string() == "[[1, 0], [2, 1]]");
+  ConcreteTensor large;
+  large.shape = {10, 10};
+  for (int i = 0; i < 100; ++i) large.text.push_back(std::to_string(i));
+  const std::string text = large.to_string();
+  CHECK(text.find("63") != std::string::npos);
+  CHECK(text.find("64") == std::string::npos);
+  CHECK(text.find("...") != std::string::npos);
+  CHECK(text.size() < 400);
+}

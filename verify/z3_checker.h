@@ -63,7 +63,7 @@ struct ConcreteTensor {
   std::vector<std::optional<Rational>> exact;  // row-major; nullopt when not rational
   std::vector<long double> approx;             // row-major
   std::vector<std::string> text;               // exact text, or a decimal approximation
-  // "[[1, 0], [2, 1]]"; a rank-0 tensor is "3"
+  // "[[1, 0], [2, 1]]"; a rank-0 tensor is "3"; after 64 elements, "..."
   std::string to_string() const;
 };
 
