@@ -4,8 +4,22 @@ Run it as `python3 -m twin_capture FILE.py:FACTORY -o OUT.graph [--dtype bf16|f3
 [--no-weights]`, or through `twin capture`. See docs/capture.md.
 """
 
+import os
+
 FORMAT = "twin-graph"
 VERSION = 1
+
+
+def source_location(path, line):
+    """"FILE:LINE" as reports show a place in the user's code: FILE relative to the working
+    directory when it lies inside it, else as given."""
+    try:
+        relative = os.path.relpath(path)
+        if not relative.startswith(".."):
+            path = relative
+    except ValueError:  # another drive (Windows): keep it whole
+        pass
+    return f"{path}:{line}"
 
 
 class CaptureError(Exception):

@@ -9,7 +9,7 @@ import inspect
 import os
 import sys
 
-from . import CaptureError
+from . import CaptureError, source_location
 from .meta import has_meta_tensors, install_meta_kernels
 
 USAGE = "python3 -m twin_capture FILE.py:FACTORY -o OUT.graph|OUT.pt2 [--dtype bf16|f32] [--no-weights]"
@@ -83,8 +83,7 @@ def _user_frame(e):
         path = os.path.abspath(frame.filename)
         if frame.filename.startswith("<") or path.startswith(package) or (torch_dir and path.startswith(torch_dir)):
             continue
-        shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
-        return f" at {shown}:{frame.lineno} (in {frame.name})"
+        return f" at {source_location(path, frame.lineno)} (in {frame.name})"
     return ""
 
 

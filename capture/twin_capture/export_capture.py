@@ -12,12 +12,11 @@ Any failure here is reported as a CaptureError; there is no fallback to torch.ji
 project's Debian torch (1.13); see docs/capture.md.
 """
 import operator
-import os
 import re
 
 import torch
 
-from . import CaptureError
+from . import CaptureError, source_location
 from .graph import Ref
 
 
@@ -27,14 +26,7 @@ def _source_line(meta):
     frames = re.findall(r'File "([^"]+)", line (\d+)', meta.get("stack_trace") or "")
     if not frames:
         return ""
-    path, line = frames[-1]
-    try:
-        relative = os.path.relpath(path)
-        if not relative.startswith(".."):
-            path = relative
-    except ValueError:
-        pass
-    return f"{path}:{line}"
+    return source_location(*frames[-1])
 
 
 def _module_path(meta, root_types):

@@ -12,7 +12,7 @@ import re
 
 import torch
 
-from . import CaptureError
+from . import CaptureError, source_location
 from . import complex_pairs
 from .graph import Ref
 
@@ -122,13 +122,7 @@ def _source_line(node):
         path = m.group(1)
         if path.startswith(_TORCH_DIR) or path.startswith("<"):
             continue
-        try:
-            relative = os.path.relpath(path)
-            if not relative.startswith(".."):
-                path = relative
-        except ValueError:
-            pass
-        return f"{path}:{m.group(2)}"
+        return source_location(path, m.group(2))
     return ""
 
 
