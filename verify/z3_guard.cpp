@@ -7,11 +7,6 @@
 
 namespace twin::verify {
 
-namespace {
-
-// The sizes a shape text spells, as the e-graph's `shape` query writes it ("[1, 8, 64]"): the
-// query compares texts, so a text written any other way never equals a shape there, and is
-// not read here either.
 std::optional<std::vector<std::int64_t>> parse_shape_text(const std::string& text) {
   auto type = ops::parse_tensor_type("f32" + text);
   if (!type) return std::nullopt;
@@ -19,8 +14,6 @@ std::optional<std::vector<std::int64_t>> parse_shape_text(const std::string& tex
   if (canonical.substr(canonical.find('[')) != text) return std::nullopt;
   return std::vector<std::int64_t>(type->shape.begin(), type->shape.end());
 }
-
-}  // namespace
 
 GVal GuardTranslator::num(z3::expr e) {
   GVal v;

@@ -25,6 +25,11 @@
 
 namespace twin::verify {
 
+// The sizes a shape text spells, as the e-graph's `shape` query writes it ("[1, 8, 64]"): the
+// query compares texts, so a text written any other way never equals a shape there, and is
+// not read either (nullopt).
+std::optional<std::vector<std::int64_t>> parse_shape_text(const std::string& text);
+
 // A guard's value: numbers (elementwise over a shape), a boolean, a string, a shape, or
 // something the current level cannot see (tensor values while solving shapes).
 struct GVal {

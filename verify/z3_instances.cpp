@@ -52,14 +52,9 @@ std::int64_t largest_integer(const egraph::ScalarExpr& e) {
     Rational a = e.number < 0 ? Rational(-e.number) : e.number;
     if (a <= Rational(std::int64_t(1) << 40)) out = boost::multiprecision::numerator(a).convert_to<std::int64_t>();
   }
-  if (e.kind == SE::Kind::String) {
-    std::int64_t n = 0;
-    bool digits = false;
-    for (char c : e.text + " ") {
-      if (c >= '0' && c <= '9' && n < (std::int64_t(1) << 40)) n = n * 10 + (c - '0'), digits = true;
-      else if (digits) out = std::max(out, n), n = 0, digits = false;
-    }
-  }
+  if (e.kind == SE::Kind::String)
+    if (auto sizes = parse_shape_text(e.text))
+      for (std::int64_t d : *sizes) out = std::max(out, std::min<std::int64_t>(d, std::int64_t(1) << 40));
   for (const auto& a : e.args) out = std::max(out, largest_integer(a));
   return out;
 }
@@ -89,28 +84,12 @@ constexpr std::size_t kMaxRankTuples = 150;
 std::string try_instance(SearchState& st, const Z3Instance& inst, int& progress,
                          std::vector<std::vector<ops::TensorType>>* failed = nullptr) {
   ++st.walks;
-  z3::context& ctx = *st.scratch;
-  Z3Encoder enc(ctx);
-  Walker w{st.ops, enc, inst, {}, 0, {}, "", {}};
-  w.shapes_only = true;
-  for (const auto& [name, type] : inst.tensors) w.inputs[name] = TVal{enc.fresh(name, type.shape), type};
-  try {
-    // Instances come from the left side and the guard alone: wherever the left side types,
-    // the right side must too, or the rule is wrong there (check_instance refutes it).
-    w.eval(st.rule.lhs);
-    progress = w.nodes_done;
-    return "";
-  } catch (const EncodingShapeError& e) {
-    progress = w.nodes_done;
-    if (failed) *failed = w.failed_operands;
-    return e.what();
-  } catch (const NotEncodable& e) {
-    progress = -1;
-    return e.what();
-  } catch (const std::exception& e) {
-    progress = -1;
-    return e.what();
-  }
+  // Instances come from the left side and the guard alone: wherever the left side types, the
+  // right side must too, or the rule is wrong there (check_instance and random testing refute it).
+  ShapeWalk walk = walk_shapes(st.ops, st.rule.lhs, inst, *st.scratch);
+  progress = walk.readable ? walk.nodes_done : -1;
+  if (failed && walk.readable && !walk.error.empty()) *failed = std::move(walk.failed_operands);
+  return walk.error;
 }
 
 // squeeze(?x, dim=D) in the lhs, with D a constant or an integer variable: where ?x's dim D is
@@ -261,20 +240,26 @@ std::optional<InstanceSearch::Solved> InstanceSearch::solve(const Slots& sl, con
   }
   g.dtypes = st.info.dtypes;
   std::set<std::size_t> classes(cls.begin(), cls.end());
-  for (std::size_t i = 0; i < sl.list.size(); ++i)
-    s.add(slot_vars[i] >= 1 && slot_vars[i] <= static_cast<int>(st.options.max_dim) + 1);
-  for (const auto& k : int_vars) s.add(k >= -8 && k <= 16);
-  if (st.rule.guard) s.add(g.as_bool(*st.rule.guard));
-  if (extra) s.add(extra(ctx, slot_vars, int_vars));
   std::vector<z3::expr> class_vars;
   for (auto c : classes) class_vars.push_back(ctx.int_const(("d" + std::to_string(c)).c_str()));
   std::vector<z3::expr> all_vars = class_vars;
   for (const auto& k : int_vars) all_vars.push_back(k);
-  for (const auto& b : blocked) {
-    z3::expr differs = ctx.bool_val(false);
-    for (std::size_t i = 0; i < all_vars.size() && i < b.size(); ++i) differs = differs || all_vars[i] != static_cast<int>(b[i]);
-    s.add(differs);
-  }
+  // What every solution must satisfy, with dims in 1..dim_hi and integers in int_lo..int_hi:
+  // the guard, the extra constraints, and none of the blocked assignments.
+  auto required = [&](int dim_hi, int int_lo, int int_hi) {
+    z3::expr all = ctx.bool_val(true);
+    for (const auto& v : slot_vars) all = all && v >= 1 && v <= dim_hi;
+    for (const auto& k : int_vars) all = all && k >= int_lo && k <= int_hi;
+    if (st.rule.guard) all = all && g.as_bool(*st.rule.guard);
+    if (extra) all = all && extra(ctx, slot_vars, int_vars);
+    for (const auto& b : blocked) {
+      z3::expr differs = ctx.bool_val(false);
+      for (std::size_t i = 0; i < all_vars.size() && i < b.size(); ++i) differs = differs || all_vars[i] != static_cast<int>(b[i]);
+      all = all && differs;
+    }
+    return all;
+  };
+  s.add(required(static_cast<int>(st.options.max_dim) + 1, -8, 16));
   z3::expr_vector distinct(ctx);
   for (const auto& c : class_vars) distinct.push_back(c);
   z3::expr in_range = ctx.bool_val(true);
@@ -306,24 +291,17 @@ std::optional<InstanceSearch::Solved> InstanceSearch::solve(const Slots& sl, con
   }
   std::optional<z3::model> found;
   if (sat) found = s.get_model();
-  if (!sat && 4 * st.guard_bound > static_cast<std::int64_t>(st.options.max_dim) + 1) {
-    // The guard fixes a dim or an integer beyond the usual range (`?h == 4` with `?n == 2 *
-    // ?h`, `dim(?x, -1) == 128`): the bounds widen to what the guard's constants reach, and the
-    // smallest dims and integers that satisfy it are taken, so no other dim grows with them.
-    const int wide = static_cast<int>(std::min<std::int64_t>(4 * st.guard_bound, 1 << 20));
+  // The guard fixes a dim or an integer beyond the usual range (`?h == 4` with `?n == 2 * ?h`,
+  // `dim(?x, -1) == 128`): the bounds widen to what the guard's integers reach, and the
+  // smallest dims and integers that satisfy it are taken, so no other dim grows with them.
+  const std::int64_t reach = std::min<std::int64_t>(4 * st.guard_bound, 1 << 20);
+  if (!sat && reach > static_cast<std::int64_t>(st.options.max_dim) + 1) {
+    const int wide = static_cast<int>(reach);
     z3::optimize o(ctx);
     z3::params p(ctx);
     p.set("timeout", 2000u);
     o.set(p);
-    for (const auto& v : slot_vars) o.add(v >= 1 && v <= wide);
-    for (const auto& k : int_vars) o.add(k >= -wide && k <= wide);
-    if (st.rule.guard) o.add(g.as_bool(*st.rule.guard));
-    if (extra) o.add(extra(ctx, slot_vars, int_vars));
-    for (const auto& b : blocked) {
-      z3::expr differs = ctx.bool_val(false);
-      for (std::size_t i = 0; i < all_vars.size() && i < b.size(); ++i) differs = differs || all_vars[i] != static_cast<int>(b[i]);
-      o.add(differs);
-    }
+    o.add(required(wide, -wide, wide));
     z3::expr size = ctx.int_val(0);
     for (const auto& c : class_vars) size = size + c;
     for (const auto& k : int_vars) size = size + z3::ite(k >= 0, k, -k);

@@ -212,8 +212,8 @@ std::vector<TVal> Walker::eval(const eg::Pattern& p) {
   return result;
 }
 
-std::string typing_error(const eg::OpTable& ops, const eg::Pattern& side, const Z3Instance& inst) {
-  z3::context ctx;
+ShapeWalk walk_shapes(const eg::OpTable& ops, const eg::Pattern& side, const Z3Instance& inst, z3::context& ctx) {
+  ShapeWalk out;
   Z3Encoder enc(ctx);
   Walker w{ops, enc, inst, {}, 0, {}, "", {}};
   w.shapes_only = true;
@@ -221,11 +221,20 @@ std::string typing_error(const eg::OpTable& ops, const eg::Pattern& side, const 
   try {
     w.eval(side);
   } catch (const EncodingShapeError& e) {
-    return e.what();
-  } catch (const std::exception&) {
-    // Not readable by the walk (no signature): nothing known.
+    out.error = e.what();
+    out.failed_operands = std::move(w.failed_operands);
+  } catch (const std::exception& e) {
+    out.error = e.what();
+    out.readable = false;
   }
-  return "";
+  out.nodes_done = w.nodes_done;
+  return out;
+}
+
+std::string typing_error(const eg::OpTable& ops, const eg::Pattern& side, const Z3Instance& inst) {
+  z3::context ctx;
+  ShapeWalk walk = walk_shapes(ops, side, inst, ctx);
+  return walk.readable ? walk.error : "";
 }
 
 }  // namespace twin::verify

@@ -88,10 +88,22 @@ struct Walker {
   ops::AttrValue attr_of(const egraph::Pattern& p);
 };
 
-// Why `side` does not type on `inst` at the instance's own dtypes (the registry's shape and
-// dtype inference, as PyTorch would reject it), or "" when it types or typing cannot tell (an
-// op without a signature). Random testing evaluates in f64, where a dtype mismatch (a bf16
-// query with an f32 mask) goes unseen: this is how it sees one.
+// Typing `side` on `inst` at the instance's own dtypes, without encoding it (a Walker with
+// `shapes_only`, in `ctx`): the registry's shape and dtype inference, as PyTorch would reject
+// an op. `error` is empty when it types; `readable` is false when the walk could not read the
+// side at all (an op without a signature), and `failed_operands` are the operand types at the
+// node that rejected its operands.
+struct ShapeWalk {
+  std::string error;
+  bool readable = true;
+  int nodes_done = 0;
+  std::vector<std::vector<ops::TensorType>> failed_operands;
+};
+ShapeWalk walk_shapes(const egraph::OpTable& ops, const egraph::Pattern& side, const Z3Instance& inst, z3::context& ctx);
+
+// Why `side` does not type on `inst` (walk_shapes), or "" when it types or typing cannot tell.
+// Random testing evaluates in f64, where a dtype mismatch (a bf16 query with an f32 mask)
+// goes unseen: this is how it sees one.
 std::string typing_error(const egraph::OpTable& ops, const egraph::Pattern& side, const Z3Instance& inst);
 
 }  // namespace twin::verify
