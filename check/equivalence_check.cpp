@@ -254,9 +254,8 @@ CheckResult check_equivalence(const Graph& reference, const Graph& port,
       a.name = r.name;
       a.report = r.report;
       a.admitted = true;
-      // As for given rules (rule_admission.cpp): a synthesized rule that drops a cast (cast(?x,
-      // dtype=bf16) => ?x) makes the proof one in real arithmetic only.
-      a.changes_precision = r.report.numerics == "changes precision" && r.sets_dtype;
+      // Judged as given rules are (a synthesized cast(?x, dtype=bf16) => ?x included).
+      a.changes_precision = r.changes_precision;
       synthesized_rules.push_back(std::move(a));
     }
     for (const auto& a : synthesized_rules) rule_by_name[a.name] = &a;

@@ -2,6 +2,7 @@
 
 #include "capture/graph_runner.h"
 #include "check/match_definitions.h"
+#include "check/tensor_values.h"
 #include "ops/op_spec.h"
 #include "ops/shape_analysis.h"
 
@@ -48,8 +49,7 @@ std::vector<FingerprintCandidate> fingerprint_candidates(Saturation& s, const Gr
   if (!floating_capture(reference) || !floating_capture(port)) return out;
   eg::EGraph& graph = s.graph;
   graph.rebuild();
-  const auto* shapes = graph.analysis<ops::ShapeAnalysis>();
-  if (!shapes) return out;
+  if (!graph.analysis<ops::ShapeAnalysis>()) return out;
 
   // The port values nothing matched: the only ones fingerprints are for.
   std::set<std::string> unmatched;
@@ -66,14 +66,14 @@ std::vector<FingerprintCandidate> fingerprint_candidates(Saturation& s, const Gr
   };
   for (const auto& n : s.ref_lowered.nodes)
     if (const auto* t = ref_run.find(n.node)) seed(n.value.id, *t, n.output);
+  // Sources: inputs from the run, parameters and buffers as stored (floating ones at f32, as run).
+  std::map<std::string, ops::Tensor> stored;
+  for (const auto* list : {&reference.parameters(), &reference.buffers()})
+    for (const auto& p : *list)
+      if (p.value) stored.emplace(p.name, ops::is_floating(p.value->dtype()) ? p.value->to(ops::DType::F32) : *p.value);
   for (const auto& [name, v] : s.ref_sources) {
-    if (const auto* t = ref_run.find(name)) {
-      seed(v.id, *t, 0);
-      continue;
-    }
-    for (const auto* list : {&reference.parameters(), &reference.buffers()})
-      for (const auto& p : *list)
-        if (p.name == name && p.value) seed(v.id, {p.value->to(ops::is_floating(p.value->dtype()) ? ops::DType::F32 : p.value->dtype())}, 0);
+    if (const auto* t = ref_run.find(name)) seed(v.id, *t, 0);
+    else if (auto it = stored.find(name); it != stored.end()) seed(v.id, {it->second}, 0);
   }
   std::set<eg::EClassId> port_nodes;
   for (const auto& n : s.port_lowered.nodes) port_nodes.insert(graph.find(n.value.id));
@@ -95,43 +95,37 @@ std::vector<FingerprintCandidate> fingerprint_candidates(Saturation& s, const Gr
         changed = true;
         continue;
       }
+      auto operand = [&](eg::EClassId c) -> std::optional<std::vector<ops::Tensor>> {
+        auto it = value.find(graph.find(c));
+        if (it == value.end()) return std::nullopt;
+        return it->second.tensors;
+      };
       for (const eg::ENode& node : graph.class_nodes(cls)) {
-        const eg::OpInfo& info = graph.ops().info(node.op);
-        if (info.kind != eg::OpKind::Apply) continue;
-        const std::size_t named = std::min(info.attr_names.size(), node.children.size());
-        const std::size_t n_operands = node.children.size() - named;
-        std::vector<ops::Tensor> operands;
-        bool ready = true;
-        for (std::size_t i = 0; i < n_operands && ready; ++i) {
-          auto it = value.find(graph.find(node.children[i]));
-          if (it == value.end()) ready = false;
-          else operands.insert(operands.end(), it->second.tensors.begin(), it->second.tensors.end());
-        }
-        if (!ready) continue;
-        if (info.name == "list") {
-          value[cls] = Fingerprint{operands, true};
+        if (graph.ops().info(node.op).name == "list") {
+          Fingerprint items{{}, true};
+          bool ready = true;
+          for (eg::EClassId c : node.children) {
+            auto tensors = operand(c);
+            if (!tensors) ready = false;
+            else items.tensors.insert(items.tensors.end(), tensors->begin(), tensors->end());
+          }
+          if (!ready) continue;
+          value[cls] = std::move(items);
           changed = true;
           break;
         }
-        const ops::OpSpec* spec = ops::find_op(info.name);
-        if (!spec || spec->multi_output) continue;
-        ops::Attributes attributes;
-        for (std::size_t i = 0; i < named && ready; ++i) {
-          const auto& d = shapes->data(graph, node.children[n_operands + i]);
-          if (!d.attr) ready = false;
-          else attributes[info.attr_names[i]] = *d.attr;
-        }
-        if (!ready) continue;
-        ++evaluations;
-        try {
-          std::vector<ops::Tensor> result = ops::evaluate(info.name, operands, attributes);
-          if (result.size() != 1 || result[0].numel() > options.max_elements) continue;
-          value[cls] = Fingerprint{{result[0]}, false};
-          changed = true;
-          break;
-        } catch (const std::exception&) {
-          // Does not evaluate on these values: no fingerprint from this node.
-        }
+        bool missing = false;  // an operand without a value: nothing was evaluated
+        std::optional<ops::Tensor> result =
+            evaluate_apply(graph, node.op, node.children, [&](eg::EClassId c) {
+              auto tensors = operand(c);
+              missing = missing || !tensors;
+              return tensors;
+            });
+        if (!missing) ++evaluations;
+        if (!result || result->numel() > options.max_elements) continue;
+        value[cls] = Fingerprint{{*result}, false};
+        changed = true;
+        break;
       }
     }
   }

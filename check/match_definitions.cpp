@@ -13,8 +13,6 @@ std::string value_name(const std::string& node, int output) {
 
 using ops::AttrValue;
 
-using Values = LoweredValues;
-
 LoweredValues lowered_values(const Saturation& s) {
   LoweredValues v;
   for (const auto& n : s.ref_lowered.nodes) v.reference[value_name(n.node, n.output)] = n.value;
@@ -68,7 +66,7 @@ int full_dim(const std::vector<std::int64_t>& full, int squeezed_dim) {
 }
 
 // The reference term a port value's match spells, in the port value's shape.
-std::optional<LoweredValue> reference_term(GraphLowering& lowering, const Values& values, const ValueMatch& m,
+std::optional<LoweredValue> reference_term(GraphLowering& lowering, const LoweredValues& values, const ValueMatch& m,
                                            const ops::TensorType& port_type) {
   auto reshape_to = [&](LoweredValue v, const std::vector<std::int64_t>& shape) {
     if (v.type && v.type->shape == shape) return v;
@@ -94,7 +92,7 @@ std::optional<LoweredValue> reference_term(GraphLowering& lowering, const Values
   return reshape_to(whole, port_type.shape);
 }
 
-std::optional<MatchDefinition> definition(Saturation& s, const Values& values, const ValueMatch& m) {
+std::optional<MatchDefinition> definition(Saturation& s, const LoweredValues& values, const ValueMatch& m) {
   if (m.status == "none" || !m.data_dependent) return std::nullopt;
   auto port = values.port.find(value_name(m.node, m.output));
   if (port == values.port.end() || !port->second.type) return std::nullopt;
@@ -116,7 +114,7 @@ std::optional<MatchDefinition> add_match_definition(Saturation& s, const Lowered
 }
 
 std::vector<MatchDefinition> add_match_definitions(Saturation& s, const DivergenceReport& numerics) {
-  Values values = lowered_values(s);
+  LoweredValues values = lowered_values(s);
   std::vector<MatchDefinition> out;
   for (const auto& m : numerics.value_matches)
     if (auto d = definition(s, values, m)) out.push_back(*d);

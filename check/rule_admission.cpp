@@ -5,6 +5,8 @@
 
 namespace twin::check {
 
+namespace {
+
 bool sets_dtype(const egraph::Pattern& p, const egraph::OpTable& ops) {
   if (p.is_var()) return false;
   const egraph::OpInfo& info = ops.info(p.op);
@@ -12,6 +14,16 @@ bool sets_dtype(const egraph::Pattern& p, const egraph::OpTable& ops) {
   if (info.kind == egraph::OpKind::Symbol && ops::parse_dtype(info.name)) return true;
   for (const auto& c : p.children)
     if (sets_dtype(c, ops)) return true;
+  return false;
+}
+
+}  // namespace
+
+bool changes_precision(const verify::RuleReport& report, const std::vector<egraph::Rewrite>& meaning,
+                       const egraph::OpTable& ops) {
+  if (report.numerics != "changes precision") return false;
+  for (const auto& r : meaning)
+    if (sets_dtype(r.lhs, ops) || sets_dtype(r.rhs, ops)) return true;
   return false;
 }
 
@@ -44,13 +56,7 @@ std::vector<AdmittedRule> admit_rules(compiler::RuleCompiler& compiler, const ve
     a.report = verified.report;
     a.cached = verified.cached;
     a.admitted = a.report.verdict == verify::Verdict::Proved || a.report.verdict == verify::Verdict::Tested;
-    // Precision for `twin check`: the rule changes the precision at which something is
-    // computed (it moves, adds or drops a cast). Rules whose floating-point results differ
-    // only by rounding order (row-parallel partial sums, x / 4 against x * 0.25) are the
-    // everyday freedom of a port, not a precision difference.
-    bool dtype_rule = false;
-    for (const auto& r : rule->meaning) dtype_rule = dtype_rule || sets_dtype(r.lhs, ops) || sets_dtype(r.rhs, ops);
-    a.changes_precision = a.report.numerics == "changes precision" && dtype_rule;
+    a.changes_precision = changes_precision(a.report, rule->meaning, ops);
     for (egraph::Rewrite r : rule->meaning) {
       r.name = a.name;
       a.rewrites.push_back(std::move(r));

@@ -36,9 +36,13 @@ struct AdmittedRule {
   std::vector<egraph::Rewrite> rewrites;  // the rule's meaning (canonical form), named `name`
 };
 
-// Whether a rule's pattern sets a dtype: a cast, or a dtype attribute (softmax(dtype=f32)).
-// With numerics "changes precision", such a rule moves, adds or drops a cast.
-bool sets_dtype(const egraph::Pattern& pattern, const egraph::OpTable& ops);
+// Whether a rule makes a proof hold in real arithmetic only: its numerics verdict is "changes
+// precision" and its meaning sets a dtype (a cast, a dtype attribute: softmax(dtype=f32)), so it
+// moves, adds or drops a cast. Rules whose floating-point results differ only by rounding order
+// (row-parallel partial sums, x / 4 against x * 0.25) are the everyday freedom of a port, not a
+// precision difference. Given rules and synthesized ones are judged alike.
+bool changes_precision(const verify::RuleReport& report, const std::vector<egraph::Rewrite>& meaning,
+                       const egraph::OpTable& ops);
 
 // The verification options `twin check` uses by default: the user's cache, then the build's
 // stdlib verdicts.

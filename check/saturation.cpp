@@ -92,12 +92,6 @@ struct IdleWatch {
   bool stopped = false;
 };
 
-std::size_t pattern_size(const eg::Pattern& p) {
-  std::size_t n = 1;
-  for (const auto& c : p.children) n += pattern_size(c);
-  return n;
-}
-
 // Adds a run's per-rule counts to the saturation's.
 void record_rule_reports(Saturation& s, const std::vector<eg::CompiledRewrite>& rules, const eg::Report& report) {
   for (std::size_t r = 0; r < report.rules.size() && r < rules.size(); ++r) {
@@ -114,7 +108,7 @@ void record_rule_reports(Saturation& s, const std::vector<eg::CompiledRewrite>& 
         if (it->refused_at.size() < 4 * eg::RuleReport::kRefusedRootsKept) it->refused_at.push_back(c);
     }
     if (rules[r].rule && rules[r].rule->guard) s.guards[run.name] = rules[r].rule->guard->to_string();
-    if (rules[r].rule) s.pattern_sizes[run.name] = pattern_size(rules[r].rule->lhs);
+    if (rules[r].rule) s.pattern_sizes[run.name] = rules[r].rule->lhs.node_count();
   }
 }
 

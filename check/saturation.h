@@ -66,7 +66,7 @@ class Saturation {
   // rules were given), and each guarded rule's guard as written: --explain-gaps reads them.
   std::vector<egraph::RuleReport> rule_reports;
   std::map<std::string, std::string> guards;
-  std::map<std::string, std::size_t> pattern_sizes;  // per rule: the nodes of its left side
+  std::map<std::string, std::size_t> pattern_sizes;  // per rule: its left side's node_count()
   double lowering_seconds = 0, saturation_seconds = 0;
 
   // Whether every port output is in the class of the reference output at its position (and

@@ -108,14 +108,13 @@ SynthesisSummary synthesize(std::unique_ptr<Saturation>& s, const SaturationInpu
     }
     if (r.outcome != synth::Outcome::Validated) return;
     std::string name = "synthesized." + r.source->name;
-    bool dtype_rule = false;
     for (const eg::Rewrite& rw : r.compiled->meaning) {
-      dtype_rule = dtype_rule || sets_dtype(rw.lhs, graph.ops()) || sets_dtype(rw.rhs, graph.ops());
       added.rewrites.push_back(rw);
       added.rewrites.back().name = name;
       added.programs.push_back(eg::compile_rule(added.rewrites.back(), graph.ops(), compiler::guard_queries()));
     }
-    summary.rules.push_back(SynthesizedRule{name, r.source, r.report, candidate.node, module, dtype_rule});
+    summary.rules.push_back(SynthesizedRule{name, r.source, r.report, candidate.node, module,
+                                            changes_precision(r.report, r.compiled->meaning, graph.ops())});
     if (graph.num_nodes() > options.restart_nodes) {
       restart();
     } else {

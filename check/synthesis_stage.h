@@ -54,7 +54,7 @@ struct SynthesizedRule {
   std::shared_ptr<const compiler::RuleSource> source;
   verify::RuleReport report;
   std::string node, module;  // the port value it was made for
-  bool sets_dtype = false;   // its pattern has a cast or a dtype attribute (rule_admission.h)
+  bool changes_precision = false;  // a proof using it holds in real arithmetic only (rule_admission.h)
 };
 
 // A candidate whose rule was refuted: a difference in function.

@@ -110,8 +110,32 @@ std::optional<TensorValueAnalysis::Value> TensorValueAnalysis::implied(const eg:
     }
     return v;
   }
+  std::vector<const Value*> operand_values;
+  std::optional<ops::Tensor> out =
+      evaluate_apply(graph, op, children, [&](eg::EClassId c) -> std::optional<std::vector<ops::Tensor>> {
+        const Value* cv = value(graph, c);
+        if (!cv) return std::nullopt;
+        operand_values.push_back(cv);
+        return cv->is_tuple ? cv->tuple : std::vector<ops::Tensor>{cv->tensor};
+      });
+  if (!out || out->numel() > max_elements_) return std::nullopt;
+  auto v = make_value(*out);
+  // Stored when the op copies values and every operand whose elements it copies (those of the
+  // result's dtype: not an index or a condition) is stored.
+  v->stored = ops::find_op(info.name)->copies_values;
+  for (const Value* cv : operand_values) {
+    ops::DType d = cv->is_tuple ? (cv->tuple.empty() ? out->dtype() : cv->tuple[0].dtype()) : cv->tensor.dtype();
+    if (d == out->dtype() && !cv->stored) v->stored = false;
+  }
+  return *v;
+}
+
+std::optional<ops::Tensor> evaluate_apply(
+    const eg::EGraph& graph, eg::OpId op, std::span<const eg::EClassId> children,
+    const std::function<std::optional<std::vector<ops::Tensor>>(eg::EClassId)>& operand) {
+  const eg::OpInfo& info = graph.ops().info(op);
   const ops::OpSpec* spec = ops::find_op(info.name);
-  if (!spec || spec->multi_output) return std::nullopt;
+  if (info.kind != eg::OpKind::Apply || !spec || spec->multi_output) return std::nullopt;
   const auto* shapes = graph.analysis<ops::ShapeAnalysis>();
   if (!shapes) return std::nullopt;
   std::size_t named = std::min(info.attr_names.size(), children.size());
@@ -123,26 +147,15 @@ std::optional<TensorValueAnalysis::Value> TensorValueAnalysis::implied(const eg:
     attributes[info.attr_names[i]] = *d.attr;
   }
   std::vector<ops::Tensor> operands;
-  std::vector<const Value*> operand_values;
   for (std::size_t i = 0; i < n_operands; ++i) {
-    const Value* cv = value(graph, children[i]);
-    if (!cv) return std::nullopt;
-    if (cv->is_tuple) operands.insert(operands.end(), cv->tuple.begin(), cv->tuple.end());
-    else operands.push_back(cv->tensor);
-    operand_values.push_back(cv);
+    std::optional<std::vector<ops::Tensor>> tensors = operand(children[i]);
+    if (!tensors) return std::nullopt;
+    operands.insert(operands.end(), tensors->begin(), tensors->end());
   }
   try {
     std::vector<ops::Tensor> out = ops::evaluate(info.name, operands, attributes);
-    if (out.size() != 1 || out[0].numel() > max_elements_) return std::nullopt;
-    auto v = make_value(out[0]);
-    // Stored when the op copies values and every operand whose elements it copies (those of the
-    // result's dtype: not an index or a condition) is stored.
-    v->stored = spec->copies_values;
-    for (const Value* cv : operand_values) {
-      ops::DType d = cv->is_tuple ? (cv->tuple.empty() ? out[0].dtype() : cv->tuple[0].dtype()) : cv->tensor.dtype();
-      if (d == out[0].dtype() && !cv->stored) v->stored = false;
-    }
-    return *v;
+    if (out.size() != 1) return std::nullopt;
+    return out[0];
   } catch (const std::exception&) {
     return std::nullopt;
   }

@@ -37,6 +37,7 @@
 #include "ops/tensor.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -88,6 +89,15 @@ class TensorValueAnalysis final : public egraph::Analysis {
   std::unordered_multimap<std::size_t, egraph::EClassId> by_type_;
   std::size_t value_unions_ = 0;
 };
+
+// An Apply e-node's value from its operands' values (`operand(child)`: the tensors of an
+// operand class, one or a `list`'s items; nullopt when unknown), evaluated with ops::evaluate
+// and the attributes the shape analysis reads from its attribute children. nullopt when an
+// operand or attribute is unknown, the op is not a single-output registry op, or it does not
+// evaluate there. The analysis above and fingerprints (check/fingerprints.h) evaluate alike.
+std::optional<ops::Tensor> evaluate_apply(
+    const egraph::EGraph& graph, egraph::OpId op, std::span<const egraph::EClassId> children,
+    const std::function<std::optional<std::vector<ops::Tensor>>(egraph::EClassId)>& operand);
 
 // Registers the analysis (after ops::add_shape_analysis) and returns it.
 TensorValueAnalysis& add_tensor_value_analysis(egraph::EGraph& graph);
