@@ -29,15 +29,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// What a file that is not a regular file is, for the error.
-const char* kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
 // Reads a regular file. Anything else (a directory, a FIFO that would wait for a writer, a
 // device such as /dev/zero that never ends) is refused without blocking: the open does not
 // wait, and only a regular file is read. Returns the error message, empty on success.
@@ -46,7 +37,7 @@ std::string read_regular_file(const std::string& name, std::string& text) {
   if (!fd) return "cannot read " + name + ": " + std::strerror(errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return "cannot read " + name + ": " + std::strerror(errno);
-  if (!S_ISREG(st.st_mode)) return name + " is " + kind_of(st.st_mode) + ", not a file";
+  if (!S_ISREG(st.st_mode)) return name + " is " + file_kind(st.st_mode) + ", not a file";
   try {
     text = read_all(fd.get());
   } catch (const std::system_error& error) {

@@ -21,18 +21,6 @@ namespace twin::cli {
 
 namespace {
 
-std::string kind_name(ops::AttrKind kind) {
-  switch (kind) {
-    case ops::AttrKind::Int: return "int";
-    case ops::AttrKind::Float: return "float";
-    case ops::AttrKind::Bool: return "bool";
-    case ops::AttrKind::String: return "str";
-    case ops::AttrKind::DType: return "dtype";
-    case ops::AttrKind::Ints: return "ints";
-  }
-  return "?";
-}
-
 std::string default_text(const ops::AttrValue& value) {
   if (std::holds_alternative<std::monostate>(value.value)) return "none";
   if (auto* s = std::get_if<std::string>(&value.value)) return "\"" + *s + "\"";
@@ -61,7 +49,7 @@ std::vector<Row> rows(const std::set<std::string>& only) {
     }
     for (std::size_t i = 0; i < spec.attributes.size(); ++i) {
       const auto& a = spec.attributes[i];
-      r.signature += std::string(i ? ", " : "; ") + a.name + ": " + kind_name(a.kind);
+      r.signature += std::string(i ? ", " : "; ") + a.name + ": " + ops::attr_kind_name(a.kind);
       if (a.default_value) r.signature += " = " + default_text(*a.default_value);
     }
     r.signature += ")";
@@ -107,7 +95,7 @@ void print_json(const std::vector<Row>& table) {
   for (const auto& r : table) {
     nlohmann::json attributes = nlohmann::json::array();
     for (const auto& a : r.spec->attributes)
-      attributes.push_back({{"name", a.name}, {"kind", kind_name(a.kind)},
+      attributes.push_back({{"name", a.name}, {"kind", ops::attr_kind_name(a.kind)},
                             {"default", a.default_value ? nlohmann::json(default_text(*a.default_value)) : nlohmann::json()}});
     nlohmann::json operands = nlohmann::json::array();
     for (const auto& o : r.spec->operands) operands.push_back({{"name", o.name}, {"list", o.is_list}, {"optional", o.optional}});

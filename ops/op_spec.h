@@ -35,6 +35,9 @@ class ShapeError : public std::runtime_error {
 };
 
 enum class AttrKind { Int, Float, Bool, String, DType, Ints };
+// The kind's name as stdlib/ops.rules declares it and `twin ops` prints it: "int", "float",
+// "bool", "str", "dtype", "ints".
+const char* attr_kind_name(AttrKind kind);
 
 struct AttrSpec {
   std::string name;

@@ -142,6 +142,18 @@ AttrValue string_value(std::string s) { return AttrValue{std::move(s)}; }
 
 using namespace detail;
 
+const char* attr_kind_name(AttrKind kind) {
+  switch (kind) {
+    case AttrKind::Int: return "int";
+    case AttrKind::Float: return "float";
+    case AttrKind::Bool: return "bool";
+    case AttrKind::String: return "str";
+    case AttrKind::DType: return "dtype";
+    case AttrKind::Ints: return "ints";
+  }
+  return "?";
+}
+
 bool integral_number(const Rational& value) {
   if (!is_integer(value)) return false;
   static const Rational lo(std::numeric_limits<std::int64_t>::min()), hi(std::numeric_limits<std::int64_t>::max());

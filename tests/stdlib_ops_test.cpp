@@ -9,20 +9,6 @@
 
 using namespace twin;
 
-namespace {
-const char* kind_name(ops::AttrKind kind) {
-  switch (kind) {
-    case ops::AttrKind::Int: return "int";
-    case ops::AttrKind::Float: return "float";
-    case ops::AttrKind::Bool: return "bool";
-    case ops::AttrKind::String: return "str";
-    case ops::AttrKind::DType: return "dtype";
-    case ops::AttrKind::Ints: return "ints";
-  }
-  return "?";
-}
-}  // namespace
-
 TEST_CASE("stdlib/ops.rules declares exactly the built-in op vocabulary, with its signatures") {
   Interpreter in({.allowed_read_dirs = {TWIN_SOURCE_DIR "/stdlib"}});
   in.load_declarations(TWIN_SOURCE_DIR "/stdlib/ops.rules");
@@ -36,7 +22,7 @@ TEST_CASE("stdlib/ops.rules declares exactly the built-in op vocabulary, with it
     REQUIRE(decl.attributes.size() == spec.attributes.size());
     for (std::size_t i = 0; i < decl.attributes.size(); ++i) {
       CHECK(decl.attributes[i].name == spec.attributes[i].name);
-      CHECK(decl.attributes[i].type == kind_name(spec.attributes[i].kind));
+      CHECK(decl.attributes[i].type == ops::attr_kind_name(spec.attributes[i].kind));
       CHECK((decl.attributes[i].default_value != nullptr) == spec.attributes[i].default_value.has_value());
     }
     CHECK(decl.body == nullptr);  // semantics bound by name, not by a body

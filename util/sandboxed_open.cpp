@@ -60,14 +60,6 @@ SandboxedFile failure(SandboxedFile::Status status, std::string why = {}, int er
 
 SandboxedFile missing(int error) { return failure(SandboxedFile::Status::Missing, {}, error); }
 
-const char* kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
 // Opens an allowed directory from "/" one name at a time without following links: an allowed
 // directory is trusted as it was when allowed (canonical then), and a link put in its place
 // since does not move the sandbox elsewhere.
@@ -135,7 +127,7 @@ SandboxedFile ReadSandbox::open_file_root(const Root& root) {
   struct stat st {};
   if (::fstat(entry.get(), &st) != 0) return failure(SandboxedFile::Status::Failed, {}, errno);
   if (S_ISLNK(st.st_mode)) return failure(SandboxedFile::Status::Failed, "the allowed file was replaced by a link", ELOOP);
-  if (!S_ISREG(st.st_mode)) return failure(SandboxedFile::Status::NotRegular, kind_of(st.st_mode));
+  if (!S_ISREG(st.st_mode)) return failure(SandboxedFile::Status::NotRegular, file_kind(st.st_mode));
   SandboxedFile f = open_examined(dir.get(), name, st);
   if (f.status == SandboxedFile::Status::Opened) f.resolved = root.canonical;
   return f;
@@ -214,7 +206,7 @@ SandboxedFile ReadSandbox::open_with_kernel(const Root& root, const std::vector<
   FileDescriptor file(static_cast<int>(fd));
   struct stat st {};
   if (::fstat(file.get(), &st) != 0) return failure(SandboxedFile::Status::Failed, {}, errno);
-  if (!S_ISREG(st.st_mode)) return failure(SandboxedFile::Status::NotRegular, kind_of(st.st_mode));
+  if (!S_ISREG(st.st_mode)) return failure(SandboxedFile::Status::NotRegular, file_kind(st.st_mode));
   // The name the kernel resolved, for relative names inside the file. Without /proc, the walk
   // finds it.
   char buffer[4096];
@@ -323,7 +315,7 @@ SandboxedFile ReadSandbox::walk(fs::path normal_path) const {
       continue;
     }
     if (!last) return missing(ENOTDIR);
-    if (!S_ISREG(st.st_mode)) return failure(SandboxedFile::Status::NotRegular, kind_of(st.st_mode));
+    if (!S_ISREG(st.st_mode)) return failure(SandboxedFile::Status::NotRegular, file_kind(st.st_mode));
     SandboxedFile f = open_examined(parent, name, st);
     if (f.status == SandboxedFile::Status::Opened) f.resolved = current_directory() / name;
     return f;
@@ -341,6 +333,14 @@ std::string read_all(int fd) {
     if (n == 0) return text;
     text.append(buffer, static_cast<std::size_t>(n));
   }
+}
+
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
 }
 
 std::string printable_path(const std::string& text) {

@@ -26,6 +26,8 @@
 //     never blocks.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -112,6 +114,10 @@ class ReadSandbox {
 
 // Reads everything from `fd` (as opened by ReadSandbox::open). Throws std::system_error.
 std::string read_all(int fd);
+
+// What a file that is not a regular file is ("a directory", "a FIFO", "a device", "a
+// socket"), for errors that refuse it.
+const char* file_kind(mode_t mode);
 
 // `text` with a NUL byte shown as \0 and other control bytes as \xNN, for error messages.
 std::string printable_path(const std::string& text);
