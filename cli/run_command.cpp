@@ -1,4 +1,4 @@
-// twin run [--allow-read DIR]... [--timeout SECONDS] [--max-memory SIZE] [--no-cache] FILE.twin [ARGS...]
+// twin run [--allow-read DIR]... [--allow-write DIR]... [--timeout SECONDS] [--max-memory SIZE] [--no-cache] FILE.twin [ARGS...]
 #include "cli/command.h"
 
 #include "interp/interpreter.h"
@@ -24,6 +24,8 @@ int run_main(const Arguments& arguments) {
       ++index;
     } else if (take_option_value(arguments, index, "--timeout", value)) {
       interpreter_options.time_limit_seconds = parse_seconds(value, "--timeout");
+    } else if (take_option_value(arguments, index, "--allow-write", value)) {
+      interpreter_options.allowed_write_dirs.emplace_back(value);
     } else if (take_option_value(arguments, index, "--max-memory", value)) {
       interpreter_options.memory_limit_bytes = parse_size(value, "--max-memory");
     } else if (!take_allow_read(arguments, index, readable)) {
@@ -62,19 +64,21 @@ int run_main(const Arguments& arguments) {
 
 const CommandSpec kRunCommand{
     .name = "run",
-    .usage = "run [--allow-read DIR]... [--timeout SECONDS] [--max-memory SIZE] [--no-cache] FILE.twin [ARGS...]",
+    .usage = "run [--allow-read DIR]... [--allow-write DIR]... [--timeout SECONDS] [--max-memory SIZE] [--no-cache] FILE.twin [ARGS...]",
     .summary = "run a script",
     .details = R"(Runs FILE.twin (or loads a .rules file). The script sees ARGS as the list of
 strings `args`; everything after FILE is passed to it, options included.
 
 The script may read files (read_text, use, load_graph) only in its own directory, the
 current directory, each DIR given with --allow-read, each file that one of ARGS names, and
-the library path ($TWIN_PATH, then the installed standard library). It writes no files of its own and starts no programs; when
+the library path ($TWIN_PATH, then the installed standard library). It writes files
+(write_text) only under each DIR given with --allow-write, and starts no programs; when
 it verifies rules (check_graphs), the verifier may fork its isolation process (a child that
 bounds a Z3 check) and reads and writes the verdict cache (unless --no-cache).
 
 Options:
   --allow-read DIR      also allow reading files under DIR (repeatable)
+  --allow-write DIR     allow write_text to create and replace files under DIR (repeatable)
   --timeout SECONDS     stop the script after SECONDS of wall-clock time (long builtins too)
   --max-memory SIZE     stop the script when its values hold more than SIZE (256M, 2G, ...)
   --no-cache            check_graphs neither reads nor writes the verdict cache

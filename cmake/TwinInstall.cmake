@@ -36,7 +36,7 @@ set(TWIN_INSTALL_INCLUDEDIR "include/twin")
 set(TWIN_INSTALL_STDLIBDIR "${CMAKE_INSTALL_DATADIR}/twin/stdlib")
 
 # --- Headers ---------------------------------------------------------------------------------
-foreach(_twin_dir IN ITEMS util interp egraph ops compiler verify synth capture check)
+foreach(_twin_dir IN ITEMS util interp egraph ops compiler verify synth capture check stages)
   if(IS_DIRECTORY "${PROJECT_SOURCE_DIR}/${_twin_dir}")
     install(DIRECTORY "${PROJECT_SOURCE_DIR}/${_twin_dir}/"
             DESTINATION "${TWIN_INSTALL_INCLUDEDIR}/${_twin_dir}"

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 
 namespace twin {
 namespace {
@@ -290,6 +291,27 @@ void install_builtins(Interpreter& in) {
       for (const auto& r : rs->rules()) list->items.emplace_back(r);
     }
     return Value(list);
+  });
+  in.register_function("starts_with", [](CallContext&, CallArgs& a) {
+    args::expect_count(a, 2, 2, "starts_with");
+    return Value(args::string(a.positional[0], "starts_with's first argument", a.location)
+                     .starts_with(args::string(a.positional[1], "the prefix", a.location)));
+  });
+  in.register_function("ends_with", [](CallContext&, CallArgs& a) {
+    args::expect_count(a, 2, 2, "ends_with");
+    return Value(args::string(a.positional[0], "ends_with's first argument", a.location)
+                     .ends_with(args::string(a.positional[1], "the suffix", a.location)));
+  });
+  // format_number(x, digits=3): x with `digits` significant digits, as C's %g writes it
+  // ("1.03", "4.2e-05", "inf"): for reports, where str() would print every digit of a float.
+  in.register_function("format_number", [](CallContext&, CallArgs& a) {
+    args::expect_count(a, 1, 2, "format_number");
+    const double x = args::number(a.positional[0], "the number", a.location);
+    const std::int64_t digits = a.positional.size() > 1 ? args::integer(a.positional[1], "digits", a.location) : 3;
+    if (digits < 1 || digits > 17) throw Error(ErrorKind::Value, "format_number: digits must be 1 to 17", a.location);
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*g", int(digits), x);
+    return Value(std::string(buffer));
   });
   in.register_function("clock", [](CallContext&, CallArgs& a) {
     args::expect_count(a, 0, 0, "clock");

@@ -3,6 +3,7 @@
 #include "interp/evaluator.h"
 #include "interp/parser.h"
 #include "interp/term.h"
+#include "util/atomic_file.h"
 
 #include <sys/stat.h>
 
@@ -195,6 +196,60 @@ std::string Interpreter::read_text(const fs::path& path, const SourceLocation& w
   SandboxedFile file = open_for_script(path);
   if (file.status != SandboxedFile::Status::Opened) throw file_error(file, path, where);
   return read_opened(file, path, where);
+}
+
+void Interpreter::allow_write(const fs::path& directory) { options_.allowed_write_dirs.push_back(directory); }
+
+namespace {
+
+// Whether `path` (absolute, lexically normal) is `root` or lies below it, by name.
+bool lies_under(const fs::path& path, const fs::path& root) {
+  auto p = path.begin();
+  for (auto r = root.begin(); r != root.end(); ++r, ++p) {
+    if (r->empty()) continue;  // a trailing separator
+    if (p == path.end() || *p != *r) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void Interpreter::write_text(const fs::path& path, const std::string& text, const SourceLocation& where) const {
+  const std::string name = printable_path(path.string());
+  if (path.native().find('\0') != std::string::npos)
+    throw Error(ErrorKind::Value, "the path \"" + name + "\" contains a NUL byte (\\0), which no file name can hold", where);
+  std::error_code ec;
+  const fs::path target = fs::absolute(path, ec).lexically_normal();
+  const fs::path* root = nullptr;
+  fs::path named_root;
+  for (const auto& dir : options_.allowed_write_dirs) {
+    fs::path r = fs::absolute(dir, ec).lexically_normal();
+    if (lies_under(target, r) && target != r) {
+      root = &dir;
+      named_root = r;
+      break;
+    }
+  }
+  if (!root)
+    throw Error(ErrorKind::Permission,
+                "writing " + name + " is not allowed: it is not under a directory the host lets scripts write to"
+                " (allow one with --allow-write DIR, or Interpreter::allow_write)", where);
+  // Directories are made by name under the root; then the real directory (every link resolved)
+  // must still lie under the real root, so a link inside the root cannot lead the write out.
+  fs::create_directories(target.parent_path(), ec);
+  if (ec) throw Error(ErrorKind::Io, "cannot write " + name + ": " + ec.message(), where);
+  const fs::path real_root = fs::canonical(named_root, ec);
+  const fs::path real_parent = ec ? fs::path() : fs::canonical(target.parent_path(), ec);
+  if (ec || !lies_under(real_parent, real_root))
+    throw Error(ErrorKind::Permission, "writing " + name + " is not allowed: its directory leads outside " +
+                                           printable_path(named_root.string()) + " through a symbolic link", where);
+  if (fs::is_symlink(fs::symlink_status(target, ec)))
+    throw Error(ErrorKind::Permission, "writing " + name + " is not allowed: it is a symbolic link", where);
+  try {
+    replace_file_atomically(target, text);
+  } catch (const FileWriteError& e) {
+    throw Error(ErrorKind::Io, e.what(), where);
+  }
 }
 
 fs::path Interpreter::base_directory() const {

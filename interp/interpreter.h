@@ -67,6 +67,9 @@ struct InterpreterOptions {
   std::vector<std::filesystem::path> allowed_read_dirs;
   // Single files scripts may read besides (`twin run` allows those named by its arguments).
   std::vector<std::filesystem::path> allowed_read_files;
+  // Directories under which scripts may write files (write_text in the io library). Empty:
+  // none. `twin run --allow-write DIR` and `twin stages` (its --out directory) grant one.
+  std::vector<std::filesystem::path> allowed_write_dirs;
   // Where `use "x.rules"` looks when x.rules is not beside the importing file. Always readable.
   // Empty: $TWIN_PATH (colon-separated) if set, then the installed stdlib directory.
   std::vector<std::filesystem::path> library_path;
@@ -152,12 +155,21 @@ class Interpreter {
   // limit). Errors: Permission (outside the allowed directories), Io (missing, not a regular
   // file, unreadable), Value (a NUL byte in the path).
   std::string read_text(const std::filesystem::path& path, const SourceLocation& where) const;
+  // Writes a file for a script (write_text): `path` must lie, by name and with every symbolic
+  // link of its directory resolved, under a directory the host allows writing to; the file
+  // itself may not be a symbolic link. Missing directories on the way are created. The text
+  // replaces the file atomically (util/atomic_file.h): a reader sees the old or the new text.
+  // Errors: Permission (outside the allowed directories), Io (the system refused), Value (a
+  // NUL byte in the path).
+  void write_text(const std::filesystem::path& path, const std::string& text, const SourceLocation& where) const;
+  void allow_write(const std::filesystem::path& directory);
   // The contents of a file open_for_script opened.
   std::string read_opened(const SandboxedFile& file, const std::filesystem::path& path, const SourceLocation& where) const;
   // The directories and files scripts may read, as the host named them (the library path not
   // included).
   const std::vector<std::filesystem::path>& allowed_read_dirs() const { return options_.allowed_read_dirs; }
   const std::vector<std::filesystem::path>& allowed_read_files() const { return options_.allowed_read_files; }
+  const std::vector<std::filesystem::path>& allowed_write_dirs() const { return options_.allowed_write_dirs; }
   // The directory relative paths in scripts are resolved against (the current directory).
   std::filesystem::path base_directory() const;
   // A path a script named: relative paths are relative to the calling script's directory

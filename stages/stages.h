@@ -5,8 +5,12 @@
 //   DivergenceReport matches = check::localize_divergence(reference, port);
 //   ComponentMapping mapping = map_components(reference, port, matches);
 //   Stage2 s2 = test_components(reference, port, mapping, {});      // 3-tensor R per component
-//   Stage3 s3 = localize_faults(s2, {});                             // spike/step, root causes
 //   TeacherForced tf = teacher_forced(reference, port, {});          // stages 5/6
+//
+// These are the measuring parts. Deciding (pass at tau_R, spike or step and root causes,
+// the end-to-end criteria) and writing the skill's files is done by the stage scripts,
+// stdlib/stages/*.twin, which reach these parts through the stages library
+// (interp/lib/stages_library.h); `twin stages` runs them.
 //
 // The three runs of the 3-tensor method (capture/graph_runner.h):
 //   ref32   the reference in F32 mode;
@@ -132,27 +136,6 @@ Stage2 test_components(const Graph& reference, const Graph& port, const Componen
                        const StageOptions& options);
 std::string stage2_json(const Stage2& stage2);
 
-// ---------------------------------------------------------------- stage 3: fault localization
-
-struct Suspect {
-  std::string component;
-  std::vector<std::string> modules;  // target then source module paths
-  double r_ratio = 0;
-  std::string pattern;     // "step" (the error persists downstream) or "spike"
-  std::string root_cause;  // the skill's R band
-  std::string description;
-  std::string check_evidence;  // what `twin check`'s divergence report names in these modules
-};
-
-struct Stage3 {
-  std::optional<Suspect> primary;  // the earliest step; nullopt when nothing diverges
-  std::vector<Suspect> suspects;   // ranked: steps first (earliest first), then spikes by R
-};
-
-std::string root_cause_for(double r, double tau_r);
-Stage3 localize_faults(const Stage2& stage2, const check::DivergenceReport& matches, const StageOptions& options);
-std::string stage3_json(const Stage3& stage3);
-
 // ---------------------------------------------------------------- stages 5/6: teacher forced
 
 struct PositionMetrics {
@@ -175,7 +158,6 @@ struct TeacherForced {
 
 TeacherForced teacher_forced(const Graph& reference, const Graph& port, const StageOptions& options,
                              int prompt_length = 1);
-std::string teacher_forced_json(const TeacherForced& tf, const StageOptions& options);
 
 // ---------------------------------------------------------------- calibration
 

@@ -11,7 +11,6 @@
 // must stay the same (else the stage says it does not apply).
 #include "stages/stages.h"
 
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -19,7 +18,6 @@
 namespace twin::stages {
 namespace {
 
-using json = nlohmann::ordered_json;
 
 // The token input: the one integer input of shape [1, L] (or [L]).
 int token_input(const Graph& g) {
@@ -158,29 +156,5 @@ TeacherForced teacher_forced(const Graph& reference, const Graph& port, const St
   return tf;
 }
 
-std::string teacher_forced_json(const TeacherForced& tf, const StageOptions& options) {
-  json out;
-  out["applicable"] = tf.applicable;
-  if (!tf.note.empty()) out["note"] = tf.note;
-  out["pass"] = tf.applicable ? json(tf.pass) : json(nullptr);
-  out["r_p95"] = tf.r_p95;
-  out["cosine_p5"] = tf.cosine_p5;
-  out["kl_p95"] = tf.kl_p95;
-  out["top1"] = tf.top1;
-  out["criteria"] = {{"tau_r", options.tau_r}, {"theta", options.theta}, {"delta", options.delta}, {"top1_min", 0.5}};
-  out["conditions"] = {{"r_p95_below_tau", tf.r_p95 < options.tau_r},
-                       {"cosine_p5_at_least_theta", tf.cosine_p5 >= options.theta},
-                       {"kl_p95_at_most_delta", tf.kl_p95 <= options.delta},
-                       {"top1_above_half", tf.top1 > 0.5}};
-  out["length"] = tf.length;
-  out["prompt_length"] = tf.prompt_length;
-  out["tokens"] = tf.tokens;
-  json pos = json::array();
-  for (const auto& p : tf.positions)
-    pos.push_back({{"position", p.position}, {"token", p.token}, {"r_ratio", p.r_ratio}, {"cosine", p.cosine},
-                   {"kl", p.kl}, {"top1", p.top1}});
-  out["positions"] = pos;
-  return out.dump(2) + "\n";
-}
 
 }  // namespace twin::stages

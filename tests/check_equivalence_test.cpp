@@ -238,7 +238,7 @@ ruleset my_rope {
 )";
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(kStdlib))
-    if (entry.path().filename() != "rope.rules") files.push_back(entry.path());
+    if (entry.path().extension() == ".rules" && entry.path().filename() != "rope.rules") files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   files.push_back(dir / "my_rope.rules");
   check::CheckOptions o = options();

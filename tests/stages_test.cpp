@@ -1,7 +1,8 @@
-// The validation stages (stages/stages.h) on the shipped llama example: what a user of
-// `twin stages` relies on. The correct port passes every component; the fused q/k/v
-// projection is mapped one-to-many with a reason; a buggy port's module is the primary step
-// suspect and end to end fails; a bad hand-written mapping is an error naming the file.
+// The measuring parts of the validation stages (stages/stages.h) on the shipped llama example:
+// the correct port passes every component; the fused q/k/v projection is mapped one-to-many
+// with a reason; a buggy port's component fails in isolation and end to end; a bad
+// hand-written mapping is an error naming the file. The stage scripts that decide from these
+// measurements are tested in stages_scripts_test.cpp.
 #include "capture/graph.h"
 #include "check/divergence.h"
 #include "stages/plots.h"
@@ -26,28 +27,25 @@ struct Run {
   check::DivergenceReport matches;
   ComponentMapping mapping;
   Stage2 s2;
-  Stage3 s3;
 };
 
 Run run(const fs::path& ref, const fs::path& port) {
-  Run r{Graph::load(ref), Graph::load(port), {}, {}, {}, {}};
+  Run r{Graph::load(ref), Graph::load(port), {}, {}, {}};
   r.matches = check::localize_divergence(r.reference, r.port);
   r.mapping = map_components(r.reference, r.port, r.matches);
   r.s2 = test_components(r.reference, r.port, r.mapping, {});
-  r.s3 = localize_faults(r.s2, r.matches, {});
   return r;
 }
 
 }  // namespace
 
-TEST_CASE("the correct port: every component passes at tau_R, no suspect, q/k/v map to the fused qkv_proj") {
+TEST_CASE("the correct port: every component passes at tau_R, q/k/v map to the fused qkv_proj") {
   Run r = run(kLlama / "reference.graph", kLlama / "port.graph");
   REQUIRE(!r.s2.components.empty());
   for (const auto& c : r.s2.components) {
     INFO(c.component->name << " R " << c.r_ratio);
     CHECK(c.pass);
   }
-  CHECK(!r.s3.primary);
   bool fused = false;
   for (const auto& e : r.mapping.entries)
     if (e.source_modules.size() == 3 && e.target_modules.size() == 1 && e.target_modules[0] == "layers.{i}.self_attn.qkv_proj")
@@ -59,15 +57,21 @@ TEST_CASE("the correct port: every component passes at tau_R, no suspect, q/k/v 
   CHECK(tf.pass);
 }
 
-TEST_CASE("a buggy port: its module is the primary step suspect, end to end fails") {
+TEST_CASE("a buggy port: its component fails in isolation and the error propagates; end to end fails") {
   Run r = run(kLlama / "reference.graph", kLlama / "bugs" / "silu_on_up.graph");
-  REQUIRE(r.s3.primary);
-  CHECK(r.s3.primary->pattern == "step");
-  // The bug is in layers.0.mlp.act_fn: the suspect is that module or one around it.
-  bool hit = false;
-  for (const auto& m : r.s3.primary->modules) hit = hit || m == "layers.0.mlp.act_fn" || m == "layers.0.mlp";
-  CHECK(hit);
-  CHECK(r.s3.primary->r_ratio > 10);
+  // The bug is in layers.0.mlp.act_fn: components before it pass, it fails, and in the full
+  // run everything from it on stays above tau_R.
+  bool seen = false;
+  for (const auto& c : r.s2.components) {
+    INFO(c.component->name << " R " << c.r_ratio << " propagated " << c.r_ratio_propagated);
+    if (c.component->name == "layers.0.mlp.act_fn") {
+      seen = true;
+      CHECK(c.r_ratio > 10);
+    }
+    if (seen) CHECK(c.r_ratio_propagated >= 1.2);
+    else CHECK(c.pass);
+  }
+  CHECK(seen);
   CHECK(!teacher_forced(r.reference, r.port, {}).pass);
 }
 

@@ -1,5 +1,6 @@
 #include "interp/lib/check_library.h"
 #include "interp/lib/graph_library.h"
+#include "interp/lib/json_values.h"
 
 #include "capture/graph.h"
 #include "check/equivalence_check.h"
@@ -12,28 +13,6 @@
 namespace twin {
 
 namespace {
-
-Value from_json(const nlohmann::json& j) {
-  switch (j.type()) {
-    case nlohmann::json::value_t::null: return Value();
-    case nlohmann::json::value_t::boolean: return Value(j.get<bool>());
-    case nlohmann::json::value_t::number_integer: return Value(static_cast<long long>(j.get<std::int64_t>()));
-    case nlohmann::json::value_t::number_unsigned: return Value(static_cast<long long>(j.get<std::uint64_t>()));
-    case nlohmann::json::value_t::number_float: return Value(j.get<double>());
-    case nlohmann::json::value_t::string: return Value(j.get<std::string>());
-    case nlohmann::json::value_t::array: {
-      auto list = make_list();
-      for (const auto& item : j) list->items.push_back(from_json(item));
-      return Value(list);
-    }
-    case nlohmann::json::value_t::object: {
-      auto map = make_map();
-      for (const auto& [key, value] : j.items()) map->set(Value(key), from_json(value));
-      return Value(map);
-    }
-    default: return Value();
-  }
-}
 
 // What the host lets the checker do (InterpreterOptions): fork the verifier's isolation
 // process, use the verdict cache, run past the deadline (never).
@@ -85,7 +64,7 @@ void open_check_library(Interpreter& interpreter) {
       check::CheckResult result = check::check_equivalence(reference, port, declarations, options);
       c.interpreter.diagnose({Diagnostic::Kind::ProgressDone, "check_graphs", ""});
       c.interpreter.budget().check_deadline(a.location);  // a check cut short by the deadline is no answer
-      return from_json(nlohmann::json::parse(result.to_json()));
+      return value_from_json(nlohmann::json::parse(result.to_json()));
     } catch (const Error& e) {
       throw Error(e.kind() == ErrorKind::Assertion ? ErrorKind::Value : e.kind(), "check_graphs: " + e.message(), a.location);
     }

@@ -7,6 +7,8 @@
 //   egraph    egraph(), disasm()                 the e-graph engine and the rule compiler
 //   graph     load_graph(), tensors              graph files; libtorch, loaded on first use
 //   check     check_graphs()                     the checker, Z3 (verify/)
+//   io        write_text(), to_json(), parse_json() writing needs allowed_write_dirs
+//   stages    stages_pair(), charts              the validation stages' parts (stages/)
 //
 //   twin::Interpreter twin(options);
 //   twin::open_egraph_library(twin);           // only what the host wants scripts to have
@@ -17,6 +19,8 @@
 #include "interp/lib/check_library.h"
 #include "interp/lib/egraph_library.h"
 #include "interp/lib/graph_library.h"
+#include "interp/lib/io_library.h"
+#include "interp/lib/stages_library.h"
 
 namespace twin {
 

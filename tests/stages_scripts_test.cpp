@@ -1,0 +1,130 @@
+// The validation stages as scripts (stdlib/stages/*.twin, docs/stages.md "The stages as
+// scripts"): run_stages writes the skill's files and decides from the measurements; a user's
+// script can replace one stage's function; the io library writes only where the host allows.
+#include "interp/lib/io_library.h"
+#include "util/error.h"
+#include "support.h"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace twin;
+using twin::testing::CapturingInterpreter;
+using twin::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kLlama = std::string(TWIN_SOURCE_DIR) + "/examples/llama";
+
+InterpreterOptions stages_options(const fs::path& out) {
+  InterpreterOptions o;
+  o.allowed_read_dirs = {TWIN_SOURCE_DIR};
+  o.library_path = {fs::path(TWIN_SOURCE_DIR) / "stdlib"};
+  o.allowed_write_dirs = {out};
+  return o;
+}
+
+nlohmann::json read_json(const fs::path& file) {
+  std::ifstream in(file);
+  REQUIRE(in);
+  return nlohmann::json::parse(in);
+}
+
+std::string run_stages_source(const std::string& port, const fs::path& out) {
+  return "use \"std/stages/stages.twin\"\n"
+         "run_stages({\"ref\": \"" + kLlama + "/reference.graph\", \"port\": \"" + kLlama + "/" + port +
+         "\", \"out\": \"" + out.string() + "\", \"quiet\": true})\n";
+}
+
+}  // namespace
+
+TEST_CASE("run_stages on a buggy port: the skill's files, the bug's module as the primary step suspect, end to end fails") {
+  TempDir dir;
+  CapturingInterpreter twin(stages_options(dir.path));
+  twin.run(run_stages_source("bugs/silu_on_up.graph", dir.path));
+  for (const char* f : {"component_mapping.json", "results/stage2.json", "results/stage3.json", "results/teacher_forced.json",
+                        "report.md", "model_tree/model_tree_source.json", "model_tree/structural_diff.json",
+                        "plots/r_ratio_components.svg", "plots/r_ratio_components.csv", "plots/e2e_kl.svg"})
+    CHECK_MESSAGE(fs::is_regular_file(dir.path / f), f);
+  const auto s3 = read_json(dir.path / "results/stage3.json");
+  REQUIRE(s3["primary"].is_object());
+  CHECK(s3["primary"]["component"] == "layers.0.mlp.act_fn");
+  CHECK(s3["primary"]["pattern"] == "step");
+  CHECK(s3["primary"]["root_cause"].get<std::string>().find("wrong") != std::string::npos);
+  CHECK(s3["primary"]["check_evidence"].get<std::string>().find("silu") != std::string::npos);
+  const auto tf = read_json(dir.path / "results/teacher_forced.json");
+  CHECK(tf["pass"] == false);
+  CHECK(tf["conditions"]["r_p95_below_tau"] == false);
+  const auto s2 = read_json(dir.path / "results/stage2.json");
+  CHECK(s2["all_pass"] == false);
+  CHECK(s2["tau_r"].get<double>() == doctest::Approx(1.2));
+}
+
+TEST_CASE("run_stages on the correct port: every component passes, no suspect, end to end passes") {
+  TempDir dir;
+  CapturingInterpreter twin(stages_options(dir.path));
+  twin.run(run_stages_source("port.graph", dir.path));
+  const auto s2 = read_json(dir.path / "results/stage2.json");
+  CHECK(s2["all_pass"] == true);
+  CHECK(read_json(dir.path / "results/stage3.json")["primary"].is_null());
+  CHECK(read_json(dir.path / "results/teacher_forced.json")["pass"] == true);
+  const auto mapping = read_json(dir.path / "component_mapping.json");
+  bool fused = false;
+  for (const auto& e : mapping)
+    fused = fused || (e[1] == nlohmann::json::array({"layers.{i}.self_attn.qkv_proj"}) && e[0].size() == 3);
+  CHECK(fused);
+}
+
+TEST_CASE("a user's script redefines one stage's function and run_stages uses it") {
+  TempDir dir;
+  CapturingInterpreter twin(stages_options(dir.path));
+  // A stricter tau_R and a project's own root-cause wording, the rest as shipped.
+  twin.run("use \"std/stages/stages.twin\"\n"
+           "fn root_cause(r, tau_r) { return \"ours: R \" + format_number(r) }\n"
+           "run_stages({\"ref\": \"" + kLlama + "/reference.graph\", \"port\": \"" + kLlama +
+           "/bugs/silu_on_up.graph\", \"out\": \"" + dir.path.string() + "\", \"quiet\": true, \"thresholds\": {\"tau_r\": 1.1}})\n");
+  const auto s3 = read_json(dir.path / "results/stage3.json");
+  CHECK(s3["primary"]["root_cause"].get<std::string>().starts_with("ours: R "));
+  CHECK(read_json(dir.path / "results/stage2.json")["tau_r"].get<double>() == doctest::Approx(1.1));
+}
+
+TEST_CASE("write_text writes only under an allowed directory, atomically, and not through a link") {
+  TempDir dir;
+  fs::create_directories(dir.path / "out");
+  fs::create_directories(dir.path / "elsewhere");
+  CapturingInterpreter twin(stages_options(dir.path / "out"));
+  const std::string out = (dir.path / "out").string();
+  twin.run("write_text(\"" + out + "/a/b.txt\", \"hello\")");
+  std::ifstream in(dir.path / "out/a/b.txt");
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK(text.str() == "hello");
+  CHECK_THROWS_WITH_AS(twin.run("write_text(\"" + (dir.path / "elsewhere/x.txt").string() + "\", \"x\")"),
+                       doctest::Contains("not allowed"), Error);
+  CHECK_THROWS_WITH_AS(twin.run("write_text(\"" + out + "/../elsewhere/x.txt\", \"x\")"), doctest::Contains("not allowed"), Error);
+  // A link inside the allowed directory leading out of it is refused, for a directory or a file.
+  fs::create_directory_symlink(dir.path / "elsewhere", dir.path / "out/link");
+  CHECK_THROWS_WITH_AS(twin.run("write_text(\"" + out + "/link/x.txt\", \"x\")"), doctest::Contains("symbolic link"), Error);
+  fs::create_symlink(dir.path / "elsewhere/target.txt", dir.path / "out/file_link");
+  CHECK_THROWS_WITH_AS(twin.run("write_text(\"" + out + "/file_link\", \"x\")"), doctest::Contains("symbolic link"), Error);
+  CHECK_FALSE(fs::exists(dir.path / "elsewhere/x.txt"));
+  CHECK_FALSE(fs::exists(dir.path / "elsewhere/target.txt"));
+  // A host that grants no directory lets scripts write nothing.
+  CapturingInterpreter none;
+  CHECK_THROWS_AS(none.run("write_text(\"" + out + "/c.txt\", \"x\")"), Error);
+}
+
+TEST_CASE("to_json and parse_json round-trip script values; bad JSON names its line and column") {
+  CapturingInterpreter twin;
+  CHECK(twin.run("print(to_json({\"a\": 1/2, \"b\": [1, nil, true], \"c\": \"x\"}, indent=nil))") ==
+        "{\"a\":0.5,\"b\":[1,null,true],\"c\":\"x\"}\n");
+  CHECK(twin.run("let v = parse_json(\"{\\\"z\\\": 1, \\\"a\\\": [2.5, false]}\")\nprint(keys(v), v.a)") == "[\"z\", \"a\"] [2.5, false]\n");
+  CHECK_THROWS_WITH_AS(twin.run("parse_json(\"{\\n  \\\"x\\\": }\")"), doctest::Contains("line 2, column"), Error);
+  CHECK_THROWS_WITH_AS(twin.run("to_json({1: 2})"), doctest::Contains("map key must be a string"), Error);
+}
