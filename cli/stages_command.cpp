@@ -152,6 +152,11 @@ int stages_main(const Arguments& arguments) {
   }
   if (reference_path.empty() || port_path.empty() || out_dir.empty()) throw UsageError("--ref, --port and --out are required");
   if (!thresholds_path.empty()) read_thresholds(thresholds_path, thresholds);
+  // Named files are checked here, so a typo is the command's error, not a script's.
+  for (const auto& file : {reference_path, port_path, mapping_path, script_path}) {
+    std::error_code ec;
+    if (!file.empty() && !fs::is_regular_file(file, ec)) throw Error(ErrorKind::Io, "cannot read " + file + ": no such file");
+  }
 
   // The stages are scripts (stdlib/stages/stages.twin, or the user's --script): they read the
   // two graphs, the mapping file and the library, and write only under --out.

@@ -481,3 +481,36 @@ TEST_CASE("fmt refuses a FIFO or a device at once instead of waiting on it") {
   CHECK(device.status == 2);
   CHECK(contains(device.output, "is a device, not a file"));
 }
+
+TEST_CASE("twin stages runs the stage scripts, or a user's --script; its errors exit 2 with a location") {
+  twin::testing::TempDir scratch;
+  const std::string llama = std::string(TWIN_SOURCE_DIR) + "/examples/llama/";
+  const std::string pair = "--ref " + quoted(llama + "reference.graph") + " --port " + quoted(llama + "bugs/silu_on_up.graph");
+  Outcome shipped = run_twin("stages " + pair + " --out out", scratch.path);
+  CHECK(shipped.status == 0);
+  CHECK(contains(shipped.output, "stage 3: primary suspect layers.0.mlp.act_fn (step"));
+  CHECK(contains(read_file(scratch.path / "out" / "report.md"), "Primary suspect: **`layers.0.mlp.act_fn`**"));
+  // A project's stricter end-to-end criterion, the rest as shipped.
+  std::ofstream(scratch.path / "ours.twin") << "use \"std/stages/stages.twin\"\n"
+                                               "fn stage56_teacher_forced(p, out, config) {\n"
+                                               "  write_text(out + \"/results/teacher_forced.json\", to_json({\"pass\": false, \"ours\": true}))\n"
+                                               "  return {\"applicable\": false, \"note\": \"ours\"}\n"
+                                               "}\n";
+  Outcome ours = run_twin("stages " + pair + " --out out2 --script ours.twin", scratch.path);
+  CHECK(ours.status == 0);
+  CHECK(contains(read_file(scratch.path / "out2" / "results" / "teacher_forced.json"), "\"ours\": true"));
+  std::ofstream(scratch.path / "broken.twin") << "use \"std/stages/stages.twin\"\nfn stage2_components(p, out, config) { return p.nope }\n";
+  Outcome broken = run_twin("stages " + pair + " --out out3 --script broken.twin", scratch.path);
+  CHECK(broken.status == 2);
+  CHECK(contains(broken.output, "broken.twin:2:"));
+  std::ofstream(scratch.path / "empty.twin") << "let x = 1\n";
+  Outcome empty = run_twin("stages " + pair + " --out out4 --script empty.twin", scratch.path);
+  CHECK(empty.status == 2);
+  CHECK(contains(empty.output, "defines no run_stages(config)"));
+  // A script writes nothing outside --out.
+  std::ofstream(scratch.path / "escape.twin") << "fn run_stages(config) { write_text(config.out + \"/../escaped.txt\", \"x\") }\n";
+  Outcome escape = run_twin("stages " + pair + " --out out5 --script escape.twin", scratch.path);
+  CHECK(escape.status == 2);
+  CHECK(contains(escape.output, "not allowed"));
+  CHECK_FALSE(fs::exists(scratch.path / "escaped.txt"));
+}
