@@ -279,10 +279,19 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
   }
 
   // 3. The same module path, where nothing else mapped it.
+  // A module whose output reads as a value inside a reference module (SiluAndMul against
+  // SiLU then a product) is no counterpart of the module with its path, and neither is the
+  // module of the same {i} pattern in a layer where values differ (downstream of a bug): the
+  // layer that matched says what the module computes.
+  auto layer_pattern = [](const std::string& path) {
+    auto [segment, number] = layer_index(path);
+    return segment >= 0 ? with_index(path, segment, "{i}") : path;
+  };
+  std::set<std::string> reads_inside_patterns;
+  for (const auto& [path, what] : reads_inside) reads_inside_patterns.insert(layer_pattern(path));
   for (const auto& t : port_candidates) {
-    // A module whose output reads as a value inside a reference module (SiluAndMul against
-    // SiLU then a product) is no counterpart of the module with its path.
-    if (mapped_targets.count(t) || !ref.modules.count(t) || mapped_sources.count(t) || reads_inside.count(t)) continue;
+    if (mapped_targets.count(t) || !ref.modules.count(t) || mapped_sources.count(t) || reads_inside_patterns.count(layer_pattern(t)))
+      continue;
     Component c;
     c.name = t;
     c.target_modules = c.source_modules = {t};

@@ -131,3 +131,18 @@ TEST_CASE("calibrated on the example's correct port, the thresholds pass it and 
   const Graph bug = Graph::load(kLlama / "bugs" / "silu_on_up.graph");
   CHECK_FALSE(teacher_forced(reference, bug, calibrated).pass);
 }
+
+TEST_CASE("downstream of a bug, a module the matching layer mapped to no counterpart is not mapped by its path") {
+  // The port's SiluAndMul (act_fn) reads as a value inside the reference's MLP in layer 0; in
+  // layer 1, after the missing attention scale, its values differ. Mapping it to the
+  // reference's act_fn (SiLU alone) by path would make a false suspect with a huge R.
+  Run r = run(kLlama / "reference.graph", kLlama / "bugs" / "missing_attention_scale.graph");
+  for (const auto& c : r.s2.components) {
+    CHECK(c.component->name != "layers.0.mlp.act_fn");
+    CHECK(c.component->name != "layers.1.mlp.act_fn");
+  }
+  bool attention_fails = false;
+  for (const auto& c : r.s2.components)
+    if (c.component->name == "layers.1.self_attn") attention_fails = !c.pass;
+  CHECK(attention_fails);
+}
