@@ -87,6 +87,24 @@ bool looks_like_activation(const GraphModule* m) {
   return false;
 }
 
+// What kind of computation a module class is, from its name: what lets a port rename a
+// class without it being a difference worth a look (GPT2Block against Block, Conv1D against
+// Linear), while a norm where the source has a projection stays suspicious. "" when the name
+// says nothing (containers: blocks, layers, models).
+std::string module_family(const std::string& type) {
+  std::string t = type;
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (t.find("norm") != std::string::npos) return "normalization";
+  if (t.find("embedding") != std::string::npos && t.find("rotary") == std::string::npos) return "embedding";
+  if (t.find("rotary") != std::string::npos || t.find("rope") != std::string::npos) return "rotary embedding";
+  if (t.find("linear") != std::string::npos || t == "conv1d" || t.find("dense") != std::string::npos) return "projection";
+  for (const char* a : {"silu", "gelu", "relu", "swish", "tanh", "sigmoid", "activation"})
+    if (t.find(a) != std::string::npos) return "activation";
+  if (t.find("attention") != std::string::npos) return "attention";
+  if (t.find("mlp") != std::string::npos || t.find("feedforward") != std::string::npos) return "mlp";
+  return "";
+}
+
 }  // namespace
 
 bool in_subtree(const std::string& path, const std::string& root) {
@@ -140,8 +158,14 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
       d = {"rotary embedding placement", "source", p, true, "the target keeps a rotary embedding per layer"};
     else if (auto q = leaf_elsewhere(tgt, p); !q.empty())
       d = {"wrong nesting", "both", p, false, "the target has it at " + q};
-    else if (looks_like_activation(source.modules().find(p)))
-      d = {"missing activation", "source", p, false, "the target has no activation module at this path"};
+    else if (looks_like_activation(source.modules().find(p))) {
+      // The same activation under another name beside it (HF's `act` against nanoGPT's `gelu`).
+      std::string renamed;
+      for (const auto& q : tgt_paths)
+        if (parent(q) == parent(p) && !src.count(q) && looks_like_activation(target.modules().find(q))) renamed = q;
+      d = renamed.empty() ? StructuralDifference{"missing activation", "source", p, false, "the target has no activation module at this path"}
+                          : StructuralDifference{"renamed activation", "both", p, true, "the target's activation here is " + renamed};
+    }
     else if (std::any_of(src_paths.begin(), src_paths.end(), [&](const auto& q) { return in_subtree(p, q) && q != p && !tgt.count(q); }))
       continue;  // inside a module already reported missing
     out.push_back(d);
@@ -161,21 +185,37 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
       d = {"rotary embedding placement", "target", p, true, "a per-layer rotary embedding (the source has one per model)"};
     else if (auto q = leaf_elsewhere(src, p); !q.empty())
       continue;  // reported from the source side
+    else if (looks_like_activation(target.modules().find(p)) &&
+             std::any_of(src_paths.begin(), src_paths.end(), [&](const auto& q) {
+               return parent(q) == par && !tgt.count(q) && looks_like_activation(source.modules().find(q));
+             }))
+      continue;  // a renamed activation, reported from the source side
     else if (std::any_of(tgt_paths.begin(), tgt_paths.end(), [&](const auto& q) { return in_subtree(p, q) && q != p && !src.count(q); }))
       continue;
     out.push_back(d);
   }
-  // Same path, different class: a parallel linear or a framework norm is expected.
+  // Same path, different class: a port's own class for the same kind of computation is
+  // expected (a parallel linear, a framework norm, Conv1D against Linear, a renamed block);
+  // two different kinds at one path (a norm where the source projects) are suspicious.
   for (const auto& p : src_paths) {
     if (!tgt.count(p)) continue;
     const GraphModule *a = source.modules().find(p), *b = target.modules().find(p);
     if (!a || !b || a->type == b->type || a->type.empty() || b->type.empty()) continue;
-    const bool parallel = b->type.find("Parallel") != std::string::npos;
-    const bool norm = a->type.find("Norm") != std::string::npos && b->type.find("Norm") != std::string::npos;
-    const bool act = looks_like_activation(a) && looks_like_activation(b);
-    out.push_back({"class", "both", p, parallel || norm || act,
+    const std::string fa = module_family(a->type), fb = module_family(b->type);
+    const bool parallel = b->type.find("Parallel") != std::string::npos && (fa == "projection" || fa.empty());
+    std::string why;
+    if (parallel) why = "tensor-parallel linear";
+    else if (!fa.empty() && fa == fb)
+      why = fa == "projection"                                ? "both project (Conv1D is a linear with its weight transposed)"
+            : b->type.find("AndMul") != std::string::npos ? "the target fuses the activation with the gated MLP's product"
+                                                            : "both are " + fa + " modules";
+    else if (fa.empty() && fb.empty()) why = "a renamed container; its children are compared one by one";
+    else if (fa.empty() || fb.empty()) why = "";
+    const bool expected = !why.empty();
+    out.push_back({"class", "both", p, expected,
                    a->type + " in the source, " + b->type + " in the target" +
-                       (parallel ? " (tensor-parallel linear)" : norm ? " (framework normalization)" : act ? " (framework activation)" : "")});
+                       (expected ? " (" + why + ")" : " (" + (fa.empty() ? "a container" : fa) + " against " +
+                                                         (fb.empty() ? "a container" : fb) + ")")});
   }
   return out;
 }
