@@ -34,6 +34,7 @@
 
 #include "egraph/analysis.h"
 #include "egraph/egraph.h"
+#include "ops/constant_values.h"
 #include "ops/tensor.h"
 
 #include <cstdint>
@@ -46,7 +47,7 @@
 
 namespace twin::check {
 
-class TensorValueAnalysis final : public egraph::Analysis {
+class TensorValueAnalysis final : public egraph::Analysis, public ops::ConstantValues {
  public:
   struct Value {
     ops::Tensor tensor;                 // a single tensor (nullptr tensor for a tuple)
@@ -57,7 +58,7 @@ class TensorValueAnalysis final : public egraph::Analysis {
     bool stored = false;  // taken from a graph's stored tensors by ops that copy values
   };
 
-  static constexpr std::string_view kName = "tensor_values";
+  static constexpr std::string_view kName = ops::ConstantValues::kAnalysisName;
   explicit TensorValueAnalysis(std::int64_t max_elements = 1 << 22) : max_elements_(max_elements) {}
 
   std::string_view name() const override { return kName; }
@@ -73,6 +74,11 @@ class TensorValueAnalysis final : public egraph::Analysis {
   void set_leaf_value(egraph::OpId symbol, const ops::Tensor& value);
   // The value of a class, if it is a known constant.
   const Value* value(const egraph::EGraph& graph, egraph::EClassId cls) const;
+  // ops::ConstantValues: what guards read (every_row_attends).
+  const std::vector<double>* constant_elements(const egraph::EGraph& graph, egraph::EClassId cls) const override {
+    const Value* v = value(graph, cls);
+    return v && !v->is_tuple ? &v->elements : nullptr;
+  }
   // Unions made because two classes held identical values (or, stored against computed, within
   // one ulp).
   std::size_t value_unions() const { return value_unions_; }

@@ -246,3 +246,23 @@ TEST_CASE("guards that fix a dim or an integer beyond the usual instance sizes s
   CHECK(verify_named(t, "r", "width_8").verdict == verify::Verdict::Proved);
   CHECK(verify_named(t, "r", "swapped_width_8").verdict == verify::Verdict::Refuted);
 }
+
+TEST_CASE("every_row_attends(?m): random testing draws masks that keep a score in every row; without it the rule is refuted") {
+  // Filling masked scores with a huge negative number or with -inf gives the same softmax only
+  // where a row keeps a score (else uniform against NaN): the guard is what makes it hold.
+  testing::CapturingInterpreter t;
+  t.run("ruleset r {\n"
+        "  rule guarded: softmax(where(?m, ?x, full(shape=[], fill_value=?v, dtype=f32)), dim=-1)\n"
+        "      => softmax(masked_fill(?x, logical_not(?m), value=\"-inf\"), dim=-1)\n"
+        "      if dtype(?x) == f32 and dtype(?m) == bool and every_row_attends(?m) and ?v <= -1e30\n"
+        "  rule unguarded: softmax(where(?m, ?x, full(shape=[], fill_value=?v, dtype=f32)), dim=-1)\n"
+        "      => softmax(masked_fill(?x, logical_not(?m), value=\"-inf\"), dim=-1)\n"
+        "      if dtype(?x) == f32 and dtype(?m) == bool and ?v <= -1e30\n"
+        "}\n");
+  verify::VerifyOptions random;
+  random.method = verify::Method::Random;
+  CHECK(verify_named(t, "r", "guarded", random).verdict == verify::Verdict::Tested);
+  auto unguarded = verify_named(t, "r", "unguarded", random);
+  CHECK(unguarded.verdict == verify::Verdict::Refuted);
+  CHECK(unguarded.counterexample.find("nan") != std::string::npos);
+}

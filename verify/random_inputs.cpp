@@ -117,6 +117,16 @@ void collect_value_constraints(const SE& g, std::map<std::string, ValueConstrain
   }
 }
 
+// The variables of `every_row_attends(?m)` conjuncts.
+void collect_attending_masks(const SE& g, std::set<std::string>& out) {
+  if (g.kind == SE::Kind::And) {
+    for (const auto& a : g.args) collect_attending_masks(a, out);
+    return;
+  }
+  if (g.kind == SE::Kind::Query && g.text == "every_row_attends" && g.args.size() == 1 && g.args[0].kind == SE::Kind::PatternVar)
+    out.insert(g.args[0].text);
+}
+
 bool writes_infinity(const eg::OpTable& ops, const eg::Pattern& p) {
   if (p.is_var()) return false;
   const eg::OpInfo& info = ops.info(p.op);
@@ -175,10 +185,11 @@ double f16_to_double(std::uint16_t h) {
 // ---- an instance with its variables' information --------------------------------------------
 
 Setup make_setup(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Instance& any_instance) {
-  Setup s{rule, ops, {}, {}, {}, false};
+  Setup s{rule, ops, {}, {}, {}, false, {}};
   if (rule.guard) {
     collect_value_constraints(*rule.guard, s.guard_constraints);
     collect_dtype_facts(*rule.guard, s.guard_dtypes);
+    collect_attending_masks(*rule.guard, s.attending_masks);
   }
   s.infinite_values = writes_infinity(ops, rule.lhs);
   for (const auto& v : rule.lhs.variables())
@@ -229,6 +240,12 @@ std::map<std::string, std::vector<double>> draw_inputs(const Setup& s, const Z3I
     Rng rng(mix_seed(seed, ++k));
     std::vector<double> v(static_cast<std::size_t>(vi.type.numel()));
     for (auto& x : v) x = draw_value(vi, rng);
+    if (s.attending_masks.count(name) && !vi.type.shape.empty() && vi.type.shape.back() > 0) {
+      const auto row = static_cast<std::size_t>(vi.type.shape.back());
+      for (std::size_t start = 0; start < v.size(); start += row)
+        if (std::all_of(v.begin() + std::ptrdiff_t(start), v.begin() + std::ptrdiff_t(start + row), [](double b) { return b == 0; }))
+          v[start + static_cast<std::size_t>(rng.integer(0, std::int64_t(row)))] = 1;
+    }
     out[name] = std::move(v);
   }
   return out;

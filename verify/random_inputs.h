@@ -11,6 +11,8 @@
 //     value constraints between a variable and a constant (`?x > 0`, `?x <= 3`, `?x != 0`).
 //     Floating values: standard normal; Positive uniform in [0.1, 4]; NonZero ±[0.5, 4];
 //     intervals uniformly. Variables are drawn in the order the lhs first mentions them.
+//   - A boolean mask the guard says `every_row_attends(?m)` gets a true in every row (along
+//     its last dim): the coin flips of a row that drew none are redrawn with one forced.
 //   - Sweeps: where a rule has one tensor variable and only elementwise ops (casts and
 //     identities included), every finite value of a 16-bit float dtype in its domain is a
 //     small enough input space to test whole (all_values, sweepable).
@@ -27,6 +29,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +80,8 @@ struct Setup {
   std::map<std::string, ValueConstraint> guard_constraints;
   std::map<std::string, ops::DType> guard_dtypes;
   bool infinite_values = false;  // the lhs writes an infinite constant ("-inf"): see compare
+  // Boolean masks the guard requires `every_row_attends`: drawn with a true in every row.
+  std::set<std::string> attending_masks;
 };
 
 Setup make_setup(const egraph::Rewrite& rule, const egraph::OpTable& ops, const Z3Instance& any_instance);
