@@ -338,6 +338,16 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     if (!written.insert((source ? "s:" : "t:") + p).second) return;
     std::string reason;
     const std::string name = leaf(path);
+    // A module at the same path on both sides that computes from the weights alone (a position
+    // embedding over arange, a table): one entry, with why it is not a component.
+    const GraphIndex& own = source ? ref : prt;
+    const GraphIndex& other = source ? prt : ref;
+    if (name != "rotary_emb" && other.modules.count(path) && own.outputs_of({path}).empty() && other.outputs_of({path}).empty()) {
+      if (!written.insert((source ? "t:" : "s:") + p).second) return;
+      mapping.entries.push_back({{p}, {p}, "the same module path; it computes from the weights alone (no graph input reaches it), "
+                                           "so it has no activations to test in isolation (twin check proves it with the rest)"});
+      return;
+    }
     if (!source && reads_inside.count(path))
       reason = "no counterpart module: its output reads as reference value " + reads_inside.at(path) + ", not a module's output";
     else if (!source && (name == "shards" || path.find(".shards") != std::string::npos))
@@ -345,6 +355,9 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     else if (name == "rotary_emb")
       reason = source ? "no counterpart module: the target applies rotary embeddings per layer"
                       : "no counterpart module: a per-layer rotary embedding (the reference has one per model)";
+    else if (other.modules.count(path))
+      reason = std::string("no counterpart: the ") + (source ? "target" : "source") +
+               "'s module at this path computes another value (no value match; see its entry)";
     else
       reason = "no counterpart: no value match and no module of the same path";
     if (source) mapping.entries.push_back({{p}, {}, reason});

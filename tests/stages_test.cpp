@@ -161,3 +161,18 @@ TEST_CASE("the structural diff: a port's own classes for the same computation ar
   CHECK(conv1d);
   CHECK(activation);
 }
+
+TEST_CASE("the mapping file explains modules that are not components: weights-only lookups, and paths that compute another value") {
+  const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
+  Run g = run(gpt2 / "reference.graph", gpt2 / "port.graph");
+  bool wpe = false;
+  for (const auto& e : g.mapping.entries)
+    if (e.source_modules == std::vector<std::string>{"wpe"}) wpe = e.target_modules == std::vector<std::string>{"wpe"} && e.reason.find("weights alone") != std::string::npos;
+  CHECK(wpe);  // position embeddings over arange: no graph input reaches them
+  Run l = run(kLlama / "reference.graph", kLlama / "port.graph");
+  bool act = false;
+  for (const auto& e : l.mapping.entries)
+    if (e.source_modules == std::vector<std::string>{"layers.{i}.mlp.act_fn"} && e.target_modules.empty())
+      act = e.reason.find("computes another value") != std::string::npos;  // SiLU against SiluAndMul
+  CHECK(act);
+}
