@@ -1,5 +1,6 @@
 #include "compiler/guard_queries.h"
 
+#include "ops/constant_values.h"
 #include "ops/shape_analysis.h"
 
 namespace twin::compiler {
@@ -8,6 +9,7 @@ const egraph::QueryRegistry& guard_queries() {
   static const egraph::QueryRegistry registry = [] {
     egraph::QueryRegistry r;
     ops::register_shape_queries(r);
+    ops::register_constant_queries(r);
     return r;
   }();
   return registry;

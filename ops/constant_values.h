@@ -5,6 +5,7 @@
 #pragma once
 
 #include "egraph/egraph.h"
+#include "egraph/scalar_expr.h"
 
 #include <vector>
 
@@ -20,5 +21,19 @@ class ConstantValues {
 
 // The constant elements of `cls`, when the e-graph has a tensor-value analysis that knows them.
 const std::vector<double>* constant_elements(const egraph::EGraph& graph, egraph::EClassId cls);
+
+// Guard queries over a mask's constant value (false when the value is not known):
+//   every_row_attends(?m)  a boolean mask with a true in every row (along the last dim): a
+//                          `where(?m, scores, fill)` keeps a score in every row;
+//   every_row_keeps(?m)    a boolean mask with a false in every row: a
+//                          `masked_fill(scores, ?m, fill)` keeps a score in every row;
+//   additive_mask(?a)      a floating mask whose every element is 0 or at most -1e30, with a
+//                          0 in every row: scores + ?a keep a score in every row, and the
+//                          others are pushed to where exp underflows.
+// Random testing draws masks that satisfy them (verify/random_inputs.h).
+void register_constant_queries(egraph::QueryRegistry& queries);
+
+// The bound below which an additive mask's element counts as masked.
+inline constexpr double kMaskedBelow = -1e30;
 
 }  // namespace twin::ops

@@ -1,7 +1,6 @@
 #include "ops/shape_analysis.h"
 
 #include "egraph/egraph.h"
-#include "ops/constant_values.h"
 #include "ops/op_spec.h"
 
 namespace twin::ops {
@@ -176,10 +175,6 @@ std::string ShapeAnalysis::describe(const egraph::EGraph& graph, EClassId cls) c
 
 void add_shape_analysis(egraph::EGraph& graph) { graph.add_analysis(std::make_unique<ShapeAnalysis>()); }
 
-const std::vector<double>* constant_elements(const egraph::EGraph& graph, egraph::EClassId cls) {
-  const auto* source = dynamic_cast<const ConstantValues*>(graph.find_analysis(ConstantValues::kAnalysisName));
-  return source ? source->constant_elements(graph, cls) : nullptr;
-}
 
 namespace {
 
@@ -244,25 +239,6 @@ void register_shape_queries(egraph::QueryRegistry& queries) {
       [](const egraph::EGraph& g, std::span<const ScalarValue> args) {
         auto t = arg_type(g, args[0]);
         return t ? ScalarValue::of_number(Rational(t->numel())) : ScalarValue::unknown();
-      },
-      1);
-  // every_row_attends(?m): ?m is a constant boolean mask in which every row (every slice
-  // along the last dim) holds a true: a row of attention scores masked this way keeps at
-  // least one score, so a softmax over it never sees only masked entries.
-  queries.add(
-      "every_row_attends",
-      [](const egraph::EGraph& g, std::span<const ScalarValue> args) {
-        auto t = arg_type(g, args[0]);
-        if (!t || t->dtype != DType::Bool || t->rank() == 0 || args[0].kind != VKind::Class) return ScalarValue::of_bool(false);
-        const std::vector<double>* values = constant_elements(g, args[0].cls);
-        const std::int64_t row = t->shape.back();
-        if (!values || row <= 0 || values->size() != static_cast<std::size_t>(t->numel())) return ScalarValue::of_bool(false);
-        for (std::size_t start = 0; start < values->size(); start += static_cast<std::size_t>(row)) {
-          bool any = false;
-          for (std::size_t k = start; k < start + static_cast<std::size_t>(row); ++k) any = any || (*values)[k] != 0;
-          if (!any) return ScalarValue::of_bool(false);
-        }
-        return ScalarValue::of_bool(true);
       },
       1);
   queries.add(

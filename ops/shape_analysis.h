@@ -72,8 +72,7 @@ class ShapeAnalysis final : public egraph::Analysis {
 // Registers the ShapeAnalysis on an (empty) e-graph.
 void add_shape_analysis(egraph::EGraph& graph);
 
-// Adds shape dim rank numel dtype to `queries` (they answer Unknown without a ShapeAnalysis),
-// and every_row_attends (false unless the e-graph knows the mask's constant value).
+// Adds shape dim rank numel dtype to `queries` (they answer Unknown without a ShapeAnalysis).
 void register_shape_queries(egraph::QueryRegistry& queries);
 
 // The type a typed symbol's name carries: "x: bf16[2, 8, 64]" -> bf16[2, 8, 64].

@@ -283,3 +283,17 @@ TEST_CASE("HF GPT-2 against nanoGPT is proven by the stdlib's rules alone") {
   CHECK(r.verdict == check::CheckVerdict::Equivalent);
   CHECK(r.unmatched.empty());
 }
+
+TEST_CASE("causal masks filled with finfo.min, additively or by masked_fill, meet masked_fill(-inf)") {
+  // examples/llama/variants: the reference with HuggingFace's finfo.min additive mask against
+  // the port (masked_fill(-inf)), and the reference against a port using masked_fill(finfo.min).
+  // The masks are constants with a kept score in every row (every_row_keeps, additive_mask).
+  check::CheckOptions o = options();
+  o.synthesis.enabled = false;
+  const auto stdlib = rules();
+  check::CheckResult a = check::check_equivalence(Graph::load(kLlama / "variants" / "finfo_mask.graph"),
+                                                  Graph::load(kLlama / "port.graph"), stdlib, o);
+  CHECK(a.verdict == check::CheckVerdict::Equivalent);
+  check::CheckResult b = check::check_equivalence(reference(), Graph::load(kLlama / "variants" / "masked_fill_finfo.graph"), stdlib, o);
+  CHECK(b.verdict == check::CheckVerdict::Equivalent);
+}

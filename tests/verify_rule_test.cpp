@@ -266,3 +266,23 @@ TEST_CASE("every_row_attends(?m): random testing draws masks that keep a score i
   CHECK(unguarded.verdict == verify::Verdict::Refuted);
   CHECK(unguarded.counterexample.find("nan") != std::string::npos);
 }
+
+TEST_CASE("every_row_keeps and additive_mask: masks drawn to satisfy them; the same rules without them are refuted") {
+  testing::CapturingInterpreter t;
+  t.run("ruleset r {\n"
+        "  rule fill: softmax(masked_fill(?x, ?m, value=?v), dim=-1) => softmax(masked_fill(?x, ?m, value=\"-inf\"), dim=-1)\n"
+        "      if dtype(?x) == f32 and dtype(?m) == bool and every_row_keeps(?m) and ?v <= -1e30\n"
+        "  rule fill_unguarded: softmax(masked_fill(?x, ?m, value=?v), dim=-1) => softmax(masked_fill(?x, ?m, value=\"-inf\"), dim=-1)\n"
+        "      if dtype(?x) == f32 and dtype(?m) == bool and ?v <= -1e30\n"
+        "  rule additive: softmax(?x + ?a, dim=-1) => softmax(?x + masked_fill(?a, lt(?a, 0), value=\"-inf\"), dim=-1)\n"
+        "      if dtype(?x) == f32 and dtype(?a) == f32 and additive_mask(?a)\n"
+        "  rule additive_unguarded: softmax(?x + ?a, dim=-1) => softmax(?x + masked_fill(?a, lt(?a, 0), value=\"-inf\"), dim=-1)\n"
+        "      if dtype(?x) == f32 and dtype(?a) == f32\n"
+        "}\n");
+  verify::VerifyOptions random;
+  random.method = verify::Method::Random;
+  CHECK(verify_named(t, "r", "fill", random).verdict == verify::Verdict::Tested);
+  CHECK(verify_named(t, "r", "fill_unguarded", random).verdict == verify::Verdict::Refuted);
+  CHECK(verify_named(t, "r", "additive", random).verdict == verify::Verdict::Tested);
+  CHECK(verify_named(t, "r", "additive_unguarded", random).verdict == verify::Verdict::Refuted);
+}

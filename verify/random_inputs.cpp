@@ -117,14 +117,25 @@ void collect_value_constraints(const SE& g, std::map<std::string, ValueConstrain
   }
 }
 
-// The variables of `every_row_attends(?m)` conjuncts.
-void collect_attending_masks(const SE& g, std::set<std::string>& out) {
+// The variables of the guard's `QUERY(?m)` conjuncts (every_row_attends, additive_mask).
+void collect_query_vars(const SE& g, const std::string& query, std::set<std::string>& out) {
   if (g.kind == SE::Kind::And) {
-    for (const auto& a : g.args) collect_attending_masks(a, out);
+    for (const auto& a : g.args) collect_query_vars(a, query, out);
     return;
   }
-  if (g.kind == SE::Kind::Query && g.text == "every_row_attends" && g.args.size() == 1 && g.args[0].kind == SE::Kind::PatternVar)
+  if (g.kind == SE::Kind::Query && g.text == query && g.args.size() == 1 && g.args[0].kind == SE::Kind::PatternVar)
     out.insert(g.args[0].text);
+}
+
+// Every row (along the last dim) of `v` gets an element for which `kept` holds: a row that
+// drew none gets `value` at a random place.
+template <class Kept>
+void keep_one_per_row(std::vector<double>& v, std::int64_t row_length, Kept kept, double value, Rng& rng) {
+  if (row_length <= 0) return;
+  const auto row = static_cast<std::size_t>(row_length);
+  for (std::size_t start = 0; start + row <= v.size(); start += row)
+    if (std::none_of(v.begin() + std::ptrdiff_t(start), v.begin() + std::ptrdiff_t(start + row), kept))
+      v[start + static_cast<std::size_t>(rng.integer(0, row_length))] = value;
 }
 
 bool writes_infinity(const eg::OpTable& ops, const eg::Pattern& p) {
@@ -185,11 +196,13 @@ double f16_to_double(std::uint16_t h) {
 // ---- an instance with its variables' information --------------------------------------------
 
 Setup make_setup(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Instance& any_instance) {
-  Setup s{rule, ops, {}, {}, {}, false, {}};
+  Setup s{rule, ops, {}, {}, {}, false, {}, {}, {}};
   if (rule.guard) {
     collect_value_constraints(*rule.guard, s.guard_constraints);
     collect_dtype_facts(*rule.guard, s.guard_dtypes);
-    collect_attending_masks(*rule.guard, s.attending_masks);
+    collect_query_vars(*rule.guard, "every_row_attends", s.attending_masks);
+    collect_query_vars(*rule.guard, "every_row_keeps", s.keeping_masks);
+    collect_query_vars(*rule.guard, "additive_mask", s.additive_masks);
   }
   s.infinite_values = writes_infinity(ops, rule.lhs);
   for (const auto& v : rule.lhs.variables())
@@ -239,12 +252,14 @@ std::map<std::string, std::vector<double>> draw_inputs(const Setup& s, const Z3I
     const VarInfo& vi = infos.at(name);
     Rng rng(mix_seed(seed, ++k));
     std::vector<double> v(static_cast<std::size_t>(vi.type.numel()));
-    for (auto& x : v) x = draw_value(vi, rng);
-    if (s.attending_masks.count(name) && !vi.type.shape.empty() && vi.type.shape.back() > 0) {
-      const auto row = static_cast<std::size_t>(vi.type.shape.back());
-      for (std::size_t start = 0; start < v.size(); start += row)
-        if (std::all_of(v.begin() + std::ptrdiff_t(start), v.begin() + std::ptrdiff_t(start + row), [](double b) { return b == 0; }))
-          v[start + static_cast<std::size_t>(rng.integer(0, std::int64_t(row)))] = 1;
+    const std::int64_t row = vi.type.shape.empty() ? 0 : vi.type.shape.back();
+    if (s.additive_masks.count(name)) {
+      for (auto& x : v) x = rng.uniform() < 0.5 ? 0.0 : (rng.uniform() < 0.5 ? -1e30 : -3.4028234663852886e38);
+      keep_one_per_row(v, row, [](double a) { return a == 0; }, 0.0, rng);
+    } else {
+      for (auto& x : v) x = draw_value(vi, rng);
+      if (s.attending_masks.count(name)) keep_one_per_row(v, row, [](double b) { return b != 0; }, 1.0, rng);
+      if (s.keeping_masks.count(name)) keep_one_per_row(v, row, [](double b) { return b == 0; }, 0.0, rng);
     }
     out[name] = std::move(v);
   }

@@ -12,7 +12,10 @@
 //     Floating values: standard normal; Positive uniform in [0.1, 4]; NonZero ±[0.5, 4];
 //     intervals uniformly. Variables are drawn in the order the lhs first mentions them.
 //   - A boolean mask the guard says `every_row_attends(?m)` gets a true in every row (along
-//     its last dim): the coin flips of a row that drew none are redrawn with one forced.
+//     its last dim), one under `every_row_keeps(?m)` a false: a row that drew none gets one
+//     at a random place. A mask the guard says
+//     `additive_mask(?a)` is drawn as 0 or a huge negative number per element, the same way
+//     with a 0 forced into a row that drew none.
 //   - Sweeps: where a rule has one tensor variable and only elementwise ops (casts and
 //     identities included), every finite value of a 16-bit float dtype in its domain is a
 //     small enough input space to test whole (all_values, sweepable).
@@ -82,6 +85,11 @@ struct Setup {
   bool infinite_values = false;  // the lhs writes an infinite constant ("-inf"): see compare
   // Boolean masks the guard requires `every_row_attends`: drawn with a true in every row.
   std::set<std::string> attending_masks;
+  // ... `every_row_keeps`: drawn with a false in every row.
+  std::set<std::string> keeping_masks;
+  // Floating masks the guard requires `additive_mask`: each element 0 or a huge negative
+  // number (-1e30 or finfo(f32).min), with a 0 in every row.
+  std::set<std::string> additive_masks;
 };
 
 Setup make_setup(const egraph::Rewrite& rule, const egraph::OpTable& ops, const Z3Instance& any_instance);

@@ -10,3 +10,4 @@ E=examples/llama
 "$TWIN" capture "$E/port.py:model" -o "$E/port.bf16.graph" --dtype bf16
 for f in "$E"/bugs/*.py; do "$TWIN" capture "$f:model" -o "${f%.py}.graph" --dtype f32; done
 "$TWIN" capture "$E/precision/variance_bf16.py:model" -o "$E/precision/variance_bf16.graph" --dtype bf16
+for f in "$E"/variants/*.py; do "$TWIN" capture "$f:model" -o "${f%.py}.graph" --dtype f32; done

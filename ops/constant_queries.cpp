@@ -1,0 +1,74 @@
+// Guard queries that read a mask's constant value (constant_values.h).
+#include "ops/constant_values.h"
+
+#include "ops/shape_analysis.h"
+
+namespace twin::ops {
+
+const std::vector<double>* constant_elements(const egraph::EGraph& graph, egraph::EClassId cls) {
+  const auto* source = dynamic_cast<const ConstantValues*>(graph.find_analysis(ConstantValues::kAnalysisName));
+  return source ? source->constant_elements(graph, cls) : nullptr;
+}
+
+namespace {
+
+using egraph::ScalarValue;
+
+// The mask's type and elements, when its class is a known constant of rank >= 1.
+struct KnownMask {
+  TensorType type;
+  const std::vector<double>* values = nullptr;
+};
+
+std::optional<KnownMask> known_mask(const egraph::EGraph& g, const ScalarValue& v) {
+  if (v.kind != ScalarValue::Kind::Class) return std::nullopt;
+  const ShapeAnalysis* shapes = g.analysis<ShapeAnalysis>();
+  auto type = shapes ? shapes->type_of(g, v.cls) : std::nullopt;
+  if (!type || type->rank() == 0 || type->shape.back() <= 0) return std::nullopt;
+  const std::vector<double>* values = constant_elements(g, v.cls);
+  if (!values || values->size() != static_cast<std::size_t>(type->numel())) return std::nullopt;
+  return KnownMask{*type, values};
+}
+
+// Whether every row (a slice along the last dim) has an element for which `kept` holds.
+template <class Kept>
+bool every_row_has(const KnownMask& m, Kept kept) {
+  const auto row = static_cast<std::size_t>(m.type.shape.back());
+  for (std::size_t start = 0; start < m.values->size(); start += row) {
+    bool any = false;
+    for (std::size_t k = start; k < start + row && !any; ++k) any = kept((*m.values)[k]);
+    if (!any) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void register_constant_queries(egraph::QueryRegistry& queries) {
+  queries.add(
+      "every_row_attends",
+      [](const egraph::EGraph& g, std::span<const ScalarValue> args) {
+        auto m = known_mask(g, args[0]);
+        return ScalarValue::of_bool(m && m->type.dtype == DType::Bool && every_row_has(*m, [](double b) { return b != 0; }));
+      },
+      1);
+  queries.add(
+      "every_row_keeps",
+      [](const egraph::EGraph& g, std::span<const ScalarValue> args) {
+        auto m = known_mask(g, args[0]);
+        return ScalarValue::of_bool(m && m->type.dtype == DType::Bool && every_row_has(*m, [](double b) { return b == 0; }));
+      },
+      1);
+  queries.add(
+      "additive_mask",
+      [](const egraph::EGraph& g, std::span<const ScalarValue> args) {
+        auto m = known_mask(g, args[0]);
+        if (!m || !is_floating(m->type.dtype)) return ScalarValue::of_bool(false);
+        for (double v : *m->values)
+          if (!(v == 0 || v <= kMaskedBelow)) return ScalarValue::of_bool(false);
+        return ScalarValue::of_bool(every_row_has(*m, [](double v) { return v == 0; }));
+      },
+      1);
+}
+
+}  // namespace twin::ops
