@@ -115,7 +115,7 @@ int calibrate_main(const Arguments& arguments) {
 
 // The configuration run_stages(config) reads (stdlib/stages/stages.twin).
 Value stages_config(const std::string& reference, const std::string& port, const fs::path& out, const std::string& mapping,
-                    const StageOptions& thresholds, int prompt_length, bool quiet) {
+                    const StageOptions& thresholds, int prompt_length, bool quiet, bool proof) {
   auto t = make_map();
   t->set(Value("tau_r"), Value(thresholds.tau_r));
   t->set(Value("theta"), Value(thresholds.theta));
@@ -128,6 +128,7 @@ Value stages_config(const std::string& reference, const std::string& port, const
   config->set(Value("prompt_length"), Value(prompt_length));
   config->set(Value("thresholds"), Value(t));
   config->set(Value("quiet"), Value(quiet));
+  config->set(Value("proof"), Value(proof));
   return Value(config);
 }
 
@@ -136,10 +137,11 @@ int stages_main(const Arguments& arguments) {
   std::string reference_path, port_path, out_dir, mapping_path, thresholds_path, script_path;
   StageOptions thresholds;
   int prompt_length = 1;
-  bool quiet = false;
+  bool quiet = false, proof = true;
   for (std::size_t i = 0; i < arguments.size();) {
     const std::string& a = arguments[i];
     std::string v;
+    if (a == "--no-proof") { proof = false; ++i; continue; }
     if (take_option_value(arguments, i, "--ref", reference_path) || take_option_value(arguments, i, "--port", port_path) ||
         take_option_value(arguments, i, "--out", out_dir) || take_option_value(arguments, i, "--mapping", mapping_path) ||
         take_option_value(arguments, i, "--thresholds", thresholds_path) || take_option_value(arguments, i, "--script", script_path))
@@ -163,7 +165,9 @@ int stages_main(const Arguments& arguments) {
   const auto started = std::chrono::steady_clock::now();
   const fs::path out = fs::absolute(out_dir).lexically_normal();
   fs::create_directories(out);
-  InterpreterOptions granted;
+  // As `twin run` grants: the proof step (check_graphs) may fork the verifier's isolation
+  // process and use the verdict cache.
+  InterpreterOptions granted = options_granted_to_scripts();
   granted.allowed_write_dirs = {out};
   for (const auto& file : {reference_path, port_path, mapping_path})
     if (!file.empty()) granted.allowed_read_files.push_back(fs::absolute(file));
@@ -186,7 +190,7 @@ int stages_main(const Arguments& arguments) {
       if (run.is_nil())
         throw Error(ErrorKind::Name, (script_path.empty() ? std::string("the standard library's stages.twin") : script_path) +
                                          " defines no run_stages(config)");
-      interpreter.call(run, {stages_config(reference_path, port_path, out, mapping_path, thresholds, prompt_length, quiet)});
+      interpreter.call(run, {stages_config(reference_path, port_path, out, mapping_path, thresholds, prompt_length, quiet, proof)});
     } catch (const Error& e) {
       terminal.clear();
       return report(e);
@@ -215,7 +219,7 @@ int stages_entry(const Arguments& arguments) {
 const CommandSpec kStagesCommand = {
     "stages",
     "stages --ref REF.graph --port PORT.graph --out DIR [--mapping FILE] [--thresholds FILE] [--tau-r X] [--prompt-length N]\n"
-    "       [--script FILE.twin] [--quiet]\n"
+    "       [--script FILE.twin] [--no-proof] [--quiet]\n"
     "       twin stages calibrate --pair REF PORT [--pair REF PORT]... --out THRESHOLDS.json",
     "run the validation stages (trees, mapping, component R-ratios, fault localization, end to end)",
     "Runs the Equivalence skill's stages on a reference and a port and writes under DIR:\n"
@@ -233,7 +237,8 @@ const CommandSpec kStagesCommand = {
     "  --tau-r X           the R-ratio threshold (default 1.2)\n"
     "  --prompt-length N   prompt tokens before greedy teacher forcing (default 1)\n"
     "  --script FILE.twin  run this script's run_stages(config) instead of the standard library's\n"
-    "                      stages.twin (each stage is a script in stdlib/stages/: copy and change it)\n\n"
+    "                      stages.twin (each stage is a script in stdlib/stages/: copy and change it)\n"
+    "  --no-proof          skip the proof (twin check on the pair) that stage 3 quotes beside the R evidence\n\n"
     "twin stages calibrate measures known-good pairs (stage 2's worst component R, stages 5/6's\n"
     "metrics) and writes thresholds with a margin over the worst good values: tau_r = max(1.2,\n"
     "1.1 x worst R), theta = 1 - 2 x (1 - worst cosine p5), delta = max(1e-6, 2 x worst KL p95).\n\n"

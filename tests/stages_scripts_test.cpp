@@ -27,6 +27,7 @@ InterpreterOptions stages_options(const fs::path& out) {
   o.allowed_read_dirs = {TWIN_SOURCE_DIR};
   o.library_path = {fs::path(TWIN_SOURCE_DIR) / "stdlib"};
   o.allowed_write_dirs = {out};
+  o.verdict_cache = VerdictCacheAccess::ReadOnly;  // the proof step reads the build's stdlib verdicts
   return o;
 }
 
@@ -36,9 +37,9 @@ nlohmann::json read_json(const fs::path& file) {
   return nlohmann::json::parse(in);
 }
 
-std::string run_stages_source(const std::string& port, const fs::path& out) {
+std::string run_stages_source(const std::string& port, const fs::path& out, const std::string& reference = "reference.graph") {
   return "use \"std/stages/stages.twin\"\n"
-         "run_stages({\"ref\": \"" + kLlama + "/reference.graph\", \"port\": \"" + kLlama + "/" + port +
+         "run_stages({\"ref\": \"" + kLlama + "/" + reference + "\", \"port\": \"" + kLlama + "/" + port +
          "\", \"out\": \"" + out.string() + "\", \"quiet\": true})\n";
 }
 
@@ -79,6 +80,27 @@ TEST_CASE("run_stages on the correct port: every component passes, no suspect, e
   for (const auto& e : mapping)
     fused = fused || (e[1] == nlohmann::json::array({"layers.{i}.self_attn.qkv_proj"}) && e[0].size() == 3);
   CHECK(fused);
+}
+
+TEST_CASE("the proof beside the numbers: twin check's precision differences with their components' R") {
+  // variance_bf16 computes every RMSNorm's variance in bf16: the proof names each norm
+  // (equivalent in real arithmetic), and stage 3 lists them with the R of their components.
+  TempDir dir;
+  CapturingInterpreter twin(stages_options(dir.path));
+  twin.run(run_stages_source("precision/variance_bf16.graph", dir.path, "reference.bf16.graph"));
+  const auto proof = read_json(dir.path / "results/proof.json");
+  CHECK(proof["verdict"] == "equivalent_real");
+  const auto s3 = read_json(dir.path / "results/stage3.json");
+  CHECK(s3["proof_verdict"] == "equivalent_real");
+  REQUIRE(s3["precision_evidence"].is_array());
+  REQUIRE(!s3["precision_evidence"].empty());
+  CHECK(s3["precision_evidence"][0]["module"] == "layers.0.input_layernorm");
+  CHECK(s3["precision_evidence"][0]["component"] == "layers.0.input_layernorm");
+  CHECK(s3["precision_evidence"][0]["r_ratio"].is_number());
+  std::ifstream report(dir.path / "report.md");
+  std::stringstream text;
+  text << report.rdbuf();
+  CHECK(text.str().find("| `layers.0.input_layernorm` | normalization.variance_after_upcast |") != std::string::npos);
 }
 
 TEST_CASE("a user's script redefines one stage's function and run_stages uses it") {
