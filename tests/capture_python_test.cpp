@@ -191,11 +191,11 @@ TEST_CASE("twin capture: complex RoPE (Meta's reference style) is recorded as re
       "    def __init__(self):\n"
       "        super().__init__()\n"
       "        self.wq = torch.nn.Linear(32, 32, bias=False)\n"
-      "        self.register_buffer('freqs_cis', freqs_cis(8, 6), persistent=False)\n"
+      "        self.register_buffer('freqs_cis', freqs_cis(8, 12), persistent=False)\n"
       "    def forward(self, x):\n"
       "        q = self.wq(x).view(1, 6, 4, 8)\n"
       "        q_ = torch.view_as_complex(q.float().reshape(1, 6, 4, -1, 2))\n"
-      "        out = torch.view_as_real(q_ * self.freqs_cis.view(1, 6, 1, 4)).flatten(3)\n"
+      "        out = torch.view_as_real(q_ * self.freqs_cis[:6].view(1, 6, 1, 4)).flatten(3)\n"
       "        return OUT\n"
       "def model():\n"
       "    torch.manual_seed(0)\n"
@@ -213,13 +213,14 @@ TEST_CASE("twin capture: complex RoPE (Meta's reference style) is recorded as re
   Outcome replayed = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' run replay.twin meta.graph");
   INFO(replayed.output);
   CHECK(replayed.status == 0);
-  // No complex dtype in the file: the buffer is its real pairs, f32[6, 4, 2].
+  // No complex dtype in the file: the buffer is its real pairs, f32[12, 4, 2] (sliced to the
+  // sequence as Meta's `freqs_cis[:seqlen]` does: a slice of the pairs).
   fs::path reader = write_graph_query(dir,
                                       "print([(b['name'], b['dtype'], b['shape']) for b in g['buffers']])\n"
                                       "print(sorted({o['dtype'] for n in g['nodes'] for o in n['outputs']}))\n");
   Outcome types = shell(python_with_torch() + " '" + reader.string() + "' '" + (dir.path / "meta.graph").string() + "'");
   INFO(types.output);
-  CHECK(types.output.find("('freqs_cis', 'f32', [6, 4, 2])") != std::string::npos);
+  CHECK(types.output.find("('freqs_cis', 'f32', [12, 4, 2])") != std::string::npos);
   CHECK(types.output.find("complex") == std::string::npos);
   // At --dtype bf16 the complex buffer keeps its imaginary parts (module.to(bf16) would drop
   // them, with only a warning), and the capture still replays.

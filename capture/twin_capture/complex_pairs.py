@@ -9,6 +9,8 @@ those pairs, exactly:
 
   view_as_complex(x), view_as_real(z)  the same pairs (no node)
   view / reshape(z, S)                 reshape(pairs, S + [2])
+  slice(z, d, ...), select(z, d, i)    the same on the pairs, a negative dim d counted as d - 1
+                                       (`freqs_cis[:seq_len]`)
   mul(z, w)                            stack([a c - b d, a d + b c], -1), a, b, c, d the parts
   polar(r, t)                          stack([r cos t, r sin t], -1)
 
@@ -31,7 +33,7 @@ def as_pairs(t):
 
 
 ALIASES = {"aten::view_as_complex", "aten::view_as_real"}
-SUPPORTED = ALIASES | {"aten::view", "aten::reshape", "aten::mul", "aten::polar"}
+SUPPORTED = ALIASES | {"aten::view", "aten::reshape", "aten::mul", "aten::polar", "aten::slice", "aten::select"}
 
 
 def involves_complex(concrete_inputs, results):
@@ -51,6 +53,15 @@ def rewrite(kind, graph_args, concrete_args, result, emit, where):
     if kind in ("aten::view", "aten::reshape"):
         shape = list(graph_args[1]) + [2]
         return emit("aten::reshape", "", [graph_args[0], shape], as_pairs(result))
+    if kind in ("aten::slice", "aten::select"):
+        # A dim of the complex tensor is the same dim of its pairs; counted from the end, one
+        # further (the pair dim is last).
+        dim = concrete_args[1] if len(concrete_args) > 1 else 0
+        args = list(graph_args)
+        if len(args) > 1:
+            args[1] = dim - 1 if dim < 0 else dim
+        overload = "Tensor" if kind == "aten::slice" else "int"
+        return emit(kind, overload, args, as_pairs(result))
     if kind == "aten::polar":
         r, t = graph_args[0], graph_args[1]
         rc, tc = concrete_args[0], concrete_args[1]
