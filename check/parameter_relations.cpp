@@ -26,6 +26,7 @@ const char* relation_kind_name(RelationKind kind) {
     case RelationKind::RepeatInterleave: return "repeat_interleave";
     case RelationKind::Slice: return "slice";
     case RelationKind::Concat: return "concat";
+    case RelationKind::GroupedTranspose: return "grouped_transpose";
   }
   return "unrelated";
 }
@@ -219,6 +220,7 @@ class Matcher {
     if (auto r = try_all([&](const Flat& p, auto& out) { find_transpose(p, out); })) return *r;
     if (auto r = try_all([&](const Flat& p, auto& out) { find_repeat(p, out); })) return *r;
     if (auto r = try_all([&](const Flat& p, auto& out) { find_slice(p, out); })) return *r;
+    if (auto r = try_all([&](const Flat& p, auto& out) { find_grouped_transpose(p, out); })) return *r;
     if (auto r = try_all([&](const Flat& p, auto& out) { find_concat(p, out); })) return *r;
     if (port.shape.size() >= 2) {
       // The transpose of a repeat, slice or concatenation (a Conv1D `c_attn` against q, k, v).
@@ -323,6 +325,40 @@ class Matcher {
           rel.end = s + pv.mid;
           out.push_back(rel);
           break;  // the first start in this tensor
+        }
+      }
+    }
+  }
+
+  // The rows of a matrix permuted within groups: port row (g, j, i) of [groups, b, a] is
+  // reference row (g, i, j) of [groups, a, b], with a or b = 2 (RoPE's pairs against halves).
+  // Tried before concat, which would spell the same permutation as one slice per row.
+  void find_grouped_transpose(const Flat& port, std::vector<ParameterRelation>& out) const {
+    if (port.shape.size() != 2 || port.shape[0] < 4) return;
+    const std::int64_t rows = port.shape[0];
+    View3 pv = view3(port.shape, 0);
+    for (std::size_t i : ranked(port.name, all_ids())) {
+      const Flat& r = refs_[i];
+      if (r.dtype != port.dtype || r.shape != port.shape) continue;
+      View3 rv = view3(r.shape, 0);
+      for (std::int64_t a = 2; a <= rows / 2; ++a) {
+        if (rows % a != 0) continue;
+        for (std::int64_t b = 2; b <= rows / a; ++b) {
+          if ((rows / a) % b != 0 || (a != 2 && b != 2)) continue;
+          auto source_row = [a, b](std::int64_t p) {
+            const std::int64_t group = p / (a * b), rem = p % (a * b);
+            return group * a * b + (rem % a) * b + rem / a;
+          };
+          if (pv.inner > 0 && port.bits[pv.inner] != r.bits[source_row(1) * rv.inner]) continue;  // cheap first test
+          if (!blocks_match(port, pv, 0, r, rv, rows, source_row)) continue;
+          ParameterRelation rel;
+          rel.kind = RelationKind::GroupedTranspose;
+          rel.sources = {r.name};
+          rel.groups = rows / (a * b);
+          rel.group_a = a;
+          rel.group_b = b;
+          out.push_back(rel);
+          return;
         }
       }
     }
@@ -445,6 +481,15 @@ TermPtr ParameterRelation::term() const {
       for (std::int64_t i = 0; i < rank; ++i) counts.push_back(int_term(i == dim ? repeats : 1));
       return make_apply("repeat", {make_symbol(sources.at(0))}, {{"repeats", list_term(std::move(counts))}});
     }
+    case RelationKind::GroupedTranspose: {
+      return make_apply(
+          "reshape",
+          {make_apply("transpose",
+                      {make_apply("reshape", {make_symbol(sources.at(0))},
+                                  {{"shape", list_term({int_term(groups), int_term(group_a), int_term(group_b), int_term(-1)})}})},
+                      {{"dim0", int_term(1)}, {"dim1", int_term(2)}})},
+          {{"shape", list_term({int_term(groups * group_a * group_b), int_term(-1)})}});
+    }
     case RelationKind::Concat: {
       std::vector<TermPtr> items;
       for (const auto& p : parts)
@@ -508,6 +553,15 @@ bool confirm_relation(const ParameterRelation& relation, const std::vector<Named
         ops::Attributes a;
         a["repeats"] = ops::AttrValue{counts};
         result = ops::evaluate("repeat", {*sources.at(0)}, a).at(0);
+        break;
+      }
+      case RelationKind::GroupedTranspose: {
+        ops::Attributes in, back, swap = attrs({{"dim0", 1}, {"dim1", 2}});
+        in["shape"] = ops::AttrValue{std::vector<std::int64_t>{relation.groups, relation.group_a, relation.group_b, -1}};
+        back["shape"] = ops::AttrValue{std::vector<std::int64_t>{relation.groups * relation.group_a * relation.group_b, -1}};
+        result = ops::evaluate("reshape", {*sources.at(0)}, in).at(0);
+        result = ops::evaluate("transpose", {result}, swap).at(0);
+        result = ops::evaluate("reshape", {result}, back).at(0);
         break;
       }
       case RelationKind::Concat: {

@@ -15,6 +15,10 @@
 //   repeat_interleave  every index along one dim repeated k times (KV-head duplication)
 //   repeat             the whole tensor tiled k times along one dim (`repeat`)
 //   slice              a contiguous range [start, end) along one dim (chunks, TP shards)
+//   grouped_transpose  the rows of a matrix permuted within groups: viewed as [g, a, b, n],
+//                      the a and b dims swapped (HF's Llama converter permutes each head's
+//                      q/k rows from Meta's interleaved RoPE pairs to halves, a or b = 2):
+//                      reshape(transpose(reshape(w, [g, a, b, n]), 1, 2), [g*a*b, n])
 //   concat             contiguous blocks along one dim, each a whole reference tensor or a
 //                      slice of one, in order (fused QKV, gate_up)
 // Then repeat, slice and concat are tried on the port transposed (last two dims), for a
@@ -39,9 +43,10 @@
 
 namespace twin::check {
 
-enum class RelationKind { Unrelated, Equal, Transpose, Repeat, RepeatInterleave, Slice, Concat };
+enum class RelationKind { Unrelated, Equal, Transpose, Repeat, RepeatInterleave, Slice, Concat, GroupedTranspose };
 
-// "unrelated", "equal", "transpose", "repeat", "repeat_interleave", "slice", "concat".
+// "unrelated", "equal", "transpose", "repeat", "repeat_interleave", "slice", "concat",
+// "grouped_transpose".
 const char* relation_kind_name(RelationKind kind);
 
 // One block of a concatenation: a whole reference tensor (start = 0, end = its size along the
@@ -64,6 +69,7 @@ struct ParameterRelation {
   std::int64_t repeats = 1;        // repeat, repeat_interleave
   std::int64_t rank = 0;           // the port tensor's rank (repeat's term gives one count per dim)
   std::vector<ConcatPart> parts;   // concat
+  std::int64_t groups = 0, group_a = 0, group_b = 0;  // grouped_transpose: rows as [groups, a, b]
   // Set when the port's dtype differs from its sources' (a checkpoint converted to bf16): the
   // sources are cast to this floating dtype first, and the term is `cast(<relation>, dtype=bf16)`.
   // Exact either way: the cast commutes with slicing, concatenation, transposition and repeats.

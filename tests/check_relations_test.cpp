@@ -241,3 +241,26 @@ TEST_CASE("a port captured at bf16 is the f32 reference's weights cast to bf16")
     }
   }
 }
+
+TEST_CASE("a head's rows permuted from RoPE pairs to halves (HF's Llama converter) is one grouped transpose, not a cat of rows") {
+  // Meta's q rows per head come in pairs (2i, 2i+1); HF's converter reorders them as halves:
+  // w.view(heads, 2, d/2, n).transpose(1, 2) read from the other side. 2 heads, head dim 8.
+  ops::Tensor wq = distinct({16, 4}, 5);
+  auto permuted = [&](std::int64_t a, std::int64_t b) {
+    ops::Attributes in, back;
+    in["shape"] = ops::AttrValue{std::vector<std::int64_t>{2, a, b, 4}};
+    back["shape"] = ops::AttrValue{std::vector<std::int64_t>{16, 4}};
+    ops::Tensor t = eval1("reshape", {wq}, in);
+    t = eval1("transpose", {t}, ints({{"dim0", 1}, {"dim1", 2}}));
+    return eval1("reshape", {t}, back);
+  };
+  std::vector<NamedTensor> ref = {{"q_proj", wq}};
+  std::vector<NamedTensor> port = {{"wq_meta", permuted(2, 4)}, {"wq_hf_again", permuted(4, 2)}};
+  auto rel = by_port(infer_relations(ref, port));
+  const auto& meta = rel.at("wq_meta");
+  CHECK(meta.kind == RelationKind::GroupedTranspose);
+  CHECK(meta.confirmed);
+  CHECK(term_text(meta) == "reshape(transpose(reshape(q_proj, shape=[2, 2, 4, -1]), dim0=1, dim1=2), shape=[16, -1])");
+  CHECK(rel.at("wq_hf_again").kind == RelationKind::GroupedTranspose);
+  CHECK(rel.at("wq_hf_again").group_a == 4);
+}
