@@ -234,15 +234,27 @@ void Interpreter::write_text(const fs::path& path, const std::string& text, cons
     throw Error(ErrorKind::Permission,
                 "writing " + name + " is not allowed: it is not under a directory the host lets scripts write to"
                 " (allow one with --allow-write DIR, or Interpreter::allow_write)", where);
-  // Directories are made by name under the root; then the real directory (every link resolved)
-  // must still lie under the real root, so a link inside the root cannot lead the write out.
+  // A link inside the root must not lead the write out: the deepest directory on the way that
+  // exists, every link resolved, must lie under the real root before any directory is made
+  // (create_directories follows links), and the file's directory must after.
+  auto escapes = [&](const fs::path& dir) {
+    std::error_code e;
+    const fs::path real_root = fs::canonical(named_root, e);
+    if (e) return true;
+    const fs::path real = fs::canonical(dir, e);
+    return e || !lies_under(real, real_root);
+  };
+  auto refuse = [&] {
+    return Error(ErrorKind::Permission, "writing " + name + " is not allowed: its directory leads outside " +
+                                            printable_path(named_root.string()) + " through a symbolic link", where);
+  };
+  fs::create_directories(named_root, ec);  // the root itself, as the host named it
+  fs::path existing = target.parent_path();
+  while (!existing.empty() && existing != named_root && !fs::exists(existing, ec)) existing = existing.parent_path();
+  if (escapes(existing)) throw refuse();
   fs::create_directories(target.parent_path(), ec);
   if (ec) throw Error(ErrorKind::Io, "cannot write " + name + ": " + ec.message(), where);
-  const fs::path real_root = fs::canonical(named_root, ec);
-  const fs::path real_parent = ec ? fs::path() : fs::canonical(target.parent_path(), ec);
-  if (ec || !lies_under(real_parent, real_root))
-    throw Error(ErrorKind::Permission, "writing " + name + " is not allowed: its directory leads outside " +
-                                           printable_path(named_root.string()) + " through a symbolic link", where);
+  if (escapes(target.parent_path())) throw refuse();
   if (fs::is_symlink(fs::symlink_status(target, ec)))
     throw Error(ErrorKind::Permission, "writing " + name + " is not allowed: it is a symbolic link", where);
   try {

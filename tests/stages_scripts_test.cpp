@@ -133,6 +133,9 @@ TEST_CASE("write_text writes only under an allowed directory, atomically, and no
   // A link inside the allowed directory leading out of it is refused, for a directory or a file.
   fs::create_directory_symlink(dir.path / "elsewhere", dir.path / "out/link");
   CHECK_THROWS_WITH_AS(twin.run("write_text(\"" + out + "/link/x.txt\", \"x\")"), doctest::Contains("symbolic link"), Error);
+  // ... and no directory is made out there on the way.
+  CHECK_THROWS_WITH_AS(twin.run("write_text(\"" + out + "/link/new/x.txt\", \"x\")"), doctest::Contains("symbolic link"), Error);
+  CHECK_FALSE(fs::exists(dir.path / "elsewhere/new"));
   fs::create_symlink(dir.path / "elsewhere/target.txt", dir.path / "out/file_link");
   CHECK_THROWS_WITH_AS(twin.run("write_text(\"" + out + "/file_link\", \"x\")"), doctest::Contains("symbolic link"), Error);
   CHECK_FALSE(fs::exists(dir.path / "elsewhere/x.txt"));
