@@ -144,11 +144,11 @@ std::map<std::string, std::vector<ops::Tensor>> port_overrides(const Graph& port
   return out;
 }
 
-// The data-dependent floating values from outside `roots` that nodes inside read, in order
-// of first read.
+// The floating values computed outside `roots` (by nodes: parameters and buffers are the
+// module's own) that nodes inside read, in order of first read: the activations, and tables
+// computed elsewhere (cos/sin, masks), since the reference's isolated run takes every value
+// from outside at the reference's f32 value, and the port's must take the same.
 std::vector<std::string> external_inputs(const Graph& g, const std::vector<std::string>& roots) {
-  std::set<std::string> dependent;
-  for (const auto& in : g.inputs()) dependent.insert(in.name);
   auto inside = [&](const std::string& module) {
     for (const auto& r : roots)
       if (in_subtree(module, r)) return true;
@@ -156,14 +156,13 @@ std::vector<std::string> external_inputs(const Graph& g, const std::vector<std::
   };
   std::vector<std::string> out;
   for (const auto& node : g.nodes()) {
-    bool dep = false;
-    for (const auto& r : node.reads) dep = dep || dependent.count(r);
-    if (dep) dependent.insert(node.name);
     if (!inside(node.module)) continue;
     for (const auto& r : node.reads) {
       const GraphNode* src = g.find_node(r);
-      if (!src || inside(src->module) || !dependent.count(r) || src->outputs.size() != 1 ||
-          !ops::is_floating(src->outputs[0].dtype))
+      // A node with several outputs (a split into gate and up) is an input as a whole: the
+      // overrides give every output.
+      if (!src || inside(src->module) || src->outputs.empty() ||
+          !std::all_of(src->outputs.begin(), src->outputs.end(), [](const auto& o) { return ops::is_floating(o.dtype); }))
         continue;
       if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
     }
@@ -227,14 +226,19 @@ void input_overrides(const Graph& reference, const Graph& port, const Component&
   for (std::size_t k = 0; k < ref_in.size(); ++k) {
     const GraphNode* node = port.find_node(port_in[k]);
     const auto* v = ref32.find(ref_in[k]);
-    if (!node || !v || v->size() != 1) return;
-    if (check::values::squeezed((*v)[0].shape()) != check::values::squeezed(node->outputs[0].shape)) return;
+    if (!node || !v || v->size() != node->outputs.size()) return;
+    for (std::size_t o = 0; o < v->size(); ++o)
+      if (check::values::squeezed((*v)[o].shape()) != check::values::squeezed(node->outputs[o].shape)) return;
   }
   for (std::size_t k = 0; k < ref_in.size(); ++k) {
     const GraphNode* node = port.find_node(port_in[k]);
-    const ops::Tensor& t = ref32.find(ref_in[k])->front();
-    out[node->name] = {ops::Tensor::from_doubles(t.to_doubles(), node->outputs[0].shape, ops::DType::F32)
-                           .to(run_dtype(mode, node->outputs[0].dtype))};
+    std::vector<ops::Tensor> values;
+    for (std::size_t o = 0; o < node->outputs.size(); ++o) {
+      const ops::Tensor& t = (*ref32.find(ref_in[k]))[o];
+      values.push_back(ops::Tensor::from_doubles(t.to_doubles(), node->outputs[o].shape, ops::DType::F32)
+                           .to(run_dtype(mode, node->outputs[o].dtype)));
+    }
+    out[node->name] = std::move(values);
   }
 }
 

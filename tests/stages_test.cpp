@@ -176,3 +176,21 @@ TEST_CASE("the mapping file explains modules that are not components: weights-on
       act = e.reason.find("computes another value") != std::string::npos;  // SiLU against SiluAndMul
   CHECK(act);
 }
+
+TEST_CASE("a port identical to its reference measures R = 1 in every component, MoE experts and outside tables included") {
+  // Isolation must feed the port exactly what the reference's isolated run reads: tables
+  // computed outside a module (cos/sin from position ids) and multi-output inputs (a split
+  // into gate and up) included, or a self-pair shows false suspects.
+  std::vector<fs::path> graphs = {kLlama / "reference.graph", kLlama / "port.graph"};
+  const fs::path mixtral = fs::path(TWIN_SOURCE_DIR) / ".." / "shared" / "fixtures" / "torch2" / "hf_mixtral.pt2";
+  if (fs::exists(mixtral)) graphs.push_back(mixtral);
+  else MESSAGE("no fixture " << mixtral.string() << ": the MoE self-pair is skipped");
+  for (const auto& g : graphs) {
+    Run r = run(g, g);
+    REQUIRE(!r.s2.components.empty());
+    for (const auto& c : r.s2.components) {
+      INFO(g.filename().string() << " " << c.component->name);
+      CHECK(c.r_ratio == doctest::Approx(1.0).epsilon(1e-9));
+    }
+  }
+}
