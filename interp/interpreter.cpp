@@ -200,37 +200,21 @@ std::string Interpreter::read_text(const fs::path& path, const SourceLocation& w
 
 void Interpreter::allow_write(const fs::path& directory) { options_.allowed_write_dirs.push_back(directory); }
 
-namespace {
-
-// Whether `path` (absolute, lexically normal) is `root` or lies below it, by name.
-bool lies_under(const fs::path& path, const fs::path& root) {
-  auto p = path.begin();
-  for (auto r = root.begin(); r != root.end(); ++r, ++p) {
-    if (r->empty()) continue;  // a trailing separator
-    if (p == path.end() || *p != *r) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 void Interpreter::write_text(const fs::path& path, const std::string& text, const SourceLocation& where) const {
   const std::string name = printable_path(path.string());
   if (path.native().find('\0') != std::string::npos)
     throw Error(ErrorKind::Value, "the path \"" + name + "\" contains a NUL byte (\\0), which no file name can hold", where);
   std::error_code ec;
-  const fs::path target = fs::absolute(path, ec).lexically_normal();
-  const fs::path* root = nullptr;
-  fs::path named_root;
+  const fs::path target = absolute_normal(path);
+  fs::path named_root;  // the allowed directory that holds the target, as the host named it
   for (const auto& dir : options_.allowed_write_dirs) {
-    fs::path r = fs::absolute(dir, ec).lexically_normal();
-    if (lies_under(target, r) && target != r) {
-      root = &dir;
+    const fs::path r = absolute_normal(dir);
+    if (target != r && lies_within(target, r)) {
       named_root = r;
       break;
     }
   }
-  if (!root)
+  if (named_root.empty())
     throw Error(ErrorKind::Permission,
                 "writing " + name + " is not allowed: it is not under a directory the host lets scripts write to"
                 " (allow one with --allow-write DIR, or Interpreter::allow_write)", where);
@@ -242,7 +226,7 @@ void Interpreter::write_text(const fs::path& path, const std::string& text, cons
     const fs::path real_root = fs::canonical(named_root, e);
     if (e) return true;
     const fs::path real = fs::canonical(dir, e);
-    return e || !lies_under(real, real_root);
+    return e || !lies_within(real, real_root);
   };
   auto refuse = [&] {
     return Error(ErrorKind::Permission, "writing " + name + " is not allowed: its directory leads outside " +

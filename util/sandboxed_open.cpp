@@ -44,11 +44,6 @@ std::vector<std::string> names_of(const fs::path& path) {
   return names;
 }
 
-fs::path absolute_normal(const fs::path& path) {
-  std::error_code ec;
-  fs::path absolute = path.is_absolute() ? path : fs::absolute(path, ec);
-  return absolute.lexically_normal();
-}
 
 SandboxedFile failure(SandboxedFile::Status status, std::string why = {}, int error = 0) {
   SandboxedFile f;
@@ -101,6 +96,17 @@ std::atomic<bool> openat2_unsupported{false};
 
 }  // namespace
 
+fs::path absolute_normal(const fs::path& path) {
+  std::error_code ec;
+  fs::path absolute = path.is_absolute() ? path : fs::absolute(path, ec);
+  return absolute.lexically_normal();
+}
+
+bool lies_within(const fs::path& normal_path, const fs::path& normal_root) {
+  const std::vector<std::string> names = names_of(normal_path), prefix = names_of(normal_root);
+  return prefix.size() <= names.size() && std::equal(prefix.begin(), prefix.end(), names.begin());
+}
+
 void ReadSandbox::allow(const fs::path& directory) {
   Root root;
   root.named = absolute_normal(directory);
@@ -139,12 +145,11 @@ const ReadSandbox::Root* ReadSandbox::find_root(const fs::path& normal_path, std
   std::size_t best_length = 0;
   for (const auto& root : roots_) {
     for (const fs::path* form : {&root.canonical, &root.named}) {
-      std::vector<std::string> prefix = names_of(*form);
-      if (root.file && prefix.size() != names.size()) continue;
-      if (prefix.size() > names.size() || (best && prefix.size() <= best_length)) continue;
-      if (!std::equal(prefix.begin(), prefix.end(), names.begin())) continue;
+      const std::size_t length = names_of(*form).size();
+      if (root.file && length != names.size()) continue;
+      if ((best && length <= best_length) || !lies_within(normal_path, *form)) continue;
       best = &root;
-      best_length = prefix.size();
+      best_length = length;
     }
   }
   if (best) below.assign(names.begin() + static_cast<std::ptrdiff_t>(best_length), names.end());

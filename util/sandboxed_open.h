@@ -112,6 +112,14 @@ class ReadSandbox {
   bool kernel_resolution_;
 };
 
+// `path` made absolute (against the current directory) and lexically normal: how the sandboxes
+// compare paths by name.
+std::filesystem::path absolute_normal(const std::filesystem::path& path);
+// Whether `normal_path` is `normal_root` or lies below it, by name (both absolute and
+// lexically normal): what ReadSandbox and Interpreter::write_text check before any link is
+// followed.
+bool lies_within(const std::filesystem::path& normal_path, const std::filesystem::path& normal_root);
+
 // Reads everything from `fd` (as opened by ReadSandbox::open). Throws std::system_error.
 std::string read_all(int fd);
 
