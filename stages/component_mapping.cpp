@@ -52,6 +52,9 @@ std::string with_index(const std::string& path, int segment, const std::string& 
   for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "." : "") + parts[i];
   return out;
 }
+// The path with its layer index written `{i}` ("layers.1.mlp" -> "layers.{i}.mlp"); a path
+// without one as it is.
+std::string layer_pattern(const std::string& path) { return with_index(path, layer_index(path).first, "{i}"); }
 
 // Who reads each node, and which nodes depend on the graph inputs.
 struct GraphIndex {
@@ -283,10 +286,6 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
   // SiLU then a product) is no counterpart of the module with its path, and neither is the
   // module of the same {i} pattern in a layer where values differ (downstream of a bug): the
   // layer that matched says what the module computes.
-  auto layer_pattern = [](const std::string& path) {
-    auto [segment, number] = layer_index(path);
-    return segment >= 0 ? with_index(path, segment, "{i}") : path;
-  };
   std::set<std::string> reads_inside_patterns;
   for (const auto& [path, what] : reads_inside) reads_inside_patterns.insert(layer_pattern(path));
   for (const auto& t : port_candidates) {
@@ -333,8 +332,7 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
   }
   std::set<std::string> written;
   auto no_counterpart = [&](const std::string& path, bool source) {
-    auto [segment, number] = layer_index(path);
-    std::string p = segment >= 0 ? with_index(path, segment, "{i}") : path;
+    const std::string p = layer_pattern(path);
     if (!written.insert((source ? "s:" : "t:") + p).second) return;
     std::string reason;
     const std::string name = leaf(path);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <cctype>
 #include <set>
 #include <sstream>
@@ -78,13 +79,24 @@ std::size_t layer_count(const Graph& g, std::string* where) {
   return 0;
 }
 
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+// The activation functions' names, lowercase, as class and module names spell them.
+constexpr const char* kActivationNames[] = {"silu", "gelu", "relu", "swish", "tanh", "sigmoid"};
+
+bool names_activation(const std::string& lowercase_text) {
+  return std::any_of(std::begin(kActivationNames), std::end(kActivationNames),
+                     [&](const char* a) { return lowercase_text.find(a) != std::string::npos; });
+}
+
+// An activation module by its class or its name (`act`, `act_fn`, `gelu`, SiluAndMul).
 bool looks_like_activation(const GraphModule* m) {
   if (!m) return false;
-  std::string t = m->type, n = m->name;
-  for (auto* s : {&t, &n}) std::transform(s->begin(), s->end(), s->begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const char* a : {"act", "silu", "gelu", "relu", "swish", "tanh", "sigmoid"})
-    if (t.find(a) != std::string::npos || n.find(a) != std::string::npos) return true;
-  return false;
+  const std::string t = lowercase(m->type), n = lowercase(m->name);
+  return t.find("act") != std::string::npos || n.find("act") != std::string::npos || names_activation(t) || names_activation(n);
 }
 
 // What kind of computation a module class is, from its name: what lets a port rename a
@@ -92,14 +104,12 @@ bool looks_like_activation(const GraphModule* m) {
 // Linear), while a norm where the source has a projection stays suspicious. "" when the name
 // says nothing (containers: blocks, layers, models).
 std::string module_family(const std::string& type) {
-  std::string t = type;
-  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string t = lowercase(type);
   if (t.find("norm") != std::string::npos) return "normalization";
   if (t.find("embedding") != std::string::npos && t.find("rotary") == std::string::npos) return "embedding";
   if (t.find("rotary") != std::string::npos || t.find("rope") != std::string::npos) return "rotary embedding";
   if (t.find("linear") != std::string::npos || t == "conv1d" || t.find("dense") != std::string::npos) return "projection";
-  for (const char* a : {"silu", "gelu", "relu", "swish", "tanh", "sigmoid", "activation"})
-    if (t.find(a) != std::string::npos) return "activation";
+  if (names_activation(t) || t.find("activation") != std::string::npos) return "activation";
   if (t.find("attention") != std::string::npos) return "attention";
   if (t.find("mlp") != std::string::npos || t.find("feedforward") != std::string::npos) return "mlp";
   return "";

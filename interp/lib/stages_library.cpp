@@ -123,9 +123,10 @@ struct PairState {
   std::optional<Stage2> stage2;
 };
 
-StageOptions options_for(Interpreter& host, const std::string& who) {
+// Stage options whose progress reaches the host as the interpreter's diagnostics.
+StageOptions options_for(Interpreter& host) {
   StageOptions options;
-  options.progress = [&host, who](const std::string& text) { host.diagnose({Diagnostic::Kind::Progress, who, text}); };
+  options.progress = [&host](const std::string& text) { host.diagnose({Diagnostic::Kind::Progress, "stages", text}); };
   return options;
 }
 
@@ -228,7 +229,7 @@ class StagesPairValue : public Object {
       return method([](PairState& s, CallContext& c, CallArgs& a) {
         args::expect_count(a, 0, 0, "component_tests");
         args::allow_named(a, {"tau_r"}, "component_tests");
-        StageOptions options = options_for(c.interpreter, "stages");
+        StageOptions options = options_for(c.interpreter);
         if (const Value* t = a.find_named("tau_r")) options.tau_r = args::number(*t, "tau_r", a.location);
         const ComponentMapping& mapping = mapping_of(s, c.interpreter);
         s.stage2 = test_components(s.reference, s.port, mapping, options);
@@ -280,7 +281,7 @@ class StagesPairValue : public Object {
         int prompt_length = 1;
         if (const Value* p = a.find_named("prompt_length")) prompt_length = int(args::integer(*p, "prompt_length", a.location));
         if (prompt_length < 1) throw Error(ErrorKind::Value, "prompt_length must be at least 1", a.location);
-        const TeacherForced tf = teacher_forced(s.reference, s.port, options_for(c.interpreter, "stages"), prompt_length);
+        const TeacherForced tf = teacher_forced(s.reference, s.port, options_for(c.interpreter), prompt_length);
         c.interpreter.diagnose({Diagnostic::Kind::ProgressDone, "stages", ""});
         // The measurements; whether they pass is the script's decision (its thresholds).
         auto out = make_map();
