@@ -247,42 +247,35 @@ TEST_CASE("guards that fix a dim or an integer beyond the usual instance sizes s
   CHECK(verify_named(t, "r", "swapped_width_8").verdict == verify::Verdict::Refuted);
 }
 
-TEST_CASE("every_row_attends(?m): random testing draws masks that keep a score in every row; without it the rule is refuted") {
+TEST_CASE("mask guards (every_row_attends, every_row_keeps, additive_mask): masks drawn to satisfy them; without them the rules are refuted") {
   // Filling masked scores with a huge negative number or with -inf gives the same softmax only
-  // where a row keeps a score (else uniform against NaN): the guard is what makes it hold.
+  // where a row keeps a score (else uniform against NaN): the guard is what makes each hold.
+  struct MaskRule {
+    const char* name;
+    std::string rule, guard, query;
+  };
+  const std::vector<MaskRule> rules = {
+      {"where_fill", "softmax(where(?m, ?x, full(shape=[], fill_value=?v, dtype=f32)), dim=-1) => softmax(masked_fill(?x, logical_not(?m), value=\"-inf\"), dim=-1)",
+       "dtype(?x) == f32 and dtype(?m) == bool and ?v <= -1e30", "every_row_attends(?m)"},
+      {"masked_fill", "softmax(masked_fill(?x, ?m, value=?v), dim=-1) => softmax(masked_fill(?x, ?m, value=\"-inf\"), dim=-1)",
+       "dtype(?x) == f32 and dtype(?m) == bool and ?v <= -1e30", "every_row_keeps(?m)"},
+      {"additive", "softmax(?x + ?a, dim=-1) => softmax(?x + masked_fill(?a, lt(?a, 0), value=\"-inf\"), dim=-1)",
+       "dtype(?x) == f32 and dtype(?a) == f32", "additive_mask(?a)"},
+  };
+  std::string text = "ruleset r {\n";
+  for (const auto& m : rules) {
+    text += std::string("  rule ") + m.name + ": " + m.rule + " if " + m.guard + " and " + m.query + "\n";
+    text += std::string("  rule ") + m.name + "_unguarded: " + m.rule + " if " + m.guard + "\n";
+  }
   testing::CapturingInterpreter t;
-  t.run("ruleset r {\n"
-        "  rule guarded: softmax(where(?m, ?x, full(shape=[], fill_value=?v, dtype=f32)), dim=-1)\n"
-        "      => softmax(masked_fill(?x, logical_not(?m), value=\"-inf\"), dim=-1)\n"
-        "      if dtype(?x) == f32 and dtype(?m) == bool and every_row_attends(?m) and ?v <= -1e30\n"
-        "  rule unguarded: softmax(where(?m, ?x, full(shape=[], fill_value=?v, dtype=f32)), dim=-1)\n"
-        "      => softmax(masked_fill(?x, logical_not(?m), value=\"-inf\"), dim=-1)\n"
-        "      if dtype(?x) == f32 and dtype(?m) == bool and ?v <= -1e30\n"
-        "}\n");
+  t.run(text + "}\n");
   verify::VerifyOptions random;
   random.method = verify::Method::Random;
-  CHECK(verify_named(t, "r", "guarded", random).verdict == verify::Verdict::Tested);
-  auto unguarded = verify_named(t, "r", "unguarded", random);
-  CHECK(unguarded.verdict == verify::Verdict::Refuted);
-  CHECK(unguarded.counterexample.find("nan") != std::string::npos);
-}
-
-TEST_CASE("every_row_keeps and additive_mask: masks drawn to satisfy them; the same rules without them are refuted") {
-  testing::CapturingInterpreter t;
-  t.run("ruleset r {\n"
-        "  rule fill: softmax(masked_fill(?x, ?m, value=?v), dim=-1) => softmax(masked_fill(?x, ?m, value=\"-inf\"), dim=-1)\n"
-        "      if dtype(?x) == f32 and dtype(?m) == bool and every_row_keeps(?m) and ?v <= -1e30\n"
-        "  rule fill_unguarded: softmax(masked_fill(?x, ?m, value=?v), dim=-1) => softmax(masked_fill(?x, ?m, value=\"-inf\"), dim=-1)\n"
-        "      if dtype(?x) == f32 and dtype(?m) == bool and ?v <= -1e30\n"
-        "  rule additive: softmax(?x + ?a, dim=-1) => softmax(?x + masked_fill(?a, lt(?a, 0), value=\"-inf\"), dim=-1)\n"
-        "      if dtype(?x) == f32 and dtype(?a) == f32 and additive_mask(?a)\n"
-        "  rule additive_unguarded: softmax(?x + ?a, dim=-1) => softmax(?x + masked_fill(?a, lt(?a, 0), value=\"-inf\"), dim=-1)\n"
-        "      if dtype(?x) == f32 and dtype(?a) == f32\n"
-        "}\n");
-  verify::VerifyOptions random;
-  random.method = verify::Method::Random;
-  CHECK(verify_named(t, "r", "fill", random).verdict == verify::Verdict::Tested);
-  CHECK(verify_named(t, "r", "fill_unguarded", random).verdict == verify::Verdict::Refuted);
-  CHECK(verify_named(t, "r", "additive", random).verdict == verify::Verdict::Tested);
-  CHECK(verify_named(t, "r", "additive_unguarded", random).verdict == verify::Verdict::Refuted);
+  for (const auto& m : rules) {
+    INFO(m.name);
+    CHECK(verify_named(t, "r", m.name, random).verdict == verify::Verdict::Tested);
+    auto unguarded = verify_named(t, "r", std::string(m.name) + "_unguarded", random);
+    CHECK(unguarded.verdict == verify::Verdict::Refuted);
+    if (std::string(m.name) == "where_fill") CHECK(unguarded.counterexample.find("nan") != std::string::npos);
+  }
 }
