@@ -324,6 +324,21 @@ TEST_SUITE("verify_z3_checker") {
     CHECK(died.why.find("signal") != std::string::npos);
   }
 
+  TEST_CASE("ranks the guard fixes are searched first: four rank-4 tensors get instances") {
+    // Without reading `rank(?a) == 4` the search would try every smaller rank tuple of four
+    // tensors first and stop at its bound before reaching this one.
+    Rules R;
+    auto r = R.rule("sum_regrouped", "(add (add ?a ?b) (add ?c ?e))", "(add (add ?a ?c) (add ?b ?e))",
+                    all({eq(query("rank", {var("a")}), num(4)), eq(query("shape", {var("a")}), query("shape", {var("b")})),
+                         eq(query("shape", {var("b")}), query("shape", {var("c")})),
+                         eq(query("shape", {var("c")}), query("shape", {var("e")}))}));
+    auto found = find_instances(r, R.ops);
+    REQUIRE_FALSE(found.empty());
+    for (const auto& instance : found)
+      for (const auto& [name, type] : instance.tensors) CHECK(type.shape.size() == 4);
+    CHECK(check(r, R.ops).status == Z3Status::Proved);
+  }
+
   TEST_CASE("instances are deterministic") {
     Rules R;
     auto r = R.rule("matmul_transpose", "(transpose (matmul ?a ?b) -2 -1)",

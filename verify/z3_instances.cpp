@@ -469,15 +469,25 @@ std::vector<Z3Instance> InstanceSearch::run() {
   std::vector<Z3Instance> found;
   // Number variables (scale=?s) have rank 0: the tuples range over the other tensors.
   const std::set<std::string>& numbers = st.info.roles.numbers;
-  std::size_t shaped = 0;
-  for (const auto& t : tensors) shaped += numbers.count(t) ? 0 : 1;
+  // The tuples range over groups of variables the guard gives one shape, and skip the
+  // variables whose rank it fixes (`rank(?a) == 4`): a rule over four rank-4 tensors is not
+  // left to the end of a list it would never reach.
+  std::vector<std::string> shaped;
+  for (const auto& t : tensors)
+    if (!numbers.count(t)) shaped.push_back(t);
+  const std::map<std::string, int> pinned = pinned_ranks(st.rule.guard);
+  std::vector<std::vector<std::string>> free_groups;
+  for (auto& group : equal_shape_groups(st.rule.guard, shaped))
+    if (!pinned.count(group.front())) free_groups.push_back(std::move(group));
   std::size_t tried = 0;
   int bases = 0;
-  for (const auto& shaped_ranks : rank_tuples(shaped, kMaxRankTuples)) {
+  for (const auto& group_ranks : rank_tuples(free_groups.size(), kMaxRankTuples)) {
     if (bases >= st.options.instances || st.walks > kMaxWalks || ++tried > kMaxRankTuples) break;
+    std::map<std::string, int> rank_of = pinned;
+    for (std::size_t g = 0; g < free_groups.size(); ++g)
+      for (const auto& t : free_groups[g]) rank_of[t] = group_ranks[g];
     std::vector<int> ranks;
-    std::size_t next = 0;
-    for (const auto& t : tensors) ranks.push_back(numbers.count(t) ? 0 : shaped_ranks[next++]);
+    for (const auto& t : tensors) ranks.push_back(numbers.count(t) ? 0 : rank_of.at(t));
     if (auto inst = attempt(ranks, nullptr)) {
       found.push_back(*inst);
       ++bases;
