@@ -84,6 +84,6 @@ def rewrite(kind, graph_args, concrete_args, result, emit, where):
     bd = emit("aten::mul", "Tensor", [rb, rd], b * d)
     ad = emit("aten::mul", "Tensor", [ra, rd], a * d)
     bc = emit("aten::mul", "Tensor", [rb, rc], b * c)
-    real = emit("aten::sub", "Tensor", [ac, bd, 1], a * c - b * d)
-    imag = emit("aten::add", "Tensor", [ad, bc, 1], a * d + b * c)
+    real = emit("aten::sub", "Tensor", [ac, bd], a * c - b * d)
+    imag = emit("aten::add", "Tensor", [ad, bc], a * d + b * c)
     return emit("aten::stack", "", [[real, imag], -1], as_pairs(result))
