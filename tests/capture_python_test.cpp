@@ -98,7 +98,8 @@ TEST_CASE("twin capture: examples/llama/reference.py at f32, and the committed g
 
   Outcome replayed = shell("cd '" + kSource + "' && PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=capture " + python +
                            " -m twin_capture.replay '" + out.string() +
-                           "' examples/llama/*.graph examples/llama/bugs/*.graph examples/llama/precision/*.graph");
+                           "' examples/llama/*.graph examples/llama/bugs/*.graph examples/llama/precision/*.graph"
+                           " examples/llama/variants/*.graph examples/gpt2/*.graph");
   INFO(replayed.output);
   CHECK(replayed.status == 0);
 }
@@ -235,4 +236,55 @@ TEST_CASE("twin capture: complex RoPE (Meta's reference style) is recorded as re
   CHECK(refused.status == 2);
   CHECK_MESSAGE(refused.output.find("aten::abs on a complex tensor at abs.py:") != std::string::npos, refused.output);
   CHECK(!fs::exists(dir.path / "abs.graph"));
+}
+
+TEST_CASE("twin capture: in-place writes through views (a KV cache) reach the viewed tensor; a view it cannot write back is refused") {
+  if (python_with_torch().empty()) {
+    MESSAGE("skipped: no Python interpreter here imports torch");
+    return;
+  }
+  // The graph is pure dataflow: `out[:, :, pos] = k` on a clone of a cache buffer must make
+  // later reads of `out` (and of views of it taken before the write) see the write, as eager
+  // PyTorch does. Twin's own evaluation of the captured graph (replay) is the judge.
+  twin::testing::TempDir dir;
+  const std::string cache =
+      "import torch\n"
+      "class M(torch.nn.Module):\n"
+      "    def __init__(self):\n"
+      "        super().__init__()\n"
+      "        self.register_buffer('cache', torch.zeros(1, 2, 10, 4), persistent=False)\n"
+      "        self.w = torch.nn.Linear(4, 4, bias=False)\n"
+      "    def forward(self, x):\n"
+      "        out = self.cache.clone()\n"
+      "        out[:, :, torch.arange(6)] = self.w(x)\n"
+      "        out[:, 1, 7:9] = 1.5\n"
+      "        t = out.transpose(2, 3)\n"
+      "        t[:, :, 0].add_(1.0)\n"
+      "        out.mul_(2.0)\n"
+      "        EXTRA\n"
+      "        return out.sum(-1) + t.sum(-2)\n"
+      "def model():\n"
+      "    torch.manual_seed(0)\n"
+      "    return M(), (torch.randn(1, 2, 6, 4),)\n";
+  auto with = [&](const std::string& extra) {
+    std::string text = cache;
+    text.replace(text.find("EXTRA"), 5, extra);
+    return text;
+  };
+  dir.write("cache.py", with("pass"));
+  Outcome captured = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture cache.py:model -o cache.graph 2>&1");
+  INFO(captured.output);
+  REQUIRE(captured.status == 0);
+  CHECK(captured.output.find("differs") == std::string::npos);
+  dir.write("replay.twin", "let g = load_graph(args[0])\nlet r = g.replay()\nprint(r.max_rel_error)\nassert r.ok\n");
+  Outcome replayed = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' run replay.twin cache.graph 2>&1");
+  INFO(replayed.output);
+  CHECK(replayed.status == 0);
+  // A write through a view with no functional inverse here (a diagonal) is refused, by line.
+  dir.write("diagonal.py", with("out.diagonal(dim1=2, dim2=3).fill_(3.0)"));
+  Outcome refused = shell("cd '" + dir.path.string() + "' && '" + kTwin + "' capture diagonal.py:model -o diagonal.graph 2>&1");
+  CHECK(refused.status == 2);
+  CHECK_MESSAGE(refused.output.find("writes through a view the capture cannot write back") != std::string::npos, refused.output);
+  CHECK_MESSAGE(refused.output.find("diagonal.py:") != std::string::npos, refused.output);
+  CHECK(!fs::exists(dir.path / "diagonal.graph"));
 }

@@ -13,6 +13,10 @@ from . import CaptureError, source_location
 from .meta import has_meta_tensors, install_meta_kernels
 
 USAGE = "python3 -m twin_capture FILE.py:FACTORY -o OUT.graph|OUT.pt2 [--dtype bf16|f32] [--no-weights]"
+# The most the flattened graph, re-run op by op, may differ from the model (relative to the
+# output's largest magnitude). The same kernels run in the same order, so a faithful capture
+# differs by nothing or by last-bit rounding; a graph that misses a write differs by O(1).
+REPLAY_TOLERANCE = 1e-3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -242,6 +246,12 @@ def capture(spec, output, dtype=None, with_weights=True):
                 worst = max(worst, (a.double() - b.double()).abs().max().item() / denominator)
             elif not torch.equal(a, b):
                 worst = max(worst, 1.0)
+    if worst > REPLAY_TOLERANCE:
+        # The graph would not be the model's function (an in-place write it did not follow, a
+        # value the trace froze): writing it would let a check prove the wrong function.
+        raise CaptureError(f"re-running the flattened graph differs from the model by {worst:.3g} (relative, more "
+                           f"than {REPLAY_TOLERANCE:g}): the capture does not compute what the model does; "
+                           "nothing written")
     try:
         builder.write(output)
     except OSError as e:

@@ -100,6 +100,25 @@ class _Value:
         self.is_tensor_ref = is_tensor_ref
 
 
+class _View:
+    """A value that views another (`parent`): `derive(parent_value)` takes the view again (after
+    the parent is written), `scatter(parent_value, new_view_value)` gives the parent with the
+    view's elements replaced (None where the capture cannot write back through the view), and
+    `parent_version` is the parent's write count the view's current value reflects."""
+
+    __slots__ = ("parent", "derive", "scatter", "parent_version")
+
+    def __init__(self, parent, derive, scatter, parent_version):
+        self.parent = parent
+        self.derive = derive
+        self.scatter = scatter
+        self.parent_version = parent_version
+
+    @staticmethod
+    def identity(parent, parent_version):
+        return _View(parent, lambda value: value, lambda parent_value, new: new, parent_version)
+
+
 def _is_tensor_type(type_text):
     return "Tensor" in type_text
 
@@ -146,6 +165,14 @@ class JitFlattener:
         self.values = {}  # TorchScript Value.unique() -> _Value
         self.attr_paths = {}  # Value.unique() -> dotted attribute path from the model
         self.tensor_names = {}  # id(tensor) -> canonical parameter/buffer name
+        # Functionalization (in-place ops): the graph is pure dataflow, so a write through a
+        # view must reach the tensor it views, and views taken before the write must be
+        # taken again after it. `views` maps a value to the _View it is of its parent;
+        # `versions` counts the writes to each value; `attribute_roots` maps an attribute path
+        # to the first value read from it (later reads of a written buffer alias it).
+        self.views = {}
+        self.versions = {}
+        self.attribute_roots = {}
         self.module_types = {}
         for name, sub in module.named_modules():
             self.module_types[name] = type(sub).__name__
@@ -195,7 +222,7 @@ class JitFlattener:
         outputs = []
         concrete_outputs = []
         for v in graph.outputs():
-            self._flatten_output(self.values[v.unique()], outputs, concrete_outputs)
+            self._flatten_output(self._current(v.unique()), outputs, concrete_outputs)
         return outputs, concrete_outputs
 
     # --- outputs ---------------------------------------------------------------------------
@@ -233,7 +260,7 @@ class JitFlattener:
     def visit(self, node):
         kind = node.kind()
         outs = list(node.outputs())
-        ins = [self.values.get(v.unique()) for v in node.inputs()]
+        ins = [self._current(v.unique()) for v in node.inputs()]
 
         if kind == "prim::GetAttr":
             owner = node.inputsAt(0).unique()
@@ -251,6 +278,9 @@ class JitFlattener:
                     else:
                         ref = self.param_refs[name]
                     self.values[outs[0].unique()] = _Value(t, ref, is_tensor_ref=True)
+                    root = self.attribute_roots.setdefault(path, outs[0].unique())
+                    if root != outs[0].unique():  # the same tensor read again: the same (maybe written) value
+                        self.views[outs[0].unique()] = _View.identity(root, self.versions.get(root, 0) - 1)
             return
         if kind == "prim::Constant":
             v = outs[0]
@@ -372,6 +402,12 @@ class JitFlattener:
             self.values[outs[0].unique()] = _Value(results[0], ref, is_tensor_ref=True)
             return
 
+        overload = schema.overload_name
+        if name in ("fill", "fill_") and overload == "Tensor" and len(args) == 2 and not isinstance(args[1][0].graph, Ref) \
+                and isinstance(args[1][0].concrete, torch.Tensor) and args[1][0].concrete.dim() == 0:
+            # `x[...] = 1.5` traces as fill_ with a constant 0-dim tensor: record the number.
+            args[1] = (args[1][0], "Scalar")
+            overload = "Scalar"
         graph_args = [encode_arg(v, t) for v, t in args]
         graph_kwargs = {k: encode_arg(v, t) for k, (v, t) in kwargs.items()}
         output_tensors = []
@@ -383,8 +419,9 @@ class JitFlattener:
             else:
                 raise CaptureError(f"{kind} returns {type(r).__name__} alongside tensors; not supported")
         path = _module_path(node.scopeName())
-        node_name = self.b.add_node(kind, schema.overload_name, graph_args, graph_kwargs, output_tensors,
-                                    path, self.module_type(path), _source_line(node))
+        source = _source_line(node)
+        node_name = self.b.add_node(kind, overload, graph_args, graph_kwargs, output_tensors,
+                                    path, self.module_type(path), source)
         if len(outs) == 1 and isinstance(results[0], torch.Tensor):
             self.values[outs[0].unique()] = _Value(results[0], Ref(node_name), is_tensor_ref=True)
         elif len(outs) == 1:  # Tensor[]
@@ -392,6 +429,112 @@ class JitFlattener:
         else:
             for i, (v, r) in enumerate(zip(outs, results)):
                 self.values[v.unique()] = _Value(r, Ref(node_name, i), is_tensor_ref=True)
+
+        first = schema.arguments[0].alias_info if schema.arguments else None
+        if first is None or not graph_args:
+            return
+        written = node.inputsAt(0).unique()
+        if first.is_write:
+            # An in-place op: its result is the new value of its first operand (and of what
+            # that operand views); the op's own output is that same tensor.
+            where = f" at {source}" if source else ""
+            self._write(written, self.values[outs[0].unique()], f"{kind}{where}")
+            self.views[outs[0].unique()] = _View.identity(written, self.versions.get(written, 0))
+            return
+        returned = [r.alias_info for r in schema.returns]
+        if not any(r is not None and set(r.before_set) & set(first.before_set) for r in returned):
+            return
+        # A view of the first operand: remember how to take it again and how a write through it
+        # reaches the operand.
+        rest_graph, rest_concrete = graph_args[1:], concrete_args[1:]
+        module_type = self.module_type(path)
+
+        def derive(parent, i=0):
+            concrete = op(parent.concrete, *rest_concrete, **concrete_kwargs)
+            concrete_list = list(concrete) if isinstance(concrete, (list, tuple)) else [concrete]
+            name = self.b.add_node(kind, schema.overload_name, [self.as_ref(parent)] + rest_graph, graph_kwargs,
+                                   concrete_list, path, module_type, source)
+            return _Value(concrete_list[i], Ref(name, i) if len(concrete_list) > 1 else Ref(name), is_tensor_ref=True)
+
+        scatter = None
+        if len(outs) == 1 and isinstance(results[0], torch.Tensor):
+            scatter = self._scatter_for(name, concrete_args, results[0], path, module_type, source)
+        parent_version = self.versions.get(written, 0)
+        for i, v in enumerate(outs):
+            self.views[v.unique()] = _View(written, lambda parent, i=i: derive(parent, i), scatter, parent_version)
+
+    # --- in-place ops ----------------------------------------------------------------------
+    def _current(self, unique):
+        """The value of a TorchScript value now: a view of a tensor written since the view was
+        taken is taken again (a new node on the written value)."""
+        view = self.views.get(unique)
+        if view is None:
+            return self.values.get(unique)
+        parent = self._current(view.parent)
+        version = self.versions.get(view.parent, 0)
+        if view.parent_version != version and parent is not None:
+            self.values[unique] = view.derive(parent)
+            view.parent_version = version
+            self.versions[unique] = self.versions.get(unique, 0) + 1
+        return self.values.get(unique)
+
+    def _write(self, unique, value, what):
+        """`value` is the new value of `unique`, written by `what`: it reaches every tensor
+        `unique` is a view of, each as the tensor with the view's elements replaced."""
+        while True:
+            self.values[unique] = value
+            self.versions[unique] = self.versions.get(unique, 0) + 1
+            view = self.views.get(unique)
+            if view is None:
+                return
+            if view.scatter is None:
+                raise CaptureError(f"{what} writes through a view the capture cannot write back "
+                                   f"(only slice, select, reshape-like views and transposes): not supported")
+            parent = self._current(view.parent)
+            value = view.scatter(parent, value)
+            view.parent_version = self.versions.get(view.parent, 0) + 1  # consistent with the parent written next
+            unique = view.parent
+
+    def _scatter_for(self, name, args, view_value, path, module_type, source):
+        """How a new value of a `name` view (of args[0], with these arguments) becomes the new
+        value of the viewed tensor; None for views it cannot write back."""
+        def emit(op_name, emitted_args, concrete):
+            overload = "int" if op_name == "aten::transpose" else ""
+            ref = Ref(self.b.add_node(op_name, overload, emitted_args, {}, [concrete], path, module_type, source))
+            return _Value(concrete, ref, is_tensor_ref=True)
+
+        base = args[0]
+        if name == "slice":
+            dim, start, end, step = (list(args[1:]) + [0, None, None, 1][len(args) - 1:])[:4]
+            dim = dim % base.dim()
+            start = 0 if start is None else start
+            if step == 1 and start == 0 and (end is None or end >= base.shape[dim]):
+                return lambda parent, new: new
+            return lambda parent, new: emit("aten::slice_scatter", [self.as_ref(parent), self.as_ref(new), dim, start, end, step],
+                                            torch.slice_scatter(parent.concrete, new.concrete, dim, start, end, step))
+        if name == "select":
+            dim, index = args[1], args[2]
+            return lambda parent, new: emit("aten::select_scatter", [self.as_ref(parent), self.as_ref(new), dim, index],
+                                            torch.select_scatter(parent.concrete, new.concrete, dim, index))
+        if name in ("view", "reshape", "_unsafe_view", "unsqueeze", "squeeze", "flatten", "unflatten", "view_as",
+                    "reshape_as", "alias", "detach", "contiguous", "_reshape_alias"):
+            def reshape_back(parent, new):
+                if tuple(new.concrete.shape) == tuple(parent.concrete.shape):
+                    return new
+                shape = list(parent.concrete.shape)
+                return emit("aten::reshape", [self.as_ref(new), shape], new.concrete.reshape(shape))
+            return reshape_back
+        if name in ("transpose", "swapaxes"):
+            d0, d1 = args[1], args[2]
+            return lambda parent, new: emit("aten::transpose", [self.as_ref(new), d0, d1], new.concrete.transpose(d0, d1))
+        if name == "t":
+            return lambda parent, new: (new if new.concrete.dim() < 2 else
+                                        emit("aten::transpose", [self.as_ref(new), 0, 1], new.concrete.t()))
+        if name == "permute":
+            dims = [d % base.dim() for d in args[1]]
+            inverse = [dims.index(i) for i in range(len(dims))]
+            return lambda parent, new: emit("aten::permute", [self.as_ref(new), inverse], new.concrete.permute(inverse))
+        return None
 
     def _arg(self, literal, value, type_text):
         """The graph form of one argument of an emitted node."""
