@@ -150,6 +150,24 @@ bool blocks_match(const Flat& port, const View3& pv, std::int64_t p, const Flat&
   return true;
 }
 
+// Row p of a matrix whose rows, viewed as [groups, b, a], are the reference's rows viewed as
+// [groups, a, b] with the last two swapped (a grouped transpose) comes from this reference row.
+std::int64_t grouped_source_row(std::int64_t p, std::int64_t a, std::int64_t b) {
+  const std::int64_t group = p / (a * b), rem = p % (a * b);
+  return group * a * b + (rem % a) * b + rem / a;
+}
+
+// reshape(transpose(reshape(source, [groups, a, b, -1]), 1, 2), [groups * a * b, -1])
+TermPtr grouped_term(const std::string& source, std::int64_t groups, std::int64_t a, std::int64_t b) {
+  return make_apply(
+      "reshape",
+      {make_apply("transpose",
+                  {make_apply("reshape", {make_symbol(source)},
+                              {{"shape", list_term({int_term(groups), int_term(a), int_term(b), int_term(-1)})}})},
+                  {{"dim0", int_term(1)}, {"dim1", int_term(2)}})},
+      {{"shape", list_term({int_term(groups * a * b), int_term(-1)})}});
+}
+
 // How alike two dotted names are: the same name first, then shared leading components, then
 // shared trailing ones. Ties between reference tensors with the same values (norm weights that
 // are all ones) go to the most alike name.
@@ -335,33 +353,45 @@ class Matcher {
   // Tried before concat, which would spell the same permutation as one slice per row.
   void find_grouped_transpose(const Flat& port, std::vector<ParameterRelation>& out) const {
     if (port.shape.size() != 2 || port.shape[0] < 4) return;
-    const std::int64_t rows = port.shape[0];
     View3 pv = view3(port.shape, 0);
     for (std::size_t i : ranked(port.name, all_ids())) {
       const Flat& r = refs_[i];
       if (r.dtype != port.dtype || r.shape != port.shape) continue;
-      View3 rv = view3(r.shape, 0);
-      for (std::int64_t a = 2; a <= rows / 2; ++a) {
-        if (rows % a != 0) continue;
-        for (std::int64_t b = 2; b <= rows / a; ++b) {
-          if ((rows / a) % b != 0 || (a != 2 && b != 2)) continue;
-          auto source_row = [a, b](std::int64_t p) {
-            const std::int64_t group = p / (a * b), rem = p % (a * b);
-            return group * a * b + (rem % a) * b + rem / a;
-          };
-          if (pv.inner > 0 && port.bits[pv.inner] != r.bits[source_row(1) * rv.inner]) continue;  // cheap first test
-          if (!blocks_match(port, pv, 0, r, rv, rows, source_row)) continue;
-          ParameterRelation rel;
-          rel.kind = RelationKind::GroupedTranspose;
-          rel.sources = {r.name};
-          rel.groups = rows / (a * b);
-          rel.group_a = a;
-          rel.group_b = b;
-          out.push_back(rel);
-          return;
-        }
+      if (auto g = grouping(port, pv, 0, r)) {
+        ParameterRelation rel;
+        rel.kind = RelationKind::GroupedTranspose;
+        rel.sources = {r.name};
+        rel.groups = g->groups;
+        rel.group_a = g->a;
+        rel.group_b = g->b;
+        out.push_back(rel);
+        return;
       }
     }
+  }
+
+  struct Grouping {
+    std::int64_t groups = 0, a = 0, b = 0;
+  };
+
+  // The grouped transpose (a or b = 2) that makes the matrix `r` the port's rows [offset,
+  // offset + rows(r)), if any.
+  static std::optional<Grouping> grouping(const Flat& port, const View3& pv, std::int64_t offset, const Flat& r) {
+    if (r.shape.size() != 2 || port.shape.size() != 2 || r.shape[1] != port.shape[1]) return std::nullopt;
+    const std::int64_t rows = r.shape[0];
+    if (rows < 4 || offset + rows > pv.mid) return std::nullopt;
+    View3 rv = view3(r.shape, 0);
+    for (std::int64_t a = 2; a <= rows / 2; ++a) {
+      if (rows % a != 0) continue;
+      for (std::int64_t b = 2; b <= rows / a; ++b) {
+        if ((rows / a) % b != 0 || (a != 2 && b != 2)) continue;
+        auto source_row = [a, b](std::int64_t p) { return grouped_source_row(p, a, b); };
+        if (pv.inner > 0 && port.bits[(offset + 1) * pv.inner] != r.bits[source_row(1) * rv.inner]) continue;  // cheap first test
+        if (!blocks_match(port, pv, offset, r, rv, rows, source_row)) continue;
+        return Grouping{rows / (a * b), a, b};
+      }
+    }
+    return std::nullopt;
   }
 
   // Contiguous blocks along one dim, matched greedily from the start: at each offset the
@@ -393,6 +423,17 @@ class Matcher {
           if (blocks_match(port, pv, offset, r, rv, rd, [](std::int64_t j) { return j; })) {
             part = ConcatPart{r.name, 0, rd, true};
             break;
+          }
+        }
+        if (!part && d == 0 && port.shape.size() == 2) {
+          // A whole reference matrix with its rows permuted in groups (fused q/k/v rows in
+          // Meta's RoPE order), before slices, which would spell the permutation row by row.
+          for (std::size_t i : candidates) {
+            const Flat& r = refs_[i];
+            if (auto g = grouping(port, pv, offset, r)) {
+              part = ConcatPart{r.name, 0, r.shape[0], true, g->groups, g->a, g->b};
+              break;
+            }
           }
         }
         if (!part) {
@@ -449,6 +490,16 @@ ops::Attributes attrs(std::initializer_list<std::pair<const char*, std::int64_t>
   return a;
 }
 
+// The value of grouped_term: evaluated with the ops the term names.
+ops::Tensor grouped_value(const ops::Tensor& source, std::int64_t groups, std::int64_t a, std::int64_t b) {
+  ops::Attributes in, back, swap = attrs({{"dim0", 1}, {"dim1", 2}});
+  in["shape"] = ops::AttrValue{std::vector<std::int64_t>{groups, a, b, -1}};
+  back["shape"] = ops::AttrValue{std::vector<std::int64_t>{groups * a * b, -1}};
+  ops::Tensor result = ops::evaluate("reshape", {source}, in).at(0);
+  result = ops::evaluate("transpose", {result}, swap).at(0);
+  return ops::evaluate("reshape", {result}, back).at(0);
+}
+
 }  // namespace
 
 TermPtr ParameterRelation::term() const {
@@ -481,19 +532,13 @@ TermPtr ParameterRelation::term() const {
       for (std::int64_t i = 0; i < rank; ++i) counts.push_back(int_term(i == dim ? repeats : 1));
       return make_apply("repeat", {make_symbol(sources.at(0))}, {{"repeats", list_term(std::move(counts))}});
     }
-    case RelationKind::GroupedTranspose: {
-      return make_apply(
-          "reshape",
-          {make_apply("transpose",
-                      {make_apply("reshape", {make_symbol(sources.at(0))},
-                                  {{"shape", list_term({int_term(groups), int_term(group_a), int_term(group_b), int_term(-1)})}})},
-                      {{"dim0", int_term(1)}, {"dim1", int_term(2)}})},
-          {{"shape", list_term({int_term(groups * group_a * group_b), int_term(-1)})}});
-    }
+    case RelationKind::GroupedTranspose: return grouped_term(sources.at(0), groups, group_a, group_b);
     case RelationKind::Concat: {
       std::vector<TermPtr> items;
       for (const auto& p : parts)
-        items.push_back(p.whole ? make_symbol(p.source) : slice_term(p.source, dim, p.start, p.end));
+        items.push_back(p.groups > 0 ? grouped_term(p.source, p.groups, p.group_a, p.group_b)
+                        : p.whole    ? make_symbol(p.source)
+                                     : slice_term(p.source, dim, p.start, p.end));
       return make_apply("cat", {list_term(std::move(items))}, {{"dim", int_term(dim)}});
     }
   }
@@ -555,20 +600,15 @@ bool confirm_relation(const ParameterRelation& relation, const std::vector<Named
         result = ops::evaluate("repeat", {*sources.at(0)}, a).at(0);
         break;
       }
-      case RelationKind::GroupedTranspose: {
-        ops::Attributes in, back, swap = attrs({{"dim0", 1}, {"dim1", 2}});
-        in["shape"] = ops::AttrValue{std::vector<std::int64_t>{relation.groups, relation.group_a, relation.group_b, -1}};
-        back["shape"] = ops::AttrValue{std::vector<std::int64_t>{relation.groups * relation.group_a * relation.group_b, -1}};
-        result = ops::evaluate("reshape", {*sources.at(0)}, in).at(0);
-        result = ops::evaluate("transpose", {result}, swap).at(0);
-        result = ops::evaluate("reshape", {result}, back).at(0);
+      case RelationKind::GroupedTranspose:
+        result = grouped_value(*sources.at(0), relation.groups, relation.group_a, relation.group_b);
         break;
-      }
       case RelationKind::Concat: {
         std::vector<ops::Tensor> pieces;
         for (std::size_t i = 0; i < relation.parts.size(); ++i) {
           const auto& p = relation.parts[i];
-          if (p.whole) pieces.push_back(*sources.at(i));
+          if (p.groups > 0) pieces.push_back(grouped_value(*sources.at(i), p.groups, p.group_a, p.group_b));
+          else if (p.whole) pieces.push_back(*sources.at(i));
           else
             pieces.push_back(ops::evaluate("slice", {*sources.at(i)},
                                            attrs({{"dim", relation.dim}, {"start", p.start}, {"end", p.end}}))

@@ -55,6 +55,10 @@ struct ConcatPart {
   std::string source;
   std::int64_t start = 0, end = 0;
   bool whole = true;
+  // A whole source with its rows permuted in groups, as a grouped_transpose relation permutes
+  // them (a fused `wqkv` whose q and k parts are in Meta's RoPE row order): groups > 0, the
+  // part's term is that relation's term. Concatenations along dim 0 only.
+  std::int64_t groups = 0, group_a = 0, group_b = 0;
 };
 
 struct ParameterRelation {

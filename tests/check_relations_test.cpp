@@ -264,3 +264,31 @@ TEST_CASE("a head's rows permuted from RoPE pairs to halves (HF's Llama converte
   CHECK(rel.at("wq_hf_again").kind == RelationKind::GroupedTranspose);
   CHECK(rel.at("wq_hf_again").group_a == 4);
 }
+
+TEST_CASE("a fused qkv weight whose q and k parts are in Meta's row order is a cat of grouped transposes and v") {
+  // gpt-fast's `wqkv` from a converter that kept Meta's RoPE rows: [q (pairs), k (pairs), v].
+  ops::Tensor wq = distinct({16, 4}, 5), wk = distinct({8, 4}, 200), wv = distinct({8, 4}, 400);
+  auto pairs = [&](const ops::Tensor& w, std::int64_t heads) {
+    const std::int64_t rows = w.shape()[0];
+    ops::Attributes in, back;
+    in["shape"] = ops::AttrValue{std::vector<std::int64_t>{heads, 2, rows / heads / 2, 4}};
+    back["shape"] = ops::AttrValue{std::vector<std::int64_t>{rows, 4}};
+    ops::Tensor t = eval1("reshape", {w}, in);
+    t = eval1("transpose", {t}, ints({{"dim0", 1}, {"dim1", 2}}));
+    return eval1("reshape", {t}, back);
+  };
+  ops::Attributes cat0 = ints({{"dim", 0}});
+  ops::Tensor fused = ops::evaluate("cat", {pairs(wq, 2), pairs(wk, 1), wv}, cat0).at(0);
+  std::vector<NamedTensor> ref = {{"q_proj", wq}, {"k_proj", wk}, {"v_proj", wv}};
+  auto rel = by_port(infer_relations(ref, {{"wqkv", fused}}));
+  const auto& r = rel.at("wqkv");
+  CHECK(r.kind == RelationKind::Concat);
+  CHECK(r.confirmed);
+  REQUIRE(r.parts.size() == 3);
+  CHECK(r.parts[0].groups == 2);
+  CHECK(r.parts[1].groups == 1);
+  CHECK(r.parts[2].groups == 0);
+  CHECK(term_text(r) ==
+        "cat([reshape(transpose(reshape(q_proj, shape=[2, 2, 4, -1]), dim0=1, dim1=2), shape=[16, -1]), "
+        "reshape(transpose(reshape(k_proj, shape=[1, 2, 4, -1]), dim0=1, dim1=2), shape=[8, -1]), v_proj], dim=0)");
+}
