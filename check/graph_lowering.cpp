@@ -79,6 +79,10 @@ LoweredValue GraphLowering::add_op(const std::string& name, const std::vector<Lo
   } catch (const ops::ShapeError& e) {
     fail("`" + name + "`: " + e.what());
   }
+  if (name == "expand" && operands[0].type && operands[0].type->numel() == out.numel())
+    // An expand that repeats nothing only inserts leading unit dims (PyTorch's `x[idx] = v`
+    // squeezes v's leading ones, index_put broadcasts them back): a reshape.
+    return add_op("reshape", operands, {{"shape", AttrValue{out.shape}}});
   if (name == "reshape" && operands[0].type) {
     // A reshape of a reshape is one reshape of the first one's input.
     if (const eg::Explainer* ex = graph_.explainer()) {

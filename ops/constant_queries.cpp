@@ -3,6 +3,9 @@
 
 #include "ops/shape_analysis.h"
 
+#include <algorithm>
+#include <optional>
+
 namespace twin::ops {
 
 const std::vector<double>* constant_elements(const egraph::EGraph& graph, egraph::EClassId cls) {
@@ -42,6 +45,22 @@ bool every_row_has(const KnownMask& m, Kept kept) {
   return true;
 }
 
+// The elements of a constant integer vector, when the class is one.
+std::optional<std::vector<std::int64_t>> known_indices(const egraph::EGraph& g, const ScalarValue& v) {
+  auto m = known_mask(g, v);
+  if (!m || m->type.rank() != 1 || is_floating(m->type.dtype) || m->type.dtype == DType::Bool) return std::nullopt;
+  std::vector<std::int64_t> out;
+  out.reserve(m->values->size());
+  for (double x : *m->values) out.push_back(static_cast<std::int64_t>(x));
+  return out;
+}
+
+bool distinct_non_negative(const std::vector<std::int64_t>& indices) {
+  std::vector<std::int64_t> sorted = indices;
+  std::sort(sorted.begin(), sorted.end());
+  return (sorted.empty() || sorted.front() >= 0) && std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+}
+
 }  // namespace
 
 void register_constant_queries(egraph::QueryRegistry& queries) {
@@ -69,6 +88,28 @@ void register_constant_queries(egraph::QueryRegistry& queries) {
         return ScalarValue::of_bool(every_row_has(*m, [](double v) { return v == 0; }));
       },
       1);
+  queries.add(
+      "distinct_indices",
+      [](const egraph::EGraph& g, std::span<const ScalarValue> args) {
+        auto indices = known_indices(g, args[0]);
+        return ScalarValue::of_bool(indices && distinct_non_negative(*indices));
+      },
+      1);
+  queries.add(
+      "masks_unlisted",
+      [](const egraph::EGraph& g, std::span<const ScalarValue> args) {
+        auto m = known_mask(g, args[0]);
+        auto indices = known_indices(g, args[1]);
+        if (!m || m->type.dtype != DType::Bool || !indices) return ScalarValue::of_bool(false);
+        const auto row = static_cast<std::size_t>(m->type.shape.back());
+        std::vector<bool> listed(row, false);
+        for (std::int64_t i : *indices)
+          if (i >= 0 && static_cast<std::size_t>(i) < row) listed[static_cast<std::size_t>(i)] = true;
+        for (std::size_t k = 0; k < m->values->size(); ++k)
+          if (!listed[k % row] && (*m->values)[k] == 0) return ScalarValue::of_bool(false);
+        return ScalarValue::of_bool(true);
+      },
+      2);
 }
 
 }  // namespace twin::ops

@@ -29,8 +29,14 @@ const std::vector<double>* constant_elements(const egraph::EGraph& graph, egraph
 //                          `masked_fill(scores, ?m, fill)` keeps a score in every row;
 //   additive_mask(?a)      a floating mask whose every element is 0 or at most -1e30, with a
 //                          0 in every row: scores + ?a keep a score in every row, and the
-//                          others are pushed to where exp underflows.
-// Random testing draws masks that satisfy them (verify/random_inputs.h).
+//                          others are pushed to where exp underflows;
+//   distinct_indices(?i)   a vector of distinct, non-negative integers (positions written by
+//                          index_copy read back by index_select: each holds its own write);
+//   masks_unlisted(?m, ?i) a boolean mask (true: masked) that is true, in every row, at every
+//                          column (last dim) whose position is not in the index vector ?i: a
+//                          softmax over the masked scores sees only the listed columns (a KV
+//                          cache read whole, its unwritten slots masked).
+// Random testing draws values that satisfy them (verify/random_inputs.h).
 void register_constant_queries(egraph::QueryRegistry& queries);
 
 // The bound below which an additive mask's element counts as masked.

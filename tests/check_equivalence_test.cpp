@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 using namespace twin;
@@ -296,6 +297,27 @@ TEST_CASE("causal masks filled with finfo.min, additively or by masked_fill, mee
   CHECK(a.verdict == check::CheckVerdict::Equivalent);
   check::CheckResult b = check::check_equivalence(reference(), Graph::load(kLlama / "variants" / "masked_fill_finfo.graph"), stdlib, o);
   CHECK(b.verdict == check::CheckVerdict::Equivalent);
+}
+
+TEST_CASE("a fast-inference Llama (fused wqkv in Meta's row order, real-arithmetic interleaved RoPE, a KV cache read whole) is equivalent by the stdlib") {
+  // examples/llama/variants/fast_style.py (gpt-fast's way): the fused weight is a cat of two
+  // grouped transposes and v; the cache is written with index_put at the positions and read
+  // whole, its unwritten slots masked, so attention over it is attention over the positions.
+  check::CheckOptions o = options();
+  o.synthesis.enabled = false;
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "variants" / "fast_style.graph"), rules(), o);
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  std::set<std::string> used;
+  for (const auto& u : r.rules_used) used.insert(u.rule);
+  CHECK(used.count("attention.attention_over_written_cache_repeated"));
+  CHECK(used.count("attention.read_back_written_positions"));
+  CHECK(used.count("rope.scores_of_interleaved"));
+  bool fused = false;
+  for (const auto& rel : r.relations)
+    if (rel.port == "layers.0.attention.wqkv.weight")
+      fused = rel.kind == check::RelationKind::Concat && rel.parts.size() == 3 && rel.parts[0].groups > 0 && rel.parts[1].groups > 0;
+  CHECK(fused);
 }
 
 TEST_CASE("a Meta-style Llama (interleaved complex RoPE, converter-permuted q/k rows) is equivalent by the stdlib") {

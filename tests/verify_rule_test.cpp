@@ -247,7 +247,7 @@ TEST_CASE("guards that fix a dim or an integer beyond the usual instance sizes s
   CHECK(verify_named(t, "r", "swapped_width_8").verdict == verify::Verdict::Refuted);
 }
 
-TEST_CASE("mask guards (every_row_attends, every_row_keeps, additive_mask): masks drawn to satisfy them; without them the rules are refuted") {
+TEST_CASE("constant guards (every_row_attends, every_row_keeps, additive_mask, distinct_indices, masks_unlisted): values drawn to satisfy them; without them the rules are refuted") {
   // Filling masked scores with a huge negative number or with -inf gives the same softmax only
   // where a row keeps a score (else uniform against NaN): the guard is what makes each hold.
   struct MaskRule {
@@ -261,6 +261,18 @@ TEST_CASE("mask guards (every_row_attends, every_row_keeps, additive_mask): mask
        "dtype(?x) == f32 and dtype(?m) == bool and ?v <= -1e30", "every_row_keeps(?m)"},
       {"additive", "softmax(?x + ?a, dim=-1) => softmax(?x + masked_fill(?a, lt(?a, 0), value=\"-inf\"), dim=-1)",
        "dtype(?x) == f32 and dtype(?a) == f32", "additive_mask(?a)"},
+      // A KV cache: positions written at distinct places read back, and attention over the
+      // whole cache with its unwritten slots masked (index vectors drawn distinct, masks drawn
+      // true at every unlisted column).
+      {"read_back", "index_select(index_copy(?x, ?i, ?s, dim=-2), ?i, dim=-2) => ?s", "rank(?x) == 3", "distinct_indices(?i)"},
+      {"cache_attention",
+       "matmul(softmax(masked_fill(?s, ?m, value=\"-inf\"), dim=-1), index_copy(?z, ?i, ?v, dim=-2)) => "
+       "matmul(softmax(masked_fill(index_select(?s, ?i, dim=-1), index_select(?m, ?i, dim=-1), value=\"-inf\"), dim=-1), ?v)",
+       "rank(?s) == 4 and rank(?z) == 4 and rank(?v) == 4 and rank(?i) == 1 and rank(?m) >= 1 and dim(?m, -1) == dim(?s, -1) and "
+       "dim(?z, -2) == dim(?s, -1) and dim(?i, 0) == dim(?v, -2) and dim(?v, -2) < dim(?z, -2) and dim(?v, 0) == dim(?z, 0) and "
+       "dim(?v, 1) == dim(?z, 1) and dim(?v, -1) == dim(?z, -1) and dim(?s, 0) == dim(?z, 0) and dim(?s, 1) == dim(?z, 1) and "
+       "distinct_indices(?i) and every_row_keeps(?m)",
+       "masks_unlisted(?m, ?i)"},
   };
   std::string text = "ruleset r {\n";
   for (const auto& m : rules) {
@@ -275,7 +287,7 @@ TEST_CASE("mask guards (every_row_attends, every_row_keeps, additive_mask): mask
     INFO(m.name);
     CHECK(verify_named(t, "r", m.name, random).verdict == verify::Verdict::Tested);
     auto unguarded = verify_named(t, "r", std::string(m.name) + "_unguarded", random);
-    CHECK(unguarded.verdict == verify::Verdict::Refuted);
+    CHECK_MESSAGE(unguarded.verdict == verify::Verdict::Refuted, m.name, ": ", unguarded.detail);
     if (std::string(m.name) == "where_fill") CHECK(unguarded.counterexample.find("nan") != std::string::npos);
   }
 }

@@ -127,6 +127,17 @@ void collect_query_vars(const SE& g, const std::string& query, std::set<std::str
     out.insert(g.args[0].text);
 }
 
+// The (first, second) variables of the guard's two-argument `QUERY(?a, ?b)` conjuncts.
+void collect_query_pairs(const SE& g, const std::string& query, std::vector<std::pair<std::string, std::string>>& out) {
+  if (g.kind == SE::Kind::And) {
+    for (const auto& a : g.args) collect_query_pairs(a, query, out);
+    return;
+  }
+  if (g.kind == SE::Kind::Query && g.text == query && g.args.size() == 2 && g.args[0].kind == SE::Kind::PatternVar &&
+      g.args[1].kind == SE::Kind::PatternVar)
+    out.emplace_back(g.args[0].text, g.args[1].text);
+}
+
 // Every row (along the last dim) of `v` gets an element for which `kept` holds: a row that
 // drew none gets `value` at a random place.
 template <class Kept>
@@ -203,6 +214,8 @@ Setup make_setup(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Instan
     collect_query_vars(*rule.guard, "every_row_attends", s.attending_masks);
     collect_query_vars(*rule.guard, "every_row_keeps", s.keeping_masks);
     collect_query_vars(*rule.guard, "additive_mask", s.additive_masks);
+    collect_query_vars(*rule.guard, "distinct_indices", s.distinct_index_vectors);
+    collect_query_pairs(*rule.guard, "masks_unlisted", s.unlisted_masks);
   }
   s.infinite_values = writes_infinity(ops, rule.lhs);
   for (const auto& v : rule.lhs.variables())
@@ -256,12 +269,47 @@ std::map<std::string, std::vector<double>> draw_inputs(const Setup& s, const Z3I
     if (s.additive_masks.count(name)) {
       for (auto& x : v) x = rng.uniform() < 0.5 ? 0.0 : (rng.uniform() < 0.5 ? -1e30 : -3.4028234663852886e38);
       keep_one_per_row(v, row, [](double a) { return a == 0; }, 0.0, rng);
+    } else if (s.distinct_index_vectors.count(name)) {
+      // Distinct positions: a random arrangement of [0, bound), its first numel.
+      const std::int64_t bound = std::max<std::int64_t>(vi.index_bound, static_cast<std::int64_t>(v.size()));
+      std::vector<double> positions(static_cast<std::size_t>(bound));
+      for (std::size_t i = 0; i < positions.size(); ++i) positions[i] = static_cast<double>(i);
+      for (std::size_t i = positions.size(); i > 1; --i)
+        std::swap(positions[i - 1], positions[static_cast<std::size_t>(rng.integer(0, static_cast<std::int64_t>(i)))]);
+      std::copy(positions.begin(), positions.begin() + static_cast<std::ptrdiff_t>(v.size()), v.begin());
     } else {
       for (auto& x : v) x = draw_value(vi, rng);
       if (s.attending_masks.count(name)) keep_one_per_row(v, row, [](double b) { return b != 0; }, 1.0, rng);
       if (s.keeping_masks.count(name)) keep_one_per_row(v, row, [](double b) { return b == 0; }, 0.0, rng);
     }
     out[name] = std::move(v);
+  }
+  for (const auto& [mask, indices] : s.unlisted_masks) {
+    auto m = out.find(mask);
+    auto i = out.find(indices);
+    if (m == out.end() || i == out.end()) continue;
+    const ops::TensorType& type = infos.at(mask).type;
+    if (type.shape.empty() || type.shape.back() <= 0) continue;
+    const auto row = static_cast<std::size_t>(type.shape.back());
+    std::vector<std::size_t> listed_columns;
+    std::vector<bool> listed(row, false);
+    for (double x : i->second)
+      if (x >= 0 && static_cast<std::size_t>(x) < row && !listed[static_cast<std::size_t>(x)]) {
+        listed[static_cast<std::size_t>(x)] = true;
+        listed_columns.push_back(static_cast<std::size_t>(x));
+      }
+    std::vector<double>& v = m->second;
+    for (std::size_t e = 0; e < v.size(); ++e)
+      if (!listed[e % row]) v[e] = 1.0;
+    if (s.keeping_masks.count(mask) && !listed_columns.empty()) {
+      Rng rng(mix_seed(seed, ++k));
+      for (std::size_t start = 0; start + row <= v.size(); start += row) {
+        bool kept = false;
+        for (std::size_t c : listed_columns) kept = kept || v[start + c] == 0;
+        if (!kept)
+          v[start + listed_columns[static_cast<std::size_t>(rng.integer(0, static_cast<std::int64_t>(listed_columns.size())))]] = 0.0;
+      }
+    }
   }
   return out;
 }

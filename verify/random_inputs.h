@@ -90,6 +90,13 @@ struct Setup {
   // Floating masks the guard requires `additive_mask`: each element 0 or a huge negative
   // number (-1e30 or finfo(f32).min), with a 0 in every row.
   std::set<std::string> additive_masks;
+  // Index vectors the guard requires `distinct_indices`: drawn as distinct positions within
+  // the index's bound.
+  std::set<std::string> distinct_index_vectors;
+  // `masks_unlisted(?m, ?i)` pairs (mask, indices): the mask is drawn, then made true at every
+  // column its indices do not list (and, if it must also keep a score in every row, false at
+  // one listed column of a row that kept none).
+  std::vector<std::pair<std::string, std::string>> unlisted_masks;
 };
 
 Setup make_setup(const egraph::Rewrite& rule, const egraph::OpTable& ops, const Z3Instance& any_instance);
