@@ -100,13 +100,17 @@ void register_constant_queries(egraph::QueryRegistry& queries) {
       [](const egraph::EGraph& g, std::span<const ScalarValue> args) {
         auto m = known_mask(g, args[0]);
         auto indices = known_indices(g, args[1]);
-        if (!m || m->type.dtype != DType::Bool || !indices) return ScalarValue::of_bool(false);
+        if (!m || !indices || !(m->type.dtype == DType::Bool || is_floating(m->type.dtype))) return ScalarValue::of_bool(false);
+        // Masked: true in a boolean mask (masked_fill's), at most -1e30 in an additive one.
+        const bool boolean = m->type.dtype == DType::Bool;
         const auto row = static_cast<std::size_t>(m->type.shape.back());
         std::vector<bool> listed(row, false);
         for (std::int64_t i : *indices)
           if (i >= 0 && static_cast<std::size_t>(i) < row) listed[static_cast<std::size_t>(i)] = true;
-        for (std::size_t k = 0; k < m->values->size(); ++k)
-          if (!listed[k % row] && (*m->values)[k] == 0) return ScalarValue::of_bool(false);
+        for (std::size_t k = 0; k < m->values->size(); ++k) {
+          const double v = (*m->values)[k];
+          if (!listed[k % row] && !(boolean ? v != 0 : v <= kMaskedBelow)) return ScalarValue::of_bool(false);
+        }
         return ScalarValue::of_bool(true);
       },
       2);

@@ -32,10 +32,11 @@ const std::vector<double>* constant_elements(const egraph::EGraph& graph, egraph
 //                          others are pushed to where exp underflows;
 //   distinct_indices(?i)   a vector of distinct, non-negative integers (positions written by
 //                          index_copy read back by index_select: each holds its own write);
-//   masks_unlisted(?m, ?i) a boolean mask (true: masked) that is true, in every row, at every
-//                          column (last dim) whose position is not in the index vector ?i: a
-//                          softmax over the masked scores sees only the listed columns (a KV
-//                          cache read whole, its unwritten slots masked).
+//   masks_unlisted(?m, ?i) a mask that masks, in every row, every column (last dim) whose
+//                          position is not in the index vector ?i: true in a boolean mask
+//                          (masked_fill's), at most -1e30 in an additive one. A softmax over
+//                          the masked scores sees only the listed columns (a KV cache read
+//                          whole, its unwritten slots masked).
 // Random testing draws values that satisfy them (verify/random_inputs.h).
 void register_constant_queries(egraph::QueryRegistry& queries);
 

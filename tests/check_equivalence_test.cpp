@@ -310,7 +310,10 @@ TEST_CASE("a fast-inference Llama (fused wqkv in Meta's row order, real-arithmet
   CHECK(r.verdict == check::CheckVerdict::Equivalent);
   std::set<std::string> used;
   for (const auto& u : r.rules_used) used.insert(u.rule);
-  CHECK(used.count("attention.attention_over_written_cache_repeated"));
+  // The boolean mask may be read as masked_fill or, after masked_fill_as_additive_mask, as an
+  // additive mask: either cache rule proves it.
+  CHECK((used.count("attention.attention_over_written_cache_repeated") ||
+         used.count("attention.attention_over_written_cache_additive_repeated")));
   CHECK(used.count("attention.read_back_written_positions"));
   CHECK(used.count("rope.scores_of_interleaved"));
   bool fused = false;
@@ -318,6 +321,18 @@ TEST_CASE("a fast-inference Llama (fused wqkv in Meta's row order, real-arithmet
     if (rel.port == "layers.0.attention.wqkv.weight")
       fused = rel.kind == check::RelationKind::Concat && rel.parts.size() == 3 && rel.parts[0].groups > 0 && rel.parts[1].groups > 0;
   CHECK(fused);
+}
+
+TEST_CASE("HuggingFace's static KV cache (index_copy_ into a buffer, an additive finfo.min mask over every slot) is equivalent by the stdlib") {
+  check::CheckOptions o = options();
+  o.synthesis.enabled = false;
+  check::CheckResult r =
+      check::check_equivalence(reference(), Graph::load(kLlama / "variants" / "hf_static_cache.graph"), rules(), o);
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  bool additive = false;
+  for (const auto& u : r.rules_used) additive = additive || u.rule == "attention.attention_over_written_cache_additive_repeated";
+  CHECK(additive);
 }
 
 TEST_CASE("a Meta-style Llama (interleaved complex RoPE, converter-permuted q/k rows) is equivalent by the stdlib") {

@@ -273,6 +273,14 @@ TEST_CASE("constant guards (every_row_attends, every_row_keeps, additive_mask, d
        "dim(?v, 1) == dim(?z, 1) and dim(?v, -1) == dim(?z, -1) and dim(?s, 0) == dim(?z, 0) and dim(?s, 1) == dim(?z, 1) and "
        "distinct_indices(?i) and every_row_keeps(?m)",
        "masks_unlisted(?m, ?i)"},
+      {"cache_attention_additive",
+       "matmul(softmax(?s + ?a, dim=-1), index_copy(?z, ?i, ?v, dim=-2)) => "
+       "matmul(softmax(index_select(?s, ?i, dim=-1) + index_select(?a, ?i, dim=-1), dim=-1), ?v)",
+       "rank(?s) == 4 and rank(?z) == 4 and rank(?v) == 4 and rank(?i) == 1 and rank(?a) >= 1 and dim(?a, -1) == dim(?s, -1) and "
+       "dim(?z, -2) == dim(?s, -1) and dim(?i, 0) == dim(?v, -2) and dim(?v, -2) < dim(?z, -2) and dim(?v, 0) == dim(?z, 0) and "
+       "dim(?v, 1) == dim(?z, 1) and dim(?v, -1) == dim(?z, -1) and dim(?s, 0) == dim(?z, 0) and dim(?s, 1) == dim(?z, 1) and "
+       "dtype(?s) == f32 and dtype(?a) == f32 and additive_mask(?a) and distinct_indices(?i)",
+       "masks_unlisted(?a, ?i)"},
   };
   std::string text = "ruleset r {\n";
   for (const auto& m : rules) {

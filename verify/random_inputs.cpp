@@ -1,5 +1,7 @@
 #include "verify/random_inputs.h"
 
+#include "ops/constant_values.h"
+
 #include "verify/pattern_layout.h"
 #include "verify/random_evaluation.h"
 
@@ -299,9 +301,10 @@ std::map<std::string, std::vector<double>> draw_inputs(const Setup& s, const Z3I
         listed_columns.push_back(static_cast<std::size_t>(x));
       }
     std::vector<double>& v = m->second;
+    const bool boolean = type.dtype == ops::DType::Bool;
     for (std::size_t e = 0; e < v.size(); ++e)
-      if (!listed[e % row]) v[e] = 1.0;
-    if (s.keeping_masks.count(mask) && !listed_columns.empty()) {
+      if (!listed[e % row]) v[e] = boolean ? 1.0 : ops::kMaskedBelow;
+    if ((s.keeping_masks.count(mask) || s.additive_masks.count(mask)) && !listed_columns.empty()) {
       Rng rng(mix_seed(seed, ++k));
       for (std::size_t start = 0; start + row <= v.size(); start += row) {
         bool kept = false;

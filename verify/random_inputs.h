@@ -93,9 +93,9 @@ struct Setup {
   // Index vectors the guard requires `distinct_indices`: drawn as distinct positions within
   // the index's bound.
   std::set<std::string> distinct_index_vectors;
-  // `masks_unlisted(?m, ?i)` pairs (mask, indices): the mask is drawn, then made true at every
-  // column its indices do not list (and, if it must also keep a score in every row, false at
-  // one listed column of a row that kept none).
+  // `masks_unlisted(?m, ?i)` pairs (mask, indices): the mask is drawn, then made masked (true;
+  // -1e30 in an additive mask) at every column its indices do not list (and, if it must also
+  // keep a score in every row, kept (false; 0) at one listed column of a row that kept none).
   std::vector<std::pair<std::string, std::string>> unlisted_masks;
 };
 
