@@ -76,6 +76,27 @@ void Matcher::for_each_full_view(
     auto b = r.baseline_diff.empty() ? std::vector<double>{} : permute(r.baseline_diff, pshape, inverse);
     if (f(a, b, ReadView{pshape, inverse, -1, 0, 0})) return;
   }
+  // One dim of p read as [groups, a, b] where r holds it as [groups, b, a] (a or b = 2):
+  // adjacent pairs against halves, RoPE's two layouts (Meta's q/k rows against HF's, the
+  // converter's grouped row permutation seen in the projection's output).
+  for (std::size_t d = 0; d < pv.shape.size(); ++d) {
+    const std::int64_t n = pv.shape[d];
+    for (std::int64_t a = 2; a <= n / 2; ++a) {
+      if (n % a != 0) continue;
+      for (std::int64_t b = 2; b <= n / a; ++b) {
+        if ((n / a) % b != 0 || (a != 2 && b != 2)) continue;
+        Shape read(pv.shape.begin(), pv.shape.begin() + std::ptrdiff_t(d));
+        read.insert(read.end(), {n / (a * b), b, a});
+        read.insert(read.end(), pv.shape.begin() + std::ptrdiff_t(d) + 1, pv.shape.end());
+        std::vector<int> swap(read.size());
+        std::iota(swap.begin(), swap.end(), 0);
+        std::swap(swap[d + 1], swap[d + 2]);
+        auto x = permute(r.r32, read, swap);
+        auto y = r.baseline_diff.empty() ? std::vector<double>{} : permute(r.baseline_diff, read, swap);
+        if (f(x, y, ReadView{read, swap, -1, 0, 0})) return;
+      }
+    }
+  }
 }
 
 std::optional<ReadView> Matcher::full_match(const PortValue& pv, const RefValue& r, double* dist) const {

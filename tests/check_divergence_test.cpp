@@ -149,3 +149,16 @@ TEST_CASE("each output is summarized as torch.testing.assert_close would report 
   REQUIRE(same.outputs[0].close.has_value());
   CHECK(same.outputs[0].close->max_abs < 1e-3);
 }
+
+TEST_CASE("a projection whose rows are in Meta's RoPE order matches, so a cache bug is found at the cache write") {
+  // gpt-fast's fused wqkv holds q and k rows in adjacent pairs where the reference holds
+  // halves; the value matcher reads that interleave as a view, so the projection is not
+  // blamed and the first divergence is the off-by-one index_put into the KV cache.
+  const auto report = check::localize_divergence(reference(), Graph::load(kLlama / "bugs" / "kv_cache_off_by_one.graph"));
+  INFO(report.to_text());
+  REQUIRE_FALSE(report.divergences.empty());
+  const auto& d = report.divergences.front();
+  CHECK(d.module == "layers.0.attention");
+  CHECK(d.node.find("index_put") != std::string::npos);
+  CHECK(d.input_reference_modules == std::vector<std::string>{"layers.0.self_attn"});
+}
