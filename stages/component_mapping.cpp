@@ -6,16 +6,20 @@
 // reference value leaves (down_proj's output is also mlp's), the one with T's own name is
 // chosen, else one at T's depth, else the innermost. A fused projection reads as the
 // concatenation of several modules' outputs: a one-to-many entry. Port outputs that read as
-// no module's output (a fused residual add's sum) are left out of the comparison.
+// no module's output (a fused residual add's sum) are left out of the comparison. Where values
+// map nothing (downstream of a bug), the `{i}` pattern of a match, then the weights a module
+// holds (WeightSources), then its path say what it stands for.
 #include "stages/stages.h"
 #include "stages/module_paths.h"
 
+#include "check/parameter_relations.h"
 #include "util/error.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -137,6 +141,76 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
+
+// Which reference modules a port module's weights come from (step 3 of map_components).
+// Each port parameter is related to the reference's by check::infer_parameter_relations
+// (confirmed bit for bit); its sources' modules (a parameter's name less its last part) are
+// where it comes from. Buffers are left out: a KV cache or a RoPE table holds no weights.
+class WeightSources {
+ public:
+  WeightSources(const Graph& reference, const Graph& port) {
+    relations_ = check::infer_parameter_relations(reference, port);
+    // Reference tensors with a bit-identical twin (norm weights still at their initial ones,
+    // tied embeddings): a relation to one of them cannot say which module it comes from.
+    struct Twins { std::vector<double> values; std::vector<std::string> names; };
+    std::map<std::tuple<int, std::vector<std::int64_t>, std::size_t>, std::vector<Twins>> seen;
+    for (const auto& t : check::graph_tensors(reference)) {
+      if (t.is_buffer || !t.value.defined()) continue;
+      reference_parameters_.push_back(t.name);
+      auto values = t.value.to_doubles();
+      const std::string bytes(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
+      auto& groups = seen[{int(t.value.dtype()), t.value.shape(), std::hash<std::string>{}(bytes)}];
+      auto same = std::find_if(groups.begin(), groups.end(), [&](const Twins& g) { return g.values == values; });
+      if (same == groups.end()) groups.push_back({std::move(values), {t.name}});
+      else same->names.push_back(t.name);
+    }
+    for (const auto& [key, groups] : seen)
+      for (const auto& g : groups)
+        if (g.names.size() > 1) ambiguous_.insert(g.names.begin(), g.names.end());
+  }
+
+  // The reference modules the parameters under `port_module` come from, outermost first:
+  // one module when a single reference module's parameters are exactly theirs (the lowest
+  // common ancestor of their sources, every parameter of which is a source), else the source
+  // modules themselves when they are siblings each wholly used (a fused projection). Empty
+  // when `port_module` owns no parameter, one is unrelated or comes from an ambiguous tensor,
+  // or the sources are spread over the model. `kinds` gets the relation kinds used.
+  std::vector<std::string> sources_of(const std::string& port_module, std::set<std::string>& kinds) const {
+    std::vector<std::string> owners;
+    std::set<std::string> used;
+    bool any = false;
+    for (const auto& r : relations_) {
+      if (r.is_buffer || !in_subtree(parent(r.port), port_module)) continue;
+      any = true;
+      if (!r.related()) return {};
+      kinds.insert(check::relation_kind_name(r.kind));
+      for (const auto& s : r.sources) {
+        if (ambiguous_.count(s)) return {};
+        used.insert(s);
+        if (std::find(owners.begin(), owners.end(), parent(s)) == owners.end()) owners.push_back(parent(s));
+      }
+    }
+    if (!any || owners.empty()) return {};
+    auto covered = [&](const std::string& module) {
+      for (const auto& n : reference_parameters_)
+        if (in_subtree(parent(n), module) && !used.count(n)) return false;
+      return true;
+    };
+    std::string common = owners.front();
+    for (const auto& o : owners)
+      while (!common.empty() && !in_subtree(o, common)) common = parent(common);
+    if (!common.empty() && covered(common)) return {common};
+    if (owners.size() < 2) return {};
+    for (const auto& o : owners)
+      if (o.empty() || parent(o) != parent(owners.front()) || !covered(o)) return {};
+    return owners;
+  }
+
+ private:
+  std::vector<check::ParameterRelation> relations_;
+  std::vector<std::string> reference_parameters_;
+  std::set<std::string> ambiguous_;
+};
 }  // namespace
 
 ComponentMapping map_components(const Graph& reference, const Graph& port, const check::DivergenceReport& matches) {
@@ -281,13 +355,55 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     }
   }
 
-  // 3. The same module path, where nothing else mapped it.
-  // A module whose output reads as a value inside a reference module (SiluAndMul against
-  // SiLU then a product) is no counterpart of the module with its path, and neither is the
+  // 3. By weights, where values mapped nothing (downstream of a bug, in a port whose module
+  // names are not the reference's): the reference modules the port module's parameters come
+  // from, compared output for output (several sources: a fused projection, the concatenation
+  // of theirs on the last dim).
+  // Neither step maps a module whose output reads as a value inside a reference module
+  // (SiluAndMul against SiLU then a product; a layer that defers its residual add), nor the
   // module of the same {i} pattern in a layer where values differ (downstream of a bug): the
   // layer that matched says what the module computes.
   std::set<std::string> reads_inside_patterns;
   for (const auto& [path, what] : reads_inside) reads_inside_patterns.insert(layer_pattern(path));
+  const WeightSources weights(reference, port);
+  auto numel_of = [](const Graph& g, const GraphIndex& gi, const GraphRef& r) -> std::int64_t {
+    auto it = gi.index.find(r.name);
+    if (it == gi.index.end()) return -1;
+    const auto& outs = g.nodes()[it->second].outputs;
+    return std::size_t(r.output) < outs.size() ? outs[r.output].numel() : -1;
+  };
+  for (const auto& t : port_candidates) {
+    if (mapped_targets.count(t) || reads_inside_patterns.count(layer_pattern(t))) continue;
+    std::set<std::string> kinds;
+    const auto sources = weights.sources_of(t, kinds);
+    if (sources.empty() ||
+        std::any_of(sources.begin(), sources.end(), [&](const auto& s) { return mapped_sources.count(s) > 0; }))
+      continue;
+    Component c;
+    c.name = t;
+    c.target_modules = {t};
+    c.source_modules = sources;
+    c.port_outputs = prt.outputs_of({t});
+    c.ref_outputs = ref.outputs_of(sources);
+    if (c.port_outputs.empty() || c.ref_outputs.empty()) continue;
+    const std::int64_t port_numel = numel_of(port, prt, c.port_outputs[0]);
+    ComparedOutput co{0, {}, sources.size() > 1 ? -2 : -1};
+    std::int64_t ref_numel = 0;
+    for (std::size_t r = 0; r < (sources.size() > 1 ? sources.size() : 1) && r < c.ref_outputs.size(); ++r) {
+      co.pieces.push_back({r, {}, 0});
+      ref_numel += numel_of(reference, ref, c.ref_outputs[r]);
+    }
+    if (port_numel <= 0 || ref_numel != port_numel || co.pieces.size() != (sources.size() > 1 ? sources.size() : 1)) continue;
+    c.compared = {co};
+    c.how = "weights";
+    std::string kind_list;
+    for (const auto& k : kinds) kind_list += (kind_list.empty() ? "" : ", ") + k;
+    c.reason = "weights match: " + (is_index(leaf(t)) ? t : leaf(t)) + "'s parameters are " + join(sources) + "'s (" + kind_list +
+               (sources.size() > 1 ? "; fused, one-to-many" : "") + "); its values match no reference module's output";
+    finish(std::move(c));
+  }
+
+  // 4. The same module path, where nothing else mapped it.
   for (const auto& t : port_candidates) {
     if (mapped_targets.count(t) || !ref.modules.count(t) || mapped_sources.count(t) || reads_inside_patterns.count(layer_pattern(t)))
       continue;

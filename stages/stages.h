@@ -95,7 +95,8 @@ struct ComponentMapping {
 // From value matches (`matches`, check::localize_divergence on the same graphs): a port
 // module whose outputs read as the outputs of reference modules is mapped to them (several:
 // a fused projection); a match in one layer extends to the others by the `{i}` pattern; a
-// module left unmatched is mapped to the reference module of the same path, if any.
+// module left unmatched is mapped by the reference modules its parameters come from
+// (check::infer_parameter_relations), else to the reference module of the same path, if any.
 ComponentMapping map_components(const Graph& reference, const Graph& port, const check::DivergenceReport& matches);
 // A hand-written mapping in the skill's array format replaces the automatic entries it names
 // (each pattern is instantiated for every layer index present). Throws Error (Value) naming

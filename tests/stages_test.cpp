@@ -147,6 +147,32 @@ TEST_CASE("downstream of a bug, a module the matching layer mapped to no counter
   CHECK(attention_fails);
 }
 
+TEST_CASE("where values differ, a port with its own module names is mapped by the weights its modules hold") {
+  // gpt-fast names (attention, wo, feed_forward.w1...) and an off-by-one KV-cache write in
+  // layers.0.attention: nothing after the bug matches by value, but each module's parameters
+  // come from one reference module's, so the attention is still a component and fails alone.
+  Run r = run(kLlama / "reference.graph", kLlama / "bugs" / "kv_cache_off_by_one.graph");
+  auto find = [&](const std::string& name) -> const ComponentResult* {
+    for (const auto& c : r.s2.components)
+      if (c.component->name == name) return &c;
+    return nullptr;
+  };
+  const auto* attention = find("layers.0.attention");
+  REQUIRE(attention);
+  CHECK(attention->component->how == "weights");
+  CHECK(attention->component->source_modules == std::vector<std::string>{"layers.0.self_attn"});
+  CHECK(attention->r_ratio > 10);
+  const auto* wo = find("layers.0.attention.wo");
+  REQUIRE(wo);
+  CHECK(wo->component->source_modules == std::vector<std::string>{"layers.0.self_attn.o_proj"});
+  CHECK(wo->pass);  // its input comes from the reference: the projection itself is right
+  const auto* w1 = find("layers.1.feed_forward.w1");
+  REQUIRE(w1);
+  CHECK(w1->component->source_modules == std::vector<std::string>{"layers.1.mlp.gate_proj"});
+  REQUIRE(find("output"));
+  CHECK(find("output")->component->source_modules == std::vector<std::string>{"lm_head"});
+}
+
 TEST_CASE("the structural diff: a port's own classes for the same computation are expected, a renamed activation too") {
   // HF GPT-2 against nanoGPT: Conv1D against Linear, GPT2Block against Block, `act` against `gelu`.
   const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
