@@ -456,9 +456,9 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     // embedding over arange, a table): one entry, with why it is not a component.
     const GraphIndex& own = source ? ref : prt;
     const GraphIndex& other = source ? prt : ref;
-    if (name != "rotary_emb" && other.modules.count(path) && own.outputs_of({path}).empty() && other.outputs_of({path}).empty()) {
+    if (other.modules.count(path) && own.outputs_of({path}).empty() && other.outputs_of({path}).empty()) {
       if (!written.insert((source ? "t:" : "s:") + p).second) return;
-      mapping.entries.push_back({{p}, {p}, "the same module path; it computes from the weights alone (no graph input reaches it), "
+      mapping.entries.push_back({{p}, {p}, "the same module path; it computes from weights and buffers alone (no graph input reaches it), "
                                            "so it has no activations to test in isolation (twin check proves it with the rest)"});
       return;
     }
@@ -466,7 +466,7 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
       reason = "no counterpart module: its output reads as reference value " + reads_inside.at(path) + ", not a module's output";
     else if (!source && (name == "shards" || path.find(".shards") != std::string::npos))
       reason = "no counterpart: tensor-parallel shards (partial results, compared once gathered)";
-    else if (name == "rotary_emb")
+    else if (name == "rotary_emb" && !other.modules.count(path))
       reason = source ? "no counterpart module: the target applies rotary embeddings per layer"
                       : "no counterpart module: a per-layer rotary embedding (the reference has one per model)";
     else if (other.modules.count(path))
