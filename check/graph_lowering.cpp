@@ -1,5 +1,7 @@
 #include "check/graph_lowering.h"
 
+#include "util/exact_rational.h"
+
 #include "util/error.h"
 #include "ops/op_spec.h"
 #include "ops/shape_analysis.h"
@@ -47,6 +49,19 @@ LoweredValue GraphLowering::constant(const std::string& name, const TensorType& 
     if (std::abs(v) < 9007199254740992.0)  // exact below 2^53
       return {graph_.add(graph_.ops().intern_constant(Rational(static_cast<std::int64_t>(v)))),
               TensorType{ops::DType::I64, {}, true}};
+  }
+  // A 0-d floating constant (a traced `torch.tensor(float("-inf"))`, a lifted scalar) is
+  // `full(shape=[], fill_value=v, dtype=its dtype)`: the same tensor, exactly (v is the stored
+  // value), in the form rules about numbers read (a mask's fill, a divisor).
+  if (value && type.rank() == 0 && ops::is_floating(type.dtype) && !type.python_scalar) {
+    const double v = value->to_doubles().at(0);
+    Attributes a;
+    a["shape"] = AttrValue{std::vector<std::int64_t>{}};
+    if (std::isnan(v)) a["fill_value"] = AttrValue{std::string("nan")};
+    else if (std::isinf(v)) a["fill_value"] = AttrValue{std::string(v > 0 ? "inf" : "-inf")};
+    else a["fill_value"] = AttrValue{exact_rational(v)};
+    a["dtype"] = AttrValue{type.dtype};
+    return add_op("full", {}, std::move(a));
   }
   return leaf(name, type, value);
 }

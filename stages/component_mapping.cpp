@@ -151,7 +151,8 @@ class WeightSources {
   WeightSources(const Graph& reference, const Graph& port) {
     relations_ = check::infer_parameter_relations(reference, port);
     // Reference tensors with a bit-identical twin (norm weights still at their initial ones,
-    // tied embeddings): a relation to one of them cannot say which module it comes from.
+    // tied embeddings): a relation to one of them names a module only when the other twins'
+    // modules are taken (resolve_twin).
     struct Twins { std::vector<double> values; std::vector<std::string> names; };
     std::map<std::tuple<int, std::vector<std::int64_t>, std::size_t>, std::vector<Twins>> seen;
     for (const auto& t : check::graph_tensors(reference)) {
@@ -166,16 +167,29 @@ class WeightSources {
     }
     for (const auto& [key, groups] : seen)
       for (const auto& g : groups)
-        if (g.names.size() > 1) ambiguous_.insert(g.names.begin(), g.names.end());
+        if (g.names.size() > 1)
+          for (const auto& n : g.names) twins_[n] = g.names;
+    // A parameter read by nodes outside its own module (GPT-2's tied wte.weight, read by
+    // lm_head's linear) is at home in each of those modules too.
+    for (const auto& node : reference.nodes())
+      for (const auto& r : node.reads)
+        if (std::find(reference_parameters_.begin(), reference_parameters_.end(), r) != reference_parameters_.end() &&
+            !in_subtree(node.module, parent(r))) {
+          auto& homes = homes_[r];
+          if (homes.empty()) homes.push_back(parent(r));
+          if (std::find(homes.begin(), homes.end(), node.module) == homes.end()) homes.push_back(node.module);
+        }
   }
 
   // The reference modules the parameters under `port_module` come from, outermost first:
   // one module when a single reference module's parameters are exactly theirs (the lowest
   // common ancestor of their sources, every parameter of which is a source), else the source
   // modules themselves when they are siblings each wholly used (a fused projection). Empty
-  // when `port_module` owns no parameter, one is unrelated or comes from an ambiguous tensor,
-  // or the sources are spread over the model. `kinds` gets the relation kinds used.
-  std::vector<std::string> sources_of(const std::string& port_module, std::set<std::string>& kinds) const {
+  // when `port_module` owns no parameter, one is unrelated or comes from a tensor with twins
+  // of which not exactly one lies outside the `taken` modules (those mapped already), or the
+  // sources are spread over the model. `kinds` gets the relation kinds used.
+  std::vector<std::string> sources_of(const std::string& port_module, const std::set<std::string>& taken,
+                                      std::set<std::string>& kinds) const {
     std::vector<std::string> owners;
     std::set<std::string> used;
     bool any = false;
@@ -185,9 +199,10 @@ class WeightSources {
       if (!r.related()) return {};
       kinds.insert(check::relation_kind_name(r.kind));
       for (const auto& s : r.sources) {
-        if (ambiguous_.count(s)) return {};
-        used.insert(s);
-        if (std::find(owners.begin(), owners.end(), parent(s)) == owners.end()) owners.push_back(parent(s));
+        const auto [source, home] = resolve(s, taken);
+        if (source.empty()) return {};
+        used.insert(source);
+        if (std::find(owners.begin(), owners.end(), home) == owners.end()) owners.push_back(home);
       }
     }
     if (!any || owners.empty()) return {};
@@ -209,7 +224,32 @@ class WeightSources {
  private:
   std::vector<check::ParameterRelation> relations_;
   std::vector<std::string> reference_parameters_;
-  std::set<std::string> ambiguous_;
+  std::map<std::string, std::vector<std::string>> twins_;  // a tensor with twins -> all of them
+  std::map<std::string, std::vector<std::string>> homes_;  // a tensor read elsewhere -> its modules
+
+  // The tensor and module a relation's source `name` stands for: itself in its own module,
+  // or, when it has bit-identical twins or is read in other modules too, the one (tensor,
+  // module) whose module no other component has taken (tied embeddings: wte is the port's
+  // embedding, so the output projection's weight is lm_head's); {"", ""} when that leaves
+  // none or several.
+  std::pair<std::string, std::string> resolve(const std::string& name, const std::set<std::string>& taken) const {
+    std::vector<std::pair<std::string, std::string>> candidates;
+    auto twins = twins_.find(name);
+    for (const auto& tensor : twins == twins_.end() ? std::vector<std::string>{name} : twins->second) {
+      auto homes = homes_.find(tensor);
+      for (const auto& home : homes == homes_.end() ? std::vector<std::string>{parent(tensor)} : homes->second)
+        candidates.push_back({tensor, home});
+    }
+    if (candidates.size() == 1) return candidates.front();
+    std::pair<std::string, std::string> found;
+    for (const auto& c : candidates) {
+      const bool free = std::none_of(taken.begin(), taken.end(), [&](const auto& t) { return in_subtree(c.second, t); });
+      if (!free) continue;
+      if (!found.first.empty()) return {};
+      found = c;
+    }
+    return found;
+  }
 };
 }  // namespace
 
@@ -375,7 +415,7 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
   for (const auto& t : port_candidates) {
     if (mapped_targets.count(t) || reads_inside_patterns.count(layer_pattern(t))) continue;
     std::set<std::string> kinds;
-    const auto sources = weights.sources_of(t, kinds);
+    const auto sources = weights.sources_of(t, mapped_sources, kinds);
     if (sources.empty() ||
         std::any_of(sources.begin(), sources.end(), [&](const auto& s) { return mapped_sources.count(s) > 0; }))
       continue;

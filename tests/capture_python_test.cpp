@@ -99,7 +99,8 @@ TEST_CASE("twin capture: examples/llama/reference.py at f32, and the committed g
   Outcome replayed = shell("cd '" + kSource + "' && PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=capture " + python +
                            " -m twin_capture.replay '" + out.string() +
                            "' examples/llama/*.graph examples/llama/bugs/*.graph examples/llama/precision/*.graph"
-                           " examples/llama/variants/*.graph examples/gpt2/*.graph");
+                           " examples/llama/variants/*.graph examples/gpt2/*.graph examples/gpt2/variants/*.graph"
+                           " examples/gpt2/bugs/*.graph");
   INFO(replayed.output);
   CHECK(replayed.status == 0);
 }

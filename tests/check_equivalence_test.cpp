@@ -285,6 +285,35 @@ TEST_CASE("HF GPT-2 against nanoGPT is proven by the stdlib's rules alone") {
   CHECK(r.unmatched.empty());
 }
 
+TEST_CASE("a fast-inference GPT-2 (split q/k/v, q scaled before the product, a KV cache, where(mask, s, -inf)) is equivalent; its erf GELU is not") {
+  // examples/gpt2/variants/fast_style.py: the converter cuts HF's fused Conv1D into three
+  // Linear weights (matmul_of_column_slice); q is scaled before its heads are split (transpose_of_scaled,
+  // reshape_of_scaled, prescaled_query); the traced `torch.tensor(-inf)` is a 0-d constant
+  // read as full(...) (where_neg_inf_as_masked_fill_over_heads) so attention over the cache
+  // is attention over the written positions. examples/gpt2/bugs/gelu_erf.py: the same port
+  // with nn.GELU()'s exact erf, an error of 5e-4 that is a different function.
+  const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
+  check::CheckOptions o = options();
+  o.synthesis.enabled = false;
+  const Graph reference_gpt2 = Graph::load(gpt2 / "reference.graph");
+  check::CheckResult r = check::check_equivalence(reference_gpt2, Graph::load(gpt2 / "variants" / "fast_style.graph"), rules(), o);
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  std::set<std::string> used;
+  for (const auto& u : r.rules_used) used.insert(u.rule);
+  CHECK(used.count("attention.where_neg_inf_as_masked_fill_over_heads"));
+  // The boolean mask may be read as masked_fill or as an additive mask: either cache rule.
+  CHECK((used.count("attention.attention_over_written_cache") || used.count("attention.attention_over_written_cache_additive")));
+  CHECK(used.count("linear_algebra.matmul_of_column_slice"));
+
+  check::CheckResult bug = check::check_equivalence(reference_gpt2, Graph::load(gpt2 / "bugs" / "gelu_erf.graph"), rules(), options());
+  INFO(bug.to_text());
+  CHECK(bug.verdict == check::CheckVerdict::NotEquivalent);
+  REQUIRE(bug.numerics.has_value());
+  REQUIRE_FALSE(bug.numerics->divergences.empty());
+  CHECK(bug.numerics->divergences.front().module == "layers.0.ffn");
+}
+
 TEST_CASE("causal masks filled with finfo.min, additively or by masked_fill, meet masked_fill(-inf)") {
   // examples/llama/variants: the reference with HuggingFace's finfo.min additive mask against
   // the port (masked_fill(-inf)), and the reference against a port using masked_fill(finfo.min).

@@ -109,6 +109,29 @@ TEST_CASE("the proof beside the numbers: twin check's precision differences with
   CHECK(reading.find("compilation-induced") == std::string::npos);
 }
 
+TEST_CASE("a difference in function below bf16 rounding: no component fails at bf16, the proof's divergence is the suspect") {
+  // examples/gpt2/bugs/gelu_erf.py: the erf GELU where GPT-2 uses tanh, about 5e-4 of the
+  // activations. Every component's bf16 R stays under tau_R; twin check at f32 against the f64
+  // baseline finds gelu_0 in layers.0.ffn and the outputs disagree, so stage 3 names it.
+  // The port's own module names map by the weights they hold, the tied lm_head included.
+  TempDir dir;
+  CapturingInterpreter twin(stages_options(dir.path));
+  const std::string gpt2 = std::string(TWIN_SOURCE_DIR) + "/examples/gpt2";
+  twin.run("use \"std/stages/stages.twin\"\nrun_stages({\"ref\": \"" + gpt2 + "/reference.graph\", \"port\": \"" + gpt2 +
+           "/bugs/gelu_erf.graph\", \"out\": \"" + dir.path.string() + "\", \"quiet\": true})\n");
+  const auto s3 = read_json(dir.path / "results/stage3.json");
+  REQUIRE(s3["primary"].is_object());
+  CHECK(s3["primary"]["component"] == "layers.0.ffn");
+  CHECK(s3["primary"]["found_by"] == "proof");
+  CHECK(s3["primary"]["pattern"] == "step");
+  CHECK(s3["primary"]["r_ratio_bf16"].get<double>() < 1.2);
+  CHECK(s3["primary"]["check_evidence"].get<std::string>().find("gelu") != std::string::npos);
+  bool output_mapped = false;
+  for (const auto& e : read_json(dir.path / "component_mapping.json"))
+    output_mapped = output_mapped || (e[0] == nlohmann::json::array({"lm_head"}) && e[1] == nlohmann::json::array({"output"}));
+  CHECK(output_mapped);
+}
+
 TEST_CASE("a user's script redefines one stage's function and run_stages uses it") {
   TempDir dir;
   CapturingInterpreter twin(stages_options(dir.path));
