@@ -135,6 +135,10 @@ bool candidate(const GraphModule& m) {
   return true;
 }
 
+// A module as a reason names it: its last part, or the whole path when that part is a layer
+// index ("layers.0", not "0").
+std::string short_name(const std::string& path) { return is_index(leaf(path)) ? path : leaf(path); }
+
 std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (std::size_t i = 0; i < v.size(); ++i) out += (i ? (i + 1 == v.size() ? " and " : ", ") : "") + v[i];
@@ -269,14 +273,18 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     for (const auto& o : c.port_outputs)
       if (auto it = prt.index.find(o.name); it != prt.index.end()) order = std::max(order, it->second);
     c.order = order;
-    c.depth = depth(c.name);
+    c.depth = depth(c.target_modules.size() == 1 ? c.name : c.target_modules.front());
     mapped_targets.insert(c.name);
+    for (const auto& t : c.target_modules) mapped_targets.insert(t);
     for (const auto& s : c.source_modules) mapped_sources.insert(s);
     mapping.components.push_back(std::move(c));
   };
 
   // 1. By values.
   std::map<std::string, std::string> reads_inside;  // port module -> "ref value in module" (no module output)
+  // Port modules with one output that reads as one whole reference value inside a module
+  // (no module's output): the value, for step 1b.
+  std::map<std::string, std::pair<std::string, int>> inside_value;
   for (const auto& t : port_candidates) {
     Component c;
     c.name = t;
@@ -304,6 +312,9 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
         if (leaving.empty()) {
           ok = false;
           reads_inside[t] = piece.reference + " inside " + (piece.reference_module.empty() ? "the model" : piece.reference_module);
+          if (m.status == "matched" && m.pieces.size() == 1 && c.port_outputs.size() == 1 && piece.view.permutation.empty() &&
+              piece.view.slice_dim < 0 && !piece.view.negated)
+            inside_value[t] = {name, out};
           break;
         }
         std::string chosen;
@@ -348,18 +359,95 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     c.how = "values";
     const auto& first = *reads.front().match;
     if (first.status == "concat")
-      c.reason = "values match: " + leaf(t) + "'s output is the concatenation of the outputs of " + join(c.source_modules) +
+      c.reason = "values match: " + short_name(t) + "'s output is the concatenation of the outputs of " + join(c.source_modules) +
                  " (fused, one-to-many)";
     else if (first.status == "part")
-      c.reason = "values match: " + leaf(t) + "'s output is an aligned part of " + join(c.source_modules) + "'s output";
+      c.reason = "values match: " + short_name(t) + "'s output is an aligned part of " + join(c.source_modules) + "'s output";
     else if (c.source_modules.size() == 1 && c.source_modules[0] == t)
       c.reason = "values match: the same module path computes the same value";
     else
-      c.reason = "values match: " + leaf(t) + "'s output is " + join(c.source_modules) + "'s output" +
+      c.reason = "values match: " + short_name(t) + "'s output is " + join(c.source_modules) + "'s output" +
                  (first.pieces.front().view.permutation.empty() ? "" : " (permuted)");
     if (reads.size() < c.port_outputs.size())
       c.reason += "; " + std::to_string(c.port_outputs.size() - reads.size()) + " other output(s) read as no module's output";
     finish(std::move(c));
+  }
+
+  // 1b. Fused in the reference, split in the port: sibling port modules whose outputs read as
+  // the pieces a reference split (split, chunk) cuts one module's output into (HF GPT-2's
+  // Conv1D c_attn, split into q, k and v, against a port's q_proj, k_proj and v_proj). One
+  // component: the port modules' outputs, each against its slice of the module's output.
+  {
+    std::map<std::string, std::vector<std::pair<int, std::string>>> by_split;  // ref node -> (piece, port module)
+    for (const auto& [t, value] : inside_value) by_split[value.first].push_back({value.second, t});
+    for (auto& [split_name, parts] : by_split) {
+      auto si = ref.index.find(split_name);
+      if (parts.size() < 2 || si == ref.index.end()) continue;
+      const GraphNode& split = reference.nodes()[si->second];
+      const std::string op = split.twin_op();
+      if ((op != "split" && op != "chunk") || split.reads.empty() || parts.size() != split.outputs.size()) continue;
+      std::sort(parts.begin(), parts.end());
+      bool siblings = true;
+      for (std::size_t k = 0; k < parts.size(); ++k)
+        siblings = siblings && parts[k].first == int(k) && parent(parts[k].second) == parent(parts[0].second) &&
+                   !mapped_targets.count(parts[k].second);
+      if (!siblings) continue;
+      // The split's input, and the module whose output it is.
+      const std::string& input = split.reads.front();
+      auto ii = ref.index.find(input);
+      if (ii == ref.index.end()) continue;
+      std::string source;
+      for (std::string a = reference.nodes()[ii->second].module; !a.empty() && source.empty(); a = parent(a))
+        if (ref.leaves(input, a)) source = a;
+      if (source.empty() || mapped_sources.count(source)) continue;
+      const auto& in_shape = reference.nodes()[ii->second].outputs.front().shape;
+      // The split dim: where the first piece's shape differs from the input's.
+      const auto& first = split.outputs.front().shape;
+      if (first.size() != in_shape.size()) continue;
+      int dim = -1;
+      for (std::size_t d = 0; d < in_shape.size(); ++d)
+        if (first[d] != in_shape[d]) dim = int(d);
+      if (dim < 0) continue;
+      // In the squeezed layout the views read.
+      check::values::Shape squeezed;
+      int squeezed_dim = -1;
+      for (std::size_t d = 0; d < in_shape.size(); ++d) {
+        if (int(d) == dim) squeezed_dim = int(squeezed.size());
+        if (in_shape[d] != 1 || int(d) == dim) squeezed.push_back(in_shape[d]);
+      }
+      Component c;
+      for (const auto& [k, t] : parts) c.target_modules.push_back(t);
+      std::vector<std::string> leaves;
+      for (const auto& t : c.target_modules) leaves.push_back(leaf(t));
+      c.name = parent(parts[0].second) + (parent(parts[0].second).empty() ? "" : ".") + leaves[0];
+      for (std::size_t k = 1; k < leaves.size(); ++k) c.name += "+" + leaves[k];
+      c.source_modules = {source};
+      c.ref_outputs = ref.outputs_of({source});
+      auto pos = std::find_if(c.ref_outputs.begin(), c.ref_outputs.end(), [&](const GraphRef& r) { return r.name == input && r.output == 0; });
+      if (pos == c.ref_outputs.end()) continue;
+      const std::size_t r = std::size_t(pos - c.ref_outputs.begin());
+      std::int64_t start = 0;
+      bool fits = true;
+      for (std::size_t k = 0; k < parts.size(); ++k) {
+        const auto outs = prt.outputs_of({c.target_modules[k]});
+        if (outs.size() != 1) { fits = false; break; }
+        c.port_outputs.push_back(outs.front());
+        const std::int64_t size = split.outputs[k].shape.size() == in_shape.size() ? split.outputs[k].shape[std::size_t(dim)] : -1;
+        if (size <= 0) { fits = false; break; }
+        check::ReadView view;
+        view.read_shape = squeezed;
+        view.slice_dim = squeezed_dim;
+        view.slice_start = start;
+        view.slice_size = size;
+        c.compared.push_back({k, {{r, view, 0}}, -1});
+        start += size;
+      }
+      if (!fits) continue;
+      c.how = "values";
+      c.reason = "values match: the outputs of " + join(leaves) + " are the pieces the reference's " + op + " cuts " +
+                 source + "'s output into (fused in the reference, one-to-many)";
+      finish(std::move(c));
+    }
   }
 
   // 2. The layer pattern of a value match, in the layers where values did not match.
@@ -377,16 +465,24 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     for (const auto& i : indices) {
       Component c = tmpl;
       c.name = with_index(tmpl.name, segment, i);
-      if (mapped_targets.count(c.name) || !prt.modules.count(c.name)) continue;
-      c.target_modules = {c.name};
+      c.target_modules.clear();
+      bool exists = !mapped_targets.count(c.name);
+      for (const auto& t : tmpl.target_modules) {
+        c.target_modules.push_back(with_index(t, segment, i));
+        exists = exists && prt.modules.count(c.target_modules.back()) && !mapped_targets.count(c.target_modules.back());
+      }
+      if (!exists) continue;
       c.source_modules.clear();
-      bool exists = true;
       for (const auto& s : tmpl.source_modules) {
         c.source_modules.push_back(with_index(s, segment, i));
         exists = exists && ref.modules.count(c.source_modules.back());
       }
       if (!exists) continue;
-      c.port_outputs = prt.outputs_of(c.target_modules);
+      c.port_outputs.clear();
+      if (c.target_modules.size() == 1) c.port_outputs = prt.outputs_of(c.target_modules);
+      else  // one output per target module, in their order (step 1b)
+        for (const auto& t : c.target_modules)
+          for (const auto& o : prt.outputs_of({t})) c.port_outputs.push_back(o);
       c.ref_outputs = ref.outputs_of(c.source_modules);
       if (c.port_outputs.size() != tmpl.port_outputs.size() || c.ref_outputs.size() != tmpl.ref_outputs.size()) continue;
       c.how = "layer pattern";
@@ -438,7 +534,7 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     c.how = "weights";
     std::string kind_list;
     for (const auto& k : kinds) kind_list += (kind_list.empty() ? "" : ", ") + k;
-    c.reason = "weights match: " + (is_index(leaf(t)) ? t : leaf(t)) + "'s parameters are " + join(sources) + "'s (" + kind_list +
+    c.reason = "weights match: " + short_name(t) + "'s parameters are " + join(sources) + "'s (" + kind_list +
                (sources.size() > 1 ? "; fused, one-to-many" : "") + "); its values match no reference module's output";
     finish(std::move(c));
   }
@@ -471,10 +567,11 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     bool pattern = segment >= 0;
     for (const auto& s : c.source_modules) pattern = pattern && layer_index(s) == std::make_pair(segment, number);
     for (const auto& s : c.source_modules) e.source_modules.push_back(pattern ? with_index(s, segment, "{i}") : s);
-    e.target_modules = {pattern ? with_index(c.name, segment, "{i}") : c.name};
+    for (const auto& t : c.target_modules) e.target_modules.push_back(pattern ? with_index(t, segment, "{i}") : t);
     std::string key;
     for (const auto& s : e.source_modules) key += s + ",";
-    key += "->" + e.target_modules[0];
+    key += "->";
+    for (const auto& t : e.target_modules) key += t + ",";
     if (auto it = entry_of.find(key); it != entry_of.end()) {
       auto& reason = mapping.entries[it->second].reason;
       if (c.how != "values" && reason.find("values differ") == std::string::npos)
@@ -487,6 +584,20 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     mapping.entries.push_back(std::move(e));
   }
   std::set<std::string> written;
+  // Modules no graph input reaches (position embeddings over arange, tables) are no
+  // components, but where the port's holds weights that come from one such reference module,
+  // the two are counterparts: one entry.
+  for (const auto& path : port_candidates) {
+    if (mapped_targets.count(path) || !prt.outputs_of({path}).empty()) continue;
+    std::set<std::string> kinds;
+    const auto sources = weights.sources_of(path, mapped_sources, kinds);
+    if (sources.size() != 1 || !ref.outputs_of(sources).empty() || sources[0] == path) continue;
+    const std::string s = layer_pattern(sources[0]), t = layer_pattern(path);
+    if (!written.insert("s:" + s).second || !written.insert("t:" + t).second) continue;
+    mapping.entries.push_back({{s}, {t}, "weights match: " + short_name(path) + "'s parameters are " + sources[0] +
+                                             "'s; both compute from weights and buffers alone (no graph input reaches "
+                                             "them), so they have no activations to test in isolation"});
+  }
   auto no_counterpart = [&](const std::string& path, bool source) {
     const std::string p = layer_pattern(path);
     if (!written.insert((source ? "s:" : "t:") + p).second) return;

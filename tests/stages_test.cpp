@@ -173,6 +173,37 @@ TEST_CASE("where values differ, a port with its own module names is mapped by th
   CHECK(find("output")->component->source_modules == std::vector<std::string>{"lm_head"});
 }
 
+TEST_CASE("fused in the reference, split in the port: HF GPT-2's c_attn maps to the port's q, k and v projections") {
+  // examples/gpt2/variants/fast_style.py cuts the Conv1D c_attn into q_proj, k_proj and
+  // v_proj. Their outputs read as the pieces of the reference's split: one component, each
+  // output against its slice of c_attn's output, passing at tau_R; in the mapping file one
+  // entry with three target modules. The position embeddings, which no input reaches, are
+  // paired by their weights.
+  const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
+  Run r = run(gpt2 / "reference.graph", gpt2 / "variants" / "fast_style.graph");
+  bool split = false;
+  for (const auto& c : r.s2.components) {
+    INFO(c.component->name << " R " << c.r_ratio);
+    CHECK(c.pass);
+    if (c.component->name == "layers.0.attn.q_proj+k_proj+v_proj") {
+      split = true;
+      CHECK(c.component->source_modules == std::vector<std::string>{"h.0.attn.c_attn"});
+      CHECK(c.component->target_modules ==
+            std::vector<std::string>{"layers.0.attn.q_proj", "layers.0.attn.k_proj", "layers.0.attn.v_proj"});
+    }
+  }
+  CHECK(split);
+  bool entry = false, positions = false;
+  for (const auto& e : r.mapping.entries) {
+    entry = entry || (e.source_modules == std::vector<std::string>{"h.{i}.attn.c_attn"} && e.target_modules.size() == 3 &&
+                      e.reason.find("split") != std::string::npos);
+    positions = positions || (e.source_modules == std::vector<std::string>{"wpe"} &&
+                              e.target_modules == std::vector<std::string>{"pos_embeddings"});
+  }
+  CHECK(entry);
+  CHECK(positions);
+}
+
 TEST_CASE("the structural diff: a port's own classes for the same computation are expected, a renamed activation too") {
   // HF GPT-2 against nanoGPT: Conv1D against Linear, GPT2Block against Block, `act` against `gelu`.
   const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
