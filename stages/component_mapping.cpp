@@ -598,6 +598,21 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
                                              "'s; both compute from weights and buffers alone (no graph input reaches "
                                              "them), so they have no activations to test in isolation"});
   }
+  // A reference module whose output a port value matches that leaves no port module (GPT-2's
+  // `mlp.act`, written inline in a port's MLP): "node in module", else "".
+  auto computed_inline = [&](const std::string& path) -> std::string {
+    for (const auto& m : matches.value_matches) {
+      if (m.status != "matched" || m.pieces.size() != 1) continue;
+      auto [name, out] = split_ref(m.pieces.front().reference);
+      if (!ref.leaves(name, path)) continue;
+      auto pi = prt.index.find(m.node);
+      if (pi == prt.index.end()) continue;
+      const std::string& module = port.nodes()[pi->second].module;
+      if (mapped_targets.count(module) && prt.leaves(m.node, module)) continue;  // a module's output
+      return m.node + " in " + (module.empty() ? std::string("the model") : module);
+    }
+    return "";
+  };
   auto no_counterpart = [&](const std::string& path, bool source) {
     const std::string p = layer_pattern(path);
     if (!written.insert((source ? "s:" : "t:") + p).second) return;
@@ -613,8 +628,11 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
                                            "so it has no activations to test in isolation (twin check proves it with the rest)"});
       return;
     }
+    const std::string inline_in = source && !other.modules.count(path) ? computed_inline(path) : std::string();
     if (!source && reads_inside.count(path))
       reason = "no counterpart module: its output reads as reference value " + reads_inside.at(path) + ", not a module's output";
+    else if (!inline_in.empty())
+      reason = "no counterpart module: the target computes its output inline, as " + inline_in;
     else if (!source && (name == "shards" || path.find(".shards") != std::string::npos))
       reason = "no counterpart: tensor-parallel shards (partial results, compared once gathered)";
     else if (name == "rotary_emb" && !other.modules.count(path))

@@ -291,7 +291,8 @@ TEST_CASE("a fast-inference GPT-2 (split q/k/v, q scaled before the product, a K
   // reshape_of_scaled, prescaled_query); the traced `torch.tensor(-inf)` is a 0-d constant
   // read as full(...) (where_neg_inf_as_masked_fill_over_heads) so attention over the cache
   // is attention over the written positions. examples/gpt2/bugs/gelu_erf.py: the same port
-  // with nn.GELU()'s exact erf, an error of 5e-4 that is a different function.
+  // with nn.GELU()'s exact erf, an error of 5e-4 that is a different function;
+  // examples/gpt2/bugs/layer_norm_eps.py: one LayerNorm with another model's eps.
   const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
   check::CheckOptions o = options();
   o.synthesis.enabled = false;
@@ -312,6 +313,21 @@ TEST_CASE("a fast-inference GPT-2 (split q/k/v, q scaled before the product, a K
   REQUIRE(bug.numerics.has_value());
   REQUIRE_FALSE(bug.numerics->divergences.empty());
   CHECK(bug.numerics->divergences.front().module == "layers.0.ffn");
+
+  // One LayerNorm's eps at 1e-6 against GPT-2's 1e-5: an output error near 1e-5, and both
+  // constants named at the norm.
+  check::CheckResult eps = check::check_equivalence(reference_gpt2, Graph::load(gpt2 / "bugs" / "layer_norm_eps.graph"), rules(), options());
+  INFO(eps.to_text());
+  CHECK(eps.verdict == check::CheckVerdict::NotEquivalent);
+  REQUIRE(eps.numerics.has_value());
+  REQUIRE_FALSE(eps.numerics->divergences.empty());
+  const auto& d = eps.numerics->divergences.front();
+  CHECK(d.module == "layers.1.ffn_norm");
+  bool named = false;
+  for (const auto& diff : d.differences)
+    named = named || (diff.rfind("eps=", 0) == 0 && diff.find("where the reference has eps=") != std::string::npos);
+  CHECK(named);
+  CHECK(eps.to_text().find("eps=1e-06 where the reference has eps=1e-05") != std::string::npos);
 }
 
 TEST_CASE("causal masks filled with finfo.min, additively or by masked_fill, meet masked_fill(-inf)") {

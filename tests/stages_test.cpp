@@ -202,6 +202,12 @@ TEST_CASE("fused in the reference, split in the port: HF GPT-2's c_attn maps to 
   }
   CHECK(entry);
   CHECK(positions);
+  // The port writes GELU inline in its MLP: the reference's act module says where.
+  bool inline_act = false;
+  for (const auto& e : r.mapping.entries)
+    if (e.source_modules == std::vector<std::string>{"h.{i}.mlp.act"} && e.target_modules.empty())
+      inline_act = e.reason.find("inline") != std::string::npos && e.reason.find("layers.0.ffn") != std::string::npos;
+  CHECK(inline_act);
 }
 
 TEST_CASE("the structural diff: a port's own classes for the same computation are expected, a renamed activation too") {

@@ -8,3 +8,4 @@ E=examples/gpt2
 "$TWIN" capture "$E/port.py:model" -o "$E/port.graph" --dtype f32
 "$TWIN" capture "$E/variants/fast_style.py:model" -o "$E/variants/fast_style.graph" --dtype f32
 "$TWIN" capture "$E/bugs/gelu_erf.py:model" -o "$E/bugs/gelu_erf.graph" --dtype f32
+"$TWIN" capture "$E/bugs/layer_norm_eps.py:model" -o "$E/bugs/layer_norm_eps.graph" --dtype f32
