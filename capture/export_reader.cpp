@@ -28,6 +28,7 @@
 // (`input_ids`), nodes by their output names, made unique where inlining repeats one.
 #include "capture/aten_call.h"
 #include "capture/aten_mapping.h"
+#include "capture/complex_pairs.h"
 #include "capture/export_examples.h"
 #include "capture/graph_formats.h"
 #include "capture/pt2_archive.h"
@@ -36,6 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -265,10 +267,12 @@ class ExportLoader {
     if (!scope.tensor_values || !scope.tensor_values->is_object() || !scope.tensor_values->contains(name)) return std::nullopt;
     const json& meta = (*scope.tensor_values)[name];
     if (!meta.contains("dtype") || !meta["dtype"].is_number_integer()) bad("value " + q(name) + " has no dtype");
-    auto d = capture::export_scalar_type(meta["dtype"].get<long long>());
-    if (!d) bad("value " + q(name) + " has dtype " + capture::export_scalar_type_name(meta["dtype"].get<long long>()) + ", which Twin does not read");
+    const long long code = meta["dtype"].get<long long>();
+    auto d = capture::export_scalar_type(code);
+    auto part = capture::export_complex_part_type(code);  // complex: held as real pairs (complex_pairs.h)
+    if (!d && !part) bad("value " + q(name) + " has dtype " + capture::export_scalar_type_name(code) + ", which Twin does not read");
     ops::TensorType type;
-    type.dtype = *d;
+    type.dtype = d ? *d : *part;
     if (!meta.contains("sizes") || !meta["sizes"].is_array()) bad("value " + q(name) + " has no sizes");
     for (const auto& s : meta["sizes"]) {
       if (s.is_object() && s.contains("as_int") && s["as_int"].is_number_integer() && s["as_int"].get<std::int64_t>() >= 0) {
@@ -277,7 +281,16 @@ class ExportLoader {
       }
       bad("value " + q(name) + " has a symbolic size " + s.dump() + ": Twin reads exports with static shapes (no dynamic_shapes)");
     }
+    if (part) type.shape.push_back(2);
     return type;
+  }
+
+  // Whether the program recorded value `name` as complex (held as real pairs).
+  bool is_complex_value(const Scope& scope, const std::string& name) const {
+    if (!scope.tensor_values || !scope.tensor_values->is_object() || !scope.tensor_values->contains(name)) return false;
+    const json& meta = (*scope.tensor_values)[name];
+    return meta.contains("dtype") && meta["dtype"].is_number_integer() &&
+           capture::export_complex_part_type(meta["dtype"].get<long long>()).has_value();
   }
 
   // ---- inputs ----
@@ -519,6 +532,21 @@ class ExportLoader {
     call.overload = overload == "default" ? "" : overload;
     const json& inputs = field(node, "inputs", "node");
     if (!inputs.is_array()) bad("'inputs' is not a list");
+    // The values this call reads that the program recorded as complex: by their names here,
+    // since `view_as_real(z)` is z's own pairs, complex as z and real as its view.
+    std::set<std::string> complex_reads;
+    for (const auto& input : inputs) {
+      if (!input.is_object() || !input.contains("arg") || !input["arg"].is_object() || input["arg"].size() != 1) continue;
+      const std::string& kind = input["arg"].begin().key();
+      const json& v = input["arg"].begin().value();
+      auto note = [&](const json& t) {
+        if (t.is_object() && t.contains("name") && t["name"].is_string() && is_complex_value(scope, t["name"].get<std::string>()))
+          complex_reads.insert(resolve(scope, t["name"].get<std::string>()).to_string());
+      };
+      if (kind == "as_tensor") note(v);
+      if (kind == "as_tensors" && v.is_array())
+        for (const auto& t : v) note(t);
+    }
     std::string args_text, kwargs_text;
     for (const auto& input : inputs) {
       if (!input.is_object() || !input.contains("arg")) bad("an input without 'arg'");
@@ -551,6 +579,28 @@ class ExportLoader {
     } else if (ns.empty()) {
       n.opaque = true;
       n.opaque_reason = "not an op call (" + target + ")";
+    } else if (ns == "aten" && (!complex_reads.empty() || (outputs.size() == 1 && is_complex_value(scope, outputs[0])))) {
+      // Complex values: the call becomes real calls on their pairs (complex_pairs.h), each a
+      // node of its own; the result is the last of them, or the input itself for a view.
+      if (outputs.size() != 1) {
+        n.opaque = true;
+        n.opaque_reason = n.aten_op + " on complex tensors with " + std::to_string(outputs.size()) + " results: not rewritten to real pairs";
+      } else {
+        capture::PairsContext context;
+        context.is_pairs = [&](const GraphRef& ref) { return complex_reads.count(ref.to_string()) > 0; };
+        context.type_of = [this](const GraphRef& ref) {
+          const ops::TensorType* t = graph_.type_of(ref);
+          return t ? *t : ops::TensorType{};
+        };
+        context.emit = [&](capture::AtenCall c, const ops::TensorType& out) { return emit_pairs_call(std::move(c), out, n, outputs[0], scope); };
+        std::string why;
+        if (auto value = capture::rewrite_complex_call(call, n.outputs.front(), context, why)) {
+          scope.names[outputs[0]] = *value;
+          return;
+        }
+        n.opaque = true;
+        n.opaque_reason = why;
+      }
     } else {
       capture::RecordedTypes types{n.outputs, [this](const GraphRef& ref) { return graph_.type_of(ref); }};
       capture::Lowering lowering = capture::lower_aten_call(call, types);
@@ -584,6 +634,39 @@ class ExportLoader {
           if (of == base && view != target_ref.to_string()) stale_[view.substr(0, view.find('['))] = why;
       }
     }
+  }
+
+  // One real call of a complex op's rewrite, as a node in the place (module, source line) of
+  // the call it stands for, named after that call's output.
+  GraphRef emit_pairs_call(capture::AtenCall call, const ops::TensorType& out, const GraphNode& like,
+                           const std::string& output, Scope& scope) {
+    GraphNode e;
+    e.aten_op = "aten::" + call.name;
+    e.module = like.module;
+    e.module_type = like.module_type;
+    e.source = like.source;
+    e.outputs = {out};
+    std::string args_text;
+    std::function<void(const capture::AtenValue&)> reads = [&](const capture::AtenValue& v) {
+      if (v.is_tensor() && std::find(e.reads.begin(), e.reads.end(), v.tensor().name) == e.reads.end()) e.reads.push_back(v.tensor().name);
+      if (v.is_list())
+        for (const auto& x : v.list()) reads(x);
+    };
+    for (const auto& a : call.args) {
+      reads(a);
+      args_text += (args_text.empty() ? "" : ", ") + a.to_string();
+    }
+    e.args_json = "[" + args_text + "]";
+    e.name = unique_name(output + "_" + call.name);
+    capture::RecordedTypes types{e.outputs, [this](const GraphRef& ref) { return graph_.type_of(ref); }};
+    capture::Lowering lowering = capture::lower_aten_call(call, types);
+    e.opaque = lowering.opaque;
+    e.opaque_reason = std::move(lowering.opaque_reason);
+    e.steps = std::move(lowering.steps);
+    e.results = std::move(lowering.results);
+    const std::string name = e.name;
+    add_node(std::move(e), {}, scope);
+    return GraphRef{name, 0};
   }
 
   void fill_metadata(GraphNode& n, const json& node) {

@@ -150,15 +150,18 @@ ops::TensorType Pt2Archive::tensor_type(std::string_view fqn) const {
   json meta = json::parse(it->second.meta);
   ops::TensorType type;
   if (!meta.contains("dtype") || !meta["dtype"].is_number_integer()) bad("no dtype");
-  auto d = export_scalar_type(meta["dtype"].get<long long>());
-  if (!d) bad("dtype " + export_scalar_type_name(meta["dtype"].get<long long>()) + " is not one Twin reads");
-  type.dtype = *d;
+  const long long code = meta["dtype"].get<long long>();
+  auto d = export_scalar_type(code);
+  auto part = export_complex_part_type(code);
+  if (!d && !part) bad("dtype " + export_scalar_type_name(code) + " is not one Twin reads");
+  type.dtype = d ? *d : *part;
   if (!meta.contains("sizes") || !meta["sizes"].is_array()) bad("no sizes");
   for (const auto& s : meta["sizes"]) {
     auto v = sym_int(s);
     if (!v || *v < 0) bad("a size that is not a non-negative integer: " + s.dump());
     type.shape.push_back(*v);
   }
+  if (part) type.shape.push_back(2);  // a complex tensor as its real pairs
   return type;
 }
 
@@ -170,7 +173,9 @@ ops::Tensor Pt2Archive::load_tensor(std::string_view fqn) const {
   };
   if (s.pickled) bad("stored with torch.save (use_pickle), which Twin does not read");
   json meta = json::parse(s.meta);
-  std::size_t rank = type.shape.size();
+  const bool complex = meta.contains("dtype") && meta["dtype"].is_number_integer() &&
+                       export_complex_part_type(meta["dtype"].get<long long>()).has_value();
+  std::size_t rank = type.shape.size() - (complex ? 1 : 0);  // the stored strides are the complex tensor's
   std::vector<std::int64_t> strides;
   std::int64_t offset = 0;
   if (meta.contains("strides") && meta["strides"].is_array()) {
@@ -181,15 +186,32 @@ ops::Tensor Pt2Archive::load_tensor(std::string_view fqn) const {
       strides.push_back(*v);
     }
   } else {
-    strides = contiguous_strides(type.shape);
+    strides = contiguous_strides(std::vector<std::int64_t>(type.shape.begin(), type.shape.begin() + std::ptrdiff_t(rank)));
   }
   if (meta.contains("storage_offset")) {
     auto v = sym_int(meta["storage_offset"]);
     if (!v || *v < 0) bad("a storage offset that is not a non-negative integer");
     offset = *v;
   }
-  return tensor_from_storage(zip_.read(s.entry), meta["dtype"].get<long long>(), type.shape, strides, offset,
+  long long code = meta["dtype"].get<long long>();
+  if (auto part = export_complex_part_type(code)) {
+    // Complex elements are (real, imaginary) pairs of the part type in the storage: the pairs
+    // view has every stride and the offset doubled and a last dim of 2 with stride 1.
+    // (type.shape already ends in the pair dim; the strides read above are the complex ones.)
+    if (strides.size() + 1 != type.shape.size()) bad("strides do not match the sizes");
+    for (auto& st : strides) st *= 2;
+    strides.push_back(1);
+    offset *= 2;
+    code = *part == ops::DType::F32 ? 7 : 8;
+  }
+  return tensor_from_storage(zip_.read(s.entry), code, type.shape, strides, offset,
                              file() + ": tensor '" + std::string(fqn) + "' (" + s.entry + ")");
+}
+
+std::optional<ops::DType> export_complex_part_type(long long code) {
+  if (code == 10) return ops::DType::F32;  // complex64
+  if (code == 11) return ops::DType::F64;  // complex128
+  return std::nullopt;
 }
 
 std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& sizes) {

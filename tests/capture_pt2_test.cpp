@@ -13,6 +13,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -340,4 +341,107 @@ TEST_CASE("a graph runs with the numerics of the torch that captured it") {
   ops::Tensor wide = ops::evaluate("matmul", {x.to(ops::DType::F32), y.to(ops::DType::F32)}, {}).at(0).to(ops::DType::BF16);
   ops::NumericsScope scope(ops::Numerics::PyTorch2);
   CHECK(ops::evaluate("matmul", {x, y}, {}).at(0).to_doubles() == wide.to_doubles());
+}
+
+namespace {
+
+// An archive of one program with (optionally) one stored tensor, as torch.export.save writes it.
+std::string archive(const json& program, const json& config = json{{"config", json::object()}},
+                    const std::string& weight = "") {
+  std::vector<std::pair<std::string, std::string>> entries = {{"tiny/archive_format", "pt2"},
+                                                              {"tiny/archive_version", "0"},
+                                                              {"tiny/byteorder", "little"},
+                                                              {"tiny/models/model.json", program.dump()},
+                                                              {"tiny/data/weights/model_weights_config.json", config.dump()}};
+  if (!weight.empty()) entries.push_back({"tiny/data/weights/weight_0", weight});
+  return zip(entries);
+}
+
+json program_of(json nodes, json values, json input_specs, json inputs, const std::string& output) {
+  json signature = {{"input_specs", input_specs},
+                    {"output_specs", {{{"user_output", {{"arg", {{"as_tensor", {{"name", output}}}}}}}}}}};
+  return {{"schema_version", {{"major", 8}, {"minor", 17}}},
+          {"torch_version", "2.11.0"},
+          {"graph_module",
+           {{"graph", {{"inputs", inputs}, {"outputs", {{{"as_tensor", {{"name", output}}}}}}, {"nodes", nodes}, {"tensor_values", values}}},
+            {"signature", signature}}}};
+}
+
+json typed_meta(std::vector<std::int64_t> sizes, int dtype) {
+  json m = tensor_meta(std::move(sizes));
+  m["dtype"] = dtype;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("complex tensors are read as real pairs: polar(abs, angle) is [abs cos, abs sin]") {
+  json values = {{"r", typed_meta({3}, 7)}, {"t", typed_meta({3}, 7)}, {"polar", typed_meta({3}, 10)}, {"view_as_real", typed_meta({3, 2}, 7)}};
+  json nodes = json::array();
+  nodes.push_back(node("torch.ops.aten.polar.default", {tensor_arg("r", "abs"), tensor_arg("t", "angle")}, {"polar"}, "rope"));
+  nodes.push_back(node("torch.ops.aten.view_as_real.default", {tensor_arg("polar")}, {"view_as_real"}, "rope"));
+  json specs = {{{"user_input", {{"arg", {{"as_tensor", {{"name", "r"}}}}}}}}, {{"user_input", {{"arg", {{"as_tensor", {{"name", "t"}}}}}}}}};
+  json inputs = {{{"as_tensor", {{"name", "r"}}}}, {{"as_tensor", {{"name", "t"}}}}};
+  Graph g = Graph::parse(archive(program_of(nodes, values, specs, inputs, "view_as_real")), "polar.pt2");
+  CHECK(g.opaque_summary().empty());
+  RunResult out = run_graph(g, {{"r", ops::Tensor::from_doubles({1, 2, 0.5}, {3}, ops::DType::F32)},
+                                {"t", ops::Tensor::from_doubles({0, 1, -2}, {3}, ops::DType::F32)}}, {});
+  std::vector<double> v = out.outputs[0].to_doubles();
+  REQUIRE(v.size() == 6);
+  CHECK(v[2] == doctest::Approx(2 * std::cos(1.0)).epsilon(1e-6));
+  CHECK(v[3] == doctest::Approx(2 * std::sin(1.0)).epsilon(1e-6));
+  CHECK(v[5] == doctest::Approx(0.5 * std::sin(-2.0)).epsilon(1e-6));
+}
+
+TEST_CASE("complex tensors are read as real pairs: Meta's RoPE (view_as_complex, a complex buffer, mul, view_as_real)") {
+  // x: f32[1, 2, 4] -> reshape [1, 2, 2, 2] -> view_as_complex [1, 2, 2] -> * freqs_cis (a
+  // complex64 buffer [2, 2], viewed [1, 2, 2]) -> view_as_real [1, 2, 2, 2] -> flatten [1, 2, 4],
+  // as torch.export writes Meta's apply_rotary_emb. The complex product must come out exactly.
+  auto ints = [](std::vector<std::int64_t> v) {
+    json a = json::array();
+    for (auto x : v) a.push_back(x);
+    return json{{"as_ints", a}};
+  };
+  auto arg = [](const std::string& key, json value) { return json{{"name", key}, {"arg", value}, {"kind", 1}}; };
+  json values = {{"x", typed_meta({1, 2, 4}, 7)},          {"b_freqs_cis", typed_meta({2, 2}, 10)},
+                 {"reshape", typed_meta({1, 2, 2, 2}, 7)}, {"view_as_complex", typed_meta({1, 2, 2}, 10)},
+                 {"view", typed_meta({1, 2, 2}, 10)},      {"mul", typed_meta({1, 2, 2}, 10)},
+                 {"view_as_real", typed_meta({1, 2, 2, 2}, 7)}, {"flatten", typed_meta({1, 2, 4}, 7)}};
+  json nodes = json::array();
+  nodes.push_back(node("torch.ops.aten.reshape.default", {tensor_arg("x"), arg("shape", ints({1, 2, 2, 2}))}, {"reshape"}, "attn"));
+  nodes.push_back(node("torch.ops.aten.view_as_complex.default", {tensor_arg("reshape")}, {"view_as_complex"}, "attn"));
+  nodes.push_back(node("torch.ops.aten.view.default", {tensor_arg("b_freqs_cis"), arg("size", ints({1, 2, 2}))}, {"view"}, "attn"));
+  nodes.push_back(node("torch.ops.aten.mul.Tensor", {tensor_arg("view_as_complex"), tensor_arg("view", "other")}, {"mul"}, "attn"));
+  nodes.push_back(node("torch.ops.aten.view_as_real.default", {tensor_arg("mul")}, {"view_as_real"}, "attn"));
+  nodes.push_back(node("torch.ops.aten.flatten.using_ints",
+                       {tensor_arg("view_as_real"), arg("start_dim", json{{"as_int", 2}}), arg("end_dim", json{{"as_int", -1}})},
+                       {"flatten"}, "attn"));
+  json specs = {{{"buffer", {{"arg", {{"name", "b_freqs_cis"}}}, {"buffer_name", "freqs_cis"}, {"persistent", true}}}},
+                {{"user_input", {{"arg", {{"as_tensor", {{"name", "x"}}}}}}}}};
+  json inputs = {{{"as_tensor", {{"name", "b_freqs_cis"}}}}, {{"as_tensor", {{"name", "x"}}}}};
+  json program = program_of(nodes, values, specs, inputs, "flatten");
+  // freqs_cis[s][k] = cos(t) + i sin(t), stored as interleaved (re, im) float32 pairs.
+  const std::vector<float> freqs = {1, 0, 0.5f, 0.25f, 0, 1, -1, 2};
+  json config = {{"config", {{"freqs_cis", {{"path_name", "weight_0"}, {"is_param", false}, {"use_pickle", false},
+                                              {"tensor_meta", typed_meta({2, 2}, 10)}}}}}};
+  const std::string bytes = archive(program, config, floats(freqs));
+  Graph g = Graph::parse(bytes, "rope.pt2");
+  REQUIRE(g.buffers().size() == 1);
+  CHECK(g.buffers()[0].type.shape == std::vector<std::int64_t>{2, 2, 2});  // the pairs
+  CHECK(g.opaque_summary().empty());
+  const std::vector<double> x = {1, 2, 3, 4, 5, 6, 7, 8};
+  RunResult r = run_graph(g, {{"x", ops::Tensor::from_doubles(x, {1, 2, 4}, ops::DType::F32)}}, {});
+  std::vector<double> out = r.outputs[0].to_doubles();
+  REQUIRE(out.size() == 8);
+  // Position 0: (1+2i)(1+0i) = 1+2i; (3+4i)(0.5+0.25i) = 0.5+2.75i.
+  // Position 1: (5+6i)(0+1i) = -6+5i; (7+8i)(-1+2i) = -23+6i.
+  const std::vector<double> want = {1, 2, 0.5, 2.75, -6, 5, -23, 6};
+  for (std::size_t i = 0; i < 8; ++i) CHECK(out[i] == doctest::Approx(want[i]));
+  // An op on complex values that is not rewritten stays opaque, with the reason.
+  nodes[3]["target"] = "torch.ops.aten.div.Tensor";
+  program["graph_module"]["graph"]["nodes"] = nodes;
+  Graph bad = Graph::parse(archive(program, config, floats(freqs)), "rope_div.pt2");
+  auto opaque = bad.opaque_summary();
+  REQUIRE(opaque.size() == 1);
+  CHECK(opaque[0].op == "aten::div");
 }
