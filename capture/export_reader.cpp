@@ -28,7 +28,7 @@
 // (`input_ids`), nodes by their output names, made unique where inlining repeats one.
 #include "capture/aten_call.h"
 #include "capture/aten_mapping.h"
-#include "capture/complex_pairs.h"
+#include "capture/aten/complex_pairs.h"
 #include "capture/export_examples.h"
 #include "capture/graph_formats.h"
 #include "capture/pt2_archive.h"
@@ -602,12 +602,7 @@ class ExportLoader {
         n.opaque_reason = why;
       }
     } else {
-      capture::RecordedTypes types{n.outputs, [this](const GraphRef& ref) { return graph_.type_of(ref); }};
-      capture::Lowering lowering = capture::lower_aten_call(call, types);
-      n.opaque = lowering.opaque;
-      n.opaque_reason = std::move(lowering.opaque_reason);
-      n.steps = std::move(lowering.steps);
-      n.results = std::move(lowering.results);
+      lower_into(n, call);
     }
     add_node(std::move(n), outputs, scope);
     const GraphNode& added = graph_.nodes_.back();
@@ -636,6 +631,16 @@ class ExportLoader {
     }
   }
 
+  // The node's steps: the ATen mapping of `call`, given the node's recorded output types.
+  void lower_into(GraphNode& n, const capture::AtenCall& call) const {
+    capture::RecordedTypes types{n.outputs, [this](const GraphRef& ref) { return graph_.type_of(ref); }};
+    capture::Lowering lowering = capture::lower_aten_call(call, types);
+    n.opaque = lowering.opaque;
+    n.opaque_reason = std::move(lowering.opaque_reason);
+    n.steps = std::move(lowering.steps);
+    n.results = std::move(lowering.results);
+  }
+
   // One real call of a complex op's rewrite, as a node in the place (module, source line) of
   // the call it stands for, named after that call's output.
   GraphRef emit_pairs_call(capture::AtenCall call, const ops::TensorType& out, const GraphNode& like,
@@ -658,12 +663,7 @@ class ExportLoader {
     }
     e.args_json = "[" + args_text + "]";
     e.name = unique_name(output + "_" + call.name);
-    capture::RecordedTypes types{e.outputs, [this](const GraphRef& ref) { return graph_.type_of(ref); }};
-    capture::Lowering lowering = capture::lower_aten_call(call, types);
-    e.opaque = lowering.opaque;
-    e.opaque_reason = std::move(lowering.opaque_reason);
-    e.steps = std::move(lowering.steps);
-    e.results = std::move(lowering.results);
+    lower_into(e, call);
     const std::string name = e.name;
     add_node(std::move(e), {}, scope);
     return GraphRef{name, 0};

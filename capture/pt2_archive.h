@@ -34,7 +34,7 @@ namespace twin::capture {
 std::optional<ops::DType> export_scalar_type(long long code);
 // For a complex dtype code (complex64: 10, complex128: 11), the real dtype of its parts (f32,
 // f64): Twin holds a complex tensor of shape S as its real pairs, shape S + [2]
-// (capture/complex_pairs.h). nullopt for every other code.
+// (capture/aten/complex_pairs.h). nullopt for every other code.
 std::optional<ops::DType> export_complex_part_type(long long code);
 // The code's name for messages ("complex64" for 10, "code 99" when unknown).
 std::string export_scalar_type_name(long long code);

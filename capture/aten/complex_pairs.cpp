@@ -1,5 +1,5 @@
 // Complex tensors as real pairs (complex_pairs.h): the rewrite of one ATen call.
-#include "capture/complex_pairs.h"
+#include "capture/aten/complex_pairs.h"
 
 #include <set>
 
