@@ -66,13 +66,26 @@ std::string fmt(double x, int precision = 3) {
   return o.str();
 }
 
-// twin stages calibrate --pair REF PORT [--pair REF PORT]... --out FILE
+// twin stages calibrate --pair REF PORT [--pair REF PORT]... --out FILE [--sequences N]
+// `--sequences N`: teacher-forced sequences, a whole number from 1 to 1024.
+int parse_sequences(const std::string& text) {
+  const double n = parse_number("--sequences", text);
+  if (n < 1 || n > 1024 || n != double(int(n))) throw UsageError("--sequences takes a whole number from 1 to 1024");
+  return int(n);
+}
+
 int calibrate_main(const Arguments& arguments) {
   std::vector<std::pair<std::string, std::string>> pairs;
   std::string out_path;
   bool quiet = false;
+  int sequences = 1;
   for (std::size_t i = 1; i < arguments.size();) {
     const std::string& a = arguments[i];
+    std::string v;
+    if (take_option_value(arguments, i, "--sequences", v)) {
+      sequences = parse_sequences(v);
+      continue;
+    }
     if (a == "--pair") {
       if (i + 2 >= arguments.size() || arguments[i + 1].starts_with("-") || arguments[i + 2].starts_with("-"))
         throw UsageError("--pair takes two files: REFERENCE PORT");
@@ -89,6 +102,7 @@ int calibrate_main(const Arguments& arguments) {
   TerminalProgress terminal(!quiet && isatty(STDERR_FILENO));
   const auto started = std::chrono::steady_clock::now();
   StageOptions options;
+  options.sequences = sequences;
   options.progress = [&](const std::string& text) {
     terminal.progress(text, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   };
@@ -126,6 +140,7 @@ Value stages_config(const std::string& reference, const std::string& port, const
   config->set(Value("out"), Value(out.string()));
   config->set(Value("mapping"), mapping.empty() ? Value() : Value(fs::absolute(mapping).string()));
   config->set(Value("prompt_length"), Value(prompt_length));
+  config->set(Value("sequences"), Value(thresholds.sequences));
   config->set(Value("thresholds"), Value(t));
   config->set(Value("quiet"), Value(quiet));
   config->set(Value("proof"), Value(proof));
@@ -148,6 +163,10 @@ int stages_main(const Arguments& arguments) {
       continue;
     if (take_option_value(arguments, i, "--tau-r", v)) { thresholds.tau_r = parse_number("--tau-r", v); continue; }
     if (take_option_value(arguments, i, "--prompt-length", v)) { prompt_length = int(parse_number("--prompt-length", v)); continue; }
+    if (take_option_value(arguments, i, "--sequences", v)) {
+      thresholds.sequences = parse_sequences(v);
+      continue;
+    }
     if (a == "--quiet" || a == "-q") { quiet = true; ++i; continue; }
     if (!a.empty() && a[0] == '-') unknown_option(a);
     throw UsageError("unexpected argument `" + a + "`");
@@ -218,9 +237,9 @@ int stages_entry(const Arguments& arguments) {
 
 const CommandSpec kStagesCommand = {
     "stages",
-    "stages --ref REF.graph --port PORT.graph --out DIR [--mapping FILE] [--thresholds FILE] [--tau-r X] [--prompt-length N]\n"
+    "stages --ref REF.graph --port PORT.graph --out DIR [--mapping FILE] [--thresholds FILE] [--tau-r X] [--prompt-length N] [--sequences N]\n"
     "       [--script FILE.twin] [--no-proof] [--quiet]\n"
-    "       twin stages calibrate --pair REF PORT [--pair REF PORT]... --out THRESHOLDS.json",
+    "       twin stages calibrate --pair REF PORT [--pair REF PORT]... --out THRESHOLDS.json [--sequences N]",
     "run the validation stages (trees, mapping, component R-ratios, fault localization, end to end)",
     "Runs the Equivalence skill's stages on a reference and a port and writes under DIR:\n"
     "  model_tree/               both module trees (compressed and full JSON, pretty text, flat paths)\n"
@@ -236,6 +255,8 @@ const CommandSpec kStagesCommand = {
     "  --thresholds FILE   {\"tau_r\", \"theta\", \"delta\"} from calibration on known-good ports\n"
     "  --tau-r X           the R-ratio threshold (default 1.2)\n"
     "  --prompt-length N   prompt tokens before greedy teacher forcing (default 1)\n"
+    "  --sequences N       teacher-forced sequences, each from the example's tokens rotated\n"
+    "                      (default 1); the end-to-end percentiles are over all their positions\n"
     "  --script FILE.twin  run this script's run_stages(config) instead of the standard library's\n"
     "                      stages.twin (each stage is a script in stdlib/stages/: copy and change it)\n"
     "  --no-proof          skip the proof (twin check on the pair) that stage 3 quotes beside the R evidence\n\n"

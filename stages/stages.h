@@ -112,6 +112,10 @@ struct StageOptions {
   double theta = 0.95;  // cosine p5 threshold (stage 6)
   double delta = 0.01;  // KL p95 threshold (stage 6; calibrated)
   double eps = 1e-12;
+  // Stages 5/6: how many teacher-forced sequences (each from its own prompt: the example's
+  // tokens rotated by the sequence's index, then greedy from ref_fp32). Each gives L - P + 1
+  // positions; the percentiles are taken over all of them.
+  int sequences = 1;
   std::function<void(const std::string&)> progress;  // called before each long step
 };
 
@@ -140,6 +144,7 @@ std::string stage2_json(const Stage2& stage2);
 // ---------------------------------------------------------------- stages 5/6: teacher forced
 
 struct PositionMetrics {
+  int sequence = 0;  // which teacher-forced sequence (StageOptions::sequences)
   int position = 0;
   std::int64_t token = 0;  // the reference's greedy next token
   double r_ratio = 0, cosine = 0, kl = 0;
@@ -150,7 +155,8 @@ struct TeacherForced {
   bool applicable = false;
   std::string note;
   int prompt_length = 0, length = 0;
-  std::vector<std::int64_t> tokens;  // the teacher-forced sequence
+  std::vector<std::int64_t> tokens;  // the first teacher-forced sequence
+  std::vector<std::vector<std::int64_t>> sequences;  // every sequence, `tokens` first
   std::vector<PositionMetrics> positions;
   double r_p95 = 0, cosine_p5 = 0, kl_p95 = 0, top1 = 0;
   bool pass = false;

@@ -1,4 +1,6 @@
-// Stages 5/6: teacher-forced end-to-end metrics.
+// Stages 5/6: teacher-forced end-to-end metrics, over StageOptions::sequences sequences
+// (each prompt the example's tokens rotated by the sequence's index), so the percentiles are
+// taken over more positions than one captured length holds.
 //
 // How a captured graph runs at several lengths: a traced graph has fixed sizes, so Twin runs
 // it at its captured length L and relies on the causal mask: the logits at position t depend
@@ -76,76 +78,92 @@ TeacherForced teacher_forced(const Graph& reference, const Graph& port, const St
     RunResult r = run_graph(g, inputs, {mode, std::vector<std::string>{}, {}});
     return logits(r.outputs.at(0), length);
   };
-  // Greedy from the fp32 reference.
-  for (std::int64_t t = tf.prompt_length; t < length; ++t) {
-    if (options.progress) options.progress("stages 5/6: greedy token " + std::to_string(t) + "/" + std::to_string(length - 1));
-    auto l = run_logits(reference, with_tokens(tokens), RunMode::F32);
-    if (l.size() != std::size_t(length)) {
+  const std::vector<double> example = tokens;
+  // One teacher-forced sequence: its prompt is the example's tokens rotated by `index`, the
+  // rest greedy from the fp32 reference. Returns ref32's logits over it (empty: not [L, V]).
+  auto greedy = [&](int index, std::vector<double>& seq) {
+    seq = example;
+    for (std::int64_t i = 0; i < tf.prompt_length; ++i) seq[i] = example[(i + index) % length];
+    for (std::int64_t t = tf.prompt_length; t < length; ++t) {
+      if (options.progress)
+        options.progress("stages 5/6: sequence " + std::to_string(index + 1) + ", greedy token " + std::to_string(t) + "/" +
+                         std::to_string(length - 1));
+      auto l = run_logits(reference, with_tokens(seq), RunMode::F32);
+      if (l.size() != std::size_t(length)) return std::vector<std::vector<double>>{};
+      seq[t] = double(argmax(l[t - 1]));
+    }
+    return run_logits(reference, with_tokens(seq), RunMode::F32);
+  };
+  std::vector<double> rs, coss, kls;
+  int agree = 0;
+  for (int index = 0; index < std::max(1, options.sequences); ++index) {
+    const auto ref32 = greedy(index, tokens);
+    if (ref32.size() != std::size_t(length)) {
       tf.note = "the reference's first output is not [L, vocab] logits";
       return tf;
     }
-    tokens[t] = double(argmax(l[t - 1]));
-  }
-  if (options.progress) options.progress("stages 5/6: teacher-forced runs");
-  const auto ref32 = run_logits(reference, with_tokens(tokens), RunMode::F32);
-  // Causality: the last token changed, earlier logits unchanged.
-  {
-    auto changed = tokens;
-    const auto vocab = std::int64_t(ref32.empty() ? 1 : ref32[0].size());
-    changed.back() = double((std::int64_t(changed.back()) + 1) % std::max<std::int64_t>(vocab, 2));
-    auto again = run_logits(reference, with_tokens(changed), RunMode::F32);
-    tf.causal = again.size() == ref32.size();
-    for (std::int64_t t = 0; tf.causal && t + 1 < length; ++t)
-      for (std::size_t v = 0; v < ref32[t].size(); ++v)
-        if (std::abs(again[t][v] - ref32[t][v]) > 1e-5 * (1 + std::abs(ref32[t][v]))) { tf.causal = false; break; }
-    if (!tf.causal) {
-      tf.note = "the reference is not causal at its captured length (a later token changes earlier logits): teacher forcing needs one capture per length";
+    if (index == 0) {
+      if (options.progress) options.progress("stages 5/6: causality");
+      // Causality: the last token changed, earlier logits unchanged.
+      auto changed = tokens;
+      const auto vocab = std::int64_t(ref32.empty() ? 1 : ref32[0].size());
+      changed.back() = double((std::int64_t(changed.back()) + 1) % std::max<std::int64_t>(vocab, 2));
+      auto again = run_logits(reference, with_tokens(changed), RunMode::F32);
+      tf.causal = again.size() == ref32.size();
+      for (std::int64_t t = 0; tf.causal && t + 1 < length; ++t)
+        for (std::size_t v = 0; v < ref32[t].size(); ++v)
+          if (std::abs(again[t][v] - ref32[t][v]) > 1e-5 * (1 + std::abs(ref32[t][v]))) { tf.causal = false; break; }
+      if (!tf.causal) {
+        tf.note = "the reference is not causal at its captured length (a later token changes earlier logits): teacher forcing needs one capture per length";
+        return tf;
+      }
+    }
+    if (options.progress) options.progress("stages 5/6: sequence " + std::to_string(index + 1) + ", teacher-forced runs");
+    const auto ref16 = run_logits(reference, with_tokens(tokens), low_precision_mode(reference));
+    std::map<std::string, ops::Tensor> pin;
+    {
+      const auto given = with_tokens(tokens);
+      // The port's inputs by position.
+      for (std::size_t i = 0; i < port.inputs().size() && i < reference.inputs().size(); ++i)
+        pin[port.inputs()[i].name] = given.at(reference.inputs()[i].name);
+    }
+    const auto port16 = run_logits(port, pin, low_precision_mode(port));
+    if (port16.size() != ref32.size() || ref16.size() != ref32.size()) {
+      tf.note = "the port's logits do not have the reference's shape";
       return tf;
     }
-  }
-  const auto ref16 = run_logits(reference, with_tokens(tokens), low_precision_mode(reference));
-  std::map<std::string, ops::Tensor> pin;
-  {
-    auto given = with_tokens(tokens);
-    std::map<std::string, ops::Tensor> as_ref = given;
-    // The port's inputs by position.
-    for (std::size_t i = 0; i < port.inputs().size() && i < reference.inputs().size(); ++i)
-      pin[port.inputs()[i].name] = as_ref.at(reference.inputs()[i].name);
-  }
-  const auto port16 = run_logits(port, pin, low_precision_mode(port));
-  if (port16.size() != ref32.size() || ref16.size() != ref32.size()) {
-    tf.note = "the port's logits do not have the reference's shape";
-    return tf;
-  }
-  for (auto t : tokens) tf.tokens.push_back(std::int64_t(t));
-  std::vector<double> rs, coss, kls;
-  int agree = 0;
-  // Position t predicts token t+1: the positions from the prompt's last token on.
-  for (std::int64_t t = tf.prompt_length - 1; t < length; ++t) {
-    PositionMetrics p;
-    p.position = int(t);
-    p.token = argmax(ref32[t]);
-    double e = 0, b = 0, dot = 0, np = 0, nr = 0;
-    for (std::size_t v = 0; v < ref32[t].size(); ++v) {
-      const double r = ref32[t][v], x = port16[t][v], y = ref16[t][v];
-      e += (x - r) * (x - r);
-      b += (y - r) * (y - r);
-      dot += x * r;
-      np += x * x;
-      nr += r * r;
+    std::vector<std::int64_t> as_ints;
+    for (auto t : tokens) as_ints.push_back(std::int64_t(t));
+    if (index == 0) tf.tokens = as_ints;
+    tf.sequences.push_back(std::move(as_ints));
+    // Position t predicts token t+1: the positions from the prompt's last token on.
+    for (std::int64_t t = tf.prompt_length - 1; t < length; ++t) {
+      PositionMetrics p;
+      p.sequence = index;
+      p.position = int(t);
+      p.token = argmax(ref32[t]);
+      double e = 0, b = 0, dot = 0, np = 0, nr = 0;
+      for (std::size_t v = 0; v < ref32[t].size(); ++v) {
+        const double r = ref32[t][v], x = port16[t][v], y = ref16[t][v];
+        e += (x - r) * (x - r);
+        b += (y - r) * (y - r);
+        dot += x * r;
+        np += x * x;
+        nr += r * r;
+      }
+      double base = std::sqrt(b);
+      if (base == 0) base = std::sqrt(nr) / 512;  // the epsilon-perturbation baseline
+      p.r_ratio = std::sqrt(e) / (base + options.eps);
+      p.cosine = np > 0 && nr > 0 ? dot / std::sqrt(np * nr) : 0;
+      auto lp = log_softmax(ref32[t]), lq = log_softmax(port16[t]);
+      for (std::size_t v = 0; v < lp.size(); ++v) p.kl += std::exp(lp[v]) * (lp[v] - lq[v]);
+      p.top1 = argmax(port16[t]) == p.token;
+      agree += p.top1;
+      rs.push_back(p.r_ratio);
+      coss.push_back(p.cosine);
+      kls.push_back(p.kl);
+      tf.positions.push_back(p);
     }
-    double base = std::sqrt(b);
-    if (base == 0) base = std::sqrt(nr) / 512;  // the epsilon-perturbation baseline
-    p.r_ratio = std::sqrt(e) / (base + options.eps);
-    p.cosine = np > 0 && nr > 0 ? dot / std::sqrt(np * nr) : 0;
-    auto lp = log_softmax(ref32[t]), lq = log_softmax(port16[t]);
-    for (std::size_t v = 0; v < lp.size(); ++v) p.kl += std::exp(lp[v]) * (lp[v] - lq[v]);
-    p.top1 = argmax(port16[t]) == p.token;
-    agree += p.top1;
-    rs.push_back(p.r_ratio);
-    coss.push_back(p.cosine);
-    kls.push_back(p.kl);
-    tf.positions.push_back(p);
   }
   tf.applicable = true;
   tf.r_p95 = quantile(rs, 0.95);

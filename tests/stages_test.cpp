@@ -57,6 +57,26 @@ TEST_CASE("the correct port: every component passes at tau_R, q/k/v map to the f
   CHECK(tf.pass);
 }
 
+TEST_CASE("teacher forcing over several sequences: each prompt the example's tokens rotated, every position measured") {
+  const Graph reference = Graph::load(kLlama / "reference.graph");
+  const Graph port = Graph::load(kLlama / "port.graph");
+  StageOptions options;
+  const TeacherForced one = teacher_forced(reference, port, options);
+  options.sequences = 3;
+  const TeacherForced three = teacher_forced(reference, port, options);
+  REQUIRE(three.applicable);
+  REQUIRE(three.sequences.size() == 3);
+  CHECK(three.positions.size() == 3 * one.positions.size());
+  CHECK(three.sequences[0] == one.tokens);  // the first sequence is the one-sequence run's
+  CHECK(three.tokens == one.tokens);
+  // Sequence k starts from the example's token k.
+  const auto example = reference_inputs(reference).at(reference.inputs()[0].name).to_doubles();
+  CHECK(three.sequences[1][0] == std::int64_t(example[1]));
+  CHECK(three.sequences[2][0] == std::int64_t(example[2]));
+  CHECK(three.positions.back().sequence == 2);
+  for (std::size_t i = 0; i < one.positions.size(); ++i) CHECK(three.positions[i].r_ratio == one.positions[i].r_ratio);
+}
+
 TEST_CASE("a buggy port: its component fails in isolation and the error propagates; end to end fails") {
   Run r = run(kLlama / "reference.graph", kLlama / "bugs" / "silu_on_up.graph");
   // The bug is in layers.0.mlp.act_fn: components before it pass, it fails, and in the full

@@ -277,11 +277,17 @@ class StagesPairValue : public Object {
     if (name == "teacher_forced")
       return method([](PairState& s, CallContext& c, CallArgs& a) {
         args::expect_count(a, 0, 0, "teacher_forced");
-        args::allow_named(a, {"prompt_length"}, "teacher_forced");
+        args::allow_named(a, {"prompt_length", "sequences"}, "teacher_forced");
         int prompt_length = 1;
         if (const Value* p = a.find_named("prompt_length")) prompt_length = int(args::integer(*p, "prompt_length", a.location));
         if (prompt_length < 1) throw Error(ErrorKind::Value, "prompt_length must be at least 1", a.location);
-        const TeacherForced tf = teacher_forced(s.reference, s.port, options_for(c.interpreter), prompt_length);
+        StageOptions options = options_for(c.interpreter);
+        if (const Value* n = a.find_named("sequences")) {
+          const long long count = args::integer(*n, "sequences", a.location);
+          if (count < 1 || count > 1024) throw Error(ErrorKind::Value, "sequences must be from 1 to 1024", a.location);
+          options.sequences = int(count);
+        }
+        const TeacherForced tf = teacher_forced(s.reference, s.port, options, prompt_length);
         c.interpreter.diagnose({Diagnostic::Kind::ProgressDone, "stages", ""});
         // The measurements; whether they pass is the script's decision (its thresholds).
         auto out = make_map();
@@ -293,9 +299,17 @@ class StagesPairValue : public Object {
         auto tokens = make_list();
         for (auto t : tf.tokens) tokens->items.emplace_back(static_cast<long long>(t));
         out->set(Value("tokens"), Value(tokens));
+        auto sequences = make_list();
+        for (const auto& seq : tf.sequences) {
+          auto one = make_list();
+          for (auto t : seq) one->items.emplace_back(static_cast<long long>(t));
+          sequences->items.emplace_back(one);
+        }
+        out->set(Value("sequences"), Value(sequences));
         auto positions = make_list();
         for (const auto& p : tf.positions) {
           auto e = make_map();
+          e->set(Value("sequence"), Value(p.sequence));
           e->set(Value("position"), Value(p.position));
           e->set(Value("token"), Value(static_cast<long long>(p.token)));
           e->set(Value("r_ratio"), Value(p.r_ratio));
