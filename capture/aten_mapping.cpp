@@ -198,4 +198,13 @@ ops::AttrValue number_attr(const AtenValue& value) {
   return ops::AttrValue{Rational(d)};  // exact: a float that happens to be integral stays a float's value
 }
 
+void lower_into(GraphNode& node, const AtenCall& call, const Graph& graph) {
+  const RecordedTypes types{node.outputs, [&graph](const GraphRef& ref) { return graph.type_of(ref); }};
+  Lowering lowering = lower_aten_call(call, types);
+  node.opaque = lowering.opaque;
+  node.opaque_reason = std::move(lowering.opaque_reason);
+  node.steps = std::move(lowering.steps);
+  node.results = std::move(lowering.results);
+}
+
 }  // namespace twin::capture

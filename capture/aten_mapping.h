@@ -66,4 +66,8 @@ struct Lowering {
 // Maps `call` onto Twin's ops. Opaque (with the reason) when no entry handles it.
 Lowering lower_aten_call(const AtenCall& call, const RecordedTypes& types);
 
+// The same for a graph reader: `node`'s opaque, opaque_reason, steps and results from
+// lower_aten_call, with the node's recorded outputs and `graph`'s recorded value types.
+void lower_into(GraphNode& node, const AtenCall& call, const Graph& graph);
+
 }  // namespace twin::capture

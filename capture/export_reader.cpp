@@ -602,7 +602,7 @@ class ExportLoader {
         n.opaque_reason = why;
       }
     } else {
-      lower_into(n, call);
+      capture::lower_into(n, call, graph_);
     }
     add_node(std::move(n), outputs, scope);
     const GraphNode& added = graph_.nodes_.back();
@@ -631,16 +631,6 @@ class ExportLoader {
     }
   }
 
-  // The node's steps: the ATen mapping of `call`, given the node's recorded output types.
-  void lower_into(GraphNode& n, const capture::AtenCall& call) const {
-    capture::RecordedTypes types{n.outputs, [this](const GraphRef& ref) { return graph_.type_of(ref); }};
-    capture::Lowering lowering = capture::lower_aten_call(call, types);
-    n.opaque = lowering.opaque;
-    n.opaque_reason = std::move(lowering.opaque_reason);
-    n.steps = std::move(lowering.steps);
-    n.results = std::move(lowering.results);
-  }
-
   // One real call of a complex op's rewrite, as a node in the place (module, source line) of
   // the call it stands for, named after that call's output.
   GraphRef emit_pairs_call(capture::AtenCall call, const ops::TensorType& out, const GraphNode& like,
@@ -663,7 +653,7 @@ class ExportLoader {
     }
     e.args_json = "[" + args_text + "]";
     e.name = unique_name(output + "_" + call.name);
-    lower_into(e, call);
+    capture::lower_into(e, call, graph_);
     const std::string name = e.name;
     add_node(std::move(e), {}, scope);
     return GraphRef{name, 0};

@@ -321,12 +321,7 @@ class GraphLoader {
     call.in_place = name->in_place;
     for (const auto& a : args) call.args.push_back(decode(a));
     for (auto it = kwargs.begin(); it != kwargs.end(); ++it) call.kwargs.emplace(it.key(), decode(it.value()));
-    capture::RecordedTypes types{node.outputs, [this](const GraphRef& ref) { return graph_.type_of(ref); }};
-    capture::Lowering lowering = capture::lower_aten_call(call, types);
-    node.opaque = lowering.opaque;
-    node.opaque_reason = std::move(lowering.opaque_reason);
-    node.steps = std::move(lowering.steps);
-    node.results = std::move(lowering.results);
+    capture::lower_into(node, call, graph_);
   }
 
   // An argument of the JSON (its references already checked by check_refs) as a neutral value.

@@ -173,9 +173,9 @@ ops::Tensor Pt2Archive::load_tensor(std::string_view fqn) const {
   };
   if (s.pickled) bad("stored with torch.save (use_pickle), which Twin does not read");
   json meta = json::parse(s.meta);
-  const bool complex = meta.contains("dtype") && meta["dtype"].is_number_integer() &&
-                       export_complex_part_type(meta["dtype"].get<long long>()).has_value();
-  std::size_t rank = type.shape.size() - (complex ? 1 : 0);  // the stored strides are the complex tensor's
+  long long code = meta["dtype"].get<long long>();  // an integer: tensor_type checked it
+  const auto part = export_complex_part_type(code);  // complex: type.shape ends in the pair dim
+  const std::size_t rank = type.shape.size() - (part ? 1 : 0);  // the stored strides are the complex tensor's
   std::vector<std::int64_t> strides;
   std::int64_t offset = 0;
   if (meta.contains("strides") && meta["strides"].is_array()) {
@@ -193,12 +193,9 @@ ops::Tensor Pt2Archive::load_tensor(std::string_view fqn) const {
     if (!v || *v < 0) bad("a storage offset that is not a non-negative integer");
     offset = *v;
   }
-  long long code = meta["dtype"].get<long long>();
-  if (auto part = export_complex_part_type(code)) {
+  if (part) {
     // Complex elements are (real, imaginary) pairs of the part type in the storage: the pairs
     // view has every stride and the offset doubled and a last dim of 2 with stride 1.
-    // (type.shape already ends in the pair dim; the strides read above are the complex ones.)
-    if (strides.size() + 1 != type.shape.size()) bad("strides do not match the sizes");
     for (auto& st : strides) st *= 2;
     strides.push_back(1);
     offset *= 2;

@@ -1,8 +1,7 @@
 #include "check/graph_lowering.h"
 
-#include "util/exact_rational.h"
-
 #include "util/error.h"
+#include "util/exact_rational.h"
 #include "ops/op_spec.h"
 #include "ops/shape_analysis.h"
 #include "compiler/canonical_form.h"

@@ -12,29 +12,12 @@ const std::set<std::string> kAliases = {"view_as_complex", "view_as_real", "clon
 const std::set<std::string> kReshapes = {"view", "reshape", "_unsafe_view"};
 const std::set<std::string> kDimOps = {"slice", "select", "unsqueeze"};
 
-// Every tensor a call reads, lists included.
-void tensors_of(const V& v, std::vector<GraphRef>& out) {
-  if (v.is_tensor()) out.push_back(v.tensor());
-  if (v.is_list())
-    for (const auto& x : v.list()) tensors_of(x, out);
-}
-
 ops::TensorType without_pair_dim(ops::TensorType t) {
   if (!t.shape.empty()) t.shape.pop_back();
   return t;
 }
 
 }  // namespace
-
-bool involves_complex(const AtenCall& call, bool result_is_complex, const PairsContext& context) {
-  if (result_is_complex) return true;
-  std::vector<GraphRef> refs;
-  for (const auto& a : call.args) tensors_of(a, refs);
-  for (const auto& [k, a] : call.kwargs) tensors_of(a, refs);
-  for (const auto& r : refs)
-    if (context.is_pairs(r)) return true;
-  return false;
-}
 
 std::optional<GraphRef> rewrite_complex_call(const AtenCall& call, const ops::TensorType& result,
                                              const PairsContext& context, std::string& why) {

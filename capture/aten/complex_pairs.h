@@ -34,9 +34,6 @@ struct PairsContext {
   std::function<ops::TensorType(const GraphRef&)> type_of;
 };
 
-// Whether `call` needs rewriting: it reads or gives a complex value.
-bool involves_complex(const AtenCall& call, bool result_is_complex, const PairsContext& context);
-
 // The value `call` gives, as real pairs when it is complex (`result`: the type the reader
 // recorded for it, pairs already), built from real calls through `context.emit`; nullopt with
 // `why` set when the call is not one rewritten.
