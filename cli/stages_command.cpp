@@ -67,10 +67,11 @@ std::string fmt(double x, int precision = 3) {
 }
 
 // twin stages calibrate --pair REF PORT [--pair REF PORT]... --out FILE [--sequences N]
-// `--sequences N`: teacher-forced sequences, a whole number from 1 to 1024.
+// `--sequences N`: teacher-forced sequences, a whole number from 1 to kMaxTeacherForcedSequences.
 int parse_sequences(const std::string& text) {
   const double n = parse_number("--sequences", text);
-  if (n < 1 || n > 1024 || n != double(int(n))) throw UsageError("--sequences takes a whole number from 1 to 1024");
+  if (n < 1 || n > kMaxTeacherForcedSequences || n != double(int(n)))
+    throw UsageError("--sequences takes a whole number from 1 to " + std::to_string(kMaxTeacherForcedSequences));
   return int(n);
 }
 

@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 
 namespace twin::stages {
 namespace {
@@ -145,7 +146,6 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-
 // Which reference modules a port module's weights come from (step 3 of map_components).
 // Each port parameter is related to the reference's by check::infer_parameter_relations
 // (confirmed bit for bit); its sources' modules (a parameter's name less its last part) are
@@ -161,7 +161,7 @@ class WeightSources {
     std::map<std::tuple<int, std::vector<std::int64_t>, std::size_t>, std::vector<Twins>> seen;
     for (const auto& t : check::graph_tensors(reference)) {
       if (t.is_buffer || !t.value.defined()) continue;
-      reference_parameters_.push_back(t.name);
+      reference_parameters_.insert(t.name);
       auto values = t.value.to_doubles();
       const std::string bytes(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
       auto& groups = seen[{int(t.value.dtype()), t.value.shape(), std::hash<std::string>{}(bytes)}];
@@ -177,8 +177,7 @@ class WeightSources {
     // lm_head's linear) is at home in each of those modules too.
     for (const auto& node : reference.nodes())
       for (const auto& r : node.reads)
-        if (std::find(reference_parameters_.begin(), reference_parameters_.end(), r) != reference_parameters_.end() &&
-            !in_subtree(node.module, parent(r))) {
+        if (reference_parameters_.count(r) && !in_subtree(node.module, parent(r))) {
           auto& homes = homes_[r];
           if (homes.empty()) homes.push_back(parent(r));
           if (std::find(homes.begin(), homes.end(), node.module) == homes.end()) homes.push_back(node.module);
@@ -227,7 +226,7 @@ class WeightSources {
 
  private:
   std::vector<check::ParameterRelation> relations_;
-  std::vector<std::string> reference_parameters_;
+  std::set<std::string> reference_parameters_;
   std::map<std::string, std::vector<std::string>> twins_;  // a tensor with twins -> all of them
   std::map<std::string, std::vector<std::string>> homes_;  // a tensor read elsewhere -> its modules
 
@@ -502,11 +501,9 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
   std::set<std::string> reads_inside_patterns;
   for (const auto& [path, what] : reads_inside) reads_inside_patterns.insert(layer_pattern(path));
   const WeightSources weights(reference, port);
-  auto numel_of = [](const Graph& g, const GraphIndex& gi, const GraphRef& r) -> std::int64_t {
-    auto it = gi.index.find(r.name);
-    if (it == gi.index.end()) return -1;
-    const auto& outs = g.nodes()[it->second].outputs;
-    return std::size_t(r.output) < outs.size() ? outs[r.output].numel() : -1;
+  auto numel_of = [](const Graph& g, const GraphRef& r) -> std::int64_t {
+    const ops::TensorType* t = g.type_of(r);
+    return t ? t->numel() : -1;
   };
   for (const auto& t : port_candidates) {
     if (mapped_targets.count(t) || reads_inside_patterns.count(layer_pattern(t))) continue;
@@ -522,12 +519,12 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     c.port_outputs = prt.outputs_of({t});
     c.ref_outputs = ref.outputs_of(sources);
     if (c.port_outputs.empty() || c.ref_outputs.empty()) continue;
-    const std::int64_t port_numel = numel_of(port, prt, c.port_outputs[0]);
+    const std::int64_t port_numel = numel_of(port, c.port_outputs[0]);
     ComparedOutput co{0, {}, sources.size() > 1 ? -2 : -1};
     std::int64_t ref_numel = 0;
     for (std::size_t r = 0; r < (sources.size() > 1 ? sources.size() : 1) && r < c.ref_outputs.size(); ++r) {
       co.pieces.push_back({r, {}, 0});
-      ref_numel += numel_of(reference, ref, c.ref_outputs[r]);
+      ref_numel += numel_of(reference, c.ref_outputs[r]);
     }
     if (port_numel <= 0 || ref_numel != port_numel || co.pieces.size() != (sources.size() > 1 ? sources.size() : 1)) continue;
     c.compared = {co};

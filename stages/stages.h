@@ -107,6 +107,8 @@ std::string mapping_json(const ComponentMapping& mapping);
 
 // ---------------------------------------------------------------- stage 2: component R-ratios
 
+inline constexpr int kMaxTeacherForcedSequences = 1024;
+
 struct StageOptions {
   double tau_r = 1.2;   // R-ratio threshold
   double theta = 0.95;  // cosine p5 threshold (stage 6)
@@ -115,7 +117,7 @@ struct StageOptions {
   // Stages 5/6: how many teacher-forced sequences (each from its own prompt: the example's
   // tokens rotated by the sequence's index, then greedy from ref_fp32). Each gives L - P + 1
   // positions; the percentiles are taken over all of them.
-  int sequences = 1;
+  int sequences = 1;  // 1 to kMaxTeacherForcedSequences
   std::function<void(const std::string&)> progress;  // called before each long step
 };
 

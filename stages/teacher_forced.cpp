@@ -53,6 +53,30 @@ std::vector<double> log_softmax(const std::vector<double>& v) {
   return out;
 }
 
+// One position's metrics: ref32's, the port's and ref16's logits there.
+PositionMetrics measure_position(const std::vector<double>& ref32, const std::vector<double>& port16,
+                                 const std::vector<double>& ref16, double eps) {
+  PositionMetrics p;
+  p.token = argmax(ref32);
+  double e = 0, b = 0, dot = 0, np = 0, nr = 0;
+  for (std::size_t v = 0; v < ref32.size(); ++v) {
+    const double r = ref32[v], x = port16[v], y = ref16[v];
+    e += (x - r) * (x - r);
+    b += (y - r) * (y - r);
+    dot += x * r;
+    np += x * x;
+    nr += r * r;
+  }
+  double base = std::sqrt(b);
+  if (base == 0) base = std::sqrt(nr) / 512;  // the epsilon-perturbation baseline
+  p.r_ratio = std::sqrt(e) / (base + eps);
+  p.cosine = np > 0 && nr > 0 ? dot / std::sqrt(np * nr) : 0;
+  auto lp = log_softmax(ref32), lq = log_softmax(port16);
+  for (std::size_t v = 0; v < lp.size(); ++v) p.kl += std::exp(lp[v]) * (lp[v] - lq[v]);
+  p.top1 = argmax(port16) == p.token;
+  return p;
+}
+
 }  // namespace
 
 TeacherForced teacher_forced(const Graph& reference, const Graph& port, const StageOptions& options, int prompt_length) {
@@ -138,26 +162,9 @@ TeacherForced teacher_forced(const Graph& reference, const Graph& port, const St
     tf.sequences.push_back(std::move(as_ints));
     // Position t predicts token t+1: the positions from the prompt's last token on.
     for (std::int64_t t = tf.prompt_length - 1; t < length; ++t) {
-      PositionMetrics p;
+      PositionMetrics p = measure_position(ref32[t], port16[t], ref16[t], options.eps);
       p.sequence = index;
       p.position = int(t);
-      p.token = argmax(ref32[t]);
-      double e = 0, b = 0, dot = 0, np = 0, nr = 0;
-      for (std::size_t v = 0; v < ref32[t].size(); ++v) {
-        const double r = ref32[t][v], x = port16[t][v], y = ref16[t][v];
-        e += (x - r) * (x - r);
-        b += (y - r) * (y - r);
-        dot += x * r;
-        np += x * x;
-        nr += r * r;
-      }
-      double base = std::sqrt(b);
-      if (base == 0) base = std::sqrt(nr) / 512;  // the epsilon-perturbation baseline
-      p.r_ratio = std::sqrt(e) / (base + options.eps);
-      p.cosine = np > 0 && nr > 0 ? dot / std::sqrt(np * nr) : 0;
-      auto lp = log_softmax(ref32[t]), lq = log_softmax(port16[t]);
-      for (std::size_t v = 0; v < lp.size(); ++v) p.kl += std::exp(lp[v]) * (lp[v] - lq[v]);
-      p.top1 = argmax(port16[t]) == p.token;
       agree += p.top1;
       rs.push_back(p.r_ratio);
       coss.push_back(p.cosine);

@@ -284,7 +284,8 @@ class StagesPairValue : public Object {
         StageOptions options = options_for(c.interpreter);
         if (const Value* n = a.find_named("sequences")) {
           const long long count = args::integer(*n, "sequences", a.location);
-          if (count < 1 || count > 1024) throw Error(ErrorKind::Value, "sequences must be from 1 to 1024", a.location);
+          if (count < 1 || count > kMaxTeacherForcedSequences)
+            throw Error(ErrorKind::Value, "sequences must be from 1 to " + std::to_string(kMaxTeacherForcedSequences), a.location);
           options.sequences = int(count);
         }
         const TeacherForced tf = teacher_forced(s.reference, s.port, options, prompt_length);
