@@ -181,6 +181,7 @@ class PortMatching {
   void concat(PortEntry& e) const {
     const auto& shape = e.value.shape;
     const auto numel = std::int64_t(e.value.p.size());
+    if (numel == 0) return;  // an empty value (x[..., d:] of a d-wide x) is no concatenation
     for (std::size_t d = 0; d < shape.size(); ++d) {
       const std::int64_t rest = numel / shape[d];
       std::set<std::int64_t, std::greater<>> lengths;  // candidate piece lengths, longest first

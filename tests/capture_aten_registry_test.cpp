@@ -136,6 +136,48 @@ TEST_CASE("a call built by hand maps onto Twin's ops") {
     REQUIRE(l.steps.size() == 1);
     CHECK(l.steps[0].attributes.at("value") == ops::AttrValue{std::string("-inf")});
   }
+  SUBCASE("movedim and a permute that swaps two dims lower as the transpose they are") {
+    values.types["h"] = {ops::DType::F32, {1, 8, 4, 16}};
+    auto moved = values.lower(AtenCall{"movedim", "int", false, {tensor("h"), integer(1), integer(2)}, {}},
+                              {{ops::DType::F32, {1, 4, 8, 16}}});
+    REQUIRE(!moved.opaque);
+    REQUIRE(moved.steps.size() == 1);
+    CHECK(moved.steps[0].op == "transpose");
+    CHECK(moved.steps[0].attributes.at("dim0") == ops::AttrValue::of_int(1));
+    CHECK(moved.steps[0].attributes.at("dim1") == ops::AttrValue::of_int(2));
+    // movedim(h, 0, -1): dim 0 goes last, the others keep their order: permute(1, 2, 3, 0).
+    auto rotated = values.lower(AtenCall{"movedim", "int", false, {tensor("h"), integer(0), integer(-1)}, {}},
+                                {{ops::DType::F32, {8, 4, 16, 1}}});
+    REQUIRE(rotated.steps.size() == 1);
+    CHECK(rotated.steps[0].op == "permute");
+    CHECK(rotated.steps[0].attributes.at("dims") == ops::AttrValue{std::vector<std::int64_t>{1, 2, 3, 0}});
+    auto swap = values.lower(
+        AtenCall{"permute", "", false, {tensor("h"), AtenValue{AtenValue::List{integer(0), integer(2), integer(1), integer(3)}}}, {}},
+        {{ops::DType::F32, {1, 4, 8, 16}}});
+    REQUIRE(swap.steps.size() == 1);
+    CHECK(swap.steps[0].op == "transpose");
+    auto repeated = values.lower(
+        AtenCall{"movedim", "intlist", false,
+                 {tensor("h"), AtenValue{AtenValue::List{integer(0), integer(0)}}, AtenValue{AtenValue::List{integer(1), integer(2)}}}, {}},
+        {{ops::DType::F32, {1, 8, 4, 16}}});
+    CHECK(repeated.opaque);
+  }
+  SUBCASE("cat leaves out operands that are empty along its dim") {
+    // vLLM's cat((x_rot, x_pass), -1) with x_pass = x[..., head_size:], empty.
+    values.types["empty"] = {ops::DType::F32, {2, 0}};
+    auto one = values.lower(AtenCall{"cat", "", false, {AtenValue{AtenValue::List{tensor("x"), tensor("empty")}}, integer(-1)}, {}},
+                            out23);
+    REQUIRE(one.steps.size() == 1);
+    CHECK(one.steps[0].op == "contiguous");
+    REQUIRE(one.steps[0].operands.size() == 1);
+    CHECK(one.steps[0].operands[0].ref.name == "x");
+    auto two = values.lower(
+        AtenCall{"cat", "", false, {AtenValue{AtenValue::List{tensor("x"), tensor("empty"), tensor("y")}}, integer(1)}, {}},
+        {{ops::DType::F32, {2, 6}}});
+    REQUIRE(two.steps.size() == 1);
+    CHECK(two.steps[0].op == "cat");
+    CHECK(two.steps[0].operands.size() == 2);
+  }
   SUBCASE("what the mapping does not handle is opaque, with the reason") {
     auto unknown = values.lower(AtenCall{"frobnicate", "", false, {tensor("x")}, {}}, out23);
     CHECK(unknown.opaque);

@@ -30,8 +30,51 @@ void map_t(MappingContext& c) {
   else c.step("transpose", {c.tensor()}, {{"dim0", int_attr(0)}, {"dim1", int_attr(1)}});
 }
 
-void map_permute(MappingContext& c) {
-  c.step("permute", {c.tensor()}, {{"dims", ints_attr(ints_of(c.arg(1, "dims"), "dims"))}});
+// A permutation of x's dims. One that swaps two dims and keeps the rest lowers as the
+// transpose it is (`permute(0, 2, 1, 3)`, `movedim(0, 1)`), the form the layout rules know.
+void emit_permutation(MappingContext& c, GraphOperand x, std::vector<std::int64_t> dims) {
+  auto rank = static_cast<std::int64_t>(dims.size());
+  std::vector<std::int64_t> moved;
+  for (std::int64_t i = 0; i < rank; ++i) {
+    if (dims[static_cast<std::size_t>(i)] < 0) dims[static_cast<std::size_t>(i)] += rank;
+    if (dims[static_cast<std::size_t>(i)] != i) moved.push_back(i);
+  }
+  if (moved.size() == 2 && dims[static_cast<std::size_t>(moved[0])] == moved[1])
+    c.step("transpose", {x}, {{"dim0", int_attr(moved[0])}, {"dim1", int_attr(moved[1])}});
+  else
+    c.step("permute", {x}, {{"dims", ints_attr(dims)}});
+}
+
+void map_permute(MappingContext& c) { emit_permutation(c, c.tensor(), ints_of(c.arg(1, "dims"), "dims")); }
+
+// movedim(x, source, destination) (moveaxis): the dims in `source` move to `destination`, the
+// others keep their order in the remaining places; lowered as the permutation it is.
+void map_movedim(MappingContext& c) {
+  GraphOperand x = c.tensor();
+  auto rank = static_cast<std::int64_t>(c.type_of(x).rank());
+  auto source = ints_of(c.arg(1, "source"), "source");
+  auto destination = ints_of(c.arg(2, "destination"), "destination");
+  if (source.size() != destination.size()) throw Unmappable{"movedim with source and destination of different lengths"};
+  auto wrap = [&](std::int64_t d) {
+    if (d < -rank || d >= rank) throw Unmappable{"movedim with a dim out of range"};
+    return d < 0 ? d + rank : d;
+  };
+  std::vector<std::int64_t> dims(static_cast<std::size_t>(rank), -1);
+  std::vector<bool> taken(static_cast<std::size_t>(rank), false);
+  for (std::size_t k = 0; k < source.size(); ++k) {
+    std::int64_t s = wrap(source[k]), d = wrap(destination[k]);
+    if (taken[static_cast<std::size_t>(s)] || dims[static_cast<std::size_t>(d)] >= 0)
+      throw Unmappable{"movedim with a repeated dim"};
+    dims[static_cast<std::size_t>(d)] = s;
+    taken[static_cast<std::size_t>(s)] = true;
+  }
+  std::int64_t next = 0;
+  for (auto& d : dims) {
+    if (d >= 0) continue;
+    while (taken[static_cast<std::size_t>(next)]) ++next;
+    d = next++;
+  }
+  emit_permutation(c, x, dims);
 }
 
 void map_unsqueeze(MappingContext& c) {
@@ -239,7 +282,27 @@ void map_cat(MappingContext& c) {
   std::vector<GraphOperand> operands;
   for (const auto& t : list->list()) operands.push_back(c.tensor_of(&t, "tensors"));
   const AtenValue* d = c.arg(1, "dim");
-  c.step(c.op() == "stack" ? "stack" : "cat", operands, {{"dim", int_attr(d ? int_of(d, "dim") : 0)}});
+  std::int64_t dim = d ? int_of(d, "dim") : 0;
+  if (c.op() == "stack") {
+    c.step("stack", operands, {{"dim", int_attr(dim)}});
+    return;
+  }
+  // An operand empty along the dim adds nothing (vLLM's `cat((x_rot, x_pass), -1)` where the
+  // rotary dims are the whole head leaves x_pass empty), nor does a 1-d empty tensor, which
+  // PyTorch's cat skips at any rank: the lowering drops them, so the rules see the cat of what
+  // is there, or the one operand left.
+  std::vector<GraphOperand> kept;
+  for (const GraphOperand& x : operands) {
+    const std::vector<std::int64_t>& shape = c.type_of(x).shape;
+    auto rank = static_cast<std::int64_t>(shape.size());
+    std::int64_t at = dim < 0 ? dim + rank : dim;
+    bool empty_along_dim = at >= 0 && at < rank && shape[static_cast<std::size_t>(at)] == 0;
+    bool legacy_empty = rank == 1 && shape[0] == 0;
+    if (!empty_along_dim && !legacy_empty) kept.push_back(x);
+  }
+  if (kept.empty()) kept = operands;
+  if (kept.size() == 1) c.step("contiguous", kept);
+  else c.step("cat", kept, {{"dim", int_attr(dim)}});
 }
 
 void map_chunk(MappingContext& c) {
@@ -300,7 +363,8 @@ void register_layout_mappings(std::vector<AtenMapping>& out) {
   add_mapping(out, {"view_as", "reshape_as", "flatten", "unflatten"}, {"reshape"}, map_view_as);
   add_mapping(out, {"transpose", "swapaxes"}, {"transpose"}, map_transpose);
   add_mapping(out, {"t"}, {"transpose", "contiguous"}, map_t);
-  add_mapping(out, {"permute"}, {"permute"}, map_permute);
+  add_mapping(out, {"permute"}, {"permute", "transpose"}, map_permute);
+  add_mapping(out, {"movedim", "moveaxis"}, {"permute", "transpose"}, map_movedim);
   add_mapping(out, {"unsqueeze"}, {"unsqueeze"}, map_unsqueeze);
   add_mapping(out, {"squeeze"}, {"squeeze", "reshape"}, map_squeeze);
   add_mapping(out, {"slice"}, {"slice"}, map_slice);
@@ -312,7 +376,7 @@ void register_layout_mappings(std::vector<AtenMapping>& out) {
   add_mapping(out, {"index_copy"}, {"index_copy"}, map_index_copy);
   add_mapping(out, {"slice_scatter", "select_scatter"}, {"slice", "unsqueeze", "cat"}, map_scatter_slice);
   add_mapping(out, {"diff"}, {"cat", "slice", "sub"}, map_diff);
-  add_mapping(out, {"cat", "concat", "concatenate"}, {"cat"}, map_cat);
+  add_mapping(out, {"cat", "concat", "concatenate"}, {"cat", "contiguous"}, map_cat);
   add_mapping(out, {"stack"}, {"stack"}, map_cat);
   add_mapping(out, {"chunk"}, {"chunk"}, map_chunk);
   out.back().outputs_from_last_step = true;
@@ -331,7 +395,7 @@ void register_layout_mappings(std::vector<AtenMapping>& out) {
   // into the other).
   for (auto& m : out)
     for (const char* view : {"view", "_unsafe_view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "transpose",
-                             "swapaxes", "t", "permute", "unsqueeze", "squeeze", "slice", "select", "chunk", "split",
+                             "swapaxes", "t", "permute", "movedim", "moveaxis", "unsqueeze", "squeeze", "slice", "select", "chunk", "split",
                              "split_with_sizes", "unsafe_split", "unbind", "expand", "expand_as"})
       if (m.aten_name == view) m.view = true;
 }
