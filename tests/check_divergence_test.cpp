@@ -53,6 +53,14 @@ TEST_CASE("the example port does not diverge and its outputs agree") {
   CHECK(report.concat_matched_values >= 4);
 }
 
+TEST_CASE("a port with empty values (x[..., d:] of a d-wide x) is matched without dividing by their size") {
+  // examples/llama/variants/vllm_rotary.py: vLLM's pass-through slice beyond rotary_dim.
+  const auto report = check::localize_divergence(reference(), Graph::load(kLlama / "variants" / "vllm_rotary.graph"));
+  INFO(report.to_text());
+  CHECK(report.outputs_agree);
+  CHECK(report.divergences.empty());
+}
+
 TEST_CASE("against the bf16 reference the port still agrees and the bugs are still found") {
   const Graph reference_bf16 = Graph::load(kLlama / "reference.bf16.graph");
   const auto ok = check::localize_divergence(reference_bf16, Graph::load(kLlama / "port.graph"));

@@ -380,6 +380,20 @@ TEST_CASE("HuggingFace's static KV cache (index_copy_ into a buffer, an additive
   CHECK(additive);
 }
 
+TEST_CASE("a Llama written with vLLM's own modules (rotary_dim slicing, a cos_sin_cache lookup, movedim) is equivalent by the stdlib") {
+  // examples/llama/variants/vllm_rotary.py: RoPE on [b, s, heads, d] before the heads move in
+  // front, its cos/sin [s, 1, d/2] broadcasting over the batch, an empty pass-through slice
+  // concatenated back, and movedim for the head layout.
+  check::CheckOptions o = options();
+  o.synthesis.enabled = false;
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "variants" / "vllm_rotary.graph"), rules(), o);
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  bool broadcast = false;
+  for (const auto& u : r.rules_used) broadcast = broadcast || u.rule == "layout.mul_broadcast_leading_unit_rank3";
+  CHECK(broadcast);
+}
+
 TEST_CASE("a Meta-style Llama (interleaved complex RoPE, converter-permuted q/k rows) is equivalent by the stdlib") {
   // examples/llama/variants/meta_style.py: complex RoPE on adjacent pairs before the heads are
   // transposed, repeat_kv before the transpose, q/k rows in Meta's order. The relation is

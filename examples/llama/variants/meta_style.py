@@ -2,7 +2,7 @@
 complex, interleaved RoPE through view_as_complex over pairs of adjacent dims on
 [batch, seq, heads, head_dim], repeat_kv before the heads are transposed, and q/k weights in
 Meta's row order (HF's convert_llama_weights_to_hf permutes them to halves; `unpermute` is
-its inverse). Not yet proven against the reference: docs/synthesis.md says what is missing."""
+its inverse). Equivalent to the reference by the stdlib: docs/synthesis.md lists the rules."""
 import math
 import os
 import sys
