@@ -4,7 +4,8 @@
 // A port module T is mapped by values when each of its outputs reads as (views, parts or a
 // concatenation of) reference values that are outputs of reference modules; of the modules a
 // reference value leaves (down_proj's output is also mlp's), the one with T's own name is
-// chosen, else one at T's depth, else the innermost. A fused projection reads as the
+// chosen, else one at T's depth (counted below a wrapper such as `model.` that one side nests
+// its layers in), else none: the scopes differ. A fused projection reads as the
 // concatenation of several modules' outputs: a one-to-many entry. Port outputs that read as
 // no module's output (a fused residual add's sum) are left out of the comparison. Where values
 // map nothing (downstream of a bug), the `{i}` pattern of a match, then the weights a module
@@ -256,8 +257,22 @@ class WeightSources {
 };
 }  // namespace
 
+// How many levels deeper the port nests its modules than the reference: where the layer index
+// sits in their paths (a port's `model.layers.0` under a `model.` wrapper against the
+// reference's `layers.0`: 1). 0 when either graph has no indexed layers.
+int nesting_offset(const Graph& reference, const Graph& port) {
+  auto index_segment = [](const Graph& g) {
+    for (const auto& path : g.module_paths())
+      if (int at = layer_index(path).first; at >= 0) return at;
+    return -1;
+  };
+  const int r = index_segment(reference), p = index_segment(port);
+  return r < 0 || p < 0 ? 0 : p - r;
+}
+
 ComponentMapping map_components(const Graph& reference, const Graph& port, const check::DivergenceReport& matches) {
   const GraphIndex ref(reference), prt(port);
+  const int offset = nesting_offset(reference, port);
   std::map<std::pair<std::string, int>, const check::ValueMatch*> match_of;
   for (const auto& m : matches.value_matches) match_of[{m.node, m.output}] = &m;
 
@@ -318,7 +333,7 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
         }
         std::string chosen;
         for (const auto& a : leaving) if (leaf(a) == leaf(t)) { chosen = a; break; }
-        if (chosen.empty()) for (const auto& a : leaving) if (depth(a) == depth(t)) { chosen = a; break; }
+        if (chosen.empty()) for (const auto& a : leaving) if (depth(a) + offset == depth(t)) { chosen = a; break; }
         if (chosen.empty()) {
           // Only modules at another depth leave it (a port layer that returns its MLP's output
           // and defers the residual add): the scopes differ, so isolation would not compare

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <iterator>
 #include <cctype>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -110,8 +111,9 @@ std::string module_family(const std::string& type) {
   if (t.find("rotary") != std::string::npos || t.find("rope") != std::string::npos) return "rotary embedding";
   if (t.find("linear") != std::string::npos || t == "conv1d" || t.find("dense") != std::string::npos) return "projection";
   if (names_activation(t) || t.find("activation") != std::string::npos) return "activation";
-  if (t.find("attention") != std::string::npos) return "attention";
-  if (t.find("mlp") != std::string::npos || t.find("feedforward") != std::string::npos) return "mlp";
+  if (t.find("attention") != std::string::npos || t.find("attn") != std::string::npos) return "attention";
+  if (t.find("mlp") != std::string::npos || t.find("feedforward") != std::string::npos || t.find("ffn") != std::string::npos)
+    return "mlp";
   return "";
 }
 
@@ -134,9 +136,75 @@ std::string flat_paths(const Graph& graph) {
   return out;
 }
 
+namespace {
+
+// A top-level module of `outer` that holds, one level down, what `inner` keeps at the top (HF's
+// `LlamaForCausalLM.model` around `embed_tokens`, `layers` and `norm`, against a port without
+// it): a wrapper when it holds two or more of inner's top-level modules and none of those is
+// also at the top of outer. "" when there is none.
+std::string wrapper_of(const std::vector<std::string>& outer_paths, const std::vector<std::string>& inner_paths) {
+  const std::set<std::string> outer(outer_paths.begin(), outer_paths.end()), inner(inner_paths.begin(), inner_paths.end());
+  std::string best;
+  std::size_t best_count = 0;
+  for (const auto& w : outer_paths) {
+    if (w.empty() || !parent(w).empty() || inner.count(w)) continue;
+    std::size_t count = 0;
+    bool clash = false;
+    for (const auto& m : inner_paths) {
+      if (m.empty() || !parent(m).empty() || !outer.count(w + "." + m)) continue;
+      ++count;
+      clash = clash || outer.count(m) > 0;
+    }
+    if (!clash && count >= 2 && count > best_count) {
+      best = w;
+      best_count = count;
+    }
+  }
+  return best;
+}
+
+// The activation functions a module's own nodes apply ("silu" for F.silu in an MLP that has
+// no activation module).
+std::string functional_activation(const Graph& g, const std::string& module) {
+  for (const auto& node : g.nodes()) {
+    if (node.module != module) continue;
+    std::string op = lowercase(node.aten_op);
+    if (auto colon = op.rfind(':'); colon != std::string::npos) op = op.substr(colon + 1);
+    if (names_activation(op)) return op;
+  }
+  return "";
+}
+
+}  // namespace
+
 std::vector<StructuralDifference> structural_diff(const Graph& source, const Graph& target) {
   std::vector<StructuralDifference> out;
-  const auto src_paths = source.module_paths(), tgt_paths = target.module_paths();
+  // One side may nest the model one level deeper (a `model.` wrapper): paths are compared with
+  // it taken off, and the wrapper is one expected difference.
+  std::vector<std::string> src_paths = source.module_paths(), tgt_paths = target.module_paths();
+  const std::string tgt_wrapper = wrapper_of(tgt_paths, src_paths);
+  const std::string src_wrapper = tgt_wrapper.empty() ? wrapper_of(src_paths, tgt_paths) : "";
+  std::map<std::string, std::string> src_original, tgt_original;  // compared path -> the graph's
+  auto unwrap = [](std::vector<std::string>& paths, const std::string& wrapper, std::map<std::string, std::string>& original) {
+    std::vector<std::string> compared;
+    for (const auto& p : paths) {
+      if (!wrapper.empty() && p == wrapper) continue;
+      std::string q = !wrapper.empty() && in_subtree(p, wrapper) ? p.substr(wrapper.size() + 1) : p;
+      original[q] = p;
+      compared.push_back(q);
+    }
+    paths = compared;
+  };
+  unwrap(src_paths, src_wrapper, src_original);
+  unwrap(tgt_paths, tgt_wrapper, tgt_original);
+  if (!tgt_wrapper.empty())
+    out.push_back({"wrapper", "target", tgt_wrapper, true,
+                   "the target nests the model's modules under `" + tgt_wrapper + "` (paths below are compared without it)"});
+  if (!src_wrapper.empty())
+    out.push_back({"wrapper", "source", src_wrapper, true,
+                   "the source nests the model's modules under `" + src_wrapper + "` (paths below are compared without it)"});
+  auto source_module = [&](const std::string& p) { return source.modules().find(src_original.count(p) ? src_original[p] : p); };
+  auto target_module = [&](const std::string& p) { return target.modules().find(tgt_original.count(p) ? tgt_original[p] : p); };
   const std::set<std::string> src(src_paths.begin(), src_paths.end()), tgt(tgt_paths.begin(), tgt_paths.end());
   auto sibling = [](const std::set<std::string>& in, const std::string& path, const std::string& name) {
     std::string p = parent(path);
@@ -168,13 +236,21 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
       d = {"rotary embedding placement", "source", p, true, "the target keeps a rotary embedding per layer"};
     else if (auto q = leaf_elsewhere(tgt, p); !q.empty())
       d = {"wrong nesting", "both", p, false, "the target has it at " + q};
-    else if (looks_like_activation(source.modules().find(p))) {
+    else if (looks_like_activation(source_module(p))) {
       // The same activation under another name beside it (HF's `act` against nanoGPT's `gelu`).
       std::string renamed;
       for (const auto& q : tgt_paths)
-        if (parent(q) == parent(p) && !src.count(q) && looks_like_activation(target.modules().find(q))) renamed = q;
-      d = renamed.empty() ? StructuralDifference{"missing activation", "source", p, false, "the target has no activation module at this path"}
-                          : StructuralDifference{"renamed activation", "both", p, true, "the target's activation here is " + renamed};
+        if (parent(q) == parent(p) && !src.count(q) && looks_like_activation(target_module(q))) renamed = q;
+      // Else the same function applied without a module (`F.silu(gate) * up` in the MLP).
+      const std::string applied =
+          renamed.empty() && tgt.count(parent(p)) ? functional_activation(target, tgt_original.count(parent(p)) ? tgt_original[parent(p)] : parent(p)) : "";
+      if (!renamed.empty())
+        d = {"renamed activation", "both", p, true, "the target's activation here is " + renamed};
+      else if (!applied.empty())
+        d = {"functional activation", "source", p, true,
+             "the target applies " + applied + " in " + parent(p) + " as a function, without a module"};
+      else
+        d = {"missing activation", "source", p, false, "the target has no activation module at this path"};
     }
     else if (std::any_of(src_paths.begin(), src_paths.end(), [&](const auto& q) { return in_subtree(p, q) && q != p && !tgt.count(q); }))
       continue;  // inside a module already reported missing
@@ -195,9 +271,9 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
       d = {"rotary embedding placement", "target", p, true, "a per-layer rotary embedding (the source has one per model)"};
     else if (auto q = leaf_elsewhere(src, p); !q.empty())
       continue;  // reported from the source side
-    else if (looks_like_activation(target.modules().find(p)) &&
+    else if (looks_like_activation(target_module(p)) &&
              std::any_of(src_paths.begin(), src_paths.end(), [&](const auto& q) {
-               return parent(q) == par && !tgt.count(q) && looks_like_activation(source.modules().find(q));
+               return parent(q) == par && !tgt.count(q) && looks_like_activation(source_module(q));
              }))
       continue;  // a renamed activation, reported from the source side
     else if (std::any_of(tgt_paths.begin(), tgt_paths.end(), [&](const auto& q) { return in_subtree(p, q) && q != p && !src.count(q); }))
@@ -209,7 +285,7 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
   // two different kinds at one path (a norm where the source projects) are suspicious.
   for (const auto& p : src_paths) {
     if (!tgt.count(p)) continue;
-    const GraphModule *a = source.modules().find(p), *b = target.modules().find(p);
+    const GraphModule *a = source_module(p), *b = target_module(p);
     if (!a || !b || a->type == b->type || a->type.empty() || b->type.empty()) continue;
     const std::string fa = module_family(a->type), fb = module_family(b->type);
     const bool parallel = b->type.find("Parallel") != std::string::npos && (fa == "projection" || fa.empty());

@@ -277,3 +277,27 @@ TEST_CASE("a port identical to its reference measures R = 1 in every component, 
     }
   }
 }
+
+TEST_CASE("a port that nests the model under `model.` and calls its activation as a function: no suspect, every component passes") {
+  // examples/llama/variants/vllm_rotary.py: `model.layers.0` against `layers.0`, and F.silu in
+  // the MLP where the reference has an act_fn module. The wrapper is one expected difference;
+  // a port layer that defers its residual add is no component (its scope is not the
+  // reference layer's, even though both sit at the same depth below their roots).
+  Run r = run(kLlama / "reference.graph", kLlama / "variants" / "vllm_rotary.graph");
+  bool wrapper = false, functional = false;
+  for (const auto& d : structural_diff(r.reference, r.port)) {
+    INFO(d.kind << " " << d.module << ": " << d.reason);
+    CHECK(d.expected);
+    wrapper = wrapper || (d.kind == "wrapper" && d.module == "model");
+    functional = functional || (d.kind == "functional activation" && d.module == "layers.0.mlp.act_fn");
+  }
+  CHECK(wrapper);
+  CHECK(functional);
+  REQUIRE(!r.s2.components.empty());
+  for (const auto& c : r.s2.components) {
+    INFO(c.component->name << " R " << c.r_ratio);
+    CHECK(c.pass);
+    CHECK(c.component->name != "model.layers.0");
+    CHECK(c.component->name != "model");
+  }
+}
