@@ -394,6 +394,19 @@ TEST_CASE("a Llama written with vLLM's own modules (rotary_dim slicing, a cos_si
   CHECK(broadcast);
 }
 
+TEST_CASE("an NxD-style Llama masking with torch.where and finfo.min as a Python number is equivalent by the stdlib") {
+  // examples/llama/variants/nxd_style.py: the fill is a rank-0 constant operand of where, not
+  // a `full` tensor; the causal mask keeps a score in every row (every_row_attends).
+  check::CheckOptions o = options();
+  o.synthesis.enabled = false;
+  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "variants" / "nxd_style.graph"), rules(), o);
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  bool scalar_fill = false;
+  for (const auto& u : r.rules_used) scalar_fill = scalar_fill || u.rule == "attention.softmax_of_scalar_number_fill_f32";
+  CHECK(scalar_fill);
+}
+
 TEST_CASE("a Meta-style Llama (interleaved complex RoPE, converter-permuted q/k rows) is equivalent by the stdlib") {
   // examples/llama/variants/meta_style.py: complex RoPE on adjacent pairs before the heads are
   // transposed, repeat_kv before the transpose, q/k rows in Meta's order. The relation is

@@ -257,6 +257,8 @@ TEST_CASE("constant guards (every_row_attends, every_row_keeps, additive_mask, d
   const std::vector<MaskRule> rules = {
       {"where_fill", "softmax(where(?m, ?x, full(shape=[], fill_value=?v, dtype=f32)), dim=-1) => softmax(masked_fill(?x, logical_not(?m), value=\"-inf\"), dim=-1)",
        "dtype(?x) == f32 and dtype(?m) == bool and ?v <= -1e30", "every_row_attends(?m)"},
+      {"where_scalar_fill", "softmax(where(?m, ?x, ?v), dim=-1) => softmax(masked_fill(?x, logical_not(?m), value=\"-inf\"), dim=-1)",
+       "dtype(?x) == f32 and dtype(?m) == bool and rank(?v) == 0 and is_const(?v) and ?v <= -1e30", "every_row_attends(?m)"},
       {"masked_fill", "softmax(masked_fill(?x, ?m, value=?v), dim=-1) => softmax(masked_fill(?x, ?m, value=\"-inf\"), dim=-1)",
        "dtype(?x) == f32 and dtype(?m) == bool and ?v <= -1e30", "every_row_keeps(?m)"},
       {"additive", "softmax(?x + ?a, dim=-1) => softmax(?x + masked_fill(?a, lt(?a, 0), value=\"-inf\"), dim=-1)",
