@@ -73,6 +73,10 @@ TEST_CASE("against the bf16 reference the port still agrees and the bugs are sti
     if (!fs::exists(graph)) continue;
     const std::string want = bug_module(entry.path());
     CAPTURE(want);
+    // A difference below bf16's rounding (rms_eps_nxd: 1e-3 of a norm's output) is no
+    // divergence against a bf16 reference; the f32 reference and the proof find it.
+    const auto at_f32 = check::localize_divergence(reference(), Graph::load(graph));
+    if (!at_f32.divergences.empty() && at_f32.divergences.front().rel_error < 1.0 / 256) continue;
     const auto report = check::localize_divergence(reference_bf16, Graph::load(graph));
     INFO(report.to_text());
     CHECK_FALSE(report.outputs_agree);
@@ -98,7 +102,8 @@ TEST_CASE("each buggy port diverges at the module its file names") {
     const auto& first = report.divergences.front();
     CHECK(first.first_in_module);
     CHECK_MESSAGE(same_place(first.module, want), "reported ", first.module, " (", first.node, " ", first.op, ")");
-    CHECK(first.rel_error > 1e-3);
+    // Far beyond the precision baseline (the f64 run): no rounding explains it.
+    CHECK(first.r_ratio > 100);
     CHECK_FALSE(first.op.empty());
   }
   CHECK(bugs >= 3);

@@ -132,6 +132,20 @@ TEST_CASE("a difference in function below bf16 rounding: no component fails at b
   CHECK(output_mapped);
 }
 
+TEST_CASE("the proof's divergence ranks before spikes of bf16 noise when no component steps") {
+  // examples/llama/bugs/rms_eps_nxd.py: every RMSNorm's eps 1e-5 for 1e-6. At bf16 no
+  // component steps; one may spike just over tau_R. The proof's divergence at the first norm
+  // is the primary suspect, any spike after it.
+  TempDir dir;
+  CapturingInterpreter twin(stages_options(dir.path));
+  twin.run(run_stages_source("bugs/rms_eps_nxd.graph", dir.path));
+  const auto s3 = read_json(dir.path / "results/stage3.json");
+  REQUIRE(s3["primary"].is_object());
+  CHECK(s3["primary"]["component"] == "layers.0.input_layernorm");
+  CHECK(s3["primary"]["found_by"] == "proof");
+  for (std::size_t k = 1; k < s3["suspects"].size(); ++k) CHECK(s3["suspects"][k]["pattern"] == "spike");
+}
+
 TEST_CASE("a user's script redefines one stage's function and run_stages uses it") {
   TempDir dir;
   CapturingInterpreter twin(stages_options(dir.path));
