@@ -179,6 +179,19 @@ const GraphTensor* Graph::find_tensor(std::string_view name) const {
   return &(*lists[it->second.first])[it->second.second];
 }
 
+Graph Graph::with_inputs_fixed(std::size_t keep) const {
+  Graph out = *this;
+  if (keep >= inputs_.size()) return out;
+  out.inputs_.assign(inputs_.begin(), inputs_.begin() + static_cast<std::ptrdiff_t>(keep));
+  for (std::size_t i = keep; i < inputs_.size(); ++i) {
+    const GraphTensor& t = inputs_[i];
+    if (!t.value) throw Error(ErrorKind::Value, file_ + ": input " + t.name + " has no stored example value to fix it at");
+    out.tensor_index_[t.name] = {3, out.constants_.size()};  // kinds: inputs, parameters, buffers, constants
+    out.constants_.push_back(t);
+  }
+  return out;
+}
+
 const ops::TensorType* Graph::type_of(const GraphRef& ref) const {
   if (const GraphTensor* t = find_tensor(ref.name)) return ref.output == 0 ? &t->type : nullptr;
   if (const GraphNode* n = find_node(ref.name))

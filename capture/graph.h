@@ -180,6 +180,12 @@ class Graph {
   const GraphNode* find_node(std::string_view name) const;
   const GraphTensor* find_tensor(std::string_view name) const;  // input, parameter, buffer, constant
 
+  // A copy in which the inputs from `keep` on are constants holding their stored example
+  // values: a port input the reference computes inside (vLLM's `positions`, gpt-fast's
+  // `input_pos`), fixed at the value it was captured with (check/port_inputs.h). Throws Error
+  // (Value) naming the file when one of them has no stored value.
+  Graph with_inputs_fixed(std::size_t keep) const;
+
   const GraphModule& modules() const { return *root_; }
   std::vector<std::string> module_paths() const;  // every module path, depth first ("" excluded)
   std::string module_tree() const;  // the printable tree

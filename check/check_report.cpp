@@ -78,6 +78,7 @@ std::string CheckResult::to_text(const ReportOptions& options) const {
     case CheckVerdict::Unproven: out << "unproven"; break;
   }
   out << "\n";
+  for (const auto& f : fixed_inputs) out << "assuming " << f.describe() << "\n";
   if (std::string why = reason(); !why.empty()) out << "reason: " << why << "\n";
   if (alarm) {
     out << "SOUNDNESS ALARM: " << alarm->message << "\n  rules of the proof:";
@@ -230,6 +231,11 @@ std::string CheckResult::to_json(const ReportOptions& options) const {
   if (std::string why = reason(); !why.empty()) out["reason"] = why;
   else out["reason"] = nullptr;
   out["outputs_proved"] = outputs_proved;
+  json fixed = json::array();
+  for (const auto& f : fixed_inputs)
+    fixed.push_back({{"input", f.name}, {"value", f.value}, {"reference_node", f.reference_node},
+                     {"reference_module", f.reference_module}, {"description", f.describe()}});
+  out["fixed_inputs"] = fixed;
   json used = json::array();
   std::vector<std::string> names;
   for (const auto& u : rules_used) {

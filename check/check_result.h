@@ -5,6 +5,7 @@
 
 #include "check/divergence.h"
 #include "check/parameter_relations.h"
+#include "check/port_inputs.h"
 #include "check/rule_admission.h"
 #include "check/synthesis_stage.h"
 
@@ -104,6 +105,9 @@ struct CheckResult {
   std::vector<PrecisionDifference> precision_differences;
   std::optional<DivergenceReport> numerics;
   std::vector<NotRun> not_run;  // why the graphs were not run, when they were not
+  // Port inputs the reference has none for, fixed at their example values (check/port_inputs.h):
+  // the verdict holds for the port called with those values.
+  std::vector<FixedInput> fixed_inputs;
   std::vector<UnmatchedPiece> unmatched;
   std::vector<ParameterRelation> relations;
   std::vector<std::string> declared;          // port parameters and buffers related by declaration

@@ -2,6 +2,7 @@
 
 #include "check/declared_relations.h"
 #include "check/gaps.h"
+#include "check/port_inputs.h"
 #include "check/proof.h"
 #include "check/saturation.h"
 #include "check/synthesis_stage.h"
@@ -114,9 +115,13 @@ void cut_to_deadline(CheckOptions& options) {
 
 }  // namespace
 
-CheckResult check_equivalence(const Graph& reference, const Graph& port,
+CheckResult check_equivalence(const Graph& reference, const Graph& given_port,
                               std::shared_ptr<const compiler::Declarations> declarations, const CheckOptions& given) {
   CheckResult result;
+  // A port input the reference computes inside (vLLM's positions) is fixed at its example value.
+  FixedPortInputs fixed = fix_extra_port_inputs(reference, given_port);
+  const Graph& port = fixed.port ? *fixed.port : given_port;
+  result.fixed_inputs = fixed.fixed;
   auto start = Clock::now();
   CheckOptions options = given;
   cut_to_deadline(options);

@@ -4,6 +4,7 @@
 // Equivalence skill's file organization under DIR: model_tree/, component_mapping.json,
 // results/stage2.json, results/stage3.json, results/teacher_forced.json, plots/ (SVG and CSV)
 // and report.md.
+#include "check/port_inputs.h"
 #include "cli/command.h"
 #include "interp/interpreter.h"
 #include "stages/stages.h"
@@ -109,7 +110,8 @@ int calibrate_main(const Arguments& arguments) {
   };
   std::vector<CalibrationPair> measured;
   for (const auto& [ref, port] : pairs) {
-    measured.push_back(measure_known_good(Graph::load(ref), Graph::load(port), options));
+    Graph reference = Graph::load(ref);
+    measured.push_back(measure_known_good(reference, check::port_for(reference, Graph::load(port)), options));
     terminal.clear();
     const auto& m = measured.back();
     if (!quiet)

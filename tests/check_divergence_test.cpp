@@ -4,6 +4,7 @@
 // acceptance check compares it (equal, or one path a prefix of the other at a dot).
 #include "capture/graph.h"
 #include "check/divergence.h"
+#include "check/port_inputs.h"
 
 #include <doctest/doctest.h>
 
@@ -55,7 +56,9 @@ TEST_CASE("the example port does not diverge and its outputs agree") {
 
 TEST_CASE("a port with empty values (x[..., d:] of a d-wide x) is matched without dividing by their size") {
   // examples/llama/variants/vllm_rotary.py: vLLM's pass-through slice beyond rotary_dim.
-  const auto report = check::localize_divergence(reference(), Graph::load(kLlama / "variants" / "vllm_rotary.graph"));
+  // Its positions are an input the reference computes inside: fixed at their example value.
+  const auto report =
+      check::localize_divergence(reference(), check::port_for(reference(), Graph::load(kLlama / "variants" / "vllm_rotary.graph")));
   INFO(report.to_text());
   CHECK(report.outputs_agree);
   CHECK(report.divergences.empty());
@@ -75,9 +78,10 @@ TEST_CASE("against the bf16 reference the port still agrees and the bugs are sti
     CAPTURE(want);
     // A difference below bf16's rounding (rms_eps_nxd: 1e-3 of a norm's output) is no
     // divergence against a bf16 reference; the f32 reference and the proof find it.
-    const auto at_f32 = check::localize_divergence(reference(), Graph::load(graph));
+    const Graph port = check::port_for(reference(), Graph::load(graph));
+    const auto at_f32 = check::localize_divergence(reference(), port);
     if (!at_f32.divergences.empty() && at_f32.divergences.front().rel_error < 1.0 / 256) continue;
-    const auto report = check::localize_divergence(reference_bf16, Graph::load(graph));
+    const auto report = check::localize_divergence(reference_bf16, port);
     INFO(report.to_text());
     CHECK_FALSE(report.outputs_agree);
     REQUIRE_FALSE(report.divergences.empty());
@@ -95,7 +99,7 @@ TEST_CASE("each buggy port diverges at the module its file names") {
     const std::string want = bug_module(entry.path());
     CAPTURE(entry.path().filename().string());
     CAPTURE(want);
-    const auto report = check::localize_divergence(reference(), Graph::load(graph));
+    const auto report = check::localize_divergence(reference(), check::port_for(reference(), Graph::load(graph)));
     INFO(report.to_text());
     CHECK_FALSE(report.outputs_agree);
     REQUIRE_FALSE(report.divergences.empty());

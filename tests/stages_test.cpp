@@ -5,6 +5,7 @@
 // measurements are tested in stages_scripts_test.cpp.
 #include "capture/graph.h"
 #include "check/divergence.h"
+#include "check/port_inputs.h"
 #include "stages/plots.h"
 #include "stages/stages.h"
 #include "util/error.h"
@@ -30,7 +31,8 @@ struct Run {
 };
 
 Run run(const fs::path& ref, const fs::path& port) {
-  Run r{Graph::load(ref), Graph::load(port), {}, {}, {}};
+  Graph reference = Graph::load(ref);
+  Run r{reference, check::port_for(reference, Graph::load(port)), {}, {}, {}};
   r.matches = check::localize_divergence(r.reference, r.port);
   r.mapping = map_components(r.reference, r.port, r.matches);
   r.s2 = test_components(r.reference, r.port, r.mapping, {});

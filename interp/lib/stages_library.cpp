@@ -1,6 +1,7 @@
 #include "interp/lib/stages_library.h"
 
 #include "check/divergence.h"
+#include "check/port_inputs.h"
 #include "interp/lib/graph_library.h"
 #include "interp/lib/json_values.h"
 #include "interp/value.h"
@@ -338,8 +339,10 @@ void open_stages_library(Interpreter& interpreter) {
     auto load = [&](const Value& v, const char* what) {
       return read_graph_file(c.interpreter, c.interpreter.resolve_script_path(args::string(v, what, a.location), a.location), a.location);
     };
-    auto state = std::make_shared<PairState>(PairState{load(a.positional[0], "the reference graph's path"),
-                                                       load(a.positional[1], "the port graph's path"), {}, {}, {}});
+    Graph reference = load(a.positional[0], "the reference graph's path");
+    // A port input the reference computes inside (vLLM's positions) runs at its example value.
+    Graph port = check::port_for(reference, load(a.positional[1], "the port graph's path"));
+    auto state = std::make_shared<PairState>(PairState{std::move(reference), std::move(port), {}, {}, {}});
     return Value(std::make_shared<StagesPairValue>(std::move(state)));
   });
   interpreter.register_function("svg_chart", [](CallContext&, CallArgs& a) {

@@ -3,7 +3,8 @@ vLLM's RotaryEmbedding (a `cos_sin_cache` looked up with `index_select` at the p
 applied to the first `rotary_dim` dims of `[batch, seq, heads, head_size]` views before the
 heads are moved in front, and the rest, empty when `rotary_dim == head_size`, concatenated
 back), `movedim` for the head layout, `SiluAndMul` by `chunk`, a scale multiplied after
-`q @ k^T`, an f32 softmax, and plain (unsharded) fused projections under a `model.` prefix."""
+`q @ k^T`, an f32 softmax, plain (unsharded) fused projections under a `model.` prefix, and
+vLLM's `forward(input_ids, positions)`: the positions are an input (docs/checking.md)."""
 import os
 import sys
 
@@ -132,8 +133,8 @@ class LlamaForCausalLM(nn.Module):
         self.model = LlamaModel(config)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
 
-    def forward(self, input_ids):
-        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+    def forward(self, input_ids, positions):
+        # vLLM's signature: the positions come with the tokens (the reference computes them).
         return self.lm_head(self.model(input_ids, positions))
 
 
@@ -154,11 +155,12 @@ def convert(ref, config):
 def model(config=reference.LlamaConfig):
     ported = LlamaForCausalLM(config)
     ported.load_state_dict(convert(reference.reference_model(config).state_dict(), config), strict=True)
-    return ported.eval(), reference.example_inputs(config)
+    (input_ids,) = reference.example_inputs(config)
+    return ported.eval(), (input_ids, torch.arange(input_ids.shape[1]))
 
 
 if __name__ == "__main__":
     ref, (ids,) = reference.model()
     port, _ = model()
     with torch.no_grad():
-        print("max abs difference from the reference:", (ref(ids) - port(ids)).abs().max().item())
+        print("max abs difference from the reference:", (ref(ids) - port(ids, torch.arange(ids.shape[1]))).abs().max().item())

@@ -1,0 +1,40 @@
+// Port inputs the reference has no counterpart for. A vLLM model takes `positions` beside the
+// token ids, gpt-fast's `input_pos`; the HuggingFace reference computes its position ids inside
+// (`arange(seq)`). The graphs' inputs pair by position; a port input beyond the reference's
+// count is fixed at its stored example value, but only when the reference computes that very
+// value from no input at all (a constant such as arange): the check then proves the port, so
+// called, equal to the reference, and says so. Any other extra input is an error: fixing it
+// would prove something about one input value only.
+#pragma once
+
+#include "capture/graph.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace twin::check {
+
+struct FixedInput {
+  std::string name;              // the port's input
+  std::string value;             // its example value, printed ("[0, 1, ..., 7]")
+  std::string reference_node;    // the reference value it equals
+  std::string reference_module;  // where the reference computes it ("" for the model)
+  // "the port's input positions is fixed at its example value [0, 1, ..., 7], which the
+  // reference computes from no input as arange_0 in <model>"
+  std::string describe() const;
+};
+
+struct FixedPortInputs {
+  std::optional<Graph> port;  // the port with its extra inputs as constants; nullopt when none
+  std::vector<FixedInput> fixed;
+};
+
+// Throws Error (Value) naming the port's file for an extra input with no stored value, or one
+// whose value the reference does not compute from constants alone (the reference must then
+// be able to run on its example inputs).
+FixedPortInputs fix_extra_port_inputs(const Graph& reference, const Graph& port);
+// The port to run against the reference: `port` with its extra inputs fixed, or as it is.
+Graph port_for(const Graph& reference, Graph port);
+
+}  // namespace twin::check

@@ -1,0 +1,96 @@
+// Port inputs the reference has no counterpart for (check/port_inputs.h): a port that takes
+// positions beside its input, which the reference computes inside as arange, is checked with
+// the positions fixed at their example value, and the verdict says so; an extra input whose
+// value the reference does not compute from constants is an error naming it.
+#include "check/equivalence_check.h"
+#include "check/port_inputs.h"
+#include "util/error.h"
+
+#include "graph_support.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace twin;
+using namespace twin::testing;
+
+namespace {
+
+json graph_json(json inputs, json nodes) {
+  return {{"format", "twin-graph"},
+          {"version", 1},
+          {"torch_version", "2.11.0"},
+          {"capture", {{"method", "jit.trace"}, {"dtype", "f32"}, {"source", "test"}}},
+          {"inputs", inputs},
+          {"parameters", json::array()},
+          {"buffers", json::array()},
+          {"constants", json::array()},
+          {"nodes", nodes},
+          {"outputs", {ref("add_0")}}};
+}
+
+// x + arange(4), the positions computed inside (HF's position_ids).
+Graph reference() {
+  json nodes = json::array();
+  nodes.push_back({{"name", "arange_0"}, {"op", "aten::arange"}, {"args", {4}}, {"kwargs", {{"dtype", {{"dtype", "i64"}}}}},
+                   {"outputs", {type_json("i64", {4})}}, {"module", ""}});
+  nodes.push_back({{"name", "to_0"}, {"op", "aten::to"}, {"args", {ref("arange_0"), {{"dtype", "f32"}}, false, false, nullptr}},
+                   {"outputs", {type_json("f32", {4})}}, {"module", ""}});
+  nodes.push_back({{"name", "add_0"}, {"op", "aten::add"}, {"args", {ref("x"), ref("to_0")}},
+                   {"outputs", {type_json("f32", {1, 4})}}, {"module", ""}});
+  json inputs = {{{"name", "x"}, {"dtype", "f32"}, {"shape", {1, 4}}, {"tensor", "input/x"}}};
+  return Graph::parse(graph_file(graph_json(inputs, nodes), {{"input/x", "F32", {1, 4}, grid(4, 0.25, 0.125)}}), "reference.graph");
+}
+
+// x + positions, the positions an input (vLLM's forward(input_ids, positions)).
+Graph port(std::vector<double> positions) {
+  json nodes = json::array();
+  nodes.push_back({{"name", "to_0"}, {"op", "aten::to"}, {"args", {ref("positions"), {{"dtype", "f32"}}, false, false, nullptr}},
+                   {"outputs", {type_json("f32", {4})}}, {"module", ""}});
+  nodes.push_back({{"name", "add_0"}, {"op", "aten::add"}, {"args", {ref("x"), ref("to_0")}},
+                   {"outputs", {type_json("f32", {1, 4})}}, {"module", ""}});
+  json inputs = {{{"name", "x"}, {"dtype", "f32"}, {"shape", {1, 4}}, {"tensor", "input/x"}},
+                 {{"name", "positions"}, {"dtype", "i64"}, {"shape", {4}}, {"tensor", "input/positions"}}};
+  return Graph::parse(graph_file(graph_json(inputs, nodes), {{"input/x", "F32", {1, 4}, grid(4, 0.25, 0.125)},
+                                                             {"input/positions", "I64", {4}, positions}}),
+                      "port.graph");
+}
+
+}  // namespace
+
+TEST_CASE("a port input the reference computes inside is fixed at its example value, and the verdict says so") {
+  const Graph ref = reference();
+  const Graph p = port({0, 1, 2, 3});
+  check::FixedPortInputs fixed = check::fix_extra_port_inputs(ref, p);
+  REQUIRE(fixed.port);
+  CHECK(fixed.port->inputs().size() == 1);
+  REQUIRE(fixed.fixed.size() == 1);
+  CHECK(fixed.fixed[0].name == "positions");
+  CHECK(fixed.fixed[0].reference_node == "arange_0");
+  CHECK(fixed.fixed[0].value == "[0, 1, 2, 3]");
+
+  check::CheckOptions o;
+  o.synthesis.enabled = false;
+  check::CheckResult r = check::check_equivalence(ref, p, nullptr, o);
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  REQUIRE(r.fixed_inputs.size() == 1);
+  CHECK(r.to_text().find("assuming the port's input positions is fixed at its example value [0, 1, 2, 3]") != std::string::npos);
+  CHECK(r.to_json().find("\"fixed_inputs\"") != std::string::npos);
+}
+
+TEST_CASE("an extra port input whose value the reference does not compute is an error, not an assumption") {
+  // positions one step ahead: fixing them would prove the port for that one value only.
+  const Graph ref = reference();
+  try {
+    check::fix_extra_port_inputs(ref, port({1, 2, 3, 4}));
+    FAIL("an error was expected");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::Value);
+    CHECK(std::string(e.what()).find("port.graph: the port takes input positions") != std::string::npos);
+    CHECK(std::string(e.what()).find("no value the reference computes from its constants") != std::string::npos);
+  }
+  // Without an extra input nothing is fixed.
+  CHECK_FALSE(check::fix_extra_port_inputs(ref, ref).port);
+}
