@@ -206,6 +206,32 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
   auto source_module = [&](const std::string& p) { return source.modules().find(src_original.count(p) ? src_original[p] : p); };
   auto target_module = [&](const std::string& p) { return target.modules().find(tgt_original.count(p) ? tgt_original[p] : p); };
   const std::set<std::string> src(src_paths.begin(), src_paths.end()), tgt(tgt_paths.begin(), tgt_paths.end());
+  // A source module with no parameters of its own that applies another module's weight (GPT-2's
+  // lm_head on the embedding's `wte.weight`), where a target node outside the target's module
+  // of that weight reads the target's counterpart (`F.linear(h, wte.weight)`): the tied
+  // projection applied inline. The reason, or "".
+  auto tied_use = [&](const std::string& p) -> std::string {
+    const GraphModule* m = source_module(p);
+    const std::string path = src_original.count(p) ? src_original[p] : p;
+    if (!m || !m->parameters.empty()) return "";
+    std::string weight;
+    for (const auto& node : source.nodes())
+      if (in_subtree(node.module, path))
+        for (const auto& r : node.reads)
+          if (weight.empty() && source.find_tensor(r) && !in_subtree(parent(r), path) &&
+              std::any_of(source.parameters().begin(), source.parameters().end(), [&](const auto& t) { return t.name == r; }))
+            weight = r;
+    if (weight.empty()) return "";
+    std::string owner = parent(weight);
+    if (!src_wrapper.empty() && in_subtree(owner, src_wrapper)) owner = owner.substr(src_wrapper.size() + 1);
+    if (!tgt_original.count(owner)) return "";
+    const std::string target_owner = tgt_original[owner], target_weight = target_owner + "." + leaf(weight);
+    for (const auto& node : target.nodes())
+      if (!in_subtree(node.module, target_owner) && std::find(node.reads.begin(), node.reads.end(), target_weight) != node.reads.end())
+        return "a projection tied to " + weight + "; the target applies " + target_weight + " inline" +
+               (node.module.empty() ? "" : " in " + node.module);
+    return "";
+  };
   auto sibling = [](const std::set<std::string>& in, const std::string& path, const std::string& name) {
     std::string p = parent(path);
     return in.count(p.empty() ? name : p + "." + name) > 0;
@@ -236,6 +262,8 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
       d = {"rotary embedding placement", "source", p, true, "the target keeps a rotary embedding per layer"};
     else if (auto q = leaf_elsewhere(tgt, p); !q.empty())
       d = {"wrong nesting", "both", p, false, "the target has it at " + q};
+    else if (std::string tied = tied_use(p); !tied.empty())
+      d = {"tied projection", "source", p, true, tied};
     else if (looks_like_activation(source_module(p))) {
       // The same activation under another name beside it (HF's `act` against nanoGPT's `gelu`).
       std::string renamed;

@@ -394,6 +394,16 @@ TEST_CASE("a Llama written with vLLM's own modules (rotary_dim slicing, a cos_si
   CHECK(broadcast);
 }
 
+TEST_CASE("a vLLM-style GPT-2 (Linear weights transposed by the loader, chunked c_attn, a tied output projection applied inline) is equivalent by the stdlib") {
+  const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
+  check::CheckOptions o = options();
+  o.synthesis.enabled = false;
+  check::CheckResult r = check::check_equivalence(Graph::load(gpt2 / "reference.graph"),
+                                                  Graph::load(gpt2 / "variants" / "vllm_style.graph"), rules(), o);
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+}
+
 TEST_CASE("an NxD-style Llama masking with torch.where and finfo.min as a Python number is equivalent by the stdlib") {
   // examples/llama/variants/nxd_style.py: the fill is a rank-0 constant operand of where, not
   // a `full` tensor; the causal mask keeps a score in every row (every_row_attends).

@@ -247,6 +247,22 @@ TEST_CASE("the structural diff: a port's own classes for the same computation ar
   CHECK(activation);
 }
 
+TEST_CASE("the structural diff: a `transformer.` wrapper, a functional GELU and a tied output projection applied inline are expected") {
+  // examples/gpt2/variants/vllm_style.py against HF's GPT-2: every module under
+  // `transformer.`, gelu_new called as a function, and F.linear(h, wte.weight) for lm_head.
+  const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
+  Graph ref = Graph::load(gpt2 / "reference.graph"), port = Graph::load(gpt2 / "variants" / "vllm_style.graph");
+  bool wrapper = false, tied = false;
+  for (const auto& d : structural_diff(ref, port)) {
+    INFO(d.kind << " " << d.module << ": " << d.reason);
+    CHECK(d.expected);
+    wrapper = wrapper || (d.kind == "wrapper" && d.module == "transformer");
+    tied = tied || (d.kind == "tied projection" && d.module == "lm_head");
+  }
+  CHECK(wrapper);
+  CHECK(tied);
+}
+
 TEST_CASE("the mapping file explains modules that are not components: weights-only lookups, and paths that compute another value") {
   const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
   Run g = run(gpt2 / "reference.graph", gpt2 / "port.graph");
