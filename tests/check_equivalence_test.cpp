@@ -404,6 +404,28 @@ TEST_CASE("a vLLM-style GPT-2 (Linear weights transposed by the loader, chunked 
   CHECK(r.verdict == check::CheckVerdict::Equivalent);
 }
 
+TEST_CASE("a GPT-2 written from scratch (LayerNorm by hand, einsum attention, h @ wte.weight.T) is equivalent by the stdlib; its unbiased variance is not") {
+  // examples/gpt2/variants/hand_written.py and bugs/layer_norm_unbiased.py: x.var's default
+  // divides by n - 1 where LayerNorm divides by n.
+  const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
+  const Graph reference_gpt2 = Graph::load(gpt2 / "reference.graph");
+  check::CheckOptions o = options();
+  o.synthesis.enabled = false;
+  check::CheckResult r = check::check_equivalence(reference_gpt2, Graph::load(gpt2 / "variants" / "hand_written.graph"), rules(), o);
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  std::set<std::string> used;
+  for (const auto& u : r.rules_used) used.insert(u.rule);
+  CHECK(used.count("normalization.layer_norm_written_out"));
+  CHECK(used.count("layout.permute_keys_as_transposes"));
+  check::CheckResult bug =
+      check::check_equivalence(reference_gpt2, Graph::load(gpt2 / "bugs" / "layer_norm_unbiased.graph"), rules(), options());
+  CHECK(bug.verdict == check::CheckVerdict::NotEquivalent);
+  REQUIRE(bug.numerics);
+  REQUIRE_FALSE(bug.numerics->divergences.empty());
+  CHECK(bug.numerics->divergences.front().module == "blocks.0.ln_1");
+}
+
 TEST_CASE("an NxD-style Llama masking with torch.where and finfo.min as a Python number is equivalent by the stdlib") {
   // examples/llama/variants/nxd_style.py: the fill is a rank-0 constant operand of where, not
   // a `full` tensor; the causal mask keeps a score in every row (every_row_attends).

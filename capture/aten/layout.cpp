@@ -30,9 +30,9 @@ void map_t(MappingContext& c) {
   else c.step("transpose", {c.tensor()}, {{"dim0", int_attr(0)}, {"dim1", int_attr(1)}});
 }
 
-// A permutation of x's dims. One that swaps two dims and keeps the rest lowers as the
-// transpose it is (`permute(0, 2, 1, 3)`, `movedim(0, 1)`), the form the layout rules know.
-void emit_permutation(MappingContext& c, GraphOperand x, std::vector<std::int64_t> dims) {
+}  // namespace
+
+int emit_permutation(MappingContext& c, GraphOperand x, std::vector<std::int64_t> dims) {
   auto rank = static_cast<std::int64_t>(dims.size());
   std::vector<std::int64_t> moved;
   for (std::int64_t i = 0; i < rank; ++i) {
@@ -40,12 +40,30 @@ void emit_permutation(MappingContext& c, GraphOperand x, std::vector<std::int64_
     if (dims[static_cast<std::size_t>(i)] != i) moved.push_back(i);
   }
   if (moved.size() == 2 && dims[static_cast<std::size_t>(moved[0])] == moved[1])
-    c.step("transpose", {x}, {{"dim0", int_attr(moved[0])}, {"dim1", int_attr(moved[1])}});
-  else
-    c.step("permute", {x}, {{"dims", ints_attr(dims)}});
+    return c.step("transpose", {x}, {{"dim0", int_attr(moved[0])}, {"dim1", int_attr(moved[1])}});
+  return c.step("permute", {x}, {{"dims", ints_attr(dims)}});
 }
 
+namespace {
+
 void map_permute(MappingContext& c) { emit_permutation(c, c.tensor(), ints_of(c.arg(1, "dims"), "dims")); }
+
+// x.T (numpy_T): every dim reversed, a transpose for a matrix; x.mT (mT): the last two dims
+// swapped.
+void map_numpy_transpose(MappingContext& c) {
+  GraphOperand x = c.tensor();
+  const auto rank = static_cast<std::int64_t>(c.type_of(x).rank());
+  if (rank < 2) {
+    if (c.op() == "mT") throw Unmappable{"mT of a tensor of rank below 2"};
+    c.step("contiguous", {x});
+    return;
+  }
+  std::vector<std::int64_t> dims;
+  for (std::int64_t i = 0; i < rank; ++i) dims.push_back(i);
+  if (c.op() == "mT") std::swap(dims[static_cast<std::size_t>(rank - 2)], dims[static_cast<std::size_t>(rank - 1)]);
+  else std::reverse(dims.begin(), dims.end());
+  emit_permutation(c, x, dims);
+}
 
 // movedim(x, source, destination) (moveaxis): the dims in `source` move to `destination`, the
 // others keep their order in the remaining places; lowered as the permutation it is.
@@ -365,6 +383,7 @@ void register_layout_mappings(std::vector<AtenMapping>& out) {
   add_mapping(out, {"t"}, {"transpose", "contiguous"}, map_t);
   add_mapping(out, {"permute"}, {"permute", "transpose"}, map_permute);
   add_mapping(out, {"movedim", "moveaxis"}, {"permute", "transpose"}, map_movedim);
+  add_mapping(out, {"numpy_T", "mT"}, {"permute", "transpose", "contiguous"}, map_numpy_transpose);
   add_mapping(out, {"unsqueeze"}, {"unsqueeze"}, map_unsqueeze);
   add_mapping(out, {"squeeze"}, {"squeeze", "reshape"}, map_squeeze);
   add_mapping(out, {"slice"}, {"slice"}, map_slice);
@@ -395,7 +414,7 @@ void register_layout_mappings(std::vector<AtenMapping>& out) {
   // into the other).
   for (auto& m : out)
     for (const char* view : {"view", "_unsafe_view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "transpose",
-                             "swapaxes", "t", "permute", "movedim", "moveaxis", "unsqueeze", "squeeze", "slice", "select", "chunk", "split",
+                             "swapaxes", "t", "permute", "movedim", "moveaxis", "numpy_T", "mT", "unsqueeze", "squeeze", "slice", "select", "chunk", "split",
                              "split_with_sizes", "unsafe_split", "unbind", "expand", "expand_as"})
       if (m.aten_name == view) m.view = true;
 }

@@ -81,6 +81,11 @@ inline ops::AttrValue int_attr(std::int64_t v) { return ops::AttrValue::of_int(v
 inline ops::AttrValue ints_attr(std::vector<std::int64_t> v) { return ops::AttrValue{std::move(v)}; }
 inline ops::AttrValue dtype_attr(ops::DType d) { return ops::AttrValue{d}; }
 
+// A permutation of x's dims as a step: a permute, or, when it swaps two dims and keeps the
+// rest, the transpose it is (`permute(0, 2, 1, 3)`, `movedim(0, 1)`), the form the layout
+// rules know. Returns the step's index. (layout.cpp)
+int emit_permutation(MappingContext& c, GraphOperand x, std::vector<std::int64_t> dims);
+
 // Registration: one entry per ATen name, each with the Twin ops it may emit.
 using MapFunction = void (*)(MappingContext&);
 void add_mapping(std::vector<AtenMapping>& out, std::initializer_list<const char*> aten_names,

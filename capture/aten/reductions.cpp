@@ -1,5 +1,6 @@
 // ATen's reductions onto Twin's: mean, sum, amax (dims, keepdim, an accumulation dtype), the
-// softmax family (_softmax's third argument is half_to_float, not a dtype) and cumsum.
+// softmax family (_softmax's third argument is half_to_float, not a dtype), cumsum, and, written
+// out in those, var/std (with their correction) and 2-norms.
 #include "capture/aten/mapping_context.h"
 
 namespace twin::capture {
@@ -21,6 +22,73 @@ void map_reduction(MappingContext& c) {
     if (auto dt = dtype_of(c.arg(3, "dtype"))) at["dtype"] = dtype_attr(*dt);
   if (op == "amax" && !at.count("dim")) at["dim"] = ints_attr({});
   c.step(op, {c.tensor()}, at);
+}
+
+// The reduced dims of var/std/norm: the `dim` argument at `at`, or every dim.
+std::vector<std::int64_t> reduced_dims(MappingContext& c, GraphOperand x, std::size_t at) {
+  if (auto d = c.arg(at, "dim"); d && !d->is_none()) return ints_of(d, "dim");
+  std::vector<std::int64_t> all;
+  for (std::size_t i = 0; i < c.type_of(x).rank(); ++i) all.push_back(static_cast<std::int64_t>(i));
+  return all;
+}
+
+bool keepdim_of(MappingContext& c, std::size_t at) {
+  const AtenValue* k = c.arg(at, "keepdim");
+  if (!k) return false;
+  if (!k->is_bool()) throw Unmappable{"keepdim is not a boolean"};
+  return k->bool_value();
+}
+
+// var(x, dim, unbiased | correction, keepdim) and std (its square root): the mean of the
+// squared deviations from the mean, times n / (n - correction) (unbiased: correction 1).
+// Hand-written LayerNorms use `x.var(-1, unbiased=False)`.
+void map_variance(MappingContext& c) {
+  GraphOperand x = c.tensor();
+  if (!ops::is_floating(c.type_of(x).dtype)) throw Unmappable{"var of a non-floating tensor"};
+  std::vector<std::int64_t> dims = reduced_dims(c, x, 1);
+  double correction = 1;
+  if (auto u = c.arg(2, "unbiased"); u && u->is_bool()) correction = u->bool_value() ? 1 : 0;
+  else if (auto k = c.call().kwargs.find("correction"); k != c.call().kwargs.end() && !k->second.is_none()) {
+    if (!is_number(&k->second)) throw Unmappable{"var with a non-numeric correction"};
+    correction = k->second.number();
+  } else if (u && is_number(u)) {
+    correction = u->number();  // var.correction positionally
+  }
+  const bool keepdim = keepdim_of(c, 3);
+  std::int64_t n = 1;
+  const auto& shape = c.type_of(x).shape;
+  for (auto d : dims) n *= shape[static_cast<std::size_t>(d < 0 ? d + static_cast<std::int64_t>(shape.size()) : d)];
+  int mean = c.step("mean", {x}, {{"dim", ints_attr(dims)}, {"keepdim", ops::AttrValue{true}}});
+  int deviation = c.step("sub", {x, step_result(mean)});
+  int square = c.step("mul", {step_result(deviation), step_result(deviation)});
+  int var = c.step("mean", {step_result(square)}, {{"dim", ints_attr(dims)}, {"keepdim", ops::AttrValue{keepdim}}});
+  GraphOperand out = step_result(var);
+  if (correction != 0) {
+    if (n - correction <= 0) throw Unmappable{"var with no degrees of freedom"};
+    GraphOperand factor{GraphOperand::Kind::Scalar, {}, 0, 0, static_cast<double>(n) / (static_cast<double>(n) - correction), false};
+    out = step_result(c.step("mul", {out, factor}));
+  }
+  if (c.op() == "std") c.step("sqrt", {out});
+  else c.step("contiguous", {out});
+}
+
+// norm(x, p=2, dim, keepdim), linalg_vector_norm(x, ord=2, dim, keepdim) and
+// frobenius_norm(x, dim, keepdim): the square root
+// of the sum of squares (RMSNorms written with x.norm(...)). Other orders stay opaque.
+void map_two_norm(MappingContext& c) {
+  GraphOperand x = c.tensor();
+  if (!ops::is_floating(c.type_of(x).dtype)) throw Unmappable{"norm of a non-floating tensor"};
+  // frobenius_norm(x, dim, keepdim) has no order argument (x.norm() in TorchScript's trace).
+  const std::size_t first = c.op() == "frobenius_norm" ? 1 : 2;
+  if (first == 2) {
+    const AtenValue* p = c.arg(1, c.op() == "norm" ? "p" : "ord");
+    if (p && !p->is_none() && !(is_number(p) && p->number() == 2)) throw Unmappable{"a norm of order other than 2"};
+  }
+  if (c.arg(first + 2, "dtype")) throw Unmappable{"norm with a dtype"};
+  std::vector<std::int64_t> dims = reduced_dims(c, x, first);
+  int square = c.step("mul", {x, x});
+  int sum = c.step("sum", {step_result(square)}, {{"dim", ints_attr(dims)}, {"keepdim", ops::AttrValue{keepdim_of(c, first + 1)}}});
+  c.step("sqrt", {step_result(sum)});
 }
 
 void map_softmax(MappingContext& c) {
@@ -46,6 +114,8 @@ void register_reduction_mappings(std::vector<AtenMapping>& out) {
   add_mapping(out, {"softmax", "_softmax"}, {"softmax"}, map_softmax);
   add_mapping(out, {"log_softmax", "_log_softmax"}, {"log_softmax"}, map_softmax);
   add_mapping(out, {"cumsum"}, {"cumsum"}, map_cumsum);
+  add_mapping(out, {"var", "std"}, {"mean", "sub", "mul", "sqrt", "contiguous"}, map_variance);
+  add_mapping(out, {"norm", "linalg_vector_norm", "frobenius_norm"}, {"mul", "sum", "sqrt"}, map_two_norm);
 }
 
 }  // namespace twin::capture
