@@ -2,6 +2,7 @@
 
 #include "check/proof.h"
 
+#include <functional>
 #include <map>
 #include <set>
 
@@ -25,7 +26,32 @@ std::vector<UnmatchedPiece> find_gaps(Saturation& s, const DivergenceReport* num
     if (s.values->value(graph, root)) return true;
     return ops.is_leaf(explainer.term_op(id));
   };
+  // The port's own values (node outputs and sources), by exact-term id: a node's inputs are
+  // these, found through the intermediate steps of its lowering (an einsum's permutes and
+  // reshapes belong to the einsum, so an unconnected einsum is listed, not hidden behind a
+  // step no node owns).
+  std::set<eg::EClassId> port_values;
+  for (const auto& n : s.port_lowered.nodes) port_values.insert(n.value.id);
+  for (const auto& [name, v] : s.port_sources) port_values.insert(v.id);
+  std::function<void(eg::EClassId, std::vector<eg::EClassId>&, int)> collect = [&](eg::EClassId c, std::vector<eg::EClassId>& out,
+                                                                                  int depth) {
+    if (ops.info(explainer.term_op(c)).name == "list") {
+      for (eg::EClassId item : explainer.term_children(c)) collect(item, out, depth);
+      return;
+    }
+    if (port_values.count(c) || ops.is_leaf(explainer.term_op(c)) || depth >= 16) {
+      out.push_back(c);
+      return;
+    }
+    for (eg::EClassId child : explainer.term_children(c)) collect(child, out, depth + 1);
+  };
   auto operands_of = [&](eg::EClassId id) {
+    std::vector<eg::EClassId> out;
+    for (eg::EClassId c : explainer.term_children(id)) collect(c, out, 0);
+    return out;
+  };
+  // The operands of a term itself (a list's items), for the classes above a class.
+  auto direct_operands = [&](eg::EClassId id) {
     std::vector<eg::EClassId> out;
     for (eg::EClassId c : explainer.term_children(id)) {
       if (ops.info(explainer.term_op(c)).name == "list") {
@@ -65,7 +91,7 @@ std::vector<UnmatchedPiece> find_gaps(Saturation& s, const DivergenceReport* num
   std::map<eg::EClassId, std::set<eg::EClassId>> above;
   for (const auto* lowered : {&s.port_lowered, &s.ref_lowered})
     for (const auto& n : lowered->nodes)
-      for (eg::EClassId c : operands_of(n.value.id)) above[graph.find(c)].insert(graph.find(n.value.id));
+      for (eg::EClassId c : direct_operands(n.value.id)) above[graph.find(c)].insert(graph.find(n.value.id));
   std::map<std::string, eg::EClassId> ref_node;
   for (const auto& n : s.ref_lowered.nodes) ref_node.emplace(n.node, n.value.id);
   auto nearly_matched = [&](eg::EClassId piece, const std::string& reference) {
