@@ -66,7 +66,14 @@ FixedPortInputs fix_extra_port_inputs(const Graph& reference, const Graph& port)
   }
   RunOptions options;
   options.mode = RunMode::Captured;
-  const RunResult run = run_graph(reference, inputs, options);
+  RunResult run;
+  try {
+    run = run_graph(reference, inputs, options);
+  } catch (const Error& e) {
+    throw Error(ErrorKind::Value, port.file() + ": the port takes " + std::to_string(port.inputs().size()) +
+                                      " inputs, the reference " + std::to_string(keep) +
+                                      "; pairing the extra ones needs the reference's values, and it cannot run: " + e.what());
+  }
   const std::set<std::string> free = input_free_nodes(reference);
 
   for (std::size_t i = keep; i < port.inputs().size(); ++i) {
