@@ -96,12 +96,32 @@ struct GraphIndex {
     return false;
   }
 
-  // The floating outputs of the union of `roots`' subtrees, in node order.
+  // Whether node i, inside `roots`, only passes on a value from outside them: a chain of
+  // same-dtype, same-shape casts or copies (`x.float()` on an f32 `x` inside a norm). PyTorch
+  // returns the very tensor, so a trace records the residual the caller keeps as this node,
+  // and the module seems to output its own input; that is no output of the module.
+  bool pass_through(std::size_t i, const std::vector<std::string>& roots) const {
+    const auto& nodes = graph->nodes();
+    for (int guard = 0; guard < 64; ++guard) {
+      const GraphNode& n = nodes[i];
+      const std::string op = n.twin_op();
+      if ((op != "cast" && op != "contiguous") || n.outputs.size() != 1 || n.reads.empty()) return false;
+      const ops::TensorType* in = graph->type_of({n.reads[0], 0});
+      if (!in || !(*in == n.outputs[0])) return false;
+      auto it = index.find(n.reads[0]);
+      if (it == index.end() || !inside(it->second, roots)) return true;
+      i = it->second;
+    }
+    return false;
+  }
+
+  // The floating outputs of the union of `roots`' subtrees, in node order (pass-throughs of
+  // values from outside left out).
   std::vector<GraphRef> outputs_of(const std::vector<std::string>& roots) const {
     std::vector<GraphRef> out;
     const auto& nodes = graph->nodes();
     for (std::size_t i = 0; i < nodes.size(); ++i) {
-      if (!data_dependent[i] || !inside(i, roots)) continue;
+      if (!data_dependent[i] || !inside(i, roots) || pass_through(i, roots)) continue;
       bool leaves = graph_outputs.count(nodes[i].name) > 0;
       for (auto r : readers[i]) leaves = leaves || !inside(r, roots);
       if (!leaves) continue;
@@ -115,6 +135,7 @@ struct GraphIndex {
   bool leaves(const std::string& name, const std::string& root) const {
     auto it = index.find(name);
     if (it == index.end() || !in_subtree(graph->nodes()[it->second].module, root)) return false;
+    if (pass_through(it->second, {root})) return false;
     if (graph_outputs.count(name)) return true;
     for (auto r : readers[it->second])
       if (!in_subtree(graph->nodes()[r].module, root)) return true;
@@ -464,46 +485,51 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
     }
   }
 
-  // 2. The layer pattern of a value match, in the layers where values did not match.
-  const std::size_t by_values = mapping.components.size();
-  for (std::size_t k = 0; k < by_values; ++k) {
-    const Component tmpl = mapping.components[k];
-    auto [segment, number] = layer_index(tmpl.name);
-    if (segment < 0) continue;
-    bool same = true;
-    for (const auto& s : tmpl.source_modules) same = same && layer_index(s) == std::make_pair(segment, number);
-    if (!same) continue;
-    std::set<std::string> indices;
-    for (const auto& p : port.module_paths())
-      if (auto [seg, n] = layer_index(p); seg == segment && n != number) indices.insert(n);
-    for (const auto& i : indices) {
-      Component c = tmpl;
-      c.name = with_index(tmpl.name, segment, i);
-      c.target_modules.clear();
-      bool exists = !mapped_targets.count(c.name);
-      for (const auto& t : tmpl.target_modules) {
-        c.target_modules.push_back(with_index(t, segment, i));
-        exists = exists && prt.modules.count(c.target_modules.back()) && !mapped_targets.count(c.target_modules.back());
+  // 2. The layer pattern of a value match, in the layers where values did not match (and,
+  // after step 3, of a weights match: a bug in layer 0's norm leaves layer 1 mapped by its
+  // weights, and layer 0's norm is its counterpart by the pattern).
+  auto extend_by_pattern = [&](std::size_t first, std::size_t last) {
+    for (std::size_t k = first; k < last; ++k) {
+      const Component tmpl = mapping.components[k];
+      auto [segment, number] = layer_index(tmpl.name);
+      if (segment < 0) continue;
+      bool same = true;
+      for (const auto& s : tmpl.source_modules) same = same && layer_index(s) == std::make_pair(segment, number);
+      if (!same) continue;
+      std::set<std::string> indices;
+      for (const auto& p : port.module_paths())
+        if (auto [seg, n] = layer_index(p); seg == segment && n != number) indices.insert(n);
+      for (const auto& i : indices) {
+        Component c = tmpl;
+        c.name = with_index(tmpl.name, segment, i);
+        c.target_modules.clear();
+        bool exists = !mapped_targets.count(c.name);
+        for (const auto& t : tmpl.target_modules) {
+          c.target_modules.push_back(with_index(t, segment, i));
+          exists = exists && prt.modules.count(c.target_modules.back()) && !mapped_targets.count(c.target_modules.back());
+        }
+        if (!exists) continue;
+        c.source_modules.clear();
+        for (const auto& s : tmpl.source_modules) {
+          c.source_modules.push_back(with_index(s, segment, i));
+          exists = exists && ref.modules.count(c.source_modules.back());
+        }
+        if (!exists) continue;
+        c.port_outputs.clear();
+        if (c.target_modules.size() == 1) c.port_outputs = prt.outputs_of(c.target_modules);
+        else  // one output per target module, in their order (step 1b)
+          for (const auto& t : c.target_modules)
+            for (const auto& o : prt.outputs_of({t})) c.port_outputs.push_back(o);
+        c.ref_outputs = ref.outputs_of(c.source_modules);
+        if (c.port_outputs.size() != tmpl.port_outputs.size() || c.ref_outputs.size() != tmpl.ref_outputs.size()) continue;
+        c.how = "layer pattern";
+        c.reason = "the {i} pattern of " + tmpl.name + " (" + tmpl.reason + "); values differ here";
+        finish(std::move(c));
       }
-      if (!exists) continue;
-      c.source_modules.clear();
-      for (const auto& s : tmpl.source_modules) {
-        c.source_modules.push_back(with_index(s, segment, i));
-        exists = exists && ref.modules.count(c.source_modules.back());
-      }
-      if (!exists) continue;
-      c.port_outputs.clear();
-      if (c.target_modules.size() == 1) c.port_outputs = prt.outputs_of(c.target_modules);
-      else  // one output per target module, in their order (step 1b)
-        for (const auto& t : c.target_modules)
-          for (const auto& o : prt.outputs_of({t})) c.port_outputs.push_back(o);
-      c.ref_outputs = ref.outputs_of(c.source_modules);
-      if (c.port_outputs.size() != tmpl.port_outputs.size() || c.ref_outputs.size() != tmpl.ref_outputs.size()) continue;
-      c.how = "layer pattern";
-      c.reason = "the {i} pattern of " + tmpl.name + " (" + tmpl.reason + "); values differ here";
-      finish(std::move(c));
     }
-  }
+  };
+  const std::size_t by_values = mapping.components.size();
+  extend_by_pattern(0, by_values);
 
   // 3. By weights, where values mapped nothing (downstream of a bug, in a port whose module
   // names are not the reference's): the reference modules the port module's parameters come
@@ -516,6 +542,7 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
   std::set<std::string> reads_inside_patterns;
   for (const auto& [path, what] : reads_inside) reads_inside_patterns.insert(layer_pattern(path));
   const WeightSources weights(reference, port);
+  const std::size_t by_weights_first = mapping.components.size();
   auto numel_of = [](const Graph& g, const GraphRef& r) -> std::int64_t {
     const ops::TensorType* t = g.type_of(r);
     return t ? t->numel() : -1;
@@ -550,6 +577,8 @@ ComponentMapping map_components(const Graph& reference, const Graph& port, const
                (sources.size() > 1 ? "; fused, one-to-many" : "") + "); its values match no reference module's output";
     finish(std::move(c));
   }
+
+  extend_by_pattern(by_weights_first, mapping.components.size());
 
   // 4. The same module path, where nothing else mapped it.
   for (const auto& t : port_candidates) {

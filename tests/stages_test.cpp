@@ -319,3 +319,23 @@ TEST_CASE("a port that nests the model under `model.` and calls its activation a
     CHECK(c.component->name != "model");
   }
 }
+
+TEST_CASE("a bug in layer 0's norm: the layer pattern of the weights match in layer 1 maps it, and it fails in isolation") {
+  // examples/llama/bugs/ffn_norm_weight_swapped.py (gpt-fast's module names): layer 0's
+  // ffn_norm holds attention_norm's weight. Its values match nothing and its weight is
+  // input_layernorm's, already taken; layer 1, downstream of the bug, maps by weights, and its
+  // {i} pattern names layer 0's counterpart. The residual that `x.float()` passes through the
+  // norm is no output of it, so the normed value is what is compared.
+  Run r = run(kLlama / "reference.graph", kLlama / "bugs" / "ffn_norm_weight_swapped.graph");
+  const ComponentResult* norm = nullptr;
+  for (const auto& c : r.s2.components)
+    if (c.component->name == "layers.0.ffn_norm") norm = &c;
+  REQUIRE(norm);
+  CHECK(norm->component->source_modules == std::vector<std::string>{"layers.0.post_attention_layernorm"});
+  CHECK_FALSE(norm->pass);
+  for (const auto& c : r.s2.components) {
+    if (c.component->order >= norm->component->order) break;
+    INFO(c.component->name << " R " << c.r_ratio);
+    CHECK(c.pass);
+  }
+}
