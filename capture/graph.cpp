@@ -192,6 +192,13 @@ Graph Graph::with_inputs_fixed(std::size_t keep) const {
   return out;
 }
 
+Graph Graph::with_outputs(std::size_t keep) const {
+  Graph out = *this;
+  if (keep < out.outputs_.size()) out.outputs_.resize(keep);
+  if (keep < out.example_outputs_.size()) out.example_outputs_.resize(keep);
+  return out;
+}
+
 const ops::TensorType* Graph::type_of(const GraphRef& ref) const {
   if (const GraphTensor* t = find_tensor(ref.name)) return ref.output == 0 ? &t->type : nullptr;
   if (const GraphNode* n = find_node(ref.name))

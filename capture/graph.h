@@ -185,6 +185,9 @@ class Graph {
   // `input_pos`), fixed at the value it was captured with (check/port_inputs.h). Throws Error
   // (Value) naming the file when one of them has no stored value.
   Graph with_inputs_fixed(std::size_t keep) const;
+  // A copy that returns only its first `keep` outputs (a port that also returns its KV cache,
+  // compared with a reference that returns the logits alone).
+  Graph with_outputs(std::size_t keep) const;
 
   const GraphModule& modules() const { return *root_; }
   std::vector<std::string> module_paths() const;  // every module path, depth first ("" excluded)

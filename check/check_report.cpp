@@ -79,6 +79,12 @@ std::string CheckResult::to_text(const ReportOptions& options) const {
   }
   out << "\n";
   for (const auto& f : fixed_inputs) out << "assuming " << f.describe() << "\n";
+  if (!unpaired_outputs.empty()) {
+    out << "not compared: the port's output" << (unpaired_outputs.size() > 1 ? "s" : "");
+    for (std::size_t k = 0; k < unpaired_outputs.size(); ++k) out << (k ? ", " : " ") << unpaired_outputs[k];
+    out << " (the reference returns " << outputs_proved.size() << " output" << (outputs_proved.size() == 1 ? "" : "s")
+        << ", paired with the port's first)\n";
+  }
   if (std::string why = reason(); !why.empty()) out << "reason: " << why << "\n";
   if (alarm) {
     out << "SOUNDNESS ALARM: " << alarm->message << "\n  rules of the proof:";
@@ -236,6 +242,7 @@ std::string CheckResult::to_json(const ReportOptions& options) const {
     fixed.push_back({{"input", f.name}, {"value", f.value}, {"reference_node", f.reference_node},
                      {"reference_module", f.reference_module}, {"description", f.describe()}});
   out["fixed_inputs"] = fixed;
+  out["unpaired_port_outputs"] = unpaired_outputs;
   json used = json::array();
   std::vector<std::string> names;
   for (const auto& u : rules_used) {

@@ -108,6 +108,8 @@ struct CheckResult {
   // Port inputs the reference has none for, fixed at their example values (check/port_inputs.h):
   // the verdict holds for the port called with those values.
   std::vector<FixedInput> fixed_inputs;
+  // Port outputs beyond the reference's (a KV cache beside the logits): not compared.
+  std::vector<std::string> unpaired_outputs;
   std::vector<UnmatchedPiece> unmatched;
   std::vector<ParameterRelation> relations;
   std::vector<std::string> declared;          // port parameters and buffers related by declaration

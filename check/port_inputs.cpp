@@ -56,6 +56,11 @@ std::string FixedInput::describe() const {
 
 FixedPortInputs fix_extra_port_inputs(const Graph& reference, const Graph& port) {
   FixedPortInputs out;
+  const std::size_t outputs = reference.outputs().size();
+  if (port.outputs().size() > outputs) {
+    for (std::size_t k = outputs; k < port.outputs().size(); ++k) out.unpaired_outputs.push_back(port.outputs()[k].to_string());
+    out.port = port.with_outputs(outputs);
+  }
   const std::size_t keep = reference.inputs().size();
   if (port.inputs().size() <= keep) return out;
 
@@ -105,7 +110,7 @@ FixedPortInputs fix_extra_port_inputs(const Graph& reference, const Graph& port)
                                         "prove the port for that one value only");
     out.fixed.push_back(*found);
   }
-  out.port = port.with_inputs_fixed(keep);
+  out.port = (out.port ? *out.port : port).with_inputs_fixed(keep);
   return out;
 }
 

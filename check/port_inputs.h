@@ -5,6 +5,10 @@
 // value from no input at all (a constant such as arange): the check then proves the port, so
 // called, equal to the reference, and says so. Any other extra input is an error: fixing it
 // would prove something about one input value only.
+//
+// Outputs pair by position too. A port that returns more than the reference (its KV cache
+// beside the logits) is compared on the reference's outputs only, and the verdict says which
+// port outputs it left out.
 #pragma once
 
 #include "capture/graph.h"
@@ -26,8 +30,11 @@ struct FixedInput {
 };
 
 struct FixedPortInputs {
-  std::optional<Graph> port;  // the port with its extra inputs as constants; nullopt when none
+  // The port with its extra inputs as constants and its extra outputs left out; nullopt when
+  // it has neither.
+  std::optional<Graph> port;
   std::vector<FixedInput> fixed;
+  std::vector<std::string> unpaired_outputs;  // the port outputs left out, as "name" or "name[k]"
 };
 
 // Throws Error (Value) naming the port's file for an extra input with no stored value, or one

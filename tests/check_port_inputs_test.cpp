@@ -17,7 +17,7 @@ using namespace twin::testing;
 
 namespace {
 
-json graph_json(json inputs, json nodes) {
+json graph_json(json inputs, json nodes, json outputs = {ref("add_0")}) {
   return {{"format", "twin-graph"},
           {"version", 1},
           {"torch_version", "2.11.0"},
@@ -27,7 +27,7 @@ json graph_json(json inputs, json nodes) {
           {"buffers", json::array()},
           {"constants", json::array()},
           {"nodes", nodes},
-          {"outputs", {ref("add_0")}}};
+          {"outputs", outputs}};
 }
 
 // x + arange(4), the positions computed inside (HF's position_ids).
@@ -43,8 +43,9 @@ Graph reference() {
   return Graph::parse(graph_file(graph_json(inputs, nodes), {{"input/x", "F32", {1, 4}, grid(4, 0.25, 0.125)}}), "reference.graph");
 }
 
-// x + positions, the positions an input (vLLM's forward(input_ids, positions)).
-Graph port(std::vector<double> positions) {
+// x + positions, the positions an input (vLLM's forward(input_ids, positions)); with
+// `two_outputs`, the positions (as f32) returned too, as a port returns its cache.
+Graph port(std::vector<double> positions, bool two_outputs = false) {
   json nodes = json::array();
   nodes.push_back({{"name", "to_0"}, {"op", "aten::to"}, {"args", {ref("positions"), {{"dtype", "f32"}}, false, false, nullptr}},
                    {"outputs", {type_json("f32", {4})}}, {"module", ""}});
@@ -52,7 +53,8 @@ Graph port(std::vector<double> positions) {
                    {"outputs", {type_json("f32", {1, 4})}}, {"module", ""}});
   json inputs = {{{"name", "x"}, {"dtype", "f32"}, {"shape", {1, 4}}, {"tensor", "input/x"}},
                  {{"name", "positions"}, {"dtype", "i64"}, {"shape", {4}}, {"tensor", "input/positions"}}};
-  return Graph::parse(graph_file(graph_json(inputs, nodes), {{"input/x", "F32", {1, 4}, grid(4, 0.25, 0.125)},
+  json outputs = two_outputs ? json{ref("add_0"), ref("to_0")} : json{ref("add_0")};
+  return Graph::parse(graph_file(graph_json(inputs, nodes, outputs), {{"input/x", "F32", {1, 4}, grid(4, 0.25, 0.125)},
                                                              {"input/positions", "I64", {4}, positions}}),
                       "port.graph");
 }
@@ -93,4 +95,15 @@ TEST_CASE("an extra port input whose value the reference does not compute is an 
   }
   // Without an extra input nothing is fixed.
   CHECK_FALSE(check::fix_extra_port_inputs(ref, ref).port);
+}
+
+TEST_CASE("a port that returns more than the reference is compared on the reference's outputs, and says what it left out") {
+  check::CheckOptions o;
+  o.synthesis.enabled = false;
+  check::CheckResult r = check::check_equivalence(reference(), port({0, 1, 2, 3}, true), nullptr, o);
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  CHECK(r.unpaired_outputs == std::vector<std::string>{"to_0"});
+  CHECK(r.to_text().find("not compared: the port's output to_0 (the reference returns 1 output") != std::string::npos);
+  CHECK(json::parse(r.to_json())["unpaired_port_outputs"] == json::array({"to_0"}));
 }
