@@ -43,10 +43,14 @@ void lower_sources(const SaturationInput& in, GraphLowering& lowering, Saturatio
                                             ", the parameter is " + t.type.to_string());
         s.port_sources[t.name] = v;
       } else {
-        // Unrelated: an unknown of its own (a buffer keeps its value, so it can still meet
-        // a reference constant with the same bits).
+        // Unrelated: an unknown of its own. A buffer keeps its value, so it can still meet a
+        // reference constant with the same bits; so does a floating parameter of zeros (a
+        // bias the port's checkpoint leaves at zero), for the guard query all_zero.
         bool is_buffer = group == &port.buffers();
-        s.port_sources[t.name] = lowering.leaf(t.name + "@port", t.type, is_buffer ? t.value : std::nullopt);
+        bool zeros = t.value && ops::is_floating(t.type.dtype) && t.value->numel() > 0;
+        if (zeros)
+          for (double v : t.value->to_doubles()) zeros = zeros && v == 0;
+        s.port_sources[t.name] = lowering.leaf(t.name + "@port", t.type, is_buffer || zeros ? t.value : std::nullopt);
       }
     }
   }

@@ -89,6 +89,14 @@ void register_constant_queries(egraph::QueryRegistry& queries) {
       },
       1);
   queries.add(
+      "all_zero",
+      [](const egraph::EGraph& g, std::span<const ScalarValue> args) {
+        auto m = known_mask(g, args[0]);
+        return ScalarValue::of_bool(m && is_floating(m->type.dtype) &&
+                                    std::all_of(m->values->begin(), m->values->end(), [](double v) { return v == 0; }));
+      },
+      1);
+  queries.add(
       "distinct_indices",
       [](const egraph::EGraph& g, std::span<const ScalarValue> args) {
         auto indices = known_indices(g, args[0]);

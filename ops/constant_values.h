@@ -30,6 +30,8 @@ const std::vector<double>* constant_elements(const egraph::EGraph& graph, egraph
 //   additive_mask(?a)      a floating mask whose every element is 0 or at most -1e30, with a
 //                          0 in every row: scores + ?a keep a score in every row, and the
 //                          others are pushed to where exp underflows;
+//   all_zero(?b)           a floating tensor of zeros (a port's bias that its checkpoint
+//                          leaves at zero where the reference has none);
 //   distinct_indices(?i)   a vector of distinct, non-negative integers (positions written by
 //                          index_copy read back by index_select: each holds its own write);
 //   masks_unlisted(?m, ?i) a mask that masks, in every row, every column (last dim) whose

@@ -217,6 +217,7 @@ Setup make_setup(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Instan
     collect_query_vars(*rule.guard, "every_row_keeps", s.keeping_masks);
     collect_query_vars(*rule.guard, "additive_mask", s.additive_masks);
     collect_query_vars(*rule.guard, "distinct_indices", s.distinct_index_vectors);
+    collect_query_vars(*rule.guard, "all_zero", s.zero_tensors);
     collect_query_pairs(*rule.guard, "masks_unlisted", s.unlisted_masks);
   }
   s.infinite_values = writes_infinity(ops, rule.lhs);
@@ -268,7 +269,9 @@ std::map<std::string, std::vector<double>> draw_inputs(const Setup& s, const Z3I
     Rng rng(mix_seed(seed, ++k));
     std::vector<double> v(static_cast<std::size_t>(vi.type.numel()));
     const std::int64_t row = vi.type.shape.empty() ? 0 : vi.type.shape.back();
-    if (s.additive_masks.count(name)) {
+    if (s.zero_tensors.count(name)) {
+      std::fill(v.begin(), v.end(), 0.0);
+    } else if (s.additive_masks.count(name)) {
       for (auto& x : v) x = rng.uniform() < 0.5 ? 0.0 : (rng.uniform() < 0.5 ? -1e30 : -3.4028234663852886e38);
       keep_one_per_row(v, row, [](double a) { return a == 0; }, 0.0, rng);
     } else if (s.distinct_index_vectors.count(name)) {

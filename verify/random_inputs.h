@@ -90,6 +90,8 @@ struct Setup {
   // Floating masks the guard requires `additive_mask`: each element 0 or a huge negative
   // number (-1e30 or finfo(f32).min), with a 0 in every row.
   std::set<std::string> additive_masks;
+  // Tensors the guard requires `all_zero`: drawn as zeros.
+  std::set<std::string> zero_tensors;
   // Index vectors the guard requires `distinct_indices`: drawn as distinct positions within
   // the index's bound.
   std::set<std::string> distinct_index_vectors;
