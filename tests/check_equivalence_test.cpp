@@ -58,6 +58,17 @@ bool names_module(const std::string& reported, const std::string& want) {
   return reported == want || reported.rfind(want + ".", 0) == 0 || want.rfind(reported + ".", 0) == 0;
 }
 
+// `port` checked against `ref` with the stdlib alone (no synthesis).
+check::CheckResult by_stdlib(const Graph& ref, const fs::path& port) {
+  check::CheckOptions o = options();
+  o.synthesis.enabled = false;
+  return check::check_equivalence(ref, Graph::load(port), rules(), o);
+}
+
+bool used_rule(const check::CheckResult& r, const std::string& rule) {
+  return std::any_of(r.rules_used.begin(), r.rules_used.end(), [&](const auto& u) { return u.rule == rule; });
+}
+
 fs::path temp_dir() {
   fs::path dir = fs::temp_directory_path() / ("twin_check_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -385,22 +396,15 @@ TEST_CASE("a Llama written with vLLM's own modules (rotary_dim slicing, a cos_si
   // examples/llama/variants/vllm_rotary.py: RoPE on [b, s, heads, d] before the heads move in
   // front, its cos/sin [s, 1, d/2] broadcasting over the batch, an empty pass-through slice
   // concatenated back, and movedim for the head layout.
-  check::CheckOptions o = options();
-  o.synthesis.enabled = false;
-  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "variants" / "vllm_rotary.graph"), rules(), o);
+  check::CheckResult r = by_stdlib(reference(), kLlama / "variants" / "vllm_rotary.graph");
   INFO(r.to_text());
   CHECK(r.verdict == check::CheckVerdict::Equivalent);
-  bool broadcast = false;
-  for (const auto& u : r.rules_used) broadcast = broadcast || u.rule == "layout.mul_broadcast_leading_unit_rank3";
-  CHECK(broadcast);
+  CHECK(used_rule(r, "layout.mul_broadcast_leading_unit_rank3"));
 }
 
 TEST_CASE("a vLLM-style GPT-2 (Linear weights transposed by the loader, chunked c_attn, a tied output projection applied inline) is equivalent by the stdlib") {
   const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
-  check::CheckOptions o = options();
-  o.synthesis.enabled = false;
-  check::CheckResult r = check::check_equivalence(Graph::load(gpt2 / "reference.graph"),
-                                                  Graph::load(gpt2 / "variants" / "vllm_style.graph"), rules(), o);
+  check::CheckResult r = by_stdlib(Graph::load(gpt2 / "reference.graph"), gpt2 / "variants" / "vllm_style.graph");
   INFO(r.to_text());
   CHECK(r.verdict == check::CheckVerdict::Equivalent);
 }
@@ -410,15 +414,11 @@ TEST_CASE("a GPT-2 written from scratch (LayerNorm by hand, einsum attention, h 
   // divides by n - 1 where LayerNorm divides by n.
   const fs::path gpt2 = fs::path(TWIN_SOURCE_DIR) / "examples" / "gpt2";
   const Graph reference_gpt2 = Graph::load(gpt2 / "reference.graph");
-  check::CheckOptions o = options();
-  o.synthesis.enabled = false;
-  check::CheckResult r = check::check_equivalence(reference_gpt2, Graph::load(gpt2 / "variants" / "hand_written.graph"), rules(), o);
+  check::CheckResult r = by_stdlib(reference_gpt2, gpt2 / "variants" / "hand_written.graph");
   INFO(r.to_text());
   CHECK(r.verdict == check::CheckVerdict::Equivalent);
-  std::set<std::string> used;
-  for (const auto& u : r.rules_used) used.insert(u.rule);
-  CHECK(used.count("normalization.layer_norm_written_out"));
-  CHECK(used.count("layout.permute_keys_as_transposes"));
+  CHECK(used_rule(r, "normalization.layer_norm_written_out"));
+  CHECK(used_rule(r, "layout.permute_keys_as_transposes"));
   check::CheckResult bug =
       check::check_equivalence(reference_gpt2, Graph::load(gpt2 / "bugs" / "layer_norm_unbiased.graph"), rules(), options());
   CHECK(bug.verdict == check::CheckVerdict::NotEquivalent);
@@ -465,27 +465,19 @@ TEST_CASE("a port whose projection has a bias of zeros (nn.Linear's default, zer
   // examples/llama/variants/zero_bias.py: the bias relates to no reference tensor; its stored
   // zeros are known to the e-graph, so all_zero(?b) holds. bugs/o_proj_random_bias.py, the same
   // bias left at its random init, is not equivalent (the loop over bugs checks it).
-  check::CheckOptions o = options();
-  o.synthesis.enabled = false;
-  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "variants" / "zero_bias.graph"), rules(), o);
+  check::CheckResult r = by_stdlib(reference(), kLlama / "variants" / "zero_bias.graph");
   INFO(r.to_text());
   CHECK(r.verdict == check::CheckVerdict::Equivalent);
-  bool zero_bias = false;
-  for (const auto& u : r.rules_used) zero_bias = zero_bias || u.rule == "linear_algebra.linear_zero_bias";
-  CHECK(zero_bias);
+  CHECK(used_rule(r, "linear_algebra.linear_zero_bias"));
 }
 
 TEST_CASE("an NxD-style Llama masking with torch.where and finfo.min as a Python number is equivalent by the stdlib") {
   // examples/llama/variants/nxd_style.py: the fill is a rank-0 constant operand of where, not
   // a `full` tensor; the causal mask keeps a score in every row (every_row_attends).
-  check::CheckOptions o = options();
-  o.synthesis.enabled = false;
-  check::CheckResult r = check::check_equivalence(reference(), Graph::load(kLlama / "variants" / "nxd_style.graph"), rules(), o);
+  check::CheckResult r = by_stdlib(reference(), kLlama / "variants" / "nxd_style.graph");
   INFO(r.to_text());
   CHECK(r.verdict == check::CheckVerdict::Equivalent);
-  bool scalar_fill = false;
-  for (const auto& u : r.rules_used) scalar_fill = scalar_fill || u.rule == "attention.softmax_of_scalar_number_fill_f32";
-  CHECK(scalar_fill);
+  CHECK(used_rule(r, "attention.softmax_of_scalar_number_fill_f32"));
 }
 
 TEST_CASE("a Meta-style Llama (interleaved complex RoPE, converter-permuted q/k rows) is equivalent by the stdlib") {
