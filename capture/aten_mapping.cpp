@@ -154,6 +154,14 @@ GraphOperand step_result(int step, int output) {
   return o;
 }
 
+GraphOperand scalar_operand(double value, bool integral) {
+  GraphOperand o;
+  o.kind = GraphOperand::Kind::Scalar;
+  o.scalar = value;
+  o.integral = integral;
+  return o;
+}
+
 // ---- argument readers -----------------------------------------------------------------------
 
 bool is_tensor(const AtenValue* value) { return value && value->is_tensor(); }

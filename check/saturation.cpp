@@ -48,8 +48,10 @@ void lower_sources(const SaturationInput& in, GraphLowering& lowering, Saturatio
         // bias the port's checkpoint leaves at zero), for the guard query all_zero.
         bool is_buffer = group == &port.buffers();
         bool zeros = t.value && ops::is_floating(t.type.dtype) && t.value->numel() > 0;
-        if (zeros)
-          for (double v : t.value->to_doubles()) zeros = zeros && v == 0;
+        if (zeros) {
+          const std::vector<double> values = t.value->to_doubles();
+          zeros = std::all_of(values.begin(), values.end(), [](double v) { return v == 0; });
+        }
         s.port_sources[t.name] = lowering.leaf(t.name + "@port", t.type, is_buffer || zeros ? t.value : std::nullopt);
       }
     }

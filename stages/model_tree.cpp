@@ -185,13 +185,15 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
   const std::string tgt_wrapper = wrapper_of(tgt_paths, src_paths);
   const std::string src_wrapper = tgt_wrapper.empty() ? wrapper_of(src_paths, tgt_paths) : "";
   std::map<std::string, std::string> src_original, tgt_original;  // compared path -> the graph's
-  auto unwrap = [](std::vector<std::string>& paths, const std::string& wrapper, std::map<std::string, std::string>& original) {
+  auto without = [](const std::string& path, const std::string& wrapper) {
+    return !wrapper.empty() && in_subtree(path, wrapper) && path != wrapper ? path.substr(wrapper.size() + 1) : path;
+  };
+  auto unwrap = [&](std::vector<std::string>& paths, const std::string& wrapper, std::map<std::string, std::string>& original) {
     std::vector<std::string> compared;
     for (const auto& p : paths) {
       if (!wrapper.empty() && p == wrapper) continue;
-      std::string q = !wrapper.empty() && in_subtree(p, wrapper) ? p.substr(wrapper.size() + 1) : p;
-      original[q] = p;
-      compared.push_back(q);
+      original[without(p, wrapper)] = p;
+      compared.push_back(without(p, wrapper));
     }
     paths = compared;
   };
@@ -203,8 +205,11 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
   if (!src_wrapper.empty())
     out.push_back({"wrapper", "source", src_wrapper, true,
                    "the source nests the model's modules under `" + src_wrapper + "` (paths below are compared without it)"});
-  auto source_module = [&](const std::string& p) { return source.modules().find(src_original.count(p) ? src_original[p] : p); };
-  auto target_module = [&](const std::string& p) { return target.modules().find(tgt_original.count(p) ? tgt_original[p] : p); };
+  // A compared path as the graph names it.
+  auto source_path = [&](const std::string& p) { return src_original.count(p) ? src_original[p] : p; };
+  auto target_path = [&](const std::string& p) { return tgt_original.count(p) ? tgt_original[p] : p; };
+  auto source_module = [&](const std::string& p) { return source.modules().find(source_path(p)); };
+  auto target_module = [&](const std::string& p) { return target.modules().find(target_path(p)); };
   const std::set<std::string> src(src_paths.begin(), src_paths.end()), tgt(tgt_paths.begin(), tgt_paths.end());
   // A source module with no parameters of its own that applies another module's weight (GPT-2's
   // lm_head on the embedding's `wte.weight`), where a target node outside the target's module
@@ -212,7 +217,7 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
   // projection applied inline. The reason, or "".
   auto tied_use = [&](const std::string& p) -> std::string {
     const GraphModule* m = source_module(p);
-    const std::string path = src_original.count(p) ? src_original[p] : p;
+    const std::string path = source_path(p);
     if (!m || !m->parameters.empty()) return "";
     std::string weight;
     for (const auto& node : source.nodes())
@@ -222,8 +227,7 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
               std::any_of(source.parameters().begin(), source.parameters().end(), [&](const auto& t) { return t.name == r; }))
             weight = r;
     if (weight.empty()) return "";
-    std::string owner = parent(weight);
-    if (!src_wrapper.empty() && in_subtree(owner, src_wrapper)) owner = owner.substr(src_wrapper.size() + 1);
+    const std::string owner = without(parent(weight), src_wrapper);
     if (!tgt_original.count(owner)) return "";
     const std::string target_owner = tgt_original[owner], target_weight = target_owner + "." + leaf(weight);
     for (const auto& node : target.nodes())
@@ -271,7 +275,7 @@ std::vector<StructuralDifference> structural_diff(const Graph& source, const Gra
         if (parent(q) == parent(p) && !src.count(q) && looks_like_activation(target_module(q))) renamed = q;
       // Else the same function applied without a module (`F.silu(gate) * up` in the MLP).
       const std::string applied =
-          renamed.empty() && tgt.count(parent(p)) ? functional_activation(target, tgt_original.count(parent(p)) ? tgt_original[parent(p)] : parent(p)) : "";
+          renamed.empty() && tgt.count(parent(p)) ? functional_activation(target, target_path(parent(p))) : "";
       if (!renamed.empty())
         d = {"renamed activation", "both", p, true, "the target's activation here is " + renamed};
       else if (!applied.empty())

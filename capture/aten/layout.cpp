@@ -74,8 +74,9 @@ void map_movedim(MappingContext& c) {
   auto destination = ints_of(c.arg(2, "destination"), "destination");
   if (source.size() != destination.size()) throw Unmappable{"movedim with source and destination of different lengths"};
   auto wrap = [&](std::int64_t d) {
-    if (d < -rank || d >= rank) throw Unmappable{"movedim with a dim out of range"};
-    return d < 0 ? d + rank : d;
+    auto w = ops::normalize_dim(d, rank);
+    if (!w) throw Unmappable{"movedim with a dim out of range"};
+    return *w;
   };
   std::vector<std::int64_t> dims(static_cast<std::size_t>(rank), -1);
   std::vector<bool> taken(static_cast<std::size_t>(rank), false);
@@ -182,14 +183,14 @@ std::pair<GraphOperand, GraphOperand> linear_index(MappingContext& c, GraphOpera
   std::int64_t stride = size;
   for (std::size_t i = 0; i < n; ++i) {
     stride /= shape[k + i];
-    GraphOperand dim_size{GraphOperand::Kind::Scalar, {}, 0, 0, static_cast<double>(shape[k + i]), true};
-    GraphOperand zero{GraphOperand::Kind::Scalar, {}, 0, 0, 0, true};
+    GraphOperand dim_size = scalar_operand(static_cast<double>(shape[k + i]), true);
+    GraphOperand zero = scalar_operand(0, true);
     int negative = c.step("lt", {idx.tensors[i], zero});
     int wrapped = c.step("add", {idx.tensors[i], dim_size});
     int index = c.step("where", {step_result(negative), step_result(wrapped), idx.tensors[i]});
     GraphOperand term = step_result(index);
     if (stride != 1) {
-      GraphOperand factor{GraphOperand::Kind::Scalar, {}, 0, 0, static_cast<double>(stride), true};
+      GraphOperand factor = scalar_operand(static_cast<double>(stride), true);
       term = step_result(c.step("mul", {term, factor}));
     }
     linear = linear ? step_result(c.step("add", {*linear, term})) : term;
@@ -312,10 +313,9 @@ void map_cat(MappingContext& c) {
   std::vector<GraphOperand> kept;
   for (const GraphOperand& x : operands) {
     const std::vector<std::int64_t>& shape = c.type_of(x).shape;
-    auto rank = static_cast<std::int64_t>(shape.size());
-    std::int64_t at = dim < 0 ? dim + rank : dim;
-    bool empty_along_dim = at >= 0 && at < rank && shape[static_cast<std::size_t>(at)] == 0;
-    bool legacy_empty = rank == 1 && shape[0] == 0;
+    auto at = ops::normalize_dim(dim, static_cast<std::int64_t>(shape.size()));
+    bool empty_along_dim = at && shape[static_cast<std::size_t>(*at)] == 0;
+    bool legacy_empty = shape.size() == 1 && shape[0] == 0;
     if (!empty_along_dim && !legacy_empty) kept.push_back(x);
   }
   if (kept.empty()) kept = operands;

@@ -65,6 +65,8 @@ class MappingContext {
 
 // An output of an earlier step, as an operand.
 GraphOperand step_result(int step, int output = 0);
+// A Python number, as an operand (an int when `integral`).
+GraphOperand scalar_operand(double value, bool integral);
 
 // Argument readers: Unmappable naming `what` when the argument is not of the kind.
 bool is_tensor(const AtenValue* value);

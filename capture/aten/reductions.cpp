@@ -7,6 +7,14 @@ namespace twin::capture {
 
 namespace {
 
+// The keepdim argument at `at`: false when absent; Unmappable when not a boolean.
+bool keepdim_of(MappingContext& c, std::size_t at) {
+  const AtenValue* k = c.arg(at, "keepdim");
+  if (!k) return false;
+  if (!k->is_bool()) throw Unmappable{"keepdim is not a boolean"};
+  return k->bool_value();
+}
+
 void map_reduction(MappingContext& c) {
   const std::string& op = c.op();
   ops::Attributes at;
@@ -14,10 +22,7 @@ void map_reduction(MappingContext& c) {
     if (d->is_dtype()) at["dtype"] = dtype_attr(*dtype_of(d));  // sum(self, dtype=...)
     else at["dim"] = ints_attr(ints_of(d, "dim"));
   }
-  if (auto k = c.arg(2, "keepdim")) {
-    if (!k->is_bool()) throw Unmappable{"keepdim is not a boolean"};
-    at["keepdim"] = ops::AttrValue{k->bool_value()};
-  }
+  if (c.arg(2, "keepdim")) at["keepdim"] = ops::AttrValue{keepdim_of(c, 2)};
   if (op != "amax")
     if (auto dt = dtype_of(c.arg(3, "dtype"))) at["dtype"] = dtype_attr(*dt);
   if (op == "amax" && !at.count("dim")) at["dim"] = ints_attr({});
@@ -30,13 +35,6 @@ std::vector<std::int64_t> reduced_dims(MappingContext& c, GraphOperand x, std::s
   std::vector<std::int64_t> all;
   for (std::size_t i = 0; i < c.type_of(x).rank(); ++i) all.push_back(static_cast<std::int64_t>(i));
   return all;
-}
-
-bool keepdim_of(MappingContext& c, std::size_t at) {
-  const AtenValue* k = c.arg(at, "keepdim");
-  if (!k) return false;
-  if (!k->is_bool()) throw Unmappable{"keepdim is not a boolean"};
-  return k->bool_value();
 }
 
 // var(x, dim, unbiased | correction, keepdim) and std (its square root): the mean of the
@@ -57,7 +55,11 @@ void map_variance(MappingContext& c) {
   const bool keepdim = keepdim_of(c, 3);
   std::int64_t n = 1;
   const auto& shape = c.type_of(x).shape;
-  for (auto d : dims) n *= shape[static_cast<std::size_t>(d < 0 ? d + static_cast<std::int64_t>(shape.size()) : d)];
+  for (auto d : dims) {
+    auto at = ops::normalize_dim(d, static_cast<std::int64_t>(shape.size()));
+    if (!at) throw Unmappable{"var over a dim out of range"};
+    n *= shape[static_cast<std::size_t>(*at)];
+  }
   int mean = c.step("mean", {x}, {{"dim", ints_attr(dims)}, {"keepdim", ops::AttrValue{true}}});
   int deviation = c.step("sub", {x, step_result(mean)});
   int square = c.step("mul", {step_result(deviation), step_result(deviation)});
@@ -65,8 +67,7 @@ void map_variance(MappingContext& c) {
   GraphOperand out = step_result(var);
   if (correction != 0) {
     if (n - correction <= 0) throw Unmappable{"var with no degrees of freedom"};
-    GraphOperand factor{GraphOperand::Kind::Scalar, {}, 0, 0, static_cast<double>(n) / (static_cast<double>(n) - correction), false};
-    out = step_result(c.step("mul", {out, factor}));
+    out = step_result(c.step("mul", {out, scalar_operand(static_cast<double>(n) / (static_cast<double>(n) - correction), false)}));
   }
   if (c.op() == "std") c.step("sqrt", {out});
   else c.step("contiguous", {out});
