@@ -176,8 +176,10 @@ class PortMatching {
     }
   }
 
-  // A concatenation along one dim of pieces that each match a reference value (the output of
-  // a fused qkv_proj or gate_up_proj). Greedy: at each offset the longest piece.
+  // A concatenation along one dim of pieces that each match a reference value, whole (the
+  // output of a fused qkv_proj or gate_up_proj) or an aligned chunk of one (a fused qkv whose
+  // rows interleave the KV groups: each group's q heads, then its k head, then its v head).
+  // Greedy: at each offset the longest whole piece, else the longest part.
   void concat(PortEntry& e) const {
     const auto& shape = e.value.shape;
     const auto numel = std::int64_t(e.value.p.size());
@@ -185,27 +187,54 @@ class PortMatching {
     for (std::size_t d = 0; d < shape.size(); ++d) {
       const std::int64_t rest = numel / shape[d];
       std::set<std::int64_t, std::greater<>> lengths;  // candidate piece lengths, longest first
-      for (const auto& [n, list] : by_numel_)
-        if (std::int64_t(n) % rest == 0 && std::int64_t(n) / rest < shape[d]) lengths.insert(std::int64_t(n) / rest);
+      // Part lengths: a reference value's extent m along the cut, divided into at most
+      // kMaxChunks aligned chunks (heads, groups, halves); single elements never.
+      constexpr std::int64_t kMaxChunks = 16;
+      std::set<std::int64_t, std::greater<>> part_lengths;
+      for (const auto& [n, list] : by_numel_) {
+        if (std::int64_t(n) % rest != 0) continue;
+        const std::int64_t m = std::int64_t(n) / rest;
+        if (m < shape[d]) lengths.insert(m);
+        if (options_.part_matches)
+          for (std::int64_t chunks = 2; chunks <= kMaxChunks && m / chunks >= 2; ++chunks)
+            if (m % chunks == 0 && m / chunks < shape[d]) part_lengths.insert(m / chunks);
+      }
       std::int64_t offset = 0;
       std::vector<MatchPiece> pieces;
+      bool any_part = false;
       while (offset < shape[d]) {
         std::optional<MatchPiece> found;
-        for (auto len : lengths) {
-          if (offset + len > shape[d]) continue;
+        auto piece_at = [&](std::int64_t len) {
           Shape piece_shape = shape;
           piece_shape[d] = len;
-          PortValue piece = make_port_value(slice(e.value.p, shape, d, offset, len), piece_shape);
-          if ((found = whole(piece))) {
+          return make_port_value(slice(e.value.p, shape, d, offset, len), piece_shape);
+        };
+        for (auto len : lengths) {
+          if (offset + len > shape[d]) continue;
+          if ((found = whole(piece_at(len)))) {
             found->length = len;
             break;
           }
+        }
+        for (auto len = part_lengths.begin(); !found && len != part_lengths.end(); ++len) {
+          if (offset + *len > shape[d]) continue;
+          PortValue piece = piece_at(*len);
+          for (const auto& r : refs_)
+            if (auto view = matcher_.part_match(piece, r)) {
+              found = MatchPiece{r.name, r.module, *view, *len};
+              any_part = true;
+              break;
+            }
         }
         if (!found) break;
         offset += found->length;
         pieces.push_back(*found);
       }
-      if (offset == shape[d] && pieces.size() >= 2) {
+      // Parts of a single reference value, rearranged, are that value reordered (a shard
+      // gathered in the wrong order): a difference, never a match.
+      const bool one_source = std::all_of(pieces.begin(), pieces.end(),
+                                          [&](const MatchPiece& p) { return p.reference == pieces.front().reference; });
+      if (offset == shape[d] && pieces.size() >= 2 && !(any_part && one_source)) {
         e.status = Status::Concat;
         e.pieces = std::move(pieces);
         e.concat_dim = int(d);

@@ -102,6 +102,10 @@ SynthesisResult Synthesizer::attempt_rule(const Candidate& candidate, const std:
   const auto* shape_analysis = graph_.analysis<ops::ShapeAnalysis>();
   auto tensor_class = [&](eg::EClassId c) { return shape_analysis && shape_analysis->type_of(graph_, c).has_value(); };
   std::set<eg::EClassId> common;
+  // Frontier classes either side reaches: a side may also stop at a value the other never
+  // reads, when the other is spelled over a subset of its leaves (a slice of a concatenation
+  // is its one part; the other parts are variables of the left side only).
+  std::set<eg::EClassId> reached;
   {
     auto below_port = classes_below(graph_, port, limits_.max_depth);
     auto below_reference = classes_below(graph_, reference, limits_.max_depth);
@@ -113,6 +117,9 @@ SynthesisResult Synthesizer::attempt_rule(const Candidate& candidate, const std:
       if (port_reach.count(c) && (frontier(c) || c == port || c == reference) && !literal_class(graph_, c) &&
           tensor_class(c))
         common.insert(c);
+    for (const auto* side : {&below_port, &below_reference})
+      for (eg::EClassId c : *side)
+        if ((frontier(c) || c == port || c == reference) && !literal_class(graph_, c) && tensor_class(c)) reached.insert(c);
   }
   if (atomic_leaves) {
     // Larger (then later) classes first: a table and its halves spell each other, and the
@@ -150,8 +157,10 @@ SynthesisResult Synthesizer::attempt_rule(const Candidate& candidate, const std:
   std::optional<BoundedTerm> left, right;
   // Each side is spelled over the leaves the other uses where it can be, so that a variable
   // stands for the same class on both sides; the side with every variable is the left.
+  auto on_reached = [&](eg::EClassId c) { return reached.count(graph_.find(c)) > 0; };
   auto pair_up = [&](eg::EClassId first, eg::EClassId second) {
     auto a = smallest_term(graph_, first, on_common, limits_.max_depth, limits_.max_rule_size);
+    if (!a) a = smallest_term(graph_, first, on_reached, limits_.max_depth, limits_.max_rule_size);
     if (!a) return false;
     std::optional<BoundedTerm> b;
     if (std::find(a->leaves.begin(), a->leaves.end(), second) != a->leaves.end()) b = leaf_term(second);
@@ -177,9 +186,33 @@ SynthesisResult Synthesizer::attempt_rule(const Candidate& candidate, const std:
       right = a;
       return true;
     }
+    // The other side spelled first, then this one over its leaves and the reached classes
+    // outside what those leaves compute (so that this side cannot take a shorter way round
+    // them): a slice of a concatenation whose other parts only this side reads.
+    if (auto b2 = smallest_term(graph_, second, on_common, limits_.max_depth, limits_.max_rule_size)) {
+      std::set<eg::EClassId> wanted(b2->leaves.begin(), b2->leaves.end()), inside;
+      for (eg::EClassId leaf : b2->leaves)
+        for (eg::EClassId c : classes_below(graph_, leaf, limits_.max_depth)) inside.insert(graph_.find(c));
+      auto around = [&](eg::EClassId c) {
+        c = graph_.find(c);
+        return wanted.count(c) > 0 ||
+               (reached.count(c) > 0 && !inside.count(c) && c != graph_.find(second));
+      };
+      if (auto a2 = smallest_term(graph_, first, around, limits_.max_depth, limits_.max_rule_size); a2 && subset(*b2, *a2)) {
+        left = a2;
+        right = b2;
+        return true;
+      }
+    }
     return false;
   };
   if (!pair_up(port, reference) && !pair_up(reference, port)) {
+    if (std::getenv("TWIN_SYNTH_DEBUG")) {
+      auto a = smallest_term(graph_, port, on_reached, limits_.max_depth, limits_.max_rule_size);
+      auto b = smallest_term(graph_, reference, on_reached, limits_.max_depth, limits_.max_rule_size);
+      std::fprintf(stderr, "  port: %s\n  reference: %s\n", a ? print_term(*a->term).c_str() : "-",
+                   b ? print_term(*b->term).c_str() : "-");
+    }
     result.why = common.empty() ? "the two values share nothing within reach"
                                 : "no small pair of terms over the values both reach";
     return result;

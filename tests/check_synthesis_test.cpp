@@ -110,6 +110,39 @@ TEST_CASE("vLLM's token layout: the layout rules and synthesis prove the port, e
     CHECK((s.report.verdict == verify::Verdict::Proved || s.report.verdict == verify::Verdict::Tested));
 }
 
+TEST_CASE("litgpt's fused qkv, interleaved per KV group and split from a rank-5 view, is proved by synthesis and stays proved once written down") {
+  // examples/llama/variants/litgpt_style.py: the fused output is a concatenation of *parts* of
+  // HF's q, k and v projections (value matching), and each piece of the split is one part of
+  // a concatenation the other side never reads (the rule's left side holds the other parts
+  // as variables). With the stdlib and synthesis off, no rule relates the layout: unproven.
+  const Graph reference = Graph::load(kLlama / "reference.graph");
+  const Graph port = Graph::load(kLlama / "variants" / "litgpt_style.graph");
+  RuleFiles request;
+  const auto stdlib = load_rule_files(request);
+  check::CheckOptions off;
+  off.synthesis.enabled = false;
+  CHECK(check::check_equivalence(reference, port, stdlib, off).verdict == check::CheckVerdict::Unproven);
+
+  check::CheckResult r = check::check_equivalence(reference, port, stdlib, unhurried());
+  INFO(r.to_text());
+  REQUIRE(r.verdict == check::CheckVerdict::Equivalent);
+  CHECK(r.findings.empty());
+  bool concat_of_parts = false;
+  REQUIRE(r.numerics.has_value());
+  for (const auto& m : r.numerics->value_matches)
+    if (m.node == "linear_0" && m.status == "concat") concat_of_parts = m.pieces.size() == 6;
+  CHECK(concat_of_parts);
+  for (const auto& s : r.synthesized)
+    CHECK((s.report.verdict == verify::Verdict::Proved || s.report.verdict == verify::Verdict::Tested));
+
+  fs::path dir = fs::temp_directory_path() / ("twin_synthesis_litgpt_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "litgpt.rules") << cli::synthesized_rules_text(r, "reference.graph", "litgpt_style.graph");
+  request.files = {dir / "litgpt.rules"};
+  CHECK(check::check_equivalence(reference, port, load_rule_files(request), off).verdict == check::CheckVerdict::Equivalent);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("port values no reference node computed are paired by fingerprint, and a refuted pairing is no finding") {
   // HF's static cache (examples/llama/variants/hf_static_cache.py) without the block rules:
   // the cache buffers written with index_copy_ and read whole are values the reference never
