@@ -1,5 +1,6 @@
-// Reductions: sum mean amax over `dim` (one dim or a list; none or [] reduces every dim),
-// with `keepdim`; softmax and log_softmax along one `dim`, optionally computing in `dtype`;
+// Reductions: sum mean amax amin over `dim` (one dim or a list; none or [] reduces every
+// dim), with `keepdim`; argmax and argmin, the index of the first greatest (least) element
+// along one `dim` (i64); softmax and log_softmax along one `dim`, optionally computing in `dtype`;
 // cumsum, the running sum along one `dim`.
 #include "ops/op_registration.h"
 
@@ -32,7 +33,7 @@ OpSpec reduction(const std::string& name) {
   OpSpec s;
   s.name = name;
   s.operands = {operand("input")};
-  if (name == "amax") {
+  if (name == "amax" || name == "amin") {
     s.attributes = {with_default("dim", AttrKind::Ints, AttrValue{std::vector<std::int64_t>{}}),
                     with_default("keepdim", AttrKind::Bool, bool_value(false))};
   } else {
@@ -53,6 +54,25 @@ OpSpec reduction(const std::string& name) {
       if (!is_floating(out.dtype))
         fail(name, "could not infer output dtype: needs a floating dtype, got " + std::string(dtype_name(out.dtype)));
     }
+    return {out};
+  };
+  return s;
+}
+
+// argmax/argmin(x, dim, keepdim): indices (i64) along one dim. Ties go to the first index,
+// as in PyTorch; indices have no real-arithmetic meaning, so these are random-tested only.
+OpSpec arg_extremum(const std::string& name) {
+  OpSpec s;
+  s.name = name;
+  s.operands = {operand("input")};
+  s.attributes = {required("dim", AttrKind::Int), with_default("keepdim", AttrKind::Bool, bool_value(false))};
+  s.validation = Validation::RandomOnly;
+  s.infer = [name](const Types& in, const Attributes& attrs) -> Types {
+    const TensorType& x = in[0];
+    if (x.rank() > 0 && x.numel() == 0) fail(name, "an empty tensor has no extremum");
+    TensorType out;
+    out.shape = reduce_shape(name, x.shape, {attr_int(attrs, "dim")}, attr_bool(attrs, "keepdim"));
+    out.dtype = DType::I64;
     return {out};
   };
   return s;
@@ -79,11 +99,16 @@ OpSpec softmax_like(const std::string& name) {
 void register_reduction_ops(std::vector<OpSpec>& out) {
   // `confusable`: the ops a port writes by mistake in the op's place (bench/mutants).
   const std::map<std::string, std::vector<std::string>> confusable = {
-      {"sum", {"mean", "amax"}}, {"mean", {"sum"}}, {"amax", {"sum"}}, {"softmax", {"log_softmax"}},
-      {"log_softmax", {"softmax"}}};
-  for (const char* name : {"sum", "mean", "amax"}) {
+      {"sum", {"mean", "amax"}}, {"mean", {"sum"}}, {"amax", {"sum", "amin"}}, {"amin", {"amax"}},
+      {"argmax", {"argmin"}}, {"argmin", {"argmax"}}, {"softmax", {"log_softmax"}}, {"log_softmax", {"softmax"}}};
+  for (const char* name : {"sum", "mean", "amax", "amin"}) {
     out.push_back(reduction(name));
     out.back().canonicalize = all_of({sorted_dims_from_end("dim"), redundant_dtype(out.back().infer)});
+    out.back().confusable = confusable.at(name);
+  }
+  for (const char* name : {"argmax", "argmin"}) {
+    out.push_back(arg_extremum(name));
+    out.back().canonicalize = dims_from_end({"dim"});
     out.back().confusable = confusable.at(name);
   }
   {

@@ -392,6 +392,20 @@ TEST_CASE("HuggingFace's static KV cache (index_copy_ into a buffer, an additive
   CHECK(additive);
 }
 
+TEST_CASE("a Llama written out by hand (softmax shifted by the row maximum, heads folded into the batch for bmm) is equivalent") {
+  // examples/llama/variants/hand_written.py: `s.amax(-1, keepdim=True)` is captured as amax
+  // (max/min over a dim, too), the written-out softmax is softmax by a stdlib rule, and
+  // synthesis relates the folded [batch * heads, ...] layout to the reference's heads.
+  check::CheckResult r =
+      check::check_equivalence(reference(), Graph::load(kLlama / "variants" / "hand_written.graph"), rules(), options());
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  std::set<std::string> used;
+  for (const auto& u : r.rules_used) used.insert(u.rule);
+  CHECK(used.count("softmax_identities.softmax_row_shifted_rank3"));
+  CHECK(r.findings.empty());
+}
+
 TEST_CASE("a Llama written with vLLM's own modules (rotary_dim slicing, a cos_sin_cache lookup, movedim) is equivalent by the stdlib") {
   // examples/llama/variants/vllm_rotary.py: RoPE on [b, s, heads, d] before the heads move in
   // front, its cos/sin [s, 1, d/2] broadcasting over the batch, an empty pass-through slice

@@ -1,4 +1,5 @@
-// ATen's reductions onto Twin's: mean, sum, amax (dims, keepdim, an accumulation dtype), the
+// ATen's reductions onto Twin's: mean, sum, amax, amin (dims, keepdim, an accumulation dtype),
+// max/min over a dim (values and indices: amax and argmax) or over everything, argmax, the
 // softmax family (_softmax's third argument is half_to_float, not a dtype), cumsum, and, written
 // out in those, var/std (with their correction) and 2-norms.
 #include "capture/aten/mapping_context.h"
@@ -23,10 +24,38 @@ void map_reduction(MappingContext& c) {
     else at["dim"] = ints_attr(ints_of(d, "dim"));
   }
   if (c.arg(2, "keepdim")) at["keepdim"] = ops::AttrValue{keepdim_of(c, 2)};
-  if (op != "amax")
+  const bool extremum = op == "amax" || op == "amin";
+  if (!extremum)
     if (auto dt = dtype_of(c.arg(3, "dtype"))) at["dtype"] = dtype_attr(*dt);
-  if (op == "amax" && !at.count("dim")) at["dim"] = ints_attr({});
+  if (extremum && !at.count("dim")) at["dim"] = ints_attr({});
   c.step(op, {c.tensor()}, at);
+}
+
+// max(x) / min(x): the greatest (least) element, amax over every dim. max(x, dim, keepdim) /
+// min(...): the values (amax over that dim) and the indices (argmax). max(x, other) is the
+// elementwise maximum, which Twin has no op for: opaque.
+void map_max_min(MappingContext& c) {
+  const bool least = c.op() == "min";
+  GraphOperand x = c.tensor();
+  const AtenValue* d = c.arg(1, "dim");
+  if (!d || d->is_none()) {
+    c.step(least ? "amin" : "amax", {x}, {{"dim", ints_attr({})}, {"keepdim", ops::AttrValue{false}}});
+    return;
+  }
+  if (!d->is_int()) throw Unmappable{"max/min of two tensors (an elementwise maximum)"};
+  const std::int64_t dim = int_of(d, "dim");
+  const bool keepdim = keepdim_of(c, 2);
+  c.require_outputs();
+  c.result(c.step(least ? "amin" : "amax", {x}, {{"dim", ints_attr({dim})}, {"keepdim", ops::AttrValue{keepdim}}}));
+  if (c.output_count() > 1)
+    c.result(c.step(least ? "argmin" : "argmax", {x}, {{"dim", int_attr(dim)}, {"keepdim", ops::AttrValue{keepdim}}}));
+}
+
+// argmax(x, dim, keepdim) / argmin: over one dim; over the flattened tensor (no dim) stays opaque.
+void map_arg_extremum(MappingContext& c) {
+  const AtenValue* d = c.arg(1, "dim");
+  if (!d || d->is_none()) throw Unmappable{"argmax over the flattened tensor"};
+  c.step(c.op(), {c.tensor()}, {{"dim", int_attr(int_of(d, "dim"))}, {"keepdim", ops::AttrValue{keepdim_of(c, 2)}}});
 }
 
 // The reduced dims of var/std/norm: the `dim` argument at `at`, or every dim.
@@ -112,6 +141,10 @@ void register_reduction_mappings(std::vector<AtenMapping>& out) {
   add_mapping(out, {"mean"}, {"mean"}, map_reduction);
   add_mapping(out, {"sum"}, {"sum"}, map_reduction);
   add_mapping(out, {"amax"}, {"amax"}, map_reduction);
+  add_mapping(out, {"amin"}, {"amin"}, map_reduction);
+  add_mapping(out, {"max"}, {"amax", "argmax"}, map_max_min);
+  add_mapping(out, {"min"}, {"amin", "argmin"}, map_max_min);
+  add_mapping(out, {"argmax", "argmin"}, {"argmax", "argmin"}, map_arg_extremum);
   add_mapping(out, {"softmax", "_softmax"}, {"softmax"}, map_softmax);
   add_mapping(out, {"log_softmax", "_log_softmax"}, {"log_softmax"}, map_softmax);
   add_mapping(out, {"cumsum"}, {"cumsum"}, map_cumsum);

@@ -235,6 +235,9 @@ const std::map<std::string, Fn, std::less<>>& table() {
       return at::mean(x[0], opt_dims(attr_opt_ints(a, "dim")), attr_bool(a, "keepdim"), opt_dtype(a, "dtype"));
     });
     one("amax", [](const Ts& x, const Attributes& a) { return at::amax(x[0], attr_ints(a, "dim"), attr_bool(a, "keepdim")); });
+    one("amin", [](const Ts& x, const Attributes& a) { return at::amin(x[0], attr_ints(a, "dim"), attr_bool(a, "keepdim")); });
+    one("argmax", [](const Ts& x, const Attributes& a) { return at::argmax(x[0], attr_int(a, "dim"), attr_bool(a, "keepdim")); });
+    one("argmin", [](const Ts& x, const Attributes& a) { return at::argmin(x[0], attr_int(a, "dim"), attr_bool(a, "keepdim")); });
     one("softmax", [](const Ts& x, const Attributes& a) { return at::softmax(x[0], attr_int(a, "dim"), opt_dtype(a, "dtype")); });
     one("cumsum", [](const Ts& x, const Attributes& a) { return at::cumsum(x[0], attr_int(a, "dim"), opt_dtype(a, "dtype")); });
     one("log_softmax",

@@ -1,5 +1,5 @@
-// Z3 encodings of the reductions (ops/reductions.cpp's family), unrolled: `sum mean amax` over
-// `dim` (none or empty: every dim) with `keepdim`, amax as a chain of `ite`; `softmax` as
+// Z3 encodings of the reductions (ops/reductions.cpp's family), unrolled: `sum mean amax amin` over
+// `dim` (none or empty: every dim) with `keepdim`, amax and amin as chains of `ite`; `softmax` as
 // exp(x_i) / Σ exp and `log_softmax` as x_i - log Σ exp along `dim`; `cumsum` as the prefix
 // sums along `dim`. A `dtype` attribute changes nothing in real arithmetic.
 #include "verify/z3/op_encoding.h"
@@ -18,9 +18,10 @@ std::vector<SymTensor> encode_reduction(EncodeCall& c) {
     return {reduce(c.in[0], reduced, keepdim, [&](const std::vector<z3::expr>& v) {
       return sum_of(v) / c.real(static_cast<std::int64_t>(v.size()));
     })};
+  const bool least = c.registered == "amin";
   return {reduce(c.in[0], reduced, keepdim, [&](const std::vector<z3::expr>& v) {
     z3::expr m = v[0];
-    for (std::size_t i = 1; i < v.size(); ++i) m = z3::ite(v[i] > m, v[i], m);
+    for (std::size_t i = 1; i < v.size(); ++i) m = z3::ite(least ? v[i] < m : v[i] > m, v[i], m);
     return m;
   })};
 }
@@ -56,6 +57,7 @@ void register_reduction_encodings(EncodingTable& t) {
   t.add("sum", encode_reduction);
   t.add("mean", encode_reduction);
   t.add("amax", encode_reduction);
+  t.add("amin", encode_reduction);
   t.add("softmax", encode_softmax);
   t.add("log_softmax", encode_softmax);
 }
