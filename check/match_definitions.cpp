@@ -93,7 +93,7 @@ std::optional<LoweredValue> reference_term(GraphLowering& lowering, const Lowere
 }
 
 std::optional<MatchDefinition> definition(Saturation& s, const LoweredValues& values, const ValueMatch& m) {
-  if (m.status == "none" || !m.data_dependent) return std::nullopt;
+  if (m.status == "none") return std::nullopt;
   auto port = values.port.find(value_name(m.node, m.output));
   if (port == values.port.end() || !port->second.type) return std::nullopt;
   GraphLowering lowering(s.graph, *s.values);
@@ -104,7 +104,7 @@ std::optional<MatchDefinition> definition(Saturation& s, const LoweredValues& va
     return std::nullopt;  // the view does not type here
   }
   if (!reference) return std::nullopt;
-  return MatchDefinition{value_name(m.node, m.output), port->second.id, reference->id};
+  return MatchDefinition{value_name(m.node, m.output), port->second.id, reference->id, !m.data_dependent};
 }
 
 }  // namespace

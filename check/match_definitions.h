@@ -10,6 +10,13 @@
 // if something spelled it, and the port never does. Synthesis (check/synthesis_stage.h) reads
 // the same definitions as its candidates, and a check with rules written by synthesis
 // (`--emit-rules`) adds them again, so those rules fire where they were made.
+//
+// A port *constant* (a RoPE table, a mask: no graph input reaches it) that matched a reference
+// value under a view gets its definition too, but it is no candidate: the tensor-value
+// analysis (check/tensor_values.h) evaluates the reference term, and unions it with the port's
+// constant only when the two are the same bits (or one stored value within an ulp). A vLLM
+// `[tokens, 1, d/2]` cos table then meets HF's `[1, 1, seq, d]` one through
+// `reshape(slice(...))` of it, with nothing asserted.
 #pragma once
 
 #include "check/divergence.h"
@@ -25,6 +32,7 @@ namespace twin::check {
 struct MatchDefinition {
   std::string value;  // the port value: "node" or "node[1]"
   egraph::EClassId port = 0, reference = 0;
+  bool constant = false;  // the port value is a constant: a term for the analysis, no candidate
 };
 
 // The lowered values of a saturation's graphs by name (the reference's values and sources, the
@@ -34,7 +42,7 @@ struct LoweredValues {
 };
 LoweredValues lowered_values(const Saturation& s);
 
-// The definition for one match (data-dependent, not "none"), added to the e-graph; nullopt
+// The definition for one match (not "none"), added to the e-graph; nullopt
 // when the match names no lowered value or its view does not type here. `values` must be
 // lowered_values(s).
 std::optional<MatchDefinition> add_match_definition(Saturation& s, const LoweredValues& values, const ValueMatch& match);

@@ -134,6 +134,7 @@ SynthesisSummary synthesize(std::unique_ptr<Saturation>& s, const SaturationInpu
     std::optional<MatchDefinition> definition = add_match_definition(*s, values, m);
     if (!definition) continue;
     s->graph.rebuild();
+    if (definition->constant) continue;  // the analysis unions it if the values are the same
     const GraphNode* node = input.port->find_node(m.node);
     try_candidate(definition->port, definition->reference, definition->value, node ? node->module : std::string(), true);
   }

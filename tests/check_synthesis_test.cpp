@@ -143,6 +143,26 @@ TEST_CASE("litgpt's fused qkv, interleaved per KV group and split from a rank-5 
   fs::remove_all(dir);
 }
 
+TEST_CASE("a port's constant table meets the reference's through a view of it, so RoPE on vLLM's tokens gets a rule") {
+  // examples/llama/token_layout without its rule pack: vLLM's half-width [tokens, 1, d/2] cos
+  // table against HF's full-width [1, 1, seq, d] one. The port's table matched a view of the
+  // reference's (a part, reshaped); that term is added for the tensor-value analysis, which
+  // unions it with the port's table only because the bits agree. Then the first RoPE product
+  // (mul_2) has a rule over shared leaves. The rule limit stops the check there, at its twelfth
+  // rule, so the result is unproven: never "not equivalent".
+  const Graph reference = Graph::load(kLlama / "reference.graph");
+  check::CheckOptions o = unhurried();
+  o.synthesis.max_rules = 12;
+  check::CheckResult r = check::check_equivalence(
+      reference, Graph::load(kLlama / "token_layout" / "port_tokens.graph"), load_rule_files(RuleFiles{}), o);
+  INFO(r.to_text());
+  CHECK(r.verdict != check::CheckVerdict::NotEquivalent);
+  CHECK(r.findings.empty());
+  bool rope_product = false;
+  for (const auto& s : r.synthesized) rope_product = rope_product || (s.node == "mul_2" && s.module == "layers.0.self_attn.rotary_emb");
+  CHECK(rope_product);
+}
+
 TEST_CASE("port values no reference node computed are paired by fingerprint, and a refuted pairing is no finding") {
   // HF's static cache (examples/llama/variants/hf_static_cache.py) without the block rules:
   // the cache buffers written with index_copy_ and read whole are values the reference never
