@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <functional>
+#include <set>
 #include <sstream>
 
 namespace twin {
@@ -196,6 +197,94 @@ Graph Graph::with_outputs(std::size_t keep) const {
   Graph out = *this;
   if (keep < out.outputs_.size()) out.outputs_.resize(keep);
   if (keep < out.example_outputs_.size()) out.example_outputs_.resize(keep);
+  return out;
+}
+
+namespace {
+
+std::vector<std::int64_t> without_unit_dims(const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> out;
+  for (auto d : shape)
+    if (d != 1) out.push_back(d);
+  return out;
+}
+
+ops::Tensor reshaped(const ops::Tensor& t, const std::vector<std::int64_t>& shape) {
+  return ops::Tensor::from_doubles(t.to_doubles(), shape, t.dtype());
+}
+
+// A node reshaping `from` (of type `type`) to `shape`, in module "" (the model itself).
+GraphNode reshape_node(const std::string& name, const GraphRef& from, const ops::TensorType& type,
+                       const std::vector<std::int64_t>& shape) {
+  GraphNode n;
+  n.name = name;
+  n.aten_op = "aten::reshape";
+  n.outputs = {ops::TensorType{type.dtype, shape}};
+  n.reads = {from.name};
+  GraphStep step;
+  step.op = "reshape";
+  GraphOperand operand;
+  operand.ref = from;
+  step.operands = {operand};
+  step.attributes["shape"] = ops::AttrValue{shape};
+  n.steps = {step};
+  return n;
+}
+
+}  // namespace
+
+Graph Graph::with_unit_dims_of(const std::vector<std::optional<std::vector<std::int64_t>>>& input_shapes,
+                               const std::vector<std::optional<std::vector<std::int64_t>>>& output_shapes) const {
+  Graph out = *this;
+  auto differs_by_unit_dims = [](const std::vector<std::int64_t>& own, const std::vector<std::int64_t>& want) {
+    return own != want && without_unit_dims(own) == without_unit_dims(want);
+  };
+  std::set<std::string> added;  // names of the new nodes (not yet in the index)
+  auto fresh = [&](std::string name) {
+    while (out.find_node(name) || out.find_tensor(name) || added.count(name)) name += "_";
+    added.insert(name);
+    return name;
+  };
+  std::vector<GraphNode> front;
+  for (std::size_t i = 0; i < input_shapes.size() && i < out.inputs_.size(); ++i) {
+    GraphTensor& in = out.inputs_[i];
+    if (!input_shapes[i] || !differs_by_unit_dims(in.type.shape, *input_shapes[i])) continue;
+    const std::string node = fresh(in.name + ".as_captured");
+    // Every read of the input now reads the reshape of the new, reference-shaped input.
+    for (auto& n : out.nodes_) {
+      for (auto& r : n.reads)
+        if (r == in.name) r = node;
+      for (auto& step : n.steps)
+        for (auto& o : step.operands)
+          if (o.kind == GraphOperand::Kind::Value && o.ref.name == in.name) o.ref.name = node;
+    }
+    for (auto& o : out.outputs_)
+      if (o.name == in.name) o.name = node;
+    for (auto& [buffer, ref] : out.buffer_mutations_)
+      if (ref.name == in.name) ref.name = node;
+    front.push_back(reshape_node(node, GraphRef{in.name, 0}, in.type, in.type.shape));
+    in.type.shape = *input_shapes[i];
+    if (in.value) in.value = reshaped(*in.value, in.type.shape);
+  }
+  std::vector<GraphNode> back;
+  for (std::size_t k = 0; k < output_shapes.size() && k < out.outputs_.size(); ++k) {
+    const ops::TensorType* type = out.type_of(out.outputs_[k]);
+    for (const auto& n : front)
+      if (n.name == out.outputs_[k].name) type = &n.outputs[0];  // an input returned as it is
+    if (!output_shapes[k] || !type || !differs_by_unit_dims(type->shape, *output_shapes[k])) continue;
+    const std::string node = fresh(out.outputs_[k].name + ".as_compared");
+    back.push_back(reshape_node(node, out.outputs_[k], *type, *output_shapes[k]));
+    out.outputs_[k] = GraphRef{node, 0};
+    if (k < out.example_outputs_.size() && out.example_outputs_[k]) out.example_outputs_[k] = reshaped(*out.example_outputs_[k], *output_shapes[k]);
+  }
+  if (front.empty() && back.empty()) return out;
+  front.insert(front.end(), std::make_move_iterator(out.nodes_.begin()), std::make_move_iterator(out.nodes_.end()));
+  front.insert(front.end(), std::make_move_iterator(back.begin()), std::make_move_iterator(back.end()));
+  out.nodes_ = std::move(front);
+  out.node_index_.clear();
+  for (std::size_t i = 0; i < out.nodes_.size(); ++i) out.node_index_[out.nodes_[i].name] = i;
+  out.root_ = std::make_shared<GraphModule>();
+  out.build_module_tree();
   return out;
 }
 

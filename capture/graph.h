@@ -188,6 +188,14 @@ class Graph {
   // A copy that returns only its first `keep` outputs (a port that also returns its KV cache,
   // compared with a reference that returns the logits alone).
   Graph with_outputs(std::size_t keep) const;
+  // A copy whose input i takes `input_shapes[i]` and whose output k gives `output_shapes[k]`
+  // where these differ from its own only by unit dims (the same elements in the same order:
+  // vLLM's `[num_tokens]` against `[1, seq]`): a node `NAME.as_captured` reshapes such an
+  // input to the shape the graph was captured with, and a node `NAME.as_compared` reshapes
+  // such an output (stored example values are reshaped alike). Other entries, and an empty
+  // shape list, leave that input or output as it is.
+  Graph with_unit_dims_of(const std::vector<std::optional<std::vector<std::int64_t>>>& input_shapes,
+                          const std::vector<std::optional<std::vector<std::int64_t>>>& output_shapes) const;
 
   const GraphModule& modules() const { return *root_; }
   std::vector<std::string> module_paths() const;  // every module path, depth first ("" excluded)

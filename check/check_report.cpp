@@ -79,6 +79,7 @@ std::string CheckResult::to_text(const ReportOptions& options) const {
   }
   out << "\n";
   for (const auto& f : fixed_inputs) out << "assuming " << f.describe() << "\n";
+  for (const auto& r : reshaped) out << "reshaped: " << r << "\n";
   if (!unpaired_outputs.empty()) {
     out << "not compared: the port's output" << (unpaired_outputs.size() > 1 ? "s" : "");
     for (std::size_t k = 0; k < unpaired_outputs.size(); ++k) out << (k ? ", " : " ") << unpaired_outputs[k];
@@ -243,6 +244,7 @@ std::string CheckResult::to_json(const ReportOptions& options) const {
                      {"reference_module", f.reference_module}, {"description", f.describe()}});
   out["fixed_inputs"] = fixed;
   out["unpaired_port_outputs"] = unpaired_outputs;
+  out["reshaped_port_values"] = reshaped;
   json used = json::array();
   std::vector<std::string> names;
   for (const auto& u : rules_used) {

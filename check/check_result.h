@@ -110,6 +110,9 @@ struct CheckResult {
   std::vector<FixedInput> fixed_inputs;
   // Port outputs beyond the reference's (a KV cache beside the logits): not compared.
   std::vector<std::string> unpaired_outputs;
+  // Port inputs and outputs read in the reference's shape (they differ by unit dims only):
+  // check/port_inputs.h's descriptions.
+  std::vector<std::string> reshaped;
   std::vector<UnmatchedPiece> unmatched;
   std::vector<ParameterRelation> relations;
   std::vector<std::string> declared;          // port parameters and buffers related by declaration

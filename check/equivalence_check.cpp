@@ -123,6 +123,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& given_port,
   const Graph& port = fixed.port ? *fixed.port : given_port;
   result.fixed_inputs = fixed.fixed;
   result.unpaired_outputs = fixed.unpaired_outputs;
+  result.reshaped = fixed.reshaped;
   auto start = Clock::now();
   CheckOptions options = given;
   cut_to_deadline(options);

@@ -54,8 +54,43 @@ std::string FixedInput::describe() const {
          (reference_module.empty() ? "<model>" : reference_module);
 }
 
-FixedPortInputs fix_extra_port_inputs(const Graph& reference, const Graph& port) {
+namespace {
+
+// The port read in the reference's input and output shapes where those differ by unit dims
+// only (Graph::with_unit_dims_of), with what was reshaped described; nullopt when nothing was.
+std::optional<Graph> with_reference_unit_dims(const Graph& reference, const Graph& port, std::vector<std::string>& reshaped) {
+  using Shape = std::vector<std::int64_t>;
+  std::vector<std::optional<Shape>> inputs, outputs;
+  auto same_but_unit_dims = [](const ops::TensorType& a, const ops::TensorType& b) {
+    return a.dtype == b.dtype && a.shape != b.shape && values::squeezed(a.shape) == values::squeezed(b.shape);
+  };
+  for (std::size_t i = 0; i < reference.inputs().size() && i < port.inputs().size(); ++i) {
+    const auto& r = reference.inputs()[i].type;
+    const auto& p = port.inputs()[i].type;
+    inputs.push_back(same_but_unit_dims(r, p) ? std::optional<Shape>(r.shape) : std::nullopt);
+    if (inputs.back())
+      reshaped.push_back("the port's input " + port.inputs()[i].name + " " + p.to_string() + " is read from the reference's " +
+                         r.to_string() + " (the same elements without unit dims)");
+  }
+  for (std::size_t k = 0; k < reference.outputs().size() && k < port.outputs().size(); ++k) {
+    const ops::TensorType* r = reference.type_of(reference.outputs()[k]);
+    const ops::TensorType* p = port.type_of(port.outputs()[k]);
+    outputs.push_back(r && p && same_but_unit_dims(*r, *p) ? std::optional<Shape>(r->shape) : std::nullopt);
+    if (outputs.back())
+      reshaped.push_back("the port's output " + port.outputs()[k].to_string() + " " + p->to_string() +
+                         " is compared as the reference's " + r->to_string() + " (the same elements without unit dims)");
+  }
+  if (reshaped.empty()) return std::nullopt;
+  return port.with_unit_dims_of(inputs, outputs);
+}
+
+}  // namespace
+
+FixedPortInputs fix_extra_port_inputs(const Graph& reference, const Graph& given_port) {
   FixedPortInputs out;
+  std::optional<Graph> adapted = with_reference_unit_dims(reference, given_port, out.reshaped);
+  const Graph& port = adapted ? *adapted : given_port;
+  if (adapted) out.port = *adapted;
   const std::size_t outputs = reference.outputs().size();
   if (port.outputs().size() > outputs) {
     for (std::size_t k = outputs; k < port.outputs().size(); ++k) out.unpaired_outputs.push_back(port.outputs()[k].to_string());
@@ -63,6 +98,7 @@ FixedPortInputs fix_extra_port_inputs(const Graph& reference, const Graph& port)
   }
   const std::size_t keep = reference.inputs().size();
   if (port.inputs().size() <= keep) return out;
+  // (`out.port`, when set, already holds the adaptations above: fix its inputs from here on.)
 
   std::map<std::string, ops::Tensor> inputs;
   for (const auto& in : reference.inputs()) {

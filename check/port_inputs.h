@@ -6,6 +6,12 @@
 // called, equal to the reference, and says so. Any other extra input is an error: fixing it
 // would prove something about one input value only.
 //
+// Inputs and outputs whose shapes differ from the reference's only by unit dims (vLLM's
+// `[num_tokens]` token ids and `[num_tokens, vocab]` logits against `[1, seq]` and
+// `[1, seq, vocab]`: the same elements in the same order) are read through a reshape: the
+// port then takes the reference's input and its output is compared in the reference's shape,
+// and the verdict says so. Any other difference of type stays an error.
+//
 // Outputs pair by position too. A port that returns more than the reference (its KV cache
 // beside the logits) is compared on the reference's outputs only, and the verdict says which
 // port outputs it left out.
@@ -35,13 +41,17 @@ struct FixedPortInputs {
   std::optional<Graph> port;
   std::vector<FixedInput> fixed;
   std::vector<std::string> unpaired_outputs;  // the port outputs left out, as "name" or "name[k]"
+  // "the port's input tokens i64[8] is read from the reference's i64[1, 8] (unit dims)", and the
+  // same for outputs compared in the reference's shape.
+  std::vector<std::string> reshaped;
 };
 
 // Throws Error (Value) naming the port's file for an extra input with no stored value, or one
 // whose value the reference does not compute from constants alone (the reference must then
 // be able to run on its example inputs).
 FixedPortInputs fix_extra_port_inputs(const Graph& reference, const Graph& port);
-// The port to run against the reference: `port` with its extra inputs fixed, or as it is.
+// The port to run against the reference: `port` read in the reference's shapes where they differ
+// by unit dims, with its extra inputs fixed, or as it is.
 Graph port_for(const Graph& reference, Graph port);
 
 }  // namespace twin::check

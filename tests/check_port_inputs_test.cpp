@@ -4,6 +4,7 @@
 // value the reference does not compute from constants is an error naming it.
 #include "check/equivalence_check.h"
 #include "check/port_inputs.h"
+#include "interp/rule_files.h"
 #include "util/error.h"
 
 #include "graph_support.h"
@@ -106,4 +107,45 @@ TEST_CASE("a port that returns more than the reference is compared on the refere
   CHECK(r.unpaired_outputs == std::vector<std::string>{"to_0"});
   CHECK(r.to_text().find("not compared: the port's output to_0 (the reference returns 1 output") != std::string::npos);
   CHECK(json::parse(r.to_json())["unpaired_port_outputs"] == json::array({"to_0"}));
+}
+
+namespace {
+
+// x + positions over vLLM's token layout: x is [4] where the reference's is [1, 4] (or
+// `shape`), and the sum is returned as it is, [4]. `sign` -1 subtracts instead (a bug).
+Graph flat_port(std::vector<std::int64_t> shape, double sign = 1) {
+  json nodes = json::array();
+  nodes.push_back({{"name", "to_0"}, {"op", "aten::to"}, {"args", {ref("positions"), {{"dtype", "f32"}}, false, false, nullptr}},
+                   {"outputs", {type_json("f32", {4})}}, {"module", ""}});
+  nodes.push_back({{"name", "add_0"}, {"op", "aten::add"}, {"args", {ref("x"), ref("to_0"), sign}},
+                   {"outputs", {type_json("f32", shape)}}, {"module", ""}});
+  json inputs = {{{"name", "x"}, {"dtype", "f32"}, {"shape", shape}, {"tensor", "input/x"}},
+                 {{"name", "positions"}, {"dtype", "i64"}, {"shape", {4}}, {"tensor", "input/positions"}}};
+  return Graph::parse(graph_file(graph_json(inputs, nodes), {{"input/x", "F32", shape, grid(4, 0.25, 0.125)},
+                                                             {"input/positions", "I64", {4}, {0, 1, 2, 3}}}),
+                      "port.graph");
+}
+
+}  // namespace
+
+TEST_CASE("a port input and output that differ from the reference's by unit dims are read in its shapes, and the verdict says so") {
+  // vLLM's forward(input_ids [num_tokens], positions) -> [num_tokens, vocab] against HF's [1, seq].
+  // The stdlib has no rule moving the unit dim through the sum: synthesis makes one.
+  check::CheckOptions o;
+  RuleFiles stdlib;
+  check::CheckResult r = check::check_equivalence(reference(), flat_port({4}), load_rule_files(stdlib), o);
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  REQUIRE(r.reshaped.size() == 2);
+  CHECK(r.to_text().find("reshaped: the port's input x f32[4] is read from the reference's f32[1, 4]") != std::string::npos);
+  CHECK(r.to_text().find("reshaped: the port's output add_0 f32[4] is compared as the reference's f32[1, 4]") != std::string::npos);
+  CHECK(json::parse(r.to_json())["reshaped_port_values"].size() == 2);
+  CHECK(r.fixed_inputs.size() == 1);  // positions, as before
+
+  // The reshape hides no difference: x - positions is not equivalent.
+  check::CheckResult bug = check::check_equivalence(reference(), flat_port({4}, -1), nullptr, o);
+  CHECK(bug.verdict == check::CheckVerdict::NotEquivalent);
+
+  // Another layout of the same number of elements is no unit-dim difference: an error.
+  CHECK_THROWS_AS(check::check_equivalence(reference(), flat_port({2, 2}), nullptr, o), Error);
 }
