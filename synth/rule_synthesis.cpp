@@ -113,13 +113,15 @@ SynthesisResult Synthesizer::attempt_rule(const Candidate& candidate, const std:
     port_reach.insert(port);
     below_reference.push_back(reference);
     // A side may also read the other's value itself (the port's term holds the reference's).
+    // A leaf must be a tensor the caller shares (or one of the two sides' own classes).
+    auto leaf_class = [&](eg::EClassId c) {
+      return (frontier(c) || c == port || c == reference) && !literal_class(graph_, c) && tensor_class(c);
+    };
     for (eg::EClassId c : below_reference)
-      if (port_reach.count(c) && (frontier(c) || c == port || c == reference) && !literal_class(graph_, c) &&
-          tensor_class(c))
-        common.insert(c);
+      if (port_reach.count(c) && leaf_class(c)) common.insert(c);
     for (const auto* side : {&below_port, &below_reference})
       for (eg::EClassId c : *side)
-        if ((frontier(c) || c == port || c == reference) && !literal_class(graph_, c) && tensor_class(c)) reached.insert(c);
+        if (leaf_class(c)) reached.insert(c);
   }
   if (atomic_leaves) {
     // Larger (then later) classes first: a table and its halves spell each other, and the
