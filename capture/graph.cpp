@@ -200,14 +200,17 @@ Graph Graph::with_outputs(std::size_t keep) const {
   return out;
 }
 
-namespace {
-
-std::vector<std::int64_t> without_unit_dims(const std::vector<std::int64_t>& shape) {
-  std::vector<std::int64_t> out;
-  for (auto d : shape)
-    if (d != 1) out.push_back(d);
-  return out;
+bool shapes_differ_by_unit_dims(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
+  auto without_unit_dims = [](const std::vector<std::int64_t>& shape) {
+    std::vector<std::int64_t> out;
+    for (auto d : shape)
+      if (d != 1) out.push_back(d);
+    return out;
+  };
+  return a != b && without_unit_dims(a) == without_unit_dims(b);
 }
+
+namespace {
 
 ops::Tensor reshaped(const ops::Tensor& t, const std::vector<std::int64_t>& shape) {
   return ops::Tensor::from_doubles(t.to_doubles(), shape, t.dtype());
@@ -236,9 +239,6 @@ GraphNode reshape_node(const std::string& name, const GraphRef& from, const ops:
 Graph Graph::with_unit_dims_of(const std::vector<std::optional<std::vector<std::int64_t>>>& input_shapes,
                                const std::vector<std::optional<std::vector<std::int64_t>>>& output_shapes) const {
   Graph out = *this;
-  auto differs_by_unit_dims = [](const std::vector<std::int64_t>& own, const std::vector<std::int64_t>& want) {
-    return own != want && without_unit_dims(own) == without_unit_dims(want);
-  };
   std::set<std::string> added;  // names of the new nodes (not yet in the index)
   auto fresh = [&](std::string name) {
     while (out.find_node(name) || out.find_tensor(name) || added.count(name)) name += "_";
@@ -248,7 +248,7 @@ Graph Graph::with_unit_dims_of(const std::vector<std::optional<std::vector<std::
   std::vector<GraphNode> front;
   for (std::size_t i = 0; i < input_shapes.size() && i < out.inputs_.size(); ++i) {
     GraphTensor& in = out.inputs_[i];
-    if (!input_shapes[i] || !differs_by_unit_dims(in.type.shape, *input_shapes[i])) continue;
+    if (!input_shapes[i] || !shapes_differ_by_unit_dims(in.type.shape, *input_shapes[i])) continue;
     const std::string node = fresh(in.name + ".as_captured");
     // Every read of the input now reads the reshape of the new, reference-shaped input.
     for (auto& n : out.nodes_) {
@@ -271,7 +271,7 @@ Graph Graph::with_unit_dims_of(const std::vector<std::optional<std::vector<std::
     const ops::TensorType* type = out.type_of(out.outputs_[k]);
     for (const auto& n : front)
       if (n.name == out.outputs_[k].name) type = &n.outputs[0];  // an input returned as it is
-    if (!output_shapes[k] || !type || !differs_by_unit_dims(type->shape, *output_shapes[k])) continue;
+    if (!output_shapes[k] || !type || !shapes_differ_by_unit_dims(type->shape, *output_shapes[k])) continue;
     const std::string node = fresh(out.outputs_[k].name + ".as_compared");
     back.push_back(reshape_node(node, out.outputs_[k], *type, *output_shapes[k]));
     out.outputs_[k] = GraphRef{node, 0};

@@ -192,8 +192,8 @@ class Graph {
   // where these differ from its own only by unit dims (the same elements in the same order:
   // vLLM's `[num_tokens]` against `[1, seq]`): a node `NAME.as_captured` reshapes such an
   // input to the shape the graph was captured with, and a node `NAME.as_compared` reshapes
-  // such an output (stored example values are reshaped alike). Other entries, and an empty
-  // shape list, leave that input or output as it is.
+  // such an output (stored example values are reshaped alike). An entry that is nullopt, or
+  // for which shapes_differ_by_unit_dims does not hold, leaves that input or output as it is.
   Graph with_unit_dims_of(const std::vector<std::optional<std::vector<std::int64_t>>>& input_shapes,
                           const std::vector<std::optional<std::vector<std::int64_t>>>& output_shapes) const;
 
@@ -224,5 +224,9 @@ class Graph {
   friend class GraphLoader;
   friend class ExportLoader;
 };
+
+// Whether two shapes differ, but only by unit dims: the same elements in the same order
+// (`[8]` and `[1, 8]`), which one reshape relates.
+bool shapes_differ_by_unit_dims(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b);
 
 }  // namespace twin

@@ -62,7 +62,7 @@ std::optional<Graph> with_reference_unit_dims(const Graph& reference, const Grap
   using Shape = std::vector<std::int64_t>;
   std::vector<std::optional<Shape>> inputs, outputs;
   auto same_but_unit_dims = [](const ops::TensorType& a, const ops::TensorType& b) {
-    return a.dtype == b.dtype && a.shape != b.shape && values::squeezed(a.shape) == values::squeezed(b.shape);
+    return a.dtype == b.dtype && shapes_differ_by_unit_dims(a.shape, b.shape);
   };
   for (std::size_t i = 0; i < reference.inputs().size() && i < port.inputs().size(); ++i) {
     const auto& r = reference.inputs()[i].type;

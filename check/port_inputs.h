@@ -41,8 +41,8 @@ struct FixedPortInputs {
   std::optional<Graph> port;
   std::vector<FixedInput> fixed;
   std::vector<std::string> unpaired_outputs;  // the port outputs left out, as "name" or "name[k]"
-  // "the port's input tokens i64[8] is read from the reference's i64[1, 8] (unit dims)", and the
-  // same for outputs compared in the reference's shape.
+  // "the port's input tokens i64[8] is read from the reference's i64[1, 8] (the same elements
+  // without unit dims)", and the same for outputs compared in the reference's shape.
   std::vector<std::string> reshaped;
 };
 
