@@ -84,7 +84,7 @@ TEST_CASE("random testing compares the infinities a rule writes, and refutes a r
   CHECK(integer_fill.counterexample.find("does not evaluate") != std::string::npos);
 }
 
-TEST_CASE("instances vary what a wrong rule could hide in: integers, ranks, unit dims under a squeeze") {
+TEST_CASE("instances vary what a wrong rule could hide in: integers, their signs, ranks, unit dims under a squeeze") {
   // Found by bench/mutants: each wrong rule here was proved, because every instance checked
   // happened to have ?r == ?b (integers were not kept apart), ?d at the front (one assignment
   // per rank tuple), a rank-2 ?k (no rank-3 ?k typed sdpa within the search's repairs), or no
@@ -107,17 +107,25 @@ TEST_CASE("instances vary what a wrong rule could hide in: integers, ranks, unit
         "  rule squeeze_s: slice(squeeze(?x, dim=?d), dim=-1, start=?s, end=?e)\n"
         "      => squeeze(slice(?x, dim=-1, start=?s, end=?e), dim=?s) if ?d + rank(?x) == 0 and rank(?x) > 2\n"
         "  rule indices_squeezed: embedding(?w, squeeze(?i, dim=-2)) => squeeze(?w, dim=-3) if rank(?i) == 2\n"
+        "  rule transpose_signed: transpose(squeeze(?x, dim=?d), dim0=?i, dim1=?j)\n"
+        "      => squeeze(transpose(?x, dim0=?i, dim1=?j), dim=?d) if ?d + rank(?x) == 0 and ?d < ?i and ?i < ?j\n"
+        "  rule transpose_from_end: transpose(squeeze(?x, dim=?d), dim0=?i, dim1=?j)\n"
+        "      => squeeze(transpose(?x, dim0=?i, dim1=?j), dim=?d) if ?d + rank(?x) == 0 and ?d < ?i and ?i < ?j and ?j < 0\n"
         "}\n");
   // start=?d (negative: from the end) met only instances where it named ?s's position, and
   // squeeze(dim=?s) only ?s == 0 on a unit dim 0: integers are now also varied together with a
   // unit dim. The indices of embedding, read through a squeeze, are integers (they were f32,
-  // and no instance typed).
+  // and no instance typed). transpose_signed moves a transpose across a squeeze of the first
+  // dim: right for ?i, ?j counted from the end, wrong from the front; ?d must be negative, so
+  // the preference for non-negative integers failed as a whole and every instance had
+  // negative ?i, ?j: the integers' signs are now also flipped.
   for (const char* wrong : {"repeats_b", "front_only", "sdpa_dim0", "squeeze_dropped", "start_d", "squeeze_s",
-                            "indices_squeezed"}) {
+                            "indices_squeezed", "transpose_signed"}) {
     auto r = verify_named(t, "r", wrong);
     CHECK_MESSAGE(r.verdict == verify::Verdict::Refuted, wrong << ": " << r.verdict_text() << " " << r.detail);
   }
   CHECK(verify_named(t, "r", "squeeze_kept").verdict == verify::Verdict::Proved);
+  CHECK(verify_named(t, "r", "transpose_from_end").verdict == verify::Verdict::Proved);
 }
 
 TEST_CASE("random testing out of time is unknown, never tested") {

@@ -66,7 +66,7 @@ struct RuleReport {
 };
 
 // The version of the verification methods: cached verdicts from another version are stale.
-inline constexpr const char* kVerifierVersion = "twin-verify-7";
+inline constexpr const char* kVerifierVersion = "twin-verify-8";
 
 RuleReport verify_rule(const egraph::Rewrite& rule, const egraph::OpTable& ops, const VerifyOptions& options);
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <numeric>
 #include <set>
 
 namespace twin::verify {
@@ -137,6 +138,26 @@ void collect_squeezes(const eg::OpTable& ops, const eg::Pattern& p, std::vector<
   if (!site.tensor.empty() && has_dim) out.push_back(site);
 }
 
+// The integer variables that name a position, where a negative value counts from the end:
+// those passed as `dim`, `dim0`, `dim1`, `start`, `end`, `index` or `diagonal` anywhere in
+// the rule. Their signs are flipped in a variant (sizes and counts are not: a negative one
+// only fails to type).
+void collect_signed_integers(const eg::OpTable& ops, const eg::Pattern& p, std::set<std::string>& out) {
+  if (p.is_var()) return;
+  const eg::OpInfo& info = ops.info(p.op);
+  if (info.is_leaf()) return;
+  for (const auto& c : p.children) collect_signed_integers(ops, c, out);
+  NodeLayout layout;
+  try {
+    layout = encoder_layout_of(ops, p);
+  } catch (const std::exception&) {
+    return;
+  }
+  static const std::set<std::string> kPositions = {"dim", "dim0", "dim1", "start", "end", "index", "diagonal"};
+  for (std::size_t i = 0; i < p.children.size() && i < layout.child_attr.size(); ++i)
+    if (p.children[i].is_var() && kPositions.count(layout.child_attr[i])) out.insert(p.children[i].var);
+}
+
 // Searches shape instances for one rule (docs/verification.md, "Instances"): rank tuples by
 // preference, each solved with Z3 over integers and walked on the lhs, with variants of the
 // first two instances found.
@@ -145,6 +166,11 @@ class InstanceSearch {
   explicit InstanceSearch(SearchState& state)
       : st(state), tensors(state.info.roles.tensors), integers(state.info.roles.integers) {
     collect_squeezes(st.ops, st.rule.lhs, squeezes);
+    std::set<std::string> signed_names;
+    collect_signed_integers(st.ops, st.rule.lhs, signed_names);
+    collect_signed_integers(st.ops, st.rule.rhs, signed_names);
+    for (std::size_t i = 0; i < integers.size(); ++i)
+      if (signed_names.count(integers[i])) signed_integers.push_back(i);
   }
 
   std::vector<Z3Instance> run();
@@ -180,8 +206,9 @@ class InstanceSearch {
   std::optional<Z3Instance> equal_dims_then_split(const Slots& sl, const Extra& extra);
   // Variants of a found instance, on the same ranks: other integer values (a rule wrong only
   // where two integers differ, ?r vs ?b, or for another admissible ?d; as many integers changed
-  // as the guard lets change), and a unit dim under each squeeze of the lhs (elsewhere a squeeze
-  // does nothing), also with its integers changed. They do not count against
+  // as the guard lets change), the integers' signs flipped (a dim counted from the end against
+  // one counted from the front), and a unit dim under each squeeze of the lhs (elsewhere a
+  // squeeze does nothing), also with its integers changed. They do not count against
   // Z3Options::instances.
   std::vector<Z3Instance> variants(const std::vector<int>& ranks, const Z3Instance& base);
 
@@ -196,6 +223,7 @@ class InstanceSearch {
   const std::vector<std::string>& tensors;
   const std::vector<std::string>& integers;
   std::vector<SqueezeSite> squeezes;
+  std::vector<std::size_t> signed_integers;  // indices into `integers` (collect_signed_integers)
 };
 
 InstanceSearch::Slots InstanceSearch::slots_of(const std::vector<int>& ranks) const {
@@ -418,26 +446,48 @@ std::vector<Z3Instance> InstanceSearch::variants(const std::vector<int>& ranks, 
   Slots sl = slots_of(ranks);
   std::vector<std::size_t> own(sl.list.size());
   for (std::size_t i = 0; i < own.size(); ++i) own[i] = i;
-  auto differs = [&](std::vector<std::size_t> which, const Z3Instance& from) -> Extra {
-    return [which, from, this](z3::context& ctx, const std::vector<z3::expr>&, const std::vector<z3::expr>& ks) {
+  // A constraint on some of the integers (`which`), relative to instance `from`.
+  using Change = std::function<z3::expr(z3::context&, const z3::expr& k, std::int64_t was)>;
+  auto changed = [this](std::vector<std::size_t> which, const Z3Instance& from, Change change) -> Extra {
+    return [which, from, change, this](z3::context& ctx, const std::vector<z3::expr>&, const std::vector<z3::expr>& ks) {
       z3::expr all = ctx.bool_val(true);
-      for (auto i : which) all = all && ks[i] != static_cast<int>(from.integers.at(integers[i]));
+      for (auto i : which) all = all && change(ctx, ks[i], from.integers.at(integers[i]));
       return all;
     };
   };
-  // Every integer the guard lets change (alone), changed at once; else one at a time.
-  auto vary_integers = [&](const Z3Instance& from, const Extra& keep) -> std::optional<Z3Instance> {
+  // Every integer the guard lets change so (alone), changed at once; else one at a time.
+  auto vary = [&](const Z3Instance& from, const Extra& keep, const Change& change,
+                  const std::vector<std::size_t>& candidates) -> std::optional<Z3Instance> {
     std::vector<std::size_t> free;
-    for (std::size_t i = 0; i < integers.size(); ++i)
-      if (solve(sl, own, {}, both(keep, differs({i}, from)))) free.push_back(i);
+    for (std::size_t i : candidates)
+      if (solve(sl, own, {}, both(keep, changed({i}, from, change)))) free.push_back(i);
     if (free.empty()) return std::nullopt;
-    if (auto v = attempt(ranks, both(keep, differs(free, from)))) return v;
+    if (auto v = attempt(ranks, both(keep, changed(free, from, change)))) return v;
     if (free.size() > 1)
       for (auto i : free)
-        if (auto v = attempt(ranks, both(keep, differs({i}, from)))) return v;
+        if (auto v = attempt(ranks, both(keep, changed({i}, from, change)))) return v;
     return std::nullopt;
   };
-  if (!integers.empty()) add(vary_integers(base, nullptr));
+  // Other values.
+  auto vary_integers = [&](const Z3Instance& from, const Extra& keep) {
+    std::vector<std::size_t> all(integers.size());
+    std::iota(all.begin(), all.end(), 0);
+    return vary(from, keep, [](z3::context&, const z3::expr& k, std::int64_t was) { return k != static_cast<int>(was); },
+                all);
+  };
+  // The other sign, for the integers that name a position. The solver prefers non-negative
+  // integers, or takes whatever sign the guard leaves open when one of them must be negative;
+  // but a dim counted from the end names another dim than the same number counted from the
+  // front, and a rule that shifts dims (through a squeeze, a flatten) is often right for one
+  // and wrong for the other.
+  auto flip_signs = [&](const Z3Instance& from, const Extra& keep) {
+    return vary(from, keep, [](z3::context&, const z3::expr& k, std::int64_t was) { return was < 0 ? k >= 0 : k < 0; },
+                signed_integers);
+  };
+  if (!integers.empty()) {
+    add(vary_integers(base, nullptr));
+    add(flip_signs(base, nullptr));
+  }
   for (const auto& site : squeezes) {
     auto t = std::find(tensors.begin(), tensors.end(), site.tensor);
     if (t == tensors.end()) continue;
@@ -460,7 +510,10 @@ std::vector<Z3Instance> InstanceSearch::variants(const std::vector<int>& ranks, 
       return any;
     };
     auto u = add(attempt(ranks, unit));
-    if (u && !integers.empty()) add(vary_integers(*u, unit));
+    if (u && !integers.empty()) {
+      add(vary_integers(*u, unit));
+      add(flip_signs(*u, unit));
+    }
   }
   return out;
 }

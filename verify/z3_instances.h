@@ -11,7 +11,7 @@
 // and 4,000 trial walks of the left side. docs/verification.md ("Instances") describes the
 // order of rank tuples, the dims' preferences (pairwise distinct, in 2..max_dim), the repair
 // of a failed walk by unifying two dims, and the variants of the first two instances (other
-// integer values; a unit dim under each squeeze).
+// integer values; their signs flipped; a unit dim under each squeeze).
 #pragma once
 
 #include "egraph/op_table.h"
