@@ -94,7 +94,7 @@ std::vector<RefValue> reference_values(const Graph& reference, const Runs& runs,
   return refs;
 }
 
-enum class Status { Matched, Part, Concat, None };
+enum class Status { Matched, Part, Concat, Extends, None };
 
 struct PortEntry {
   const GraphNode* node = nullptr;
@@ -158,6 +158,7 @@ class PortMatching {
           return;
         }
     if (options_.concat_matches) concat(e);
+    if (e.status == Status::None && options_.extension_matches) extension(e);
     if (e.status == Status::None && e.value.p.size() >= 2) {
       PortValue negated = e.value;
       for (double& x : negated.p) x = -x;
@@ -240,6 +241,42 @@ class PortMatching {
         e.concat_dim = int(d);
         return;
       }
+    }
+  }
+
+  // The port value holds a reference value as its leading slice along one dim and more
+  // beyond it: a preallocated KV cache written from position 0 (and the scores, the masked
+  // scores and the probabilities computed over it, whose extra columns the mask removes), a
+  // vocabulary padded to a multiple of 64. Localization only: the value is consistent with
+  // the reference (what it adds is the port's own), so the divergence is named where the
+  // port first computes something else, not at the cache write; it suggests no equation to
+  // synthesis. The slice is compared under the views of a whole match (a cache of keys in
+  // Meta's RoPE order extends HF's keys under the interleave view), from position 0 only (a
+  // cache written at the wrong position is a difference), never against an all-zero
+  // reference value (a zero-filled buffer's slice matches those trivially).
+  void extension(PortEntry& e) const {
+    const Shape& shape = e.value.shape;
+    std::map<std::pair<std::size_t, std::int64_t>, PortValue> leading;  // (dim, size) -> slice
+    for (const auto& r : refs_) {
+      if (r.shape.size() != shape.size() || r.r32.size() < 2 || r.r32.size() >= e.value.p.size() ||
+          r.n32.norm == 0)
+        continue;
+      std::size_t dim = 0;
+      int differing = 0;
+      for (std::size_t i = 0; i < shape.size(); ++i)
+        if (r.shape[i] != shape[i]) dim = i, ++differing;
+      if (differing != 1 || r.shape[dim] > shape[dim]) continue;
+      auto key = std::make_pair(dim, r.shape[dim]);
+      auto it = leading.find(key);
+      if (it == leading.end())
+        it = leading.emplace(key, make_port_value(slice(e.value.p, shape, dim, 0, r.shape[dim]), r.shape)).first;
+      double d = kInf;
+      auto view = matcher_.full_match(it->second, r, &d);
+      if (!view) continue;
+      e.status = Status::Extends;
+      e.pieces = {MatchPiece{r.name, r.module, *view, 0}};
+      e.concat_dim = int(dim);
+      return;
     }
   }
 
@@ -523,7 +560,7 @@ std::string DivergenceReport::to_text() const {
   std::ostringstream os;
   os << (outputs_agree ? "outputs agree" : "outputs differ") << " (" << matched_values << " of " << port_values
      << " port values match a reference value, " << part_matched_values << " a part of one, "
-     << concat_matched_values << " a concatenation)\n";
+     << concat_matched_values << " a concatenation, " << extension_matched_values << " extend one)\n";
   for (const auto* d : first_per_module()) {
     os << "  diverges at " << (d->module.empty() ? "<model>" : d->module) << ": " << ref_name(d->node, d->output)
        << " = " << d->op << " " << d->type;
@@ -559,7 +596,8 @@ DivergenceReport localize_divergence(const Graph& reference, const Graph& port, 
     if (e.status == Status::Matched) ++report.matched_values;
     if (e.status == Status::Part) ++report.part_matched_values;
     if (e.status == Status::Concat) ++report.concat_matched_values;
-    static const char* kStatus[] = {"matched", "part", "concat", "none"};
+    if (e.status == Status::Extends) ++report.extension_matched_values;
+    static const char* kStatus[] = {"matched", "part", "concat", "extends", "none"};
     ValueMatch m{e.node->name, e.output, kStatus[int(e.status)], "", "", e.pieces, e.concat_dim, e.value.shape,
                  g.data_dependent[i]};
     if (e.status == Status::None && !e.negated_pieces.empty()) {

@@ -20,7 +20,8 @@
 // within tau times that baseline.
 //
 // The rule. A port value is *matched* when it matches a reference value, a part of one or a
-// concatenation of them. Sources count as matched: the port's inputs, parameters, buffers and
+// concatenation of them, or holds one as its leading slice along one dim (*extends* it: a
+// preallocated KV cache, and the scores over it, whose extra columns a mask removes). Sources count as matched: the port's inputs, parameters, buffers and
 // constants, and every value computed from those alone without the graph inputs (masks, RoPE
 // caches, converted weights; the port may build its constants as it likes, so a wrong one is
 // reported at its first data-dependent consumer).
@@ -69,6 +70,9 @@ struct DivergenceOptions {
   }();
   bool part_matches = true;  // a value equal to an aligned chunk of a reference value matches
   bool concat_matches = true;  // so does a concatenation (along one dim) of matching pieces
+  // and, for localization only, a value whose leading slice along one dim is a reference
+  // value (a preallocated KV cache, a padded vocabulary)
+  bool extension_matches = true;
   std::size_t max_divergences = 50;  // report at most this many (in topological order)
 };
 
@@ -115,8 +119,10 @@ struct ValueMatch {
   std::string node;
   int output = 0;
   std::string status;  // "matched" (a whole value), "part" (an aligned chunk of one),
-                       // "concat" (a concatenation of them), "negated" (the negation of a
-                       // whole or a part: for synthesis only), "none"
+                       // "concat" (a concatenation of them), "extends" (its leading slice
+                       // along `concat_dim` is pieces[0] read through its view: for
+                       // localization only), "negated" (the negation of a whole or a part:
+                       // for synthesis only), "none"
   std::string reference, reference_module;  // the reference value (a concatenation: its first piece)
   // The equation the match suggests (synthesis reads it): the port value, squeezed to
   // `port_shape`, is pieces[0] read through its view, or the concatenation of the pieces
@@ -156,6 +162,7 @@ struct DivergenceReport {
   std::size_t matched_values = 0;            // ... that match a reference value
   std::size_t part_matched_values = 0;       // ... that match a part of one
   std::size_t concat_matched_values = 0;     // ... that are a concatenation of matching pieces
+  std::size_t extension_matched_values = 0;  // ... that hold one as their leading slice (localization only)
   bool reference_bf16_run = false;           // whether R-ratios could be computed (a baseline run)
   std::string baseline;                      // "bf16" or "f64": the reference's baseline run
 

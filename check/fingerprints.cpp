@@ -51,10 +51,11 @@ std::vector<FingerprintCandidate> fingerprint_candidates(Saturation& s, const Gr
   graph.rebuild();
   if (!graph.analysis<ops::ShapeAnalysis>()) return out;
 
-  // The port values nothing matched: the only ones fingerprints are for.
+  // The port values nothing matched (an extension, consistent for localization, is no
+  // equation): the only ones fingerprints are for.
   std::set<std::string> unmatched;
   for (const auto& m : numerics.value_matches)
-    if (m.status == "none" && m.data_dependent) unmatched.insert(value_name(m.node, m.output));
+    if ((m.status == "none" || m.status == "extends") && m.data_dependent) unmatched.insert(value_name(m.node, m.output));
   if (unmatched.empty()) return out;
 
   // ---- seeds: the reference's values on its example inputs, and known constants ----------

@@ -93,7 +93,8 @@ std::optional<LoweredValue> reference_term(GraphLowering& lowering, const Lowere
 }
 
 std::optional<MatchDefinition> definition(Saturation& s, const LoweredValues& values, const ValueMatch& m) {
-  if (m.status == "none") return std::nullopt;
+  // An extension holds the reference value and more: no equation between the two.
+  if (m.status == "none" || m.status == "extends") return std::nullopt;
   auto port = values.port.find(value_name(m.node, m.output));
   if (port == values.port.end() || !port->second.type) return std::nullopt;
   GraphLowering lowering(s.graph, *s.values);

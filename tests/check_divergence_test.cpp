@@ -179,3 +179,36 @@ TEST_CASE("a projection whose rows are in Meta's RoPE order matches, so a cache 
   CHECK(d.node.find("index_put") != std::string::npos);
   CHECK(d.input_reference_modules == std::vector<std::string>{"layers.0.self_attn"});
 }
+
+TEST_CASE("a KV cache written from position 0 extends the reference's keys: a bug after the cache write is named where it is") {
+  // The cache [1, kv_heads, 64, head_dim] holds the reference's keys in its first 8 slots; so
+  // do the repeated cache, the scores over it and the masked probabilities (the mask removes
+  // the extra columns). Each of those extends a reference value, so the write is not blamed.
+  struct Case {
+    const char* file;
+    const char* op;  // the op the first divergence must be
+  };
+  for (const Case& c : {Case{"gqa_heads_tiled.graph", "repeat"}, Case{"mask_not_causal.graph", "softmax"}}) {
+    CAPTURE(c.file);
+    const auto report = check::localize_divergence(reference(), Graph::load(kLlama / "bugs" / c.file));
+    INFO(report.to_text());
+    REQUIRE_FALSE(report.divergences.empty());
+    const auto& d = report.divergences.front();
+    CHECK(d.module == "layers.0.attention");
+    CHECK(d.op == c.op);
+    CHECK(report.extension_matched_values > 0);
+  }
+  // The correct port's cache and the values over it extend the reference's, and extend only:
+  // an extension is never offered to synthesis as an equation.
+  const auto good = check::localize_divergence(reference(), Graph::load(kLlama / "variants" / "fast_style.graph"));
+  CHECK(good.outputs_agree);
+  CHECK(good.divergences.empty());
+  int extensions = 0;
+  for (const auto& m : good.value_matches)
+    if (m.status == "extends") {
+      ++extensions;
+      CHECK(m.concat_dim >= 0);
+      REQUIRE(m.pieces.size() == 1);
+    }
+  CHECK(extensions >= 4);
+}
