@@ -270,8 +270,7 @@ class PortMatching {
       auto it = leading.find(key);
       if (it == leading.end())
         it = leading.emplace(key, make_port_value(slice(e.value.p, shape, dim, 0, r.shape[dim]), r.shape)).first;
-      double d = kInf;
-      auto view = matcher_.full_match(it->second, r, &d);
+      auto view = matcher_.full_match(it->second, r);
       if (!view) continue;
       e.status = Status::Extends;
       e.pieces = {MatchPiece{r.name, r.module, *view, 0}};

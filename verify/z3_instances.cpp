@@ -206,8 +206,8 @@ class InstanceSearch {
   std::optional<Z3Instance> equal_dims_then_split(const Slots& sl, const Extra& extra);
   // Variants of a found instance, on the same ranks: other integer values (a rule wrong only
   // where two integers differ, ?r vs ?b, or for another admissible ?d; as many integers changed
-  // as the guard lets change), the integers' signs flipped (a dim counted from the end against
-  // one counted from the front), and a unit dim under each squeeze of the lhs (elsewhere a
+  // as the guard lets change), the signs flipped of the integers that name a position (a dim
+  // counted from the end against one counted from the front), and a unit dim under each squeeze of the lhs (elsewhere a
   // squeeze does nothing), also with its integers changed. They do not count against
   // Z3Options::instances.
   std::vector<Z3Instance> variants(const std::vector<int>& ranks, const Z3Instance& base);
