@@ -250,12 +250,23 @@ class RelationReader {
           if (dim != r.dim) unsupported("a slice inside cat must slice along the cat's dim");
           part.source = x->name;
           part.whole = false;
+        } else if (is_apply(*item, "zeros")) {
+          // Padding: a block of +0 with its shape and dtype spelled out.
+          const ops::TensorType zeros = ev_.type(*item);
+          part.zeros = true;
+          part.whole = false;
+          part.zero_shape = zeros.shape;
+          part.zero_dtype = zeros.dtype;
+          part.end = zeros.shape.at(static_cast<std::size_t>(r.dim));
+          r.parts.push_back(part);
+          continue;
         } else {
-          unsupported("the parts of cat must be names or slices of names");
+          unsupported("the parts of cat must be names, slices of names or zeros(shape=..., dtype=...)");
         }
         r.sources.push_back(part.source);
         r.parts.push_back(part);
       }
+      if (r.sources.empty()) unsupported("a cat needs at least one reference name among its parts");
       return;
     }
     unsupported("'" + (t->kind == TermKind::Apply ? t->name : print_term(*t)) + "' is not a form a parameter relation takes");
@@ -265,8 +276,8 @@ class RelationReader {
   TermEvaluator& ev_;
 
   [[noreturn]] void unsupported(const std::string& why) const {
-    ev_.fail(why + "; a relation is a reference name, transpose, slice, repeat, repeat_interleave or cat of names and "
-                   "slices, optionally inside a transpose of the last two dims and a cast");
+    ev_.fail(why + "; a relation is a reference name, transpose, slice, repeat, repeat_interleave or cat of names, "
+                   "slices and zeros, optionally inside a transpose of the last two dims and a cast");
   }
   static bool is_apply(const Term& t, const char* op) { return t.kind == TermKind::Apply && t.name == op; }
   const Term* single_operand(const Term& t) const {

@@ -49,6 +49,22 @@ TermPtr slice_term(const std::string& source, std::int64_t dim, std::int64_t sta
                     {{"dim", int_term(dim)}, {"start", int_term(start)}, {"end", int_term(end)}});
 }
 
+TermPtr zeros_term(const std::vector<std::int64_t>& shape, ops::DType dtype) {
+  std::vector<TermPtr> sizes;
+  for (auto s : shape) sizes.push_back(int_term(s));
+  return make_apply("zeros", {},
+                    {{"shape", list_term(std::move(sizes))}, {"dtype", make_symbol(std::string(ops::dtype_name(dtype)))}});
+}
+
+ConcatPart source_part(const std::string& source, std::int64_t start, std::int64_t end, bool whole) {
+  ConcatPart part;
+  part.source = source;
+  part.start = start;
+  part.end = end;
+  part.whole = whole;
+  return part;
+}
+
 // A tensor as the matcher sees it: shape, dtype and the bits of every element (row-major).
 struct Flat {
   std::string name;
@@ -421,7 +437,7 @@ class Matcher {
           if (pv.outer * pv.inner > 0 && port.bits[first] != r.bits[0]) continue;
           View3 rv = view3(r.shape, d);
           if (blocks_match(port, pv, offset, r, rv, rd, [](std::int64_t j) { return j; })) {
-            part = ConcatPart{r.name, 0, rd, true};
+            part = source_part(r.name, 0, rd, true);
             break;
           }
         }
@@ -431,11 +447,18 @@ class Matcher {
           for (std::size_t i : candidates) {
             const Flat& r = refs_[i];
             if (auto g = grouping(port, pv, offset, r)) {
-              part = ConcatPart{r.name, 0, r.shape[0], true, g->groups, g->a, g->b};
+              part = source_part(r.name, 0, r.shape[0], true);
+              part->groups = g->groups;
+              part->group_a = g->a;
+              part->group_b = g->b;
               break;
             }
           }
         }
+        // The run of all-zero blocks from here (padding), taken unless a slice runs as long.
+        std::int64_t zero_run = 0;
+        if (!part)
+          while (offset + zero_run < pv.mid && all_zero(port, pv, offset + zero_run)) ++zero_run;
         if (!part) {
           // The longest run of this block that continues some reference tensor from some index.
           std::int64_t best = 0;
@@ -450,10 +473,19 @@ class Matcher {
                 ++len;
               if (len > best) {
                 best = len;
-                part = ConcatPart{r.name, s, s + len, s == 0 && len == rv.mid};
+                part = source_part(r.name, s, s + len, s == 0 && len == rv.mid);
               }
             }
           }
+        }
+        if (zero_run > 0 && (!part || zero_run >= part->end - part->start)) {
+          part = ConcatPart{};
+          part->zeros = true;
+          part->whole = false;
+          part->end = zero_run;
+          part->zero_shape = port.shape;
+          part->zero_shape[d] = zero_run;
+          part->zero_dtype = port.dtype;
         }
         if (!part) ok = false;
         else {
@@ -466,9 +498,21 @@ class Matcher {
       rel.kind = RelationKind::Concat;
       rel.dim = static_cast<std::int64_t>(d);
       rel.parts = parts;
-      for (const auto& p : parts) rel.sources.push_back(p.source);
+      for (const auto& p : parts)
+        if (!p.zeros) rel.sources.push_back(p.source);
+      if (rel.sources.empty()) continue;  // all zeros: no reference tensor is involved
       out.push_back(rel);
     }
+  }
+
+  // port[o, index, in] is +0 for every o and in.
+  static bool all_zero(const Flat& port, const View3& pv, std::int64_t index) {
+    for (std::int64_t o = 0; o < pv.outer; ++o) {
+      const std::uint64_t* a = port.bits.data() + (o * pv.mid + index) * pv.inner;
+      for (std::int64_t in = 0; in < pv.inner; ++in)
+        if (a[in] != 0) return false;
+    }
+    return true;
   }
 
   const std::vector<NamedTensor>& named_;
@@ -536,9 +580,10 @@ TermPtr ParameterRelation::term() const {
     case RelationKind::Concat: {
       std::vector<TermPtr> items;
       for (const auto& p : parts)
-        items.push_back(p.groups > 0 ? grouped_term(p.source, p.groups, p.group_a, p.group_b)
-                        : p.whole    ? make_symbol(p.source)
-                                     : slice_term(p.source, dim, p.start, p.end));
+        items.push_back(p.zeros        ? zeros_term(p.zero_shape, p.zero_dtype)
+                        : p.groups > 0 ? grouped_term(p.source, p.groups, p.group_a, p.group_b)
+                        : p.whole      ? make_symbol(p.source)
+                                       : slice_term(p.source, dim, p.start, p.end));
       return make_apply("cat", {list_term(std::move(items))}, {{"dim", int_term(dim)}});
     }
   }
@@ -605,14 +650,22 @@ bool confirm_relation(const ParameterRelation& relation, const std::vector<Named
         break;
       case RelationKind::Concat: {
         std::vector<ops::Tensor> pieces;
-        for (std::size_t i = 0; i < relation.parts.size(); ++i) {
-          const auto& p = relation.parts[i];
-          if (p.groups > 0) pieces.push_back(grouped_value(*sources.at(i), p.groups, p.group_a, p.group_b));
-          else if (p.whole) pieces.push_back(*sources.at(i));
+        std::size_t next_source = 0;  // the zero blocks have no source
+        for (const auto& p : relation.parts) {
+          if (p.zeros) {
+            ops::Attributes a;
+            a["shape"] = ops::AttrValue{p.zero_shape};
+            // The zeros take the dtype of the sources as evaluated here: cast when the relation is.
+            a["dtype"] = ops::AttrValue{relation.cast ? *relation.cast : p.zero_dtype};
+            pieces.push_back(ops::evaluate("zeros", {}, a).at(0));
+            continue;
+          }
+          const ops::Tensor& source = *sources.at(next_source++);
+          if (p.groups > 0) pieces.push_back(grouped_value(source, p.groups, p.group_a, p.group_b));
+          else if (p.whole) pieces.push_back(source);
           else
-            pieces.push_back(ops::evaluate("slice", {*sources.at(i)},
-                                           attrs({{"dim", relation.dim}, {"start", p.start}, {"end", p.end}}))
-                                 .at(0));
+            pieces.push_back(
+                ops::evaluate("slice", {source}, attrs({{"dim", relation.dim}, {"start", p.start}, {"end", p.end}})).at(0));
         }
         result = ops::evaluate("cat", pieces, attrs({{"dim", relation.dim}})).at(0);
         break;
@@ -658,6 +711,10 @@ std::vector<ParameterRelation> infer_relations(const std::vector<NamedTensor>& r
         ParameterRelation c = it->second.second->match(p);
         if (c.related()) {
           c.cast = dtype;
+          // A block of zeros is written in the sources' dtype, inside the cast.
+          for (auto& part : c.parts)
+            if (part.zeros)
+              if (const ops::Tensor* source = find_named(reference, c.sources.at(0))) part.zero_dtype = source->dtype();
           c.confirmed = confirm_relation(c, reference, p.value);  // again, from the stored values
           if (c.confirmed) r = std::move(c);
         }

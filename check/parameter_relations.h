@@ -19,8 +19,11 @@
 //                      the a and b dims swapped (HF's Llama converter permutes each head's
 //                      q/k rows from Meta's interleaved RoPE pairs to halves, a or b = 2):
 //                      reshape(transpose(reshape(w, [g, a, b, n]), 1, 2), [g*a*b, n])
-//   concat             contiguous blocks along one dim, each a whole reference tensor or a
-//                      slice of one, in order (fused QKV, gate_up)
+//   concat             contiguous blocks along one dim, each a whole reference tensor, a
+//                      slice of one or a block of zeros, in order (fused QKV, gate_up; a
+//                      vocabulary padded with zero rows: `cat([lm_head.weight, zeros(shape=
+//                      [28, 64], dtype=f32)], dim=0)`). A zero block needs +0 in every element
+//                      and at least one reference part beside it.
 // Then repeat, slice and concat are tried on the port transposed (last two dims), for a
 // Conv1D-style fused weight: `transpose(cat([q, k, v], dim=0), dim0=0, dim1=1)`.
 // When nothing matches in the stored dtypes and the port's dtype is floating, the same kinds are
@@ -34,6 +37,7 @@
 #include "capture/graph.h"
 #include "compiler/term.h"
 #include "compiler/term_printer.h"
+#include "ops/dtype.h"
 #include "ops/tensor.h"
 
 #include <cstdint>
@@ -50,22 +54,28 @@ enum class RelationKind { Unrelated, Equal, Transpose, Repeat, RepeatInterleave,
 const char* relation_kind_name(RelationKind kind);
 
 // One block of a concatenation: a whole reference tensor (start = 0, end = its size along the
-// concatenation dim, whole = true) or a slice of one along that dim.
+// concatenation dim, whole = true), a slice of one along that dim, or a block of zeros.
 struct ConcatPart {
-  std::string source;
+  std::string source;  // empty for a block of zeros
   std::int64_t start = 0, end = 0;
   bool whole = true;
   // A whole source with its rows permuted in groups, as a grouped_transpose relation permutes
   // them (a fused `wqkv` whose q and k parts are in Meta's RoPE row order): groups > 0, the
   // part's term is that relation's term. Concatenations along dim 0 only.
   std::int64_t groups = 0, group_a = 0, group_b = 0;
+  // A block of +0 (padding: a vocabulary rounded up to a multiple of 64): `zeros(shape=...,
+  // dtype=...)` with zero_shape and zero_dtype; start = 0 and end = its size along the
+  // concatenation dim. Its dtype is the sources' (before any cast of the whole relation).
+  bool zeros = false;
+  std::vector<std::int64_t> zero_shape;
+  ops::DType zero_dtype = ops::DType::F32;
 };
 
 struct ParameterRelation {
   std::string port;  // the port's parameter or buffer name
   RelationKind kind = RelationKind::Unrelated;
-  // The reference names involved, in order (concat: one per part, repeated when a tensor is
-  // used twice).
+  // The reference names involved, in order (concat: one per part that is not a block of zeros,
+  // repeated when a tensor is used twice).
   std::vector<std::string> sources;
   std::int64_t dim = 0;            // slice, concat, repeat, repeat_interleave; transpose: dim0
   std::int64_t dim1 = 0;           // transpose: the other dim
@@ -93,6 +103,7 @@ struct ParameterRelation {
   //   transpose(w, dim0=0, dim1=1)
   //   slice(layers.0.mlp.down_proj.weight, dim=1, start=0, end=64)
   //   cat([layers.0.self_attn.q_proj.weight, layers.0.self_attn.k_proj.weight, ...], dim=0)
+  //   cat([lm_head.weight, zeros(shape=[28, 64], dtype=f32)], dim=0)
   //   repeat_interleave(layers.0.self_attn.k_proj.weight, repeats=2, dim=0)
   //   repeat(w, repeats=[2, 1])
   //   cast(lm_head.weight, dtype=bf16)

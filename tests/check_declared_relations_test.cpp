@@ -263,3 +263,27 @@ TEST_CASE("transposes, repeats and casts are relations too") {
   CHECK(relations[3].transposed);
   CHECK_FALSE(relations[3].parts[1].whole);
 }
+
+TEST_CASE("a padded vocabulary is declared as a cat with zeros(shape=..., dtype=...)") {
+  Graph reference = Graph::load(llama_dir() / "reference.graph");
+  Graph port = Graph::load(llama_dir() / "variants" / "vllm_padded_vocab.graph");
+  auto relations = expand_declared_relations(
+      declare("version 1\nrelation lm_head.weight = cat([lm_head.weight, zeros(shape=[28, 64], dtype=f32)], dim=0)\n"),
+      reference, port);
+  REQUIRE(relations.size() == 1);
+  CHECK(relations[0].confirmed);
+  CHECK(relations[0].kind == RelationKind::Concat);
+  CHECK(relations[0].sources == std::vector<std::string>{"lm_head.weight"});
+  CHECK(text(relations[0]) == "cat([lm_head.weight, zeros(shape=[28, 64], dtype=f32)], dim=0)");
+
+  // The padding in front does not hold on the stored values; zeros alone name no reference tensor.
+  Error e = expand_error(
+      "version 1\nrelation lm_head.weight = cat([zeros(shape=[28, 64], dtype=f32), lm_head.weight], dim=0)\n",
+      reference, port);
+  CHECK(e.message().find("does not hold on the stored values") != std::string::npos);
+  Error f = expand_error(
+      "version 1\nrelation lm_head.weight = cat([zeros(shape=[100, 64], dtype=f32), zeros(shape=[28, 64], dtype=f32)], dim=0)\n",
+      reference, port);
+  CHECK(f.message().find("at least one reference name") != std::string::npos);
+  CHECK(f.location().line == 2);
+}

@@ -485,6 +485,22 @@ TEST_CASE("a port whose projection has a bias of zeros (nn.Linear's default, zer
   CHECK(used_rule(r, "linear_algebra.linear_zero_bias"));
 }
 
+TEST_CASE("a vLLM-style port with a padded vocabulary (zero rows, logits cut back) is equivalent by the stdlib") {
+  // examples/llama/variants/vllm_padded_vocab.py: the head's weight is inferred as the
+  // reference's rows and a block of zeros; the cut logits are the first part of a fused
+  // projection. bugs/vocab_padding_first.py, the rows written after the padding, is not
+  // equivalent (the loop over bugs checks it).
+  check::CheckResult r = by_stdlib(reference(), kLlama / "variants" / "vllm_padded_vocab.graph");
+  INFO(r.to_text());
+  CHECK(r.verdict == check::CheckVerdict::Equivalent);
+  CHECK(used_rule(r, "linear_algebra.fused_projection_first"));
+  bool padded = false;
+  for (const auto& rel : r.relations)
+    padded = padded || (rel.port == "lm_head.weight" && rel.kind == check::RelationKind::Concat && rel.parts.size() == 2 &&
+                        rel.parts[1].zeros && rel.parts[1].zero_shape == std::vector<std::int64_t>{28, 64});
+  CHECK(padded);
+}
+
 TEST_CASE("an NxD-style Llama masking with torch.where and finfo.min as a Python number is equivalent by the stdlib") {
   // examples/llama/variants/nxd_style.py: the fill is a rank-0 constant operand of where, not
   // a `full` tensor; the causal mask keeps a score in every row (every_row_attends).

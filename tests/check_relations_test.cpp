@@ -292,3 +292,42 @@ TEST_CASE("a fused qkv weight whose q and k parts are in Meta's row order is a c
         "cat([reshape(transpose(reshape(q_proj, shape=[2, 2, 4, -1]), dim0=1, dim1=2), shape=[16, -1]), "
         "reshape(transpose(reshape(k_proj, shape=[1, 2, 4, -1]), dim0=1, dim1=2), shape=[8, -1]), v_proj], dim=0)");
 }
+
+TEST_CASE("a vocabulary padded with zero rows is a cat of the weight and a block of zeros") {
+  ops::Tensor w = distinct({5, 4}, 1);
+  ops::Attributes zero_rows;
+  zero_rows["shape"] = ops::AttrValue{std::vector<std::int64_t>{3, 4}};
+  ops::Tensor zeros = eval1("zeros", {}, zero_rows);
+  // A reference whose middle rows are zero: a slice of it runs longer than the zeros alone.
+  ops::Tensor gappy = eval1("cat", {distinct({1, 4}, 2), zeros, distinct({1, 4}, 3)}, ints({{"dim", 0}}));
+  ops::Tensor negative_zeros = eval1("neg", {zeros}, {});
+  std::vector<NamedTensor> ref = {{"lm_head.weight", w}, {"gappy", gappy}};
+  std::vector<NamedTensor> port = {
+      {"lm_head.weight", eval1("cat", {w, zeros}, ints({{"dim", 0}}))},               // vLLM's ParallelLMHead
+      {"padded_first", eval1("cat", {zeros, w}, ints({{"dim", 0}}))},                 // the padding in front
+      {"bf16", eval1("cat", {w, zeros}, ints({{"dim", 0}})).to(ops::DType::BF16)},   // and converted to bf16
+      {"gappy_tail", eval1("slice", {gappy}, ints({{"dim", 0}, {"start", 0}, {"end", 4}}))},
+      {"all_zero", eval1("cat", {zeros, zeros}, ints({{"dim", 0}}))},
+      {"minus_zero", eval1("cat", {w, negative_zeros}, ints({{"dim", 0}}))},
+  };
+  auto rel = by_port(infer_relations(ref, port));
+  CHECK(rel.at("lm_head.weight").kind == RelationKind::Concat);
+  CHECK(term_text(rel.at("lm_head.weight")) == "cat([lm_head.weight, zeros(shape=[3, 4], dtype=f32)], dim=0)");
+  CHECK(rel.at("lm_head.weight").sources == std::vector<std::string>{"lm_head.weight"});  // the zeros have no source
+  CHECK(term_text(rel.at("padded_first")) == "cat([zeros(shape=[3, 4], dtype=f32), lm_head.weight], dim=0)");
+  // The zeros are written in the sources' dtype, inside the cast.
+  CHECK(term_text(rel.at("bf16")) == "cast(cat([lm_head.weight, zeros(shape=[3, 4], dtype=f32)], dim=0), dtype=bf16)");
+  CHECK(term_text(rel.at("gappy_tail")) == "slice(gappy, dim=0, start=0, end=4)");
+  // No reference tensor is involved in zeros alone; -0 is not +0 bit for bit.
+  CHECK_FALSE(rel.at("all_zero").related());
+  CHECK_FALSE(rel.at("minus_zero").related());
+  for (const auto& [name, r] : rel) {
+    INFO(describe(r));
+    CHECK(r.confirmed == r.related());
+  }
+  // A block of zeros of another size does not confirm.
+  ParameterRelation wrong = rel.at("lm_head.weight");
+  wrong.parts.at(1).zero_shape = {2, 4};
+  wrong.parts.at(1).end = 2;
+  CHECK_FALSE(confirm_relation(wrong, ref, port[find_port(port, "lm_head.weight")].value));
+}
