@@ -47,7 +47,7 @@ OpSpec unary(const std::string& name, Unary rule, Kind domain = Kind::Any, std::
         break;
       case Unary::FloatOnly:
         if (!is_floating(out.dtype))
-          fail(name, "not implemented for " + std::string(dtype_name(out.dtype)) + " (needs a floating dtype)");
+          fail(name, "does not accept " + std::string(dtype_name(out.dtype)) + " (it needs a floating dtype)");
         break;
       case Unary::NoBool:
         if (out.dtype == DType::Bool) fail(name, "not supported on a bool tensor");

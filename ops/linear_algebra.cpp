@@ -13,7 +13,7 @@ void same_dtype(const std::string& op, const Types& in) {
     if (t.dtype != in[0].dtype)
       fail(op, "expected operands of one dtype, got " + std::string(dtype_name(in[0].dtype)) + " and " +
                    std::string(dtype_name(t.dtype)));
-    if (t.dtype == DType::Bool) fail(op, "not implemented for bool");
+    if (t.dtype == DType::Bool) fail(op, "does not accept bool");
   }
 }
 

@@ -250,7 +250,7 @@ void register_other_ops(std::vector<OpSpec>& out) {
       std::int64_t dim = wrap_dim("topk", attr_int(a, "dim"), x.rank()), k = attr_int(a, "k");
       std::int64_t size = x.rank() == 0 ? 1 : x.shape[dim];
       if (k < 0 || k > size) fail("topk", "k (" + std::to_string(k) + ") is out of range for a dim of size " + std::to_string(size));
-      if (x.dtype == DType::Bool) fail("topk", "not implemented for bool");
+      if (x.dtype == DType::Bool) fail("topk", "does not accept bool");
       if (x.rank() > 0) x.shape[dim] = k;
       return {x, tensor(DType::I64, x.shape)};
     };

@@ -88,7 +88,7 @@ OpSpec softmax_like(const std::string& name) {
     out.python_scalar = false;
     wrap_dim(name, attr_int(attrs, "dim"), out.rank());
     out.dtype = attr_opt_dtype(attrs, "dtype").value_or(out.dtype);
-    if (!is_floating(out.dtype)) fail(name, "not implemented for " + std::string(dtype_name(out.dtype)));
+    if (!is_floating(out.dtype)) fail(name, "does not accept " + std::string(dtype_name(out.dtype)) + " (it needs a floating dtype)");
     return {out};
   };
   return s;
