@@ -153,7 +153,11 @@ std::string CheckResult::to_text(const ReportOptions& options) const {
           out << (k ? ", " : " ") << module_name(d->input_reference_modules[k]);
         out << "\n";
       }
-      if (!d->closest_reference.empty())
+      if (d->closest_is_counterpart)
+        out << "    compared with its counterpart: " << d->closest_reference << " in "
+            << module_name(d->closest_reference_module) << " (the reference's " << d->op
+            << " of the values its inputs match)\n";
+      else if (!d->closest_reference.empty())
         out << "    closest reference value: " << d->closest_reference << " in "
             << module_name(d->closest_reference_module) << "\n";
       for (const auto& diff : d->differences) out << "    reads " << diff << " (reference " << d->counterpart << ")\n";
@@ -263,7 +267,8 @@ std::string CheckResult::to_json(const ReportOptions& options) const {
       auto num = [](double x) { return std::isfinite(x) ? json(x) : json(nullptr); };
       divergences.push_back({{"module", d.module}, {"node", d.node}, {"op", d.op}, {"aten_op", d.aten_op},
                              {"type", d.type}, {"first_in_module", d.first_in_module},
-                             {"closest_reference", d.closest_reference}, {"max_abs_error", num(d.max_abs_error)},
+                             {"closest_reference", d.closest_reference}, {"closest_is_counterpart", d.closest_is_counterpart},
+                             {"max_abs_error", num(d.max_abs_error)},
                              {"masked_mismatches", d.masked_mismatches},
                              {"rel_error", num(d.rel_error)}, {"r_ratio", num(d.r_ratio)},
                              {"counterpart", d.counterpart}, {"differences", d.differences},

@@ -50,15 +50,15 @@ Runs run_both(const Graph& reference, const Graph& port, bool low, DivergenceRep
     ref_inputs[in.name] = *in.value;
     port_inputs[pin.name] = v;
   }
-  Runs runs{run_graph(reference, ref_inputs, {RunMode::F32, std::nullopt}), std::nullopt, {}};
+  Runs runs{run_graph(reference, ref_inputs, {RunMode::F32, std::nullopt, {}}), std::nullopt, {}};
   try {
-    runs.baseline = run_graph(reference, ref_inputs, {low ? RunMode::BF16 : RunMode::F64, std::nullopt});
+    runs.baseline = run_graph(reference, ref_inputs, {low ? RunMode::BF16 : RunMode::F64, std::nullopt, {}});
   } catch (const std::exception&) {
     runs.baseline.reset();  // no R-ratios
   }
   report.reference_bf16_run = runs.baseline.has_value();
   report.baseline = runs.baseline ? (low ? "bf16" : "f64") : "";
-  runs.port = run_graph(port, port_inputs, {RunMode::Captured, std::nullopt});
+  runs.port = run_graph(port, port_inputs, {RunMode::Captured, std::nullopt, {}});
   return runs;
 }
 
@@ -299,15 +299,43 @@ class PortMatching {
       d.max_abs_error = d.rel_error = d.r_ratio = kNaN;
       return;
     }
-    d.closest_reference = best_ref->name;
-    d.closest_reference_module = best_ref->module;
-    d.max_abs_error = best.max_abs;
-    d.rel_error = best_rel;
-    d.r_ratio = matcher_.r_ratio(best.dist, best.baseline);
-    d.masked_mismatches = best.mismatches;
+    report_errors(best, *best_ref, d);
+  }
+
+  // The port value against the reference value named `reference` (a divergence's
+  // counterpart): under the views when the element counts agree, else its leading slice along
+  // the one dim where it is longer (a padded vocabulary's logits against the reference's).
+  // Sets the errors and closest_is_counterpart; false (d unchanged) when neither applies.
+  bool compare_with(const PortValue& value, const std::string& reference, Divergence& d) const {
+    for (const auto& r : refs_) {
+      if (r.name != reference) continue;
+      Lenient v = matcher_.closest_view(value, r);
+      if (v.mismatches < 0 && r.shape.size() == value.shape.size() && r.r32.size() < value.p.size()) {
+        std::size_t dim = 0;
+        int differing = 0;
+        for (std::size_t i = 0; i < r.shape.size(); ++i)
+          if (r.shape[i] != value.shape[i]) dim = i, ++differing;
+        if (differing == 1 && r.shape[dim] < value.shape[dim])
+          v = matcher_.closest_view(make_port_value(slice(value.p, value.shape, dim, 0, r.shape[dim]), r.shape), r);
+      }
+      if (v.mismatches < 0) return false;
+      report_errors(v, r, d);
+      d.closest_is_counterpart = true;
+      return true;
+    }
+    return false;
   }
 
  private:
+  void report_errors(const Lenient& v, const RefValue& r, Divergence& d) const {
+    d.closest_reference = r.name;
+    d.closest_reference_module = r.module;
+    d.max_abs_error = v.max_abs;
+    d.rel_error = v.dist / std::max(v.ref_norm, 1e-300);
+    d.r_ratio = matcher_.r_ratio(v.dist, v.baseline);
+    d.masked_mismatches = v.mismatches;
+  }
+
   const std::vector<RefValue>& refs_;
   const Matcher& matcher_;
   const DivergenceOptions& options_;
@@ -564,8 +592,8 @@ std::string DivergenceReport::to_text() const {
     os << "  diverges at " << (d->module.empty() ? "<model>" : d->module) << ": " << ref_name(d->node, d->output)
        << " = " << d->op << " " << d->type;
     if (!d->closest_reference.empty())
-      os << "; closest reference " << d->closest_reference << " (" << d->closest_reference_module
-         << "): max abs " << d->max_abs_error << ", rel " << d->rel_error;
+      os << "; " << (d->closest_is_counterpart ? "against its counterpart " : "closest reference ") << d->closest_reference
+         << " (" << d->closest_reference_module << "): max abs " << d->max_abs_error << ", rel " << d->rel_error;
     if (!std::isnan(d->r_ratio)) os << ", R " << d->r_ratio;
     os << "\n";
     for (const auto& diff : d->differences) os << "    reads " << diff << " (reference " << d->counterpart << ")\n";
@@ -625,6 +653,12 @@ DivergenceReport localize_divergence(const Graph& reference, const Graph& port, 
   // Only data-independent values reach the output unmatched (a wrong constant output): name them.
   if (report.divergences.empty() && !report.outputs_agree) find_divergences(g, matching, false, options, report);
   name_differences(reference, port, g, report);
+  // The errors against the counterpart, where it is comparable: the value the port meant to
+  // compute, rather than whichever has the same number of elements.
+  for (auto& d : report.divergences)
+    if (!d.counterpart.empty())
+      if (auto it = g.index.find(std::pair<std::string, int>{d.node, d.output}); it != g.index.end())
+        matching.compare_with(g.entries[it->second].value, d.counterpart, d);
   return report;
 }
 

@@ -88,10 +88,13 @@ struct Divergence {
   bool first_in_module = false;  // the first divergence reported with this module path
   // The reference modules whose values the node's inputs matched (unique, in input order).
   std::vector<std::string> input_reference_modules;
-  // The closest reference value with the same number of elements (under the views above),
-  // "" when there is none; then the errors below are NaN.
+  // The reference value the errors below compare against: the counterpart's (below) when it
+  // is comparable, under the views above or through the port value's leading slice along the
+  // one dim where it is longer (padded logits); else the closest reference value with the
+  // same number of elements; "" when there is none, and then the errors are NaN.
   std::string closest_reference;         // "linear_3" or "linear_3[1]" or a parameter name
   std::string closest_reference_module;
+  bool closest_is_counterpart = false;
   // The errors leave out positions where either side is non-finite or a mask fill (|x| >= 1e9);
   // masked_mismatches counts those where only one side is.
   double max_abs_error = 0;   // max |p - r32| over the closest view

@@ -212,3 +212,25 @@ TEST_CASE("a KV cache written from position 0 extends the reference's keys: a bu
     }
   CHECK(extensions >= 4);
 }
+
+TEST_CASE("a divergence's errors compare it with its counterpart, through the leading slice of padded logits") {
+  // bugs/vocab_padding_first.py: the head's linear gives 128 logits per token where the
+  // reference's gives 100. Its counterpart (the reference's linear of the same normed hidden
+  // states) is what the errors describe, not some value that happens to have 1024 elements.
+  const auto report = check::localize_divergence(
+      reference(), check::port_for(reference(), Graph::load(kLlama / "bugs" / "vocab_padding_first.graph")));
+  REQUIRE_FALSE(report.divergences.empty());
+  const auto& d = report.divergences.front();
+  CHECK(d.module == "logits_processor");
+  CHECK(d.op == "linear");
+  CHECK(d.counterpart == "linear_14");
+  CHECK(d.closest_is_counterpart);
+  CHECK(d.closest_reference == "linear_14");
+  CHECK(d.closest_reference_module == "lm_head");
+  CHECK(d.rel_error > 0.5);  // each logit read from another token's row
+  CHECK(report.to_text().find("against its counterpart linear_14 (lm_head)") != std::string::npos);
+  // Without a counterpart of the same op the closest value by element count stays.
+  const auto silu = check::localize_divergence(reference(), Graph::load(kLlama / "bugs" / "silu_on_up.graph"));
+  REQUIRE_FALSE(silu.divergences.empty());
+  CHECK_FALSE(silu.divergences.front().closest_is_counterpart);
+}
