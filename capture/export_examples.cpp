@@ -2,6 +2,8 @@
 // inputs, the archive's sample inputs, or inputs drawn from the types, in that order.
 #include "capture/export_examples.h"
 
+#include "capture/index_bounds.h"
+
 #include "capture/safetensors.h"
 #include "capture/torch_pickle.h"
 #include "ops/op_spec.h"
@@ -49,53 +51,10 @@ ExampleValues from_sidecar(const Graph& graph, const GraphLoadOptions& options) 
   return out;
 }
 
-// For each integer input used as an index (an operand with an Index domain, ops/op_spec.h:
-// embedding's token ids), the smallest bound among its uses, reading through ops that only
-// rearrange it (a view of the token ids).
-std::map<std::string, std::int64_t> index_bounds(const Graph& graph) {
-  std::map<std::string, std::string> derived;  // value -> the input it rearranges
-  for (const auto& in : graph.inputs()) derived[in.name] = in.name;
-  std::map<std::string, std::int64_t> bounds;
-  for (const GraphNode& node : graph.nodes()) {
-    if (node.opaque) continue;
-    for (const GraphStep& step : node.steps) {
-      const ops::OpSpec* spec = ops::find_op(step.op);
-      if (!spec) continue;
-      std::vector<ops::TensorType> types;
-      bool typed = true;
-      for (const auto& o : step.operands) {
-        if (o.kind == GraphOperand::Kind::Value && graph.type_of(o.ref)) types.push_back(*graph.type_of(o.ref));
-        else if (o.kind == GraphOperand::Kind::Scalar) types.push_back(ops::python_scalar_type(o.integral));
-        else typed = false;
-      }
-      for (std::size_t k = 0; k < step.operands.size() && k < spec->domains.size(); ++k) {
-        const GraphOperand& o = step.operands[k];
-        if (spec->domains[k].kind != ops::OperandDomain::Kind::Index || o.kind != GraphOperand::Kind::Value) continue;
-        auto it = derived.find(o.ref.name);
-        if (it == derived.end() || !typed) continue;
-        try {
-          std::int64_t bound = ops::index_bound(*spec, k, types, step.attributes);
-          auto [b, inserted] = bounds.emplace(it->second, bound);
-          if (!inserted) b->second = std::min(b->second, bound);
-        } catch (const std::exception&) {
-        }
-      }
-    }
-    // A node that only rearranges a derived value derives from the same input.
-    if (node.steps.size() == 1 && !node.steps[0].operands.empty()) {
-      const GraphOperand& first = node.steps[0].operands[0];
-      const ops::OpSpec* spec = ops::find_op(node.steps[0].op);
-      if (spec && spec->rearranges && first.kind == GraphOperand::Kind::Value)
-        if (auto it = derived.find(first.ref.name); it != derived.end()) derived[node.name] = it->second;
-    }
-  }
-  return bounds;
-}
-
 ExampleValues drawn(const Graph& graph) {
   ExampleValues out;
   out.source = ExampleSource::Drawn;
-  auto bounds = index_bounds(graph);
+  auto bounds = input_index_bounds(graph);
   for (std::size_t k = 0; k < graph.inputs().size(); ++k) {
     const GraphTensor& in = graph.inputs()[k];
     ops::OperandDomain domain;

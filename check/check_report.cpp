@@ -12,6 +12,11 @@
 
 namespace twin::check {
 
+std::string IndexDomainAssumption::describe() const {
+  return "every element of input " + input + " is in [0, " + std::to_string(bound) +
+         "), where both graphs are defined (they read it as indices)";
+}
+
 const char* check_verdict_name(CheckVerdict verdict) {
   switch (verdict) {
     case CheckVerdict::Equivalent: return "equivalent";
@@ -79,6 +84,7 @@ std::string CheckResult::to_text(const ReportOptions& options) const {
   }
   out << "\n";
   for (const auto& f : fixed_inputs) out << "assuming " << f.describe() << "\n";
+  for (const auto& d : index_domains) out << "assuming " << d.describe() << "\n";
   for (const auto& r : reshaped) out << "reshaped: " << r << "\n";
   if (!unpaired_outputs.empty()) {
     out << "not compared: the port's output" << (unpaired_outputs.size() > 1 ? "s" : "");
@@ -247,6 +253,10 @@ std::string CheckResult::to_json(const ReportOptions& options) const {
     fixed.push_back({{"input", f.name}, {"value", f.value}, {"reference_node", f.reference_node},
                      {"reference_module", f.reference_module}, {"description", f.describe()}});
   out["fixed_inputs"] = fixed;
+  json domains = json::array();
+  for (const auto& d : index_domains)
+    domains.push_back({{"input", d.input}, {"bound", d.bound}, {"description", d.describe()}});
+  out["index_domains"] = domains;
   out["unpaired_port_outputs"] = unpaired_outputs;
   out["reshaped_port_values"] = reshaped;
   json used = json::array();

@@ -98,6 +98,17 @@ struct ReportOptions {
   bool explain_gaps = false;     // per-rule counts and the rules that nearly matched
 };
 
+// A graph input both graphs read as indices (token ids): wherever both are defined, every
+// element is in [0, bound) (check/index_domain_analysis.h). Listed when the proof relied on it
+// (a rule whose guard reads indexes_rows_of: a padded vocabulary's rows are never looked up),
+// since the verdict then holds on that domain only, where the reference is defined.
+struct IndexDomainAssumption {
+  std::string input;  // the reference's input
+  std::int64_t bound = 0;
+  // "every element of input input_ids is in [0, 100), where both graphs are defined (they read it as indices)"
+  std::string describe() const;
+};
+
 struct CheckResult {
   CheckVerdict verdict = CheckVerdict::Unproven;
   std::vector<bool> outputs_proved;  // per output position
@@ -108,6 +119,7 @@ struct CheckResult {
   // Port inputs the reference has none for, fixed at their example values (check/port_inputs.h):
   // the verdict holds for the port called with those values.
   std::vector<FixedInput> fixed_inputs;
+  std::vector<IndexDomainAssumption> index_domains;
   // Port outputs beyond the reference's (a KV cache beside the logits): not compared.
   std::vector<std::string> unpaired_outputs;
   // Port inputs and outputs read in the reference's shape (they differ by unit dims only):

@@ -1,5 +1,6 @@
 #include "check/equivalence_check.h"
 
+#include "capture/index_bounds.h"
 #include "check/declared_relations.h"
 #include "check/gaps.h"
 #include "check/port_inputs.h"
@@ -12,6 +13,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -103,6 +105,33 @@ void confirm_proof(const Graph& reference, const Graph& port, const CheckOptions
 }  // namespace
 
 namespace {
+
+bool calls_query(const egraph::ScalarExpr& e, std::string_view query) {
+  if (e.kind == egraph::ScalarExpr::Kind::Query && e.text == query) return true;
+  return std::any_of(e.args.begin(), e.args.end(), [&](const auto& a) { return calls_query(a, query); });
+}
+
+// Whether the rule's guard reads the inputs' index domain (ops/index_domain.h).
+bool reads_index_domain(const AdmittedRule& rule) {
+  return std::any_of(rule.rewrites.begin(), rule.rewrites.end(),
+                     [](const egraph::Rewrite& r) { return r.guard && calls_query(*r.guard, "indexes_rows_of"); });
+}
+
+// The reference's inputs that either graph reads as indices, with the smaller bound (inputs
+// are paired by position).
+std::vector<IndexDomainAssumption> index_domain_assumptions(const Graph& reference, const Graph& port) {
+  const auto ref_bounds = capture::input_index_bounds(reference), port_bounds = capture::input_index_bounds(port);
+  std::vector<IndexDomainAssumption> out;
+  for (std::size_t i = 0; i < reference.inputs().size(); ++i) {
+    std::optional<std::int64_t> bound;
+    if (auto b = ref_bounds.find(reference.inputs()[i].name); b != ref_bounds.end()) bound = b->second;
+    if (i < port.inputs().size())
+      if (auto b = port_bounds.find(port.inputs()[i].name); b != port_bounds.end())
+        bound = bound ? std::min(*bound, b->second) : b->second;
+    if (bound) out.push_back({reference.inputs()[i].name, *bound});
+  }
+  return out;
+}
 
 // Cuts every time limit to what is left before the deadline, as of now.
 void cut_to_deadline(CheckOptions& options) {
@@ -270,6 +299,11 @@ CheckResult check_equivalence(const Graph& reference, const Graph& given_port,
     for (const auto& use : result.rules_used)
       if (auto it = rule_by_name.find(use.rule); it != rule_by_name.end() && it->second->report.verdict == verify::Verdict::Tested)
         ++result.random_tested_rules;
+    for (const auto& use : result.rules_used)
+      if (auto it = rule_by_name.find(use.rule); it != rule_by_name.end() && reads_index_domain(*it->second)) {
+        result.index_domains = index_domain_assumptions(reference, port);
+        break;
+      }
     result.verdict = result.precision_differences.empty() ? CheckVerdict::Equivalent : CheckVerdict::EquivalentReal;
     if (result.numerics) {
       // Confirmed already: the numbers agreed before synthesis.

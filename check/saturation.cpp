@@ -1,5 +1,6 @@
 #include "check/saturation.h"
 
+#include "capture/index_bounds.h"
 #include "check/match_definitions.h"
 #include "compiler/guard_queries.h"
 #include "ops/shape_analysis.h"
@@ -22,10 +23,15 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 void lower_sources(const SaturationInput& in, GraphLowering& lowering, Saturation& s) {
   const Graph& reference = *in.reference;
   const Graph& port = *in.port;
+  // An input used as an index by either graph is below the smaller bound wherever both are
+  // defined: the domain the verdict is about (check/index_domain_analysis.h).
+  const auto ref_bounds = capture::input_index_bounds(reference), port_bounds = capture::input_index_bounds(port);
   for (std::size_t i = 0; i < reference.inputs().size(); ++i) {
     LoweredValue v = lowering.leaf("input." + std::to_string(i), reference.inputs()[i].type);
     s.ref_sources[reference.inputs()[i].name] = v;
     s.port_sources[port.inputs()[i].name] = v;
+    for (const auto& [bounds, name] : {std::pair{&ref_bounds, reference.inputs()[i].name}, std::pair{&port_bounds, port.inputs()[i].name}})
+      if (auto b = bounds->find(name); b != bounds->end()) s.index_domain->bound_class(s.graph, v.id, b->second);
   }
   std::map<std::string, LoweredValue> relation_sources;
   for (const auto& t : reference.parameters()) relation_sources[t.name] = s.ref_sources[t.name] = lowering.leaf(t.name, t.type);
@@ -130,6 +136,7 @@ std::unique_ptr<Saturation> saturate(const SaturationInput& in, const std::vecto
   eg::EGraph& graph = s->graph;
   ops::add_shape_analysis(graph);
   s->values = &add_tensor_value_analysis(graph);
+  s->index_domain = &add_index_domain_analysis(graph);
   graph.enable_explanations();
   GraphLowering lowering(graph, *s->values);
   lower_sources(in, lowering, *s);

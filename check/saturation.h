@@ -15,6 +15,7 @@
 
 #include "capture/graph.h"
 #include "check/graph_lowering.h"
+#include "check/index_domain_analysis.h"
 #include "check/tensor_values.h"
 #include "compiler/term.h"
 #include "egraph/egraph.h"
@@ -57,6 +58,7 @@ class Saturation {
 
   egraph::EGraph graph;
   TensorValueAnalysis* values = nullptr;
+  IndexDomainAnalysis* index_domain = nullptr;  // the inputs' index bounds
   std::map<std::string, LoweredValue> ref_sources, port_sources;
   LoweredGraph ref_lowered, port_lowered;
   std::vector<bool> outputs_proved;

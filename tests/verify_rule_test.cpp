@@ -255,7 +255,7 @@ TEST_CASE("guards that fix a dim or an integer beyond the usual instance sizes s
   CHECK(verify_named(t, "r", "swapped_width_8").verdict == verify::Verdict::Refuted);
 }
 
-TEST_CASE("constant guards (every_row_attends, every_row_keeps, additive_mask, all_zero, distinct_indices, masks_unlisted): values drawn to satisfy them; without them the rules are refuted") {
+TEST_CASE("constant guards (every_row_attends, every_row_keeps, additive_mask, all_zero, distinct_indices, masks_unlisted, indexes_rows_of): values drawn to satisfy them; without them the rules are refuted") {
   // Filling masked scores with a huge negative number or with -inf gives the same softmax only
   // where a row keeps a score (else uniform against NaN): the guard is what makes each hold.
   struct MaskRule {
@@ -268,6 +268,9 @@ TEST_CASE("constant guards (every_row_attends, every_row_keeps, additive_mask, a
       {"where_scalar_fill", "softmax(where(?m, ?x, ?v), dim=-1) => softmax(masked_fill(?x, logical_not(?m), value=\"-inf\"), dim=-1)",
        "dtype(?x) == f32 and dtype(?m) == bool and rank(?v) == 0 and is_const(?v) and ?v <= -1e30", "every_row_attends(?m)"},
       {"zero_bias", "linear(?x, ?w, ?b) => linear(?x, ?w)", "rank(?w) == 2 and rank(?b) == 1", "all_zero(?b)"},
+      // A padded vocabulary: ids drawn below the unpadded table's rows, not the padded one's.
+      {"padded_table", "embedding(cat([?w, ?pad], dim=-2), ?i) => embedding(?w, ?i)", "rank(?w) == 2",
+       "indexes_rows_of(?i, ?w)"},
       {"masked_fill", "softmax(masked_fill(?x, ?m, value=?v), dim=-1) => softmax(masked_fill(?x, ?m, value=\"-inf\"), dim=-1)",
        "dtype(?x) == f32 and dtype(?m) == bool and ?v <= -1e30", "every_row_keeps(?m)"},
       {"additive", "softmax(?x + ?a, dim=-1) => softmax(?x + masked_fill(?a, lt(?a, 0), value=\"-inf\"), dim=-1)",

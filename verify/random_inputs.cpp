@@ -209,7 +209,7 @@ double f16_to_double(std::uint16_t h) {
 // ---- an instance with its variables' information --------------------------------------------
 
 Setup make_setup(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Instance& any_instance) {
-  Setup s{rule, ops, {}, {}, {}, false, {}, {}, {}};
+  Setup s{rule, ops, {}, {}, {}, false, {}, {}, {}, {}, {}, {}, {}};
   if (rule.guard) {
     collect_value_constraints(*rule.guard, s.guard_constraints);
     collect_dtype_facts(*rule.guard, s.guard_dtypes);
@@ -219,6 +219,7 @@ Setup make_setup(const eg::Rewrite& rule, const eg::OpTable& ops, const Z3Instan
     collect_query_vars(*rule.guard, "distinct_indices", s.distinct_index_vectors);
     collect_query_vars(*rule.guard, "all_zero", s.zero_tensors);
     collect_query_pairs(*rule.guard, "masks_unlisted", s.unlisted_masks);
+    collect_query_pairs(*rule.guard, "indexes_rows_of", s.row_indices);
   }
   s.infinite_values = writes_infinity(ops, rule.lhs);
   for (const auto& v : rule.lhs.variables())
@@ -250,6 +251,14 @@ std::map<std::string, VarInfo> var_infos(const Setup& s, const Z3Instance& inst)
     ev.eval(s.rule.lhs);
   } catch (const std::exception&) {
     // Reported when the instance is evaluated for real.
+  }
+  for (const auto& [indices, table] : s.row_indices) {
+    auto i = infos.find(indices);
+    auto w = infos.find(table);
+    if (i == infos.end() || w == infos.end() || w->second.type.shape.empty()) continue;
+    const std::int64_t rows = w->second.type.shape[0];
+    i->second.kind = DomainKind::Index;
+    if (i->second.index_bound < 0 || rows < i->second.index_bound) i->second.index_bound = rows;
   }
   for (auto& [name, vi] : infos) {
     if (vi.type.dtype == ops::DType::Bool) vi.kind = DomainKind::BoolMask;

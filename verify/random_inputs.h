@@ -16,6 +16,8 @@
 //     at a random place. A mask the guard says
 //     `additive_mask(?a)` is drawn as 0 or a huge negative number per element, the same way
 //     with a 0 forced into a row that drew none.
+//   - Indices the guard says `indexes_rows_of(?i, ?w)` are drawn below ?w's first dim (a
+//     tighter bound than the lhs's ops may give: an embedding of a padded table).
 //   - Sweeps: where a rule has one tensor variable and only elementwise ops (casts and
 //     identities included), every finite value of a 16-bit float dtype in its domain is a
 //     small enough input space to test whole (all_values, sweepable).
@@ -99,6 +101,8 @@ struct Setup {
   // -1e30 in an additive mask) at every column its indices do not list (and, if it must also
   // keep a score in every row, kept (false; 0) at one listed column of a row that kept none).
   std::vector<std::pair<std::string, std::string>> unlisted_masks;
+  // `indexes_rows_of(?i, ?w)` pairs (indices, table): the indices are drawn in [0, dim(?w, 0)).
+  std::vector<std::pair<std::string, std::string>> row_indices;
 };
 
 Setup make_setup(const egraph::Rewrite& rule, const egraph::OpTable& ops, const Z3Instance& any_instance);
