@@ -17,13 +17,19 @@ bool IndexDomainAnalysis::tighten(std::optional<std::int64_t>& slot, std::int64_
 
 bool IndexDomainAnalysis::join_node(const eg::EGraph& graph, eg::EClassId cls, eg::OpId op,
                                     std::span<const eg::EClassId> children) {
-  const eg::OpInfo& info = graph.ops().info(op);
-  if (info.kind != eg::OpKind::Apply || children.empty()) return false;
-  const ops::OpSpec* spec = ops::find_op(info.name);
-  if (!spec || !spec->rearranges) return false;
+  if (children.empty()) return false;
+  // Most nodes have no bounded operand: look at the operand before the op's spec.
   const eg::EClassId operand = graph.find(children[0]);
   if (operand >= bounds_.size() || !bounds_[operand]) return false;
+  if (!rearranges(graph, op)) return false;
   return tighten(bounds_[cls], *bounds_[operand]);
+}
+
+bool IndexDomainAnalysis::rearranges(const eg::EGraph& graph, eg::OpId op) {
+  if (auto it = rearranges_.find(op); it != rearranges_.end()) return it->second;
+  const eg::OpInfo& info = graph.ops().info(op);
+  const ops::OpSpec* spec = info.kind == eg::OpKind::Apply ? ops::find_op(info.name) : nullptr;
+  return rearranges_[op] = spec && spec->rearranges;
 }
 
 eg::MergeResult IndexDomainAnalysis::merge(eg::EClassId into, eg::EClassId from) {

@@ -17,6 +17,7 @@
 #include "ops/index_domain.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -44,7 +45,10 @@ class IndexDomainAnalysis final : public egraph::Analysis, public ops::IndexDoma
  private:
   // Tighter (smaller) bounds win; true if `slot` changed.
   static bool tighten(std::optional<std::int64_t>& slot, std::int64_t bound);
+  // Whether the op only rearranges its first operand (OpSpec::rearranges), cached by op.
+  bool rearranges(const egraph::EGraph& graph, egraph::OpId op);
   std::vector<std::optional<std::int64_t>> bounds_;  // by class id; meaningful at roots
+  std::map<egraph::OpId, bool> rearranges_;
 };
 
 // Registers the analysis and returns it.

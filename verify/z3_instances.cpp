@@ -93,6 +93,22 @@ std::string try_instance(SearchState& st, const Z3Instance& inst, int& progress,
   return walk.error;
 }
 
+// Calls `visit(node, layout)` for every apply node of the pattern, children first, with the
+// encoder's layout of its children (which are operands, which attributes); a node whose
+// layout cannot be read is skipped.
+template <class Visit>
+void for_each_apply(const eg::OpTable& ops, const eg::Pattern& p, Visit&& visit) {
+  if (p.is_var() || ops.info(p.op).is_leaf()) return;
+  for (const auto& c : p.children) for_each_apply(ops, c, visit);
+  NodeLayout layout;
+  try {
+    layout = encoder_layout_of(ops, p);
+  } catch (const std::exception&) {
+    return;
+  }
+  visit(p, layout);
+}
+
 // squeeze(?x, dim=D) in the lhs, with D a constant or an integer variable: where ?x's dim D is
 // not 1 the squeeze does nothing, so instances with a unit dim there are searched too.
 struct SqueezeSite {
@@ -101,61 +117,45 @@ struct SqueezeSite {
   std::string dim_var;                // or an integer variable
 };
 
-void collect_squeezes(const eg::OpTable& ops, const eg::Pattern& p, std::vector<SqueezeSite>& out) {
-  if (p.is_var()) return;
-  const eg::OpInfo& info = ops.info(p.op);
-  if (info.is_leaf()) return;
-  for (const auto& c : p.children) collect_squeezes(ops, c, out);
-  if (info.name != "squeeze") return;
-  NodeLayout layout;
-  try {
-    layout = encoder_layout_of(ops, p);
-  } catch (const std::exception&) {
-    return;
-  }
-  SqueezeSite site;
-  bool has_dim = false;
-  for (std::size_t i = 0; i < p.children.size(); ++i) {
-    const eg::Pattern& c = p.children[i];
-    if (layout.child_attr[i].empty()) {
-      if (!c.is_var()) return;
-      site.tensor = c.var;
-    } else if (layout.child_attr[i] == "dim") {
-      if (c.is_var()) {
-        site.dim_var = c.var;
-        has_dim = true;
-      } else if (const eg::OpInfo& d = ops.info(c.op); d.kind == eg::OpKind::Constant && is_integer(d.constant)) {
-        site.dim = boost::multiprecision::numerator(d.constant).convert_to<std::int64_t>();
-        has_dim = true;
-      } else if (d.name == "neg" && c.children.size() == 1 && !c.children[0].is_var()) {
-        const eg::OpInfo& n = ops.info(c.children[0].op);
-        if (n.kind != eg::OpKind::Constant || !is_integer(n.constant)) return;
-        site.dim = -boost::multiprecision::numerator(n.constant).convert_to<std::int64_t>();
-        has_dim = true;
+void collect_squeezes(const eg::OpTable& ops, const eg::Pattern& pattern, std::vector<SqueezeSite>& out) {
+  for_each_apply(ops, pattern, [&](const eg::Pattern& p, const NodeLayout& layout) {
+    if (ops.info(p.op).name != "squeeze") return;
+    SqueezeSite site;
+    bool has_dim = false;
+    for (std::size_t i = 0; i < p.children.size(); ++i) {
+      const eg::Pattern& c = p.children[i];
+      if (layout.child_attr[i].empty()) {
+        if (!c.is_var()) return;
+        site.tensor = c.var;
+      } else if (layout.child_attr[i] == "dim") {
+        if (c.is_var()) {
+          site.dim_var = c.var;
+          has_dim = true;
+        } else if (const eg::OpInfo& d = ops.info(c.op); d.kind == eg::OpKind::Constant && is_integer(d.constant)) {
+          site.dim = boost::multiprecision::numerator(d.constant).convert_to<std::int64_t>();
+          has_dim = true;
+        } else if (d.name == "neg" && c.children.size() == 1 && !c.children[0].is_var()) {
+          const eg::OpInfo& n = ops.info(c.children[0].op);
+          if (n.kind != eg::OpKind::Constant || !is_integer(n.constant)) return;
+          site.dim = -boost::multiprecision::numerator(n.constant).convert_to<std::int64_t>();
+          has_dim = true;
+        }
       }
     }
-  }
-  if (!site.tensor.empty() && has_dim) out.push_back(site);
+    if (!site.tensor.empty() && has_dim) out.push_back(site);
+  });
 }
 
 // The integer variables that name a position, where a negative value counts from the end:
 // those passed as `dim`, `dim0`, `dim1`, `start`, `end`, `index` or `diagonal` anywhere in
 // the rule. Their signs are flipped in a variant (sizes and counts are not: a negative one
 // only fails to type).
-void collect_signed_integers(const eg::OpTable& ops, const eg::Pattern& p, std::set<std::string>& out) {
-  if (p.is_var()) return;
-  const eg::OpInfo& info = ops.info(p.op);
-  if (info.is_leaf()) return;
-  for (const auto& c : p.children) collect_signed_integers(ops, c, out);
-  NodeLayout layout;
-  try {
-    layout = encoder_layout_of(ops, p);
-  } catch (const std::exception&) {
-    return;
-  }
+void collect_signed_integers(const eg::OpTable& ops, const eg::Pattern& pattern, std::set<std::string>& out) {
   static const std::set<std::string> kPositions = {"dim", "dim0", "dim1", "start", "end", "index", "diagonal"};
-  for (std::size_t i = 0; i < p.children.size() && i < layout.child_attr.size(); ++i)
-    if (p.children[i].is_var() && kPositions.count(layout.child_attr[i])) out.insert(p.children[i].var);
+  for_each_apply(ops, pattern, [&](const eg::Pattern& p, const NodeLayout& layout) {
+    for (std::size_t i = 0; i < p.children.size() && i < layout.child_attr.size(); ++i)
+      if (p.children[i].is_var() && kPositions.count(layout.child_attr[i])) out.insert(p.children[i].var);
+  });
 }
 
 // Searches shape instances for one rule (docs/verification.md, "Instances"): rank tuples by
