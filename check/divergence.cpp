@@ -279,22 +279,45 @@ class PortMatching {
     }
   }
 
-  // The closest reference value with the same numel, for a divergence's report.
+  // The closest reference value, for a divergence's report: a computed value with as many
+  // elements (under the views), else one the port value extends (its leading slice along the
+  // one dim where it is longer: a KV cache against the reference's keys), else a parameter or
+  // buffer with as many elements (a divergent node output is rarely meant to be a weight that
+  // happens to have its size); within a kind, the fewest masked mismatches, then the smallest
+  // relative error.
   void closest(const PortValue& value, Divergence& d) const {
     Lenient best;
     const RefValue* best_ref = nullptr;
     double best_rel = kInf;
-    if (auto it = by_numel_.find(value.p.size()); it != by_numel_.end())
-      for (auto k : it->second) {
-        Lenient v = matcher_.closest_view(value, refs_[k]);
-        if (v.mismatches < 0) continue;
-        const double rel = v.dist / std::max(v.ref_norm, 1e-300);
-        if (!best_ref || v.mismatches < best.mismatches || (v.mismatches == best.mismatches && rel < best_rel)) {
-          best = v;
-          best_rel = rel;
-          best_ref = &refs_[k];
-        }
+    int best_rank = 3;
+    auto consider = [&](const Lenient& v, const RefValue& r, int rank) {
+      if (v.mismatches < 0) return;
+      const double rel = v.dist / std::max(v.ref_norm, 1e-300);
+      if (!best_ref || rank < best_rank ||
+          (rank == best_rank && (v.mismatches < best.mismatches || (v.mismatches == best.mismatches && rel < best_rel)))) {
+        best = v;
+        best_rel = rel;
+        best_ref = &r;
+        best_rank = rank;
       }
+    };
+    if (auto it = by_numel_.find(value.p.size()); it != by_numel_.end())
+      for (auto k : it->second) consider(matcher_.closest_view(value, refs_[k]), refs_[k], refs_[k].op.empty() ? 2 : 0);
+    std::map<std::pair<std::size_t, std::int64_t>, PortValue> leading;  // (dim, size) -> slice
+    for (const auto& r : refs_) {
+      if (r.op.empty() || r.shape.size() != value.shape.size() || r.r32.size() < 2 || r.r32.size() >= value.p.size())
+        continue;
+      std::size_t dim = 0;
+      int differing = 0;
+      for (std::size_t i = 0; i < r.shape.size(); ++i)
+        if (r.shape[i] != value.shape[i]) dim = i, ++differing;
+      if (differing != 1 || r.shape[dim] > value.shape[dim]) continue;
+      auto key = std::make_pair(dim, r.shape[dim]);
+      auto it = leading.find(key);
+      if (it == leading.end())
+        it = leading.emplace(key, make_port_value(slice(value.p, value.shape, dim, 0, r.shape[dim]), r.shape)).first;
+      consider(matcher_.closest_view(it->second, r), r, 1);
+    }
     if (!best_ref) {
       d.max_abs_error = d.rel_error = d.r_ratio = kNaN;
       return;

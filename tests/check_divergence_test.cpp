@@ -186,9 +186,10 @@ TEST_CASE("a KV cache written from position 0 extends the reference's keys: a bu
   // the extra columns). Each of those extends a reference value, so the write is not blamed.
   struct Case {
     const char* file;
-    const char* op;  // the op the first divergence must be
+    const char* op;       // the op the first divergence must be
+    const char* closest;  // the reference value its errors are measured against
   };
-  for (const Case& c : {Case{"gqa_heads_tiled.graph", "repeat"}, Case{"mask_not_causal.graph", "softmax"}}) {
+  for (const Case& c : {Case{"gqa_heads_tiled.graph", "repeat", "reshape_0"}, Case{"mask_not_causal.graph", "softmax", "softmax_0"}}) {
     CAPTURE(c.file);
     const auto report = check::localize_divergence(reference(), Graph::load(kLlama / "bugs" / c.file));
     INFO(report.to_text());
@@ -197,6 +198,10 @@ TEST_CASE("a KV cache written from position 0 extends the reference's keys: a bu
     CHECK(d.module == "layers.0.attention");
     CHECK(d.op == c.op);
     CHECK(report.extension_matched_values > 0);
+    // The closest value is one the port's extends (HF's repeat_kv result, its probabilities),
+    // not a weight that happens to have as many elements as the whole cache.
+    CHECK(d.closest_reference == c.closest);
+    CHECK(d.closest_reference_module == "layers.0.self_attn");
   }
   // The correct port's cache and the values over it extend the reference's, and extend only:
   // an extension is never offered to synthesis as an equation.
