@@ -82,6 +82,21 @@ TEST_CASE("run_stages on the correct port: every component passes, no suspect, e
   CHECK(fused);
 }
 
+TEST_CASE("a padded vocabulary's port: the proof's index domain is recorded and every stage passes") {
+  // examples/llama/variants/vllm_padded_vocab.py: proved on the ids below 100, which
+  // proof.json says as twin check does.
+  TempDir dir;
+  CapturingInterpreter twin(stages_options(dir.path));
+  twin.run(run_stages_source("variants/vllm_padded_vocab.graph", dir.path));
+  const auto proof = read_json(dir.path / "results/proof.json");
+  CHECK(proof["verdict"] == "equivalent");
+  REQUIRE(proof["index_domains"].size() == 1);
+  CHECK(proof["index_domains"][0]["input"] == "input_ids");
+  CHECK(proof["index_domains"][0]["bound"] == 100);
+  CHECK(read_json(dir.path / "results/stage2.json")["all_pass"] == true);
+  CHECK(read_json(dir.path / "results/teacher_forced.json")["pass"] == true);
+}
+
 TEST_CASE("the proof beside the numbers: twin check's precision differences with their components' R") {
   // variance_bf16 computes every RMSNorm's variance in bf16: the proof names each norm
   // (equivalent in real arithmetic), and stage 3 lists them with the R of their components.
