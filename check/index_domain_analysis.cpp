@@ -21,15 +21,18 @@ bool IndexDomainAnalysis::join_node(const eg::EGraph& graph, eg::EClassId cls, e
   // Most nodes have no bounded operand: look at the operand before the op's spec.
   const eg::EClassId operand = graph.find(children[0]);
   if (operand >= bounds_.size() || !bounds_[operand]) return false;
-  if (!rearranges(graph, op)) return false;
+  if (!keeps_operand_values(graph, op)) return false;
   return tighten(bounds_[cls], *bounds_[operand]);
 }
 
-bool IndexDomainAnalysis::rearranges(const eg::EGraph& graph, eg::OpId op) {
-  if (auto it = rearranges_.find(op); it != rearranges_.end()) return it->second;
+bool IndexDomainAnalysis::keeps_operand_values(const eg::EGraph& graph, eg::OpId op) {
+  if (auto it = keeps_operand_values_.find(op); it != keeps_operand_values_.end()) return it->second;
   const eg::OpInfo& info = graph.ops().info(op);
   const ops::OpSpec* spec = info.kind == eg::OpKind::Apply ? ops::find_op(info.name) : nullptr;
-  return rearranges_[op] = spec && spec->rearranges;
+  // A view moves its operand's elements; an op that copies values and takes one operand
+  // (slice, select, repeat, repeat_interleave) keeps a subset of them. cat and stack take one
+  // operand too, a list, whose class never has a bound; getitem's is a tuple, likewise.
+  return keeps_operand_values_[op] = spec && (spec->rearranges || (spec->copies_values && spec->operands.size() == 1));
 }
 
 eg::MergeResult IndexDomainAnalysis::merge(eg::EClassId into, eg::EClassId from) {

@@ -7,9 +7,12 @@
 // are defined, so the smaller of the two graphs' bounds holds for that input's leaf class
 // (`bound_class`, called by the lowering before anything uses the leaf).
 //
-// What each node implies: an op that only rearranges its first operand (reshape, unsqueeze,
-// expand, transpose: OpSpec::rearranges) has that operand's bound; nothing else implies one.
-// Merging two classes keeps the smaller bound: both hold of the one value.
+// What each node implies: an op whose every result element is an element of its one operand
+// (the views, OpSpec::rearranges: reshape, unsqueeze, expand, transpose; and the one-operand
+// ops that copy values: slice, select, repeat) has that operand's bound (the last token's id, `ids[:, -1]`, is
+// below the vocabulary too); nothing else implies one. Merging two classes keeps the smaller
+// bound: both hold of the one value. (The bounds of the inputs themselves are read through
+// views only: an embedding of `ids[:, -1]` says nothing of the other ids.)
 #pragma once
 
 #include "egraph/analysis.h"
@@ -45,10 +48,10 @@ class IndexDomainAnalysis final : public egraph::Analysis, public ops::IndexDoma
  private:
   // Tighter (smaller) bounds win; true if `slot` changed.
   static bool tighten(std::optional<std::int64_t>& slot, std::int64_t bound);
-  // Whether the op only rearranges its first operand (OpSpec::rearranges), cached by op.
-  bool rearranges(const egraph::EGraph& graph, egraph::OpId op);
+  // Whether every result element of the op is its one operand's, cached by op.
+  bool keeps_operand_values(const egraph::EGraph& graph, egraph::OpId op);
   std::vector<std::optional<std::int64_t>> bounds_;  // by class id; meaningful at roots
-  std::map<egraph::OpId, bool> rearranges_;
+  std::map<egraph::OpId, bool> keeps_operand_values_;
 };
 
 // Registers the analysis and returns it.

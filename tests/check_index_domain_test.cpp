@@ -54,7 +54,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("a bounded input indexes the rows of a table at least as long, through its views") {
+TEST_CASE("a bounded input indexes the rows of a table at least as long, through its views and parts") {
   Fixture f;
   LoweredValue ids = f.lowering->leaf("ids", TensorType{ops::DType::I64, {1, 8}});
   f.domain->bound_class(f.graph, ids.id, 100);
@@ -69,6 +69,10 @@ TEST_CASE("a bounded input indexes the rows of a table at least as long, through
   CHECK(f.indexes_rows_of(flat, vocabulary));
   LoweredValue shifted = f.lowering->add_op("add", {ids, ids}, {});
   CHECK_FALSE(f.indexes_rows_of(shifted, padded));
+  // So does a part of them: the last token's id (a decode step's input).
+  LoweredValue last = f.lowering->add_op("slice", {ids}, {{"dim", AttrValue::of_int(1)}, {"start", AttrValue::of_int(7)}, {"end", AttrValue::of_int(8)}});
+  CHECK(f.indexes_rows_of(last, vocabulary));
+  CHECK_FALSE(f.indexes_rows_of(last, short_table));
   // An unbounded input indexes nothing as far as guards know.
   LoweredValue other = f.lowering->leaf("other_ids", TensorType{ops::DType::I64, {8}});
   CHECK_FALSE(f.indexes_rows_of(other, padded));
