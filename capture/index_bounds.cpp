@@ -49,4 +49,16 @@ std::map<std::string, std::int64_t> input_index_bounds(const Graph& graph) {
   return bounds;
 }
 
+std::vector<std::optional<std::int64_t>> paired_input_index_bounds(const Graph& reference, const Graph& port) {
+  const auto ref_bounds = input_index_bounds(reference), port_bounds = input_index_bounds(port);
+  std::vector<std::optional<std::int64_t>> out(reference.inputs().size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (auto b = ref_bounds.find(reference.inputs()[i].name); b != ref_bounds.end()) out[i] = b->second;
+    if (i < port.inputs().size())
+      if (auto b = port_bounds.find(port.inputs()[i].name); b != port_bounds.end())
+        out[i] = out[i] ? std::min(*out[i], b->second) : b->second;
+  }
+  return out;
+}
+
 }  // namespace twin::capture

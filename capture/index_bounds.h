@@ -10,7 +10,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace twin::capture {
 
@@ -19,5 +21,10 @@ namespace twin::capture {
 // through ops that only rearrange it (a view of the token ids). Every element of the input must
 // be in [0, bound) for the graph to be defined. Opaque nodes and untyped operands are skipped.
 std::map<std::string, std::int64_t> input_index_bounds(const Graph& graph);
+
+// The index domain of a check: for each of the reference's inputs, by position (as a check
+// pairs them with the port's), the smaller of the two graphs' bounds for it (both graphs are
+// defined only below it), or nullopt when neither reads it as indices.
+std::vector<std::optional<std::int64_t>> paired_input_index_bounds(const Graph& reference, const Graph& port);
 
 }  // namespace twin::capture

@@ -258,12 +258,10 @@ class RelationReader {
           part.zero_shape = zeros.shape;
           part.zero_dtype = zeros.dtype;
           part.end = zeros.shape.at(static_cast<std::size_t>(r.dim));
-          r.parts.push_back(part);
-          continue;
         } else {
           unsupported("the parts of cat must be names, slices of names or zeros(shape=..., dtype=...)");
         }
-        r.sources.push_back(part.source);
+        if (!part.zeros) r.sources.push_back(part.source);
         r.parts.push_back(part);
       }
       if (r.sources.empty()) unsupported("a cat needs at least one reference name among its parts");

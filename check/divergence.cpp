@@ -94,6 +94,37 @@ std::vector<RefValue> reference_values(const Graph& reference, const Runs& runs,
   return refs;
 }
 
+// The dim along which a reference value of shape `ref` is a leading slice of a port value of
+// shape `port`: the same rank, every other dim equal, that one shorter in `ref`.
+std::optional<std::size_t> leading_slice_dim(const Shape& ref, const Shape& port) {
+  if (ref.size() != port.size()) return std::nullopt;
+  std::optional<std::size_t> dim;
+  for (std::size_t i = 0; i < ref.size(); ++i)
+    if (ref[i] != port[i]) {
+      if (dim || ref[i] > port[i]) return std::nullopt;
+      dim = i;
+    }
+  return dim;
+}
+
+// A port value's leading slices, each made once per (dim, size) and read in a reference
+// value's shape.
+class LeadingSlices {
+ public:
+  explicit LeadingSlices(const PortValue& value) : value_(value) {}
+  const PortValue& along(std::size_t dim, const Shape& ref_shape) {
+    auto key = std::make_pair(dim, ref_shape[dim]);
+    auto it = made_.find(key);
+    if (it == made_.end())
+      it = made_.emplace(key, make_port_value(slice(value_.p, value_.shape, dim, 0, ref_shape[dim]), ref_shape)).first;
+    return it->second;
+  }
+
+ private:
+  const PortValue& value_;
+  std::map<std::pair<std::size_t, std::int64_t>, PortValue> made_;
+};
+
 enum class Status { Matched, Part, Concat, Extends, None };
 
 struct PortEntry {
@@ -255,26 +286,16 @@ class PortMatching {
   // cache written at the wrong position is a difference), never against an all-zero
   // reference value (a zero-filled buffer's slice matches those trivially).
   void extension(PortEntry& e) const {
-    const Shape& shape = e.value.shape;
-    std::map<std::pair<std::size_t, std::int64_t>, PortValue> leading;  // (dim, size) -> slice
+    LeadingSlices leading(e.value);
     for (const auto& r : refs_) {
-      if (r.shape.size() != shape.size() || r.r32.size() < 2 || r.r32.size() >= e.value.p.size() ||
-          r.n32.norm == 0)
-        continue;
-      std::size_t dim = 0;
-      int differing = 0;
-      for (std::size_t i = 0; i < shape.size(); ++i)
-        if (r.shape[i] != shape[i]) dim = i, ++differing;
-      if (differing != 1 || r.shape[dim] > shape[dim]) continue;
-      auto key = std::make_pair(dim, r.shape[dim]);
-      auto it = leading.find(key);
-      if (it == leading.end())
-        it = leading.emplace(key, make_port_value(slice(e.value.p, shape, dim, 0, r.shape[dim]), r.shape)).first;
-      auto view = matcher_.full_match(it->second, r);
+      if (r.r32.size() < 2 || r.r32.size() >= e.value.p.size() || r.n32.norm == 0) continue;
+      auto dim = leading_slice_dim(r.shape, e.value.shape);
+      if (!dim) continue;
+      auto view = matcher_.full_match(leading.along(*dim, r.shape), r);
       if (!view) continue;
       e.status = Status::Extends;
       e.pieces = {MatchPiece{r.name, r.module, *view, 0}};
-      e.concat_dim = int(dim);
+      e.concat_dim = int(*dim);
       return;
     }
   }
@@ -303,20 +324,11 @@ class PortMatching {
     };
     if (auto it = by_numel_.find(value.p.size()); it != by_numel_.end())
       for (auto k : it->second) consider(matcher_.closest_view(value, refs_[k]), refs_[k], refs_[k].op.empty() ? 2 : 0);
-    std::map<std::pair<std::size_t, std::int64_t>, PortValue> leading;  // (dim, size) -> slice
+    LeadingSlices leading(value);
     for (const auto& r : refs_) {
-      if (r.op.empty() || r.shape.size() != value.shape.size() || r.r32.size() < 2 || r.r32.size() >= value.p.size())
-        continue;
-      std::size_t dim = 0;
-      int differing = 0;
-      for (std::size_t i = 0; i < r.shape.size(); ++i)
-        if (r.shape[i] != value.shape[i]) dim = i, ++differing;
-      if (differing != 1 || r.shape[dim] > value.shape[dim]) continue;
-      auto key = std::make_pair(dim, r.shape[dim]);
-      auto it = leading.find(key);
-      if (it == leading.end())
-        it = leading.emplace(key, make_port_value(slice(value.p, value.shape, dim, 0, r.shape[dim]), r.shape)).first;
-      consider(matcher_.closest_view(it->second, r), r, 1);
+      if (r.op.empty() || r.r32.size() < 2 || r.r32.size() >= value.p.size()) continue;
+      if (auto dim = leading_slice_dim(r.shape, value.shape))
+        consider(matcher_.closest_view(leading.along(*dim, r.shape), r), r, 1);
     }
     if (!best_ref) {
       d.max_abs_error = d.rel_error = d.r_ratio = kNaN;
@@ -333,14 +345,9 @@ class PortMatching {
     for (const auto& r : refs_) {
       if (r.name != reference) continue;
       Lenient v = matcher_.closest_view(value, r);
-      if (v.mismatches < 0 && r.shape.size() == value.shape.size() && r.r32.size() < value.p.size()) {
-        std::size_t dim = 0;
-        int differing = 0;
-        for (std::size_t i = 0; i < r.shape.size(); ++i)
-          if (r.shape[i] != value.shape[i]) dim = i, ++differing;
-        if (differing == 1 && r.shape[dim] < value.shape[dim])
-          v = matcher_.closest_view(make_port_value(slice(value.p, value.shape, dim, 0, r.shape[dim]), r.shape), r);
-      }
+      if (v.mismatches < 0 && r.r32.size() < value.p.size())
+        if (auto dim = leading_slice_dim(r.shape, value.shape))
+          v = matcher_.closest_view(LeadingSlices(value).along(*dim, r.shape), r);
       if (v.mismatches < 0) return false;
       report_errors(v, r, d);
       d.closest_is_counterpart = true;

@@ -117,19 +117,12 @@ bool reads_index_domain(const AdmittedRule& rule) {
                      [](const egraph::Rewrite& r) { return r.guard && calls_query(*r.guard, "indexes_rows_of"); });
 }
 
-// The reference's inputs that either graph reads as indices, with the smaller bound (inputs
-// are paired by position).
-std::vector<IndexDomainAssumption> index_domain_assumptions(const Graph& reference, const Graph& port) {
-  const auto ref_bounds = capture::input_index_bounds(reference), port_bounds = capture::input_index_bounds(port);
+// The reference's inputs with a bound in the check's index domain, named.
+std::vector<IndexDomainAssumption> index_domain_assumptions(const Graph& reference,
+                                                            const std::vector<std::optional<std::int64_t>>& bounds) {
   std::vector<IndexDomainAssumption> out;
-  for (std::size_t i = 0; i < reference.inputs().size(); ++i) {
-    std::optional<std::int64_t> bound;
-    if (auto b = ref_bounds.find(reference.inputs()[i].name); b != ref_bounds.end()) bound = b->second;
-    if (i < port.inputs().size())
-      if (auto b = port_bounds.find(port.inputs()[i].name); b != port_bounds.end())
-        bound = bound ? std::min(*bound, b->second) : b->second;
-    if (bound) out.push_back({reference.inputs()[i].name, *bound});
-  }
+  for (std::size_t i = 0; i < bounds.size() && i < reference.inputs().size(); ++i)
+    if (bounds[i]) out.push_back({reference.inputs()[i].name, *bounds[i]});
   return out;
 }
 
@@ -198,6 +191,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& given_port,
   input.limits = options.limits;
   input.idle_iterations = options.idle_iterations;
   input.progress = report;
+  input.input_index_bounds = capture::paired_input_index_bounds(reference, port);
   for (const auto& r : result.relations) {
     if (r.declared) result.declared.push_back(r.port);
     if (r.related()) input.relation_terms[r.port] = r.term();
@@ -301,7 +295,7 @@ CheckResult check_equivalence(const Graph& reference, const Graph& given_port,
         ++result.random_tested_rules;
     for (const auto& use : result.rules_used)
       if (auto it = rule_by_name.find(use.rule); it != rule_by_name.end() && reads_index_domain(*it->second)) {
-        result.index_domains = index_domain_assumptions(reference, port);
+        result.index_domains = index_domain_assumptions(reference, input.input_index_bounds);
         break;
       }
     result.verdict = result.precision_differences.empty() ? CheckVerdict::Equivalent : CheckVerdict::EquivalentReal;

@@ -65,6 +65,17 @@ ConcatPart source_part(const std::string& source, std::int64_t start, std::int64
   return part;
 }
 
+// A block of +0 of `shape`, `length` long along the concatenation dim.
+ConcatPart zeros_part(const std::vector<std::int64_t>& shape, std::int64_t length, ops::DType dtype) {
+  ConcatPart part;
+  part.zeros = true;
+  part.whole = false;
+  part.end = length;
+  part.zero_shape = shape;
+  part.zero_dtype = dtype;
+  return part;
+}
+
 // A tensor as the matcher sees it: shape, dtype and the bits of every element (row-major).
 struct Flat {
   std::string name;
@@ -479,13 +490,9 @@ class Matcher {
           }
         }
         if (zero_run > 0 && (!part || zero_run >= part->end - part->start)) {
-          part = ConcatPart{};
-          part->zeros = true;
-          part->whole = false;
-          part->end = zero_run;
-          part->zero_shape = port.shape;
-          part->zero_shape[d] = zero_run;
-          part->zero_dtype = port.dtype;
+          Shape zero_shape = port.shape;
+          zero_shape[d] = zero_run;
+          part = zeros_part(zero_shape, zero_run, port.dtype);
         }
         if (!part) ok = false;
         else {

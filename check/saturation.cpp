@@ -1,6 +1,5 @@
 #include "check/saturation.h"
 
-#include "capture/index_bounds.h"
 #include "check/match_definitions.h"
 #include "compiler/guard_queries.h"
 #include "ops/shape_analysis.h"
@@ -23,15 +22,13 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 void lower_sources(const SaturationInput& in, GraphLowering& lowering, Saturation& s) {
   const Graph& reference = *in.reference;
   const Graph& port = *in.port;
-  // An input used as an index by either graph is below the smaller bound wherever both are
-  // defined: the domain the verdict is about (check/index_domain_analysis.h).
-  const auto ref_bounds = capture::input_index_bounds(reference), port_bounds = capture::input_index_bounds(port);
   for (std::size_t i = 0; i < reference.inputs().size(); ++i) {
     LoweredValue v = lowering.leaf("input." + std::to_string(i), reference.inputs()[i].type);
     s.ref_sources[reference.inputs()[i].name] = v;
     s.port_sources[port.inputs()[i].name] = v;
-    for (const auto& [bounds, name] : {std::pair{&ref_bounds, reference.inputs()[i].name}, std::pair{&port_bounds, port.inputs()[i].name}})
-      if (auto b = bounds->find(name); b != bounds->end()) s.index_domain->bound_class(s.graph, v.id, b->second);
+    // Below the bound wherever both graphs are defined: the domain the verdict is about.
+    if (i < in.input_index_bounds.size() && in.input_index_bounds[i])
+      s.index_domain->bound_class(s.graph, v.id, *in.input_index_bounds[i]);
   }
   std::map<std::string, LoweredValue> relation_sources;
   for (const auto& t : reference.parameters()) relation_sources[t.name] = s.ref_sources[t.name] = lowering.leaf(t.name, t.type);

@@ -22,9 +22,11 @@
 #include "egraph/rewrite.h"
 #include "egraph/runner.h"
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,6 +41,9 @@ struct SaturationInput {
   const Graph* port = nullptr;
   // Port parameter or buffer name -> its relation's term over reference names.
   std::map<std::string, TermPtr> relation_terms;
+  // The index domain, by reference input position (capture::paired_input_index_bounds): each
+  // input's leaf class carries its bound (check/index_domain_analysis.h). Computed once per check.
+  std::vector<std::optional<std::int64_t>> input_index_bounds;
   std::shared_ptr<egraph::OpTable> ops;
   egraph::RunLimits limits;
   // Stop once no rule has changed the e-graph for this many iterations in a row (0: never),
